@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/// @title IDatanetRegistry
+/// @notice What other Tributary contracts need to know about Datanets: whether a published
+/// version exists and what it commits to.
+interface IDatanetRegistry {
+    /// @notice The Merkle root over the accepted contributions of a published version, and its manifest CID.
+    /// @dev Reverts with the registry's own custom error if the Datanet or version does not exist.
+    function versionRoot(uint256 datanetId, uint32 version) external view returns (bytes32 root, string memory manifestCid);
+
+    /// @notice Number of published versions of a Datanet (versions are numbered 1..n).
+    function versionCount(uint256 datanetId) external view returns (uint32);
+}

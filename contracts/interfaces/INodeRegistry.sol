@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/// @title INodeRegistry
+/// @notice What other Tributary contracts need to know about compute nodes.
+interface INodeRegistry {
+    /// @notice True when `node` is registered, not unbonding, and has at least the minimum stake.
+    function isActive(address node) external view returns (bool);
+
+    /// @notice Current stake of `node` in the payment token (including any part that is unbonding).
+    function stakeOf(address node) external view returns (uint256);
+
+    /// @notice Slash up to `amount` of `node`'s stake and send it to `recipient`.
+    /// @dev Callable only by an account holding the registry's SLASHER_ROLE (the settlement contract).
+    /// @return slashed The amount actually taken (capped by the node's stake).
+    function slash(address node, uint256 amount, address recipient) external returns (uint256 slashed);
+}

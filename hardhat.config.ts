@@ -1,0 +1,24 @@
+import { createRequire } from "node:module";
+import { defineConfig } from "hardhat/config";
+import hardhatViem from "@nomicfoundation/hardhat-viem";
+import hardhatViemAssertions from "@nomicfoundation/hardhat-viem-assertions";
+import hardhatMocha from "@nomicfoundation/hardhat-mocha";
+import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
+import hardhatIgnitionViem from "@nomicfoundation/hardhat-ignition-viem";
+
+const require = createRequire(import.meta.url);
+
+export default defineConfig({
+  plugins: [hardhatViem, hardhatViemAssertions, hardhatMocha, hardhatNetworkHelpers, hardhatIgnitionViem],
+  solidity: {
+    // solc from the npm package: Hardhat would otherwise download a compiler, and these machines are offline.
+    version: require("solc/package.json").version,
+    path: require.resolve("solc/soljson.js"),
+    settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" },
+  },
+  paths: {
+    sources: "contracts",
+    tests: { mocha: "test/contracts", solidity: "test/contracts" },
+  },
+  test: { solidity: { fuzz: { runs: 256 } } },
+});
