@@ -1,0 +1,34 @@
+import type { Backend, MatmulOptions } from "./backend.ts";
+
+/**
+ * Plain TypeScript kernels: the readable reference every fast kernel is tested against, and the
+ * fallback where WebAssembly threads are unavailable.
+ */
+export function matmulReference(
+  out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number,
+  { transA = false, transB = false, accumulate = false }: MatmulOptions = {},
+): void {
+  if (!accumulate) out.fill(0, 0, M * N);
+  for (let i = 0; i < M; i++) {
+    for (let k = 0; k < K; k++) {
+      const aik = transA ? a[k * M + i] : a[i * K + k];
+      if (aik === 0) continue;
+      const row = i * N;
+      if (transB) {
+        for (let j = 0; j < N; j++) out[row + j] += aik * b[j * K + k];
+      } else {
+        const bRow = k * N;
+        for (let j = 0; j < N; j++) out[row + j] += aik * b[bRow + j];
+      }
+    }
+  }
+}
+
+export function createReferenceBackend(): Backend {
+  return {
+    name: "reference",
+    alloc: (n) => new Float32Array(n),
+    matmul: matmulReference,
+    dispose: async () => {},
+  };
+}
