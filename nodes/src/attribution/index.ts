@@ -1,0 +1,21 @@
+/** Proof of Attribution: span index, span and gradient attribution, records, settlement batches, verifier. */
+export * from "./errors.ts";
+export { buildSuffixArray } from "./suffix-array.ts";
+export { buildSpanIndex, documentAt, DOCUMENT_SEPARATOR, type IndexDocument, type SpanIndex } from "./span-index.ts";
+export { decodeSpanIndex, encodeSpanIndex, loadSpanIndex, saveSpanIndex } from "./span-index-file.ts";
+export * from "./span-match.ts";
+export { creditedWindows, scoreSpans, spanRarityMicroBits, type SpanEvidence } from "./span-score.ts";
+export * from "./gradient-influence.ts";
+export * from "./gradient-sketch-file.ts";
+export * from "./weights.ts";
+export { canonicalHash, canonicalJson } from "./canonical-json.ts";
+export * from "./attribution-record.ts";
+export { validateRecord } from "./validate-record.ts";
+export { attribute, DEFAULT_ATTRIBUTION_PARAMETERS, type AttributionInput, type AttributionParameters } from "./attribute.ts";
+export * from "./datanet-manifest.ts";
+export * from "./settlement-batch.ts";
+export { parseBatch } from "./parse-batch.ts";
+export type { AttributionDataSource } from "./data-source.ts";
+export * from "./file-data-source.ts";
+export { verifyRecord, type Discrepancy, type RecordVerification } from "./verify-record.ts";
+export { verifyBatch, type BatchVerification } from "./verify-batch.ts";

@@ -1,0 +1,93 @@
+/**
+ * tributary-node verify-batch <batch.json> --records <records.json> --index <dir> [options]
+ *
+ * Exit codes: 0 the batch recomputes exactly, 1 discrepancies were found, 2 the command could not
+ * run (bad arguments, unreadable or malformed files).
+ */
+import { readFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { AttributionError } from "../attribution/errors.ts";
+import { createFileDataSource } from "../attribution/file-data-source.ts";
+import { parseBatch } from "../attribution/parse-batch.ts";
+import { verifyBatch } from "../attribution/verify-batch.ts";
+
+const HELP = `Usage: tributary-node verify-batch <batch.json> --records <records.json> --index <dir> [options]
+
+Recomputes a settlement batch from public data and reports every discrepancy.
+
+Options:
+  --records <file>     the batch's records file (JSON array of tributary.attribution/1 records)
+  --index <dir>        folder of span indexes, <datanetRoot>.spanindex
+  --manifests <dir>    folder of Datanet manifests, <datanetRoot>.manifest.json (default: --index)
+  --sketches <dir>     folder of gradient sketches, <modelCid>.gradsketch (default: --index)
+  --outputs <dir>      folder of published outputs, <requestId>.tokens.json (optional)
+  --previous <file>    the node's previous batch, to check the previous credits it starts from
+  --json               print the report as JSON
+  -h, --help           show this help`;
+
+export async function verifyBatchCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        records: { type: "string" },
+        index: { type: "string" },
+        manifests: { type: "string" },
+        sketches: { type: "string" },
+        outputs: { type: "string" },
+        previous: { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    console.error(`verify-batch: ${(error as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const missing = [positionals.length !== 1 && "<batch.json>", !values.records && "--records", !values.index && "--index"].filter(Boolean);
+  if (missing.length > 0) {
+    console.error(`verify-batch: missing ${missing.join(", ")}.\n\n${HELP}`);
+    return 2;
+  }
+
+  try {
+    const batch = parseBatch(await readJson(positionals[0]), positionals[0]);
+    const records = await readJson(values.records!);
+    if (!Array.isArray(records)) throw new AttributionError(`${values.records} is not a JSON array of records.`, { path: values.records });
+    const previous = values.previous ? parseBatch(await readJson(values.previous), values.previous) : undefined;
+    const source = createFileDataSource({ indexDir: values.index!, manifestDir: values.manifests, sketchDir: values.sketches, outputDir: values.outputs });
+    const result = await verifyBatch(batch, records, source, previous);
+
+    if (values.json) {
+      console.log(JSON.stringify(result, null, 2));
+    } else if (result.ok) {
+      console.log(`OK: ${result.recordCount} records and ${result.accountCount} account credits recompute exactly; root ${batch.root}.`);
+    } else {
+      console.log(`FAILED: ${result.discrepancies.length} discrepancies in ${positionals[0]}:`);
+      for (const d of result.discrepancies) console.log(`  [${d.code}] ${d.message}`);
+    }
+    return result.ok ? 0 : 1;
+  } catch (error) {
+    if (error instanceof AttributionError || error instanceof SyntaxError || (error as NodeJS.ErrnoException).code === "ENOENT") {
+      console.error(`verify-batch: ${(error as Error).message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+async function readJson(path: string): Promise<unknown> {
+  const text = await readFile(path, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new SyntaxError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
