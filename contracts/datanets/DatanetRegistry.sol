@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IDatanetRegistry} from "../interfaces/IDatanetRegistry.sol";
+
+/// @title DatanetRegistry
+/// @notice Datanets: owned (ERC-721), curated, versioned datasets. Anyone contributes content registered by
+/// digest, staking the Datanet's contribution stake; the owner or its curators accept or reject contributions
+/// in batches; a published version commits a Merkle root over accepted contributions plus a manifest CID.
+///
+/// @dev Contribution ids. A contribution's id is `uint256(keccak256(abi.encode(datanetId, digest)))`. Deriving
+/// the id from the content makes the id's record slot double as the duplicate check, so a contribution writes
+/// one new storage slot instead of two (a record by id plus a seen-digest flag): that is what keeps
+/// `contribute` under 60k gas. Contributions also get a sequential per-Datanet `number` (1, 2, ...), which
+/// orders them; a version records the highest number it includes.
+///
+/// Merkle leaves. A version root is an OpenZeppelin StandardMerkleTree over the accepted contributions it
+/// includes, leaf encoding `["uint256", "address", "bytes32"]` = (contributionId, contributor, digest), i.e.
+/// `keccak256(bytes.concat(keccak256(abi.encode(contributionId, contributor, digest))))`. The publisher
+/// computes it off-chain from the `ContributionSubmitted` and `ContributionAccepted` events.
+///
+/// Curators are appointed per Datanet by its owner and cleared when the Datanet changes hands: appointments
+/// live under a curator epoch that every transfer bumps, so a new owner never inherits the old owner's curators.
+contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice What a contributor must stake and how big a contribution may be.
+    /// @param stake Payment-token amount pulled from the contributor per contribution (0 for none).
+    /// @param maxBytes Largest accepted contribution size in bytes; must be at least 1.
+    /// @param forfeitRejectedStake When true a rejected contribution's stake goes to the Datanet owner,
+    /// otherwise it is refunded to the contributor. Fixed per contribution when it is made.
+    struct ContributionPolicy {
+        uint96 stake;
+        uint40 maxBytes;
+        bool forfeitRejectedStake;
+    }
+
+    /// @notice Lifecycle of a contribution; `None` means no such contribution.
+    enum ContributionStatus {
+        None,
+        Pending,
+        Accepted,
+        Rejected
+    }
+
+    /// @notice A contribution as stored: one slot.
+    struct Contribution {
+        address contributor;
+        uint32 datanetId;
+        uint40 number;
+        ContributionStatus status;
+        bool forfeitOnReject;
+        bool staked;
+    }
+
+    /// @notice A published version, immutable once written.
+    /// @param root StandardMerkleTree root over the included accepted contributions (see leaf format above).
+    /// @param contributionCount Number of leaves in the tree.
+    /// @param lastContributionNumber Highest contribution `number` included.
+    /// @param publishedAt Block timestamp of publication.
+    /// @param manifestCid IPFS CID of the manifest listing the included contributions.
+    struct Version {
+        bytes32 root;
+        uint40 contributionCount;
+        uint40 lastContributionNumber;
+        uint40 publishedAt;
+        string manifestCid;
+    }
+
+    /// @notice A Datanet as read by clients.
+    struct DatanetView {
+        address owner;
+        string metadataCid;
+        string licence;
+        ContributionPolicy policy;
+        uint40 contributionCount;
+        uint40 acceptedCount;
+        uint32 versionCount;
+    }
+
+    /// @dev Slot 0 holds everything `contribute` reads or writes, so a contribution touches one Datanet slot.
+    struct Datanet {
+        uint96 stake;
+        uint40 maxBytes;
+        bool forfeitRejectedStake;
+        uint40 contributionCount;
+        uint32 versionCount;
+        uint32 curatorEpoch;
+        uint40 acceptedCount;
+        string metadataCid;
+        string licence;
+    }
+
+    /// @notice The ERC-20 in which contribution stakes are paid.
+    IERC20 public immutable paymentToken;
+
+    uint256 private _lastDatanetId;
+    mapping(uint256 datanetId => Datanet) private _datanets;
+    mapping(uint256 contributionId => Contribution) private _contributions;
+    /// @dev Written only for staked contributions, so unstaked ones cost no extra slot.
+    mapping(uint256 contributionId => uint256 amount) private _stakes;
+    mapping(uint256 datanetId => mapping(uint32 version => Version)) private _versions;
+    mapping(uint256 datanetId => mapping(uint32 epoch => mapping(address account => bool))) private _curators;
+
+    /// @notice A Datanet was created and its token minted to `owner`.
+    /// @param datanetId The new Datanet (token id).
+    /// @param owner Its creator and first owner.
+    /// @param metadataCid IPFS CID of its description.
+    /// @param licence Licence of its data.
+    /// @param policy Its contribution policy.
+    event DatanetCreated(
+        uint256 indexed datanetId, address indexed owner, string metadataCid, string licence, ContributionPolicy policy
+    );
+    /// @notice The owner changed the metadata CID.
+    /// @param datanetId The Datanet.
+    /// @param metadataCid The new CID.
+    event DatanetMetadataUpdated(uint256 indexed datanetId, string metadataCid);
+    /// @notice The owner changed the contribution policy; it applies to contributions made from now on.
+    /// @param datanetId The Datanet.
+    /// @param policy The new policy.
+    event ContributionPolicyUpdated(uint256 indexed datanetId, ContributionPolicy policy);
+    /// @notice The owner appointed or removed a curator.
+    /// @param datanetId The Datanet.
+    /// @param curator The account.
+    /// @param enabled True when appointed, false when removed.
+    event CuratorSet(uint256 indexed datanetId, address indexed curator, bool enabled);
+    /// @notice The Datanet changed hands and every curator appointed by the previous owner lost the role.
+    /// @param datanetId The Datanet.
+    /// @param newEpoch The curator epoch new appointments are recorded under.
+    event CuratorsCleared(uint256 indexed datanetId, uint32 newEpoch);
+    /// @notice A contribution was registered and `stake` pulled from `contributor`.
+    /// @param datanetId The Datanet.
+    /// @param contributionId `uint256(keccak256(abi.encode(datanetId, digest)))`.
+    /// @param contributor Who contributed (and gets the stake back on acceptance).
+    /// @param digest sha2-256 digest of the content's IPFS CID.
+    /// @param number Sequential number of the contribution within the Datanet (1, 2, ...).
+    /// @param byteSize Content size in bytes.
+    /// @param stake Stake escrowed for it.
+    /// @param metadataCid IPFS CID of its metadata (stored only here, not in contract storage).
+    event ContributionSubmitted(
+        uint256 indexed datanetId,
+        uint256 indexed contributionId,
+        address indexed contributor,
+        bytes32 digest,
+        uint40 number,
+        uint64 byteSize,
+        uint256 stake,
+        string metadataCid
+    );
+    /// @notice A contribution was accepted and its stake sent back to its contributor.
+    /// @param datanetId The Datanet.
+    /// @param contributionId The contribution.
+    /// @param contributor Its contributor.
+    /// @param stakeReturned Stake returned to the contributor.
+    event ContributionAccepted(
+        uint256 indexed datanetId, uint256 indexed contributionId, address indexed contributor, uint256 stakeReturned
+    );
+    /// @notice A contribution was rejected; its stake was refunded to the contributor or forfeited to the owner.
+    /// @param datanetId The Datanet.
+    /// @param contributionId The contribution.
+    /// @param contributor Its contributor.
+    /// @param stakeRefunded Stake returned to the contributor.
+    /// @param stakeForfeited Stake paid to the Datanet owner.
+    event ContributionRejected(
+        uint256 indexed datanetId,
+        uint256 indexed contributionId,
+        address indexed contributor,
+        uint256 stakeRefunded,
+        uint256 stakeForfeited
+    );
+    /// @notice A version of a Datanet was published.
+    /// @param datanetId The Datanet.
+    /// @param version The version number (1, 2, ...).
+    /// @param root StandardMerkleTree root over the included contributions.
+    /// @param contributionCount Number of leaves.
+    /// @param lastContributionNumber Highest contribution number included.
+    /// @param manifestCid IPFS CID of the manifest.
+    event VersionPublished(
+        uint256 indexed datanetId,
+        uint32 indexed version,
+        bytes32 root,
+        uint40 contributionCount,
+        uint40 lastContributionNumber,
+        string manifestCid
+    );
+
+    /// @notice No Datanet has id `datanetId`.
+    error DatanetNotFound(uint256 datanetId);
+    /// @notice `account` is neither the owner nor a curator of `datanetId`.
+    error NotCurator(uint256 datanetId, address account);
+    /// @notice `account` is not the owner of `datanetId`.
+    error NotDatanetOwner(uint256 datanetId, address account);
+    /// @notice A required CID or licence string was empty; `field` names it.
+    error EmptyField(string field);
+    /// @notice A policy's `maxBytes` was zero, so nothing could ever be contributed.
+    error ZeroMaxContributionSize();
+    /// @notice A contribution's digest was zero.
+    error ZeroDigest();
+    /// @notice A contribution of `byteSize` bytes is outside 1..`maxBytes`.
+    error InvalidContributionSize(uint256 datanetId, uint64 byteSize, uint40 maxBytes);
+    /// @notice `digest` was already contributed to `datanetId` as `contributionId`.
+    error DuplicateContribution(uint256 datanetId, bytes32 digest, uint256 contributionId);
+    /// @notice No contribution has id `contributionId`.
+    error ContributionNotFound(uint256 contributionId);
+    /// @notice Contribution `contributionId` belongs to `actualDatanetId`, not to `datanetId`.
+    error ContributionNotInDatanet(uint256 contributionId, uint256 datanetId, uint256 actualDatanetId);
+    /// @notice Contribution `contributionId` was already decided (`status`).
+    error ContributionNotPending(uint256 contributionId, ContributionStatus status);
+    /// @notice A batch decision named no contribution.
+    error EmptyBatch();
+    /// @notice A version root was zero.
+    error ZeroMerkleRoot();
+    /// @notice A version must include at least one contribution.
+    error EmptyVersion();
+    /// @notice A version claims `contributionCount` contributions but only `acceptedCount` were accepted.
+    error VersionExceedsAccepted(uint256 datanetId, uint40 contributionCount, uint40 acceptedCount);
+    /// @notice `lastContributionNumber` is above the `contributionCount` made, or below the version's own count.
+    error InvalidLastContributionNumber(uint256 datanetId, uint40 lastContributionNumber, uint40 contributionCount);
+    /// @notice Version `version` of `datanetId` is not published (`versionCount` exist).
+    error VersionNotFound(uint256 datanetId, uint32 version, uint32 versionCount);
+
+    /// @notice Deploys the registry for one payment token.
+    /// @param paymentToken_ The ERC-20 that stakes are paid in (any standard ERC-20 without transfer fees).
+    constructor(IERC20 paymentToken_) ERC721("Tributary Datanet", "DATANET") {
+        paymentToken = paymentToken_;
+    }
+
+    // ------------------------------------------------------------------ Datanets
+
+    /// @notice Creates a Datanet owned by the caller.
+    /// @param metadataCid IPFS CID of the Datanet's description (name, schema, ...); must not be empty.
+    /// @param licence Licence of the contributed data, e.g. an SPDX id; must not be empty.
+    /// @param policy Contribution stake, size limit and fate of rejected stakes.
+    /// @return datanetId The new Datanet's id (and ERC-721 token id), counting from 1.
+    /// @dev Reverts with `EmptyField` or `ZeroMaxContributionSize` on bad input.
+    function createDatanet(string calldata metadataCid, string calldata licence, ContributionPolicy calldata policy)
+        external
+        returns (uint256 datanetId)
+    {
+        if (bytes(metadataCid).length == 0) revert EmptyField("metadataCid");
+        if (bytes(licence).length == 0) revert EmptyField("licence");
+        if (policy.maxBytes == 0) revert ZeroMaxContributionSize();
+
+        datanetId = ++_lastDatanetId;
+        Datanet storage datanet = _datanets[datanetId];
+        datanet.stake = policy.stake;
+        datanet.maxBytes = policy.maxBytes;
+        datanet.forfeitRejectedStake = policy.forfeitRejectedStake;
+        datanet.metadataCid = metadataCid;
+        datanet.licence = licence;
+        emit DatanetCreated(datanetId, msg.sender, metadataCid, licence, policy);
+        _mint(msg.sender, datanetId);
+    }
+
+    /// @notice Replaces a Datanet's metadata CID.
+    /// @param datanetId The Datanet.
+    /// @param metadataCid The new CID; must not be empty.
+    /// @dev Reverts with `NotDatanetOwner` unless called by the owner, `EmptyField` on an empty CID.
+    function setMetadataCid(uint256 datanetId, string calldata metadataCid) external {
+        _requireOwner(datanetId);
+        if (bytes(metadataCid).length == 0) revert EmptyField("metadataCid");
+        _datanets[datanetId].metadataCid = metadataCid;
+        emit DatanetMetadataUpdated(datanetId, metadataCid);
+    }
+
+    /// @notice Replaces a Datanet's contribution policy for contributions made from now on.
+    /// @param datanetId The Datanet.
+    /// @param policy The new policy.
+    /// @dev Pending contributions keep the stake and rejection rule they were made under.
+    /// Reverts with `NotDatanetOwner` unless called by the owner, `ZeroMaxContributionSize` on a zero size limit.
+    function setContributionPolicy(uint256 datanetId, ContributionPolicy calldata policy) external {
+        _requireOwner(datanetId);
+        if (policy.maxBytes == 0) revert ZeroMaxContributionSize();
+        Datanet storage datanet = _datanets[datanetId];
+        datanet.stake = policy.stake;
+        datanet.maxBytes = policy.maxBytes;
+        datanet.forfeitRejectedStake = policy.forfeitRejectedStake;
+        emit ContributionPolicyUpdated(datanetId, policy);
+    }
+
+    /// @notice Appoints or removes a curator, who may accept and reject contributions and publish versions.
+    /// @param datanetId The Datanet.
+    /// @param curator The account.
+    /// @param enabled True to appoint, false to remove.
+    /// @dev Appointments end when the Datanet is transferred. Reverts with `NotDatanetOwner` unless called by the owner.
+    function setCurator(uint256 datanetId, address curator, bool enabled) external {
+        _requireOwner(datanetId);
+        _curators[datanetId][_datanets[datanetId].curatorEpoch][curator] = enabled;
+        emit CuratorSet(datanetId, curator, enabled);
+    }
+
+    // ------------------------------------------------------------------ Contributions
+
+    /// @notice Registers a contribution to a Datanet and pulls the Datanet's contribution stake from the caller.
+    /// @param datanetId The Datanet.
+    /// @param digest sha2-256 digest of the content's IPFS CID (the multihash digest); not zero.
+    /// @param byteSize Size of the content in bytes, 1..policy.maxBytes.
+    /// @param metadataCid IPFS CID of the contribution's metadata (content CID, title, ...); kept in the event only.
+    /// @return contributionId `uint256(keccak256(abi.encode(datanetId, digest)))`.
+    /// @dev Needs an allowance of the policy stake for this contract. Reverts with `DatanetNotFound`, `ZeroDigest`,
+    /// `InvalidContributionSize`, `EmptyField` or `DuplicateContribution` on bad input.
+    function contribute(uint256 datanetId, bytes32 digest, uint64 byteSize, string calldata metadataCid)
+        external
+        nonReentrant
+        returns (uint256 contributionId)
+    {
+        Datanet storage datanet = _datanets[datanetId];
+        uint40 maxBytes = datanet.maxBytes;
+        if (maxBytes == 0) revert DatanetNotFound(datanetId);
+        if (digest == bytes32(0)) revert ZeroDigest();
+        if (byteSize == 0 || byteSize > maxBytes) revert InvalidContributionSize(datanetId, byteSize, maxBytes);
+        if (bytes(metadataCid).length == 0) revert EmptyField("metadataCid");
+        contributionId = contributionIdOf(datanetId, digest);
+        Contribution storage record = _contributions[contributionId];
+        if (record.status != ContributionStatus.None) {
+            revert DuplicateContribution(datanetId, digest, contributionId);
+        }
+
+        uint40 number = ++datanet.contributionCount;
+        uint256 stake = datanet.stake;
+        _contributions[contributionId] = Contribution({
+            contributor: msg.sender,
+            datanetId: uint32(datanetId),
+            number: number,
+            status: ContributionStatus.Pending,
+            forfeitOnReject: datanet.forfeitRejectedStake,
+            staked: stake != 0
+        });
+        if (stake != 0) _stakes[contributionId] = stake;
+        emit ContributionSubmitted(datanetId, contributionId, msg.sender, digest, number, byteSize, stake, metadataCid);
+
+        if (stake != 0) paymentToken.safeTransferFrom(msg.sender, address(this), stake);
+    }
+
+    /// @notice Accepts pending contributions; each one's stake goes back to its contributor.
+    /// @param datanetId The Datanet all contributions belong to.
+    /// @param contributionIds The contributions to accept (stake refunds to the same contributor in consecutive
+    /// positions are paid in one transfer, so group a contributor's ids together to save gas).
+    /// @dev Reverts with `NotCurator`, `EmptyBatch`, `ContributionNotFound`, `ContributionNotInDatanet` or
+    /// `ContributionNotPending`; the whole batch fails if one id is bad.
+    function acceptContributions(uint256 datanetId, uint256[] calldata contributionIds) external nonReentrant {
+        _decide(datanetId, contributionIds, true);
+    }
+
+    /// @notice Rejects pending contributions; each one's stake is refunded or forfeited to the Datanet owner,
+    /// as the policy said when it was made.
+    /// @param datanetId The Datanet all contributions belong to.
+    /// @param contributionIds The contributions to reject.
+    /// @dev Same reverts as `acceptContributions`.
+    function rejectContributions(uint256 datanetId, uint256[] calldata contributionIds) external nonReentrant {
+        _decide(datanetId, contributionIds, false);
+    }
+
+    // ------------------------------------------------------------------ Versions
+
+    /// @notice Publishes the next version of a Datanet: a Merkle root over accepted contributions and a manifest.
+    /// @param datanetId The Datanet.
+    /// @param root StandardMerkleTree root, leaves (uint256 contributionId, address contributor, bytes32 digest).
+    /// @param manifestCid IPFS CID of the manifest listing the included contributions; must not be empty.
+    /// @param contributionCount Number of leaves; at least 1 and at most the number accepted so far.
+    /// @param lastContributionNumber Highest contribution `number` included; between `contributionCount` and the
+    /// number of contributions made.
+    /// @return version The new version number (1, 2, ...).
+    /// @dev The root is not recomputed on-chain; anyone can rebuild it from events and the manifest.
+    /// Reverts with `NotCurator`, `ZeroMerkleRoot`, `EmptyField`, `EmptyVersion`, `VersionExceedsAccepted` or
+    /// `InvalidLastContributionNumber`.
+    function publishVersion(
+        uint256 datanetId,
+        bytes32 root,
+        string calldata manifestCid,
+        uint40 contributionCount,
+        uint40 lastContributionNumber
+    ) external returns (uint32 version) {
+        _requireCurator(datanetId);
+        if (root == bytes32(0)) revert ZeroMerkleRoot();
+        if (bytes(manifestCid).length == 0) revert EmptyField("manifestCid");
+        if (contributionCount == 0) revert EmptyVersion();
+        Datanet storage datanet = _datanets[datanetId];
+        if (contributionCount > datanet.acceptedCount) {
+            revert VersionExceedsAccepted(datanetId, contributionCount, datanet.acceptedCount);
+        }
+        if (lastContributionNumber < contributionCount || lastContributionNumber > datanet.contributionCount) {
+            revert InvalidLastContributionNumber(datanetId, lastContributionNumber, datanet.contributionCount);
+        }
+
+        version = ++datanet.versionCount;
+        _versions[datanetId][version] = Version({
+            root: root,
+            contributionCount: contributionCount,
+            lastContributionNumber: lastContributionNumber,
+            publishedAt: uint40(block.timestamp),
+            manifestCid: manifestCid
+        });
+        emit VersionPublished(datanetId, version, root, contributionCount, lastContributionNumber, manifestCid);
+    }
+
+    // ------------------------------------------------------------------ Views
+
+    /// @inheritdoc IDatanetRegistry
+    /// @dev Reverts with `DatanetNotFound` or `VersionNotFound`.
+    function versionRoot(uint256 datanetId, uint32 version)
+        external
+        view
+        returns (bytes32 root, string memory manifestCid)
+    {
+        Version storage published = _requireVersion(datanetId, version);
+        return (published.root, published.manifestCid);
+    }
+
+    /// @inheritdoc IDatanetRegistry
+    /// @dev Reverts with `DatanetNotFound` for an unknown Datanet.
+    function versionCount(uint256 datanetId) external view returns (uint32) {
+        _requireDatanet(datanetId);
+        return _datanets[datanetId].versionCount;
+    }
+
+    /// @notice A published version with its counts and publication time.
+    /// @param datanetId The Datanet.
+    /// @param version The version number.
+    /// @return The version record.
+    /// @dev Reverts with `DatanetNotFound` or `VersionNotFound`.
+    function getVersion(uint256 datanetId, uint32 version) external view returns (Version memory) {
+        return _requireVersion(datanetId, version);
+    }
+
+    /// @notice A Datanet's owner, metadata, licence, policy and counters.
+    /// @param datanetId The Datanet.
+    /// @return The Datanet as clients read it.
+    /// @dev Reverts with `DatanetNotFound`.
+    function getDatanet(uint256 datanetId) external view returns (DatanetView memory) {
+        address owner = _requireDatanet(datanetId);
+        Datanet storage datanet = _datanets[datanetId];
+        return DatanetView({
+            owner: owner,
+            metadataCid: datanet.metadataCid,
+            licence: datanet.licence,
+            policy: ContributionPolicy(datanet.stake, datanet.maxBytes, datanet.forfeitRejectedStake),
+            contributionCount: datanet.contributionCount,
+            acceptedCount: datanet.acceptedCount,
+            versionCount: datanet.versionCount
+        });
+    }
+
+    /// @notice A contribution's record and the stake it still holds in escrow.
+    /// @param contributionId The contribution.
+    /// @return contribution Its record.
+    /// @return stakeHeld Stake still escrowed for it (0 once decided or when none was asked).
+    /// @dev Reverts with `ContributionNotFound`.
+    function getContribution(uint256 contributionId)
+        external
+        view
+        returns (Contribution memory contribution, uint256 stakeHeld)
+    {
+        contribution = _contributions[contributionId];
+        if (contribution.status == ContributionStatus.None) revert ContributionNotFound(contributionId);
+        stakeHeld = _stakes[contributionId];
+    }
+
+    /// @notice Whether `account` may accept, reject and publish for `datanetId` (the owner always may).
+    /// @param datanetId The Datanet.
+    /// @param account The account.
+    /// @return True for the owner and current curators; false for anyone else or an unknown Datanet.
+    function isCurator(uint256 datanetId, address account) public view returns (bool) {
+        address owner = _ownerOf(datanetId);
+        return owner != address(0)
+            && (account == owner || _curators[datanetId][_datanets[datanetId].curatorEpoch][account]);
+    }
+
+    /// @notice Whether a contribution is a leaf of a published version's Merkle root.
+    /// @param datanetId The Datanet.
+    /// @param version The published version.
+    /// @param contributionId The contribution's id.
+    /// @param contributor Its contributor.
+    /// @param digest Its content digest.
+    /// @param proof StandardMerkleTree proof (sibling hashes from leaf to root).
+    /// @return True when the leaf is in the version's tree.
+    /// @dev Reverts with `DatanetNotFound` or `VersionNotFound`.
+    function isInVersion(
+        uint256 datanetId,
+        uint32 version,
+        uint256 contributionId,
+        address contributor,
+        bytes32 digest,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
+        bytes32 root = _requireVersion(datanetId, version).root;
+        return MerkleProof.verifyCalldata(proof, root, leafOf(contributionId, contributor, digest));
+    }
+
+    /// @notice The Merkle leaf of a contribution: OpenZeppelin StandardMerkleTree encoding of
+    /// (uint256 contributionId, address contributor, bytes32 digest).
+    /// @param contributionId The contribution's id.
+    /// @param contributor Its contributor.
+    /// @param digest Its content digest.
+    /// @return `keccak256(bytes.concat(keccak256(abi.encode(contributionId, contributor, digest))))`.
+    function leafOf(uint256 contributionId, address contributor, bytes32 digest) public pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(contributionId, contributor, digest))));
+    }
+
+    /// @notice The id a contribution of `digest` to `datanetId` has (or would have).
+    /// @param datanetId The Datanet.
+    /// @param digest The content digest.
+    /// @return `uint256(keccak256(abi.encode(datanetId, digest)))`.
+    function contributionIdOf(uint256 datanetId, bytes32 digest) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode(datanetId, digest)));
+    }
+
+    /// @notice The Datanet's metadata URI.
+    /// @param datanetId The Datanet.
+    /// @return `ipfs://<metadataCid>`.
+    function tokenURI(uint256 datanetId) public view override returns (string memory) {
+        _requireOwned(datanetId);
+        return string.concat("ipfs://", _datanets[datanetId].metadataCid);
+    }
+
+    // ------------------------------------------------------------------ Internals
+
+    /// @dev Marks every contribution decided (effects first), then pays stakes: refunds grouped by runs of the
+    /// same contributor, forfeits summed into one transfer to the owner.
+    function _decide(uint256 datanetId, uint256[] calldata contributionIds, bool accept) private {
+        address owner = _requireCurator(datanetId);
+        uint256 count = contributionIds.length;
+        if (count == 0) revert EmptyBatch();
+
+        address[] memory payees = new address[](count);
+        uint256[] memory amounts = new uint256[](count);
+        uint256 payeeCount;
+        uint256 forfeited;
+        for (uint256 i; i < count; ++i) {
+            (address contributor, uint256 stake, bool forfeit) = _decideOne(datanetId, contributionIds[i], accept);
+            if (forfeit) {
+                forfeited += stake;
+            } else if (stake != 0) {
+                if (payeeCount == 0 || payees[payeeCount - 1] != contributor) {
+                    payees[payeeCount] = contributor;
+                    ++payeeCount;
+                }
+                amounts[payeeCount - 1] += stake;
+            }
+        }
+        if (accept) _datanets[datanetId].acceptedCount += uint40(count);
+
+        for (uint256 i; i < payeeCount; ++i) {
+            paymentToken.safeTransfer(payees[i], amounts[i]);
+        }
+        if (forfeited != 0) paymentToken.safeTransfer(owner, forfeited);
+    }
+
+    /// @dev Decides one contribution and releases its stake from escrow; the caller pays it out.
+    function _decideOne(uint256 datanetId, uint256 contributionId, bool accept)
+        private
+        returns (address contributor, uint256 stake, bool forfeit)
+    {
+        Contribution storage record = _contributions[contributionId];
+        _requirePendingIn(record, contributionId, datanetId);
+        record.status = accept ? ContributionStatus.Accepted : ContributionStatus.Rejected;
+        contributor = record.contributor;
+        if (record.staked) {
+            stake = _stakes[contributionId];
+            delete _stakes[contributionId];
+        }
+        forfeit = !accept && record.forfeitOnReject;
+        if (accept) {
+            emit ContributionAccepted(datanetId, contributionId, contributor, stake);
+        } else {
+            emit ContributionRejected(datanetId, contributionId, contributor, forfeit ? 0 : stake, forfeit ? stake : 0);
+        }
+    }
+
+    function _requirePendingIn(Contribution storage record, uint256 contributionId, uint256 datanetId) private view {
+        ContributionStatus status = record.status;
+        if (status == ContributionStatus.None) revert ContributionNotFound(contributionId);
+        if (record.datanetId != datanetId) {
+            revert ContributionNotInDatanet(contributionId, datanetId, record.datanetId);
+        }
+        if (status != ContributionStatus.Pending) revert ContributionNotPending(contributionId, status);
+    }
+
+    /// @dev Transfers (not mints or burns) start a new curator epoch, which clears the previous owner's curators.
+    function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
+        from = super._update(to, tokenId, auth);
+        if (from != address(0) && to != address(0) && from != to) {
+            uint32 epoch = ++_datanets[tokenId].curatorEpoch;
+            emit CuratorsCleared(tokenId, epoch);
+        }
+    }
+
+    function _requireDatanet(uint256 datanetId) private view returns (address owner) {
+        owner = _ownerOf(datanetId);
+        if (owner == address(0)) revert DatanetNotFound(datanetId);
+    }
+
+    function _requireOwner(uint256 datanetId) private view {
+        if (_requireDatanet(datanetId) != msg.sender) revert NotDatanetOwner(datanetId, msg.sender);
+    }
+
+    function _requireCurator(uint256 datanetId) private view returns (address owner) {
+        owner = _requireDatanet(datanetId);
+        if (msg.sender != owner && !_curators[datanetId][_datanets[datanetId].curatorEpoch][msg.sender]) {
+            revert NotCurator(datanetId, msg.sender);
+        }
+    }
+
+    function _requireVersion(uint256 datanetId, uint32 version) private view returns (Version storage) {
+        _requireDatanet(datanetId);
+        uint32 count = _datanets[datanetId].versionCount;
+        if (version == 0 || version > count) revert VersionNotFound(datanetId, version, count);
+        return _versions[datanetId][version];
+    }
+}
