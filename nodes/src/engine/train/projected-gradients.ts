@@ -1,0 +1,149 @@
+import type { LlamaModel } from "../model/llama.ts";
+import { ModelInputError } from "../model/errors.ts";
+import { LORA_TARGETS } from "../model/config.ts";
+import { loraKey } from "../lora/adapter.ts";
+import { IGNORE_INDEX } from "../ops/cross-entropy.ts";
+import { makeBatch, windowSequences } from "./data.ts";
+import { TrainingConfigError } from "./errors.ts";
+
+/**
+ * Per-example LoRA gradients, randomly projected, for TracIn-CP attribution (Pruthi et al. 2020,
+ * "Estimating Training Data Influence by Tracing Gradient Descent").
+ *
+ * Method. TracIn-CP scores the influence of training example z on a test output z' as
+ *     influence(z, z') = Σ_c  η_c · ⟨∇_θ ℓ(z; θ_c), ∇_θ ℓ(z'; θ_c)⟩
+ * over saved checkpoints c with learning rate η_c. Here θ is ONLY the LoRA factors (the base is
+ * frozen, and the adapter is what the Datanet taught the model), and ℓ(z) is the example's mean
+ * next-token loss. Storing full gradients per example is too big, so each is projected to k
+ * dimensions with a random matrix R [k, P] whose entries are ±1/√k (Rademacher): by the
+ * Johnson–Lindenstrauss lemma ⟨Rg, Rg'⟩ ≈ ⟨g, g'⟩, with error shrinking like 1/√k. TRAK and
+ * LoGra use the same idea.
+ *
+ * R is never stored: entry (j, i) is a bit of a hash of (seed, i, j div 32), so the node that
+ * stored training-time projections and the node that projects an inference's gradient (possibly
+ * another machine, much later) only have to agree on the seed, k, and the parameter order:
+ * layer by layer, targets in LORA_TARGETS order (q, k, v, o, gate, up, down), lora_A before
+ * lora_B, each row-major; index i counts through them all (see adapterGradientTensors).
+ *
+ * Cost: P·k sign flips per example (a 1M-parameter adapter at k=256: 2.6e8 additions).
+ */
+export interface GradientProjection {
+  /** k, the projected size; a multiple of 32 keeps every hash's bits used. */
+  dimensions: number;
+  seed: number;
+}
+
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** 32 signs of R's column i: bit b gives the sign of row 32·word + b. */
+function signBits(seed: number, i: number, word: number): number {
+  return mix32(mix32(mix32(seed ^ 0x9e3779b9) ^ i) ^ Math.imul(word + 1, 0x27d4eb2f));
+}
+
+/** R·g for g the concatenation of `tensors` (in order), R as above. */
+export function projectGradient(tensors: readonly Float32Array[], projection: GradientProjection): Float32Array {
+  const k = projection.dimensions;
+  if (!Number.isInteger(k) || k <= 0) throw new TrainingConfigError("projection.dimensions", k, "must be a positive integer");
+  const words = Math.ceil(k / 32);
+  const acc = new Float64Array(k);
+  let i = 0;
+  for (const tensor of tensors) {
+    for (let e = 0; e < tensor.length; e++, i++) {
+      const g = tensor[e];
+      if (g === 0) continue;
+      for (let w = 0; w < words; w++) {
+        const bits = signBits(projection.seed, i, w);
+        const end = Math.min(32, k - w * 32);
+        for (let b = 0; b < end; b++) acc[w * 32 + b] += (bits >>> b) & 1 ? g : -g;
+      }
+    }
+  }
+  const out = new Float32Array(k);
+  const scale = 1 / Math.sqrt(k);
+  for (let j = 0; j < k; j++) out[j] = acc[j] * scale;
+  return out;
+}
+
+/**
+ * The adapter's gradients in the canonical order the projection indexes: layer by layer, targets
+ * in LORA_TARGETS order, lora_A before lora_B. Independent of how the adapter's Map was filled
+ * (created here or read from a PEFT file whose target list is in another order).
+ */
+export function adapterGradientTensors(model: LlamaModel): Float32Array[] {
+  const grads = model.getAdapterGradients();
+  if (!grads) throw new ModelInputError("Projected LoRA gradients need an adapter attached to the model.");
+  const tensors: Float32Array[] = [];
+  for (let layer = 0; layer < model.config.numLayers; layer++) {
+    for (const target of LORA_TARGETS) {
+      const factors = grads.get(loraKey(layer, target));
+      if (factors) tensors.push(factors.A, factors.B);
+    }
+  }
+  return tensors;
+}
+
+/**
+ * Gradient of the mean loss over the scored targets of `windows`, left in the adapter's gradient
+ * buffers. Each window runs alone (B = 1) padded to T; its backward is weighted by its share of
+ * the scored tokens so the sum is the gradient of the token-weighted mean.
+ */
+function adapterGradientOf(model: LlamaModel, batches: { tokens: Int32Array; targets: Int32Array; count: number }[], T: number): void {
+  const total = batches.reduce((s, b) => s + b.count, 0);
+  if (total === 0) throw new ModelInputError("The sequence has no token to score.");
+  model.zeroGradients();
+  for (const batch of batches) {
+    if (batch.count === 0) continue;
+    model.forward(batch.tokens, 1, T, batch.targets);
+    model.backward(batch.count / total);
+  }
+}
+
+/**
+ * For each training example (a token sequence; longer ones are cut into T+1 windows), the
+ * projected gradient of its mean next-token loss w.r.t. the attached adapter's LoRA factors, at the
+ * model's current parameters (call it at each TracIn checkpoint). Uses and zeroes the model's
+ * gradient buffers: call it between optimizer steps, not inside one.
+ */
+export function projectedExampleGradients(
+  model: LlamaModel, examples: readonly Int32Array[], sequenceLength: number, projection: GradientProjection,
+): Float32Array[] {
+  return examples.map((example) => {
+    const windows = windowSequences([example], sequenceLength);
+    adapterGradientOf(model, windows.map((w) => makeBatch([w], 1, sequenceLength)), sequenceLength);
+    return projectGradient(adapterGradientTensors(model), projection);
+  });
+}
+
+/**
+ * The projected gradient of an inference's output: `tokens` is prompt + generated output, and only
+ * the output tokens (from index promptLength on) are scored, as they are what attribution explains.
+ * When the whole does not fit in sequenceLength+1 tokens, the prompt is cut from the left.
+ */
+export function projectedOutputGradient(
+  model: LlamaModel, tokens: Int32Array, promptLength: number, sequenceLength: number, projection: GradientProjection,
+): Float32Array {
+  if (!(promptLength >= 1 && promptLength < tokens.length)) {
+    throw new ModelInputError(`promptLength must be in [1, ${tokens.length - 1}] so at least one output token is scored, got ${promptLength}.`, { promptLength, tokens: tokens.length });
+  }
+  const outputLength = tokens.length - promptLength;
+  if (outputLength > sequenceLength) {
+    throw new ModelInputError(`The output (${outputLength} tokens) is longer than sequenceLength ${sequenceLength}.`, { outputLength, sequenceLength });
+  }
+  const window = tokens.subarray(Math.max(0, tokens.length - (sequenceLength + 1)));
+  const batch = makeBatch([window], 1, sequenceLength);
+  // Targets before the output belong to the prompt: not scored.
+  const firstScored = window.length - outputLength - 1;
+  let count = 0;
+  for (let t = 0; t < sequenceLength; t++) {
+    if (t < firstScored) batch.targets[t] = IGNORE_INDEX;
+    else if (batch.targets[t] !== IGNORE_INDEX) count++;
+  }
+  adapterGradientOf(model, [{ ...batch, count }], sequenceLength);
+  return projectGradient(adapterGradientTensors(model), projection);
+}
