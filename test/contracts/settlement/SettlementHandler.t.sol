@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Vm} from "../utils/TestBase.sol";
+import {Settlement} from "../../../contracts/settlement/Settlement.sol";
+import {VoucherChannels} from "../../../contracts/settlement/VoucherChannels.sol";
+import {TestPaymentToken} from "./mocks/TestPaymentToken.sol";
+import {FakeNodeRegistry} from "./mocks/FakeNodeRegistry.sol";
+import {FakeModelRegistry} from "./mocks/FakeModelRegistry.sol";
+
+/// @notice Drives a Settlement through random deposits, withdrawals, channel funding and releases,
+/// voucher redemptions, on-chain inference requests, credit roots, challenges, claims and payouts,
+/// keeping ghost totals the invariant test compares the contract against.
+/// The handler is governance and arbiter; one node, three payers (signing with known keys), two contributors.
+/// @dev Lives in a `.t.sol` file so Hardhat emits its artifact: the invariant runner only fuzzes contracts it knows.
+contract SettlementHandler {
+    Vm private constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+    uint256 public constant PAYER_COUNT = 3;
+    uint256 public constant MODEL_ID = 7;
+    uint256 private constant FIRST_PAYER_KEY = 0xB0B0;
+
+    TestPaymentToken public immutable token;
+    FakeNodeRegistry public immutable nodes;
+    FakeModelRegistry public immutable models;
+    Settlement public immutable settlement;
+    address public immutable node = address(0x0DE);
+    address public immutable modelOwner = address(0x0A11);
+    address[2] public contributors = [address(0xC0A), address(0xC0B)];
+
+    uint256 public ghostDeposits;
+    uint256 public ghostWithdrawals;
+    uint256 public ghostPayouts;
+    uint256 public ghostOpenBond;
+    mapping(address payer => uint256) public ghostPaidOnChannel;
+    mapping(address payer => uint256) public ghostLatestCumulative;
+    /// @dev The highest cumulative credit any FINAL root gave each contributor.
+    mapping(address contributor => uint256) public ghostCredited;
+    /// @dev Amounts each proposed root credits, by root, to build proofs and learn what finalized.
+    mapping(bytes32 root => uint256[2]) private _rootCredits;
+    bytes32 private _pendingRoot;
+    uint64 private _pendingBatch;
+
+    /// @dev The test deploys the contracts (so the runner knows every artifact) and hands governance over:
+    /// this constructor accepts it and appoints the handler arbiter.
+    constructor(Settlement settlement_, TestPaymentToken token_, FakeNodeRegistry nodes_, FakeModelRegistry models_) {
+        settlement = settlement_;
+        token = token_;
+        nodes = nodes_;
+        models = models_;
+        settlement_.acceptOwnership();
+        settlement_.setArbiter(address(this));
+        nodes_.setSlasher(address(settlement_));
+        nodes_.setActive(node, true);
+        models_.setTerms(MODEL_ID, modelOwner, 0, 2_000, 5_000, 3_000);
+        token_.approve(address(settlement_), type(uint256).max);
+    }
+
+    function payer(uint256 seed) public pure returns (address) {
+        return vm.addr(FIRST_PAYER_KEY + seed % PAYER_COUNT);
+    }
+
+    function deposit(uint256 payerSeed, uint256 amount) external {
+        amount = bound(amount, 1, 1e24);
+        token.mint(address(this), amount);
+        settlement.depositFor(payer(payerSeed), amount);
+        ghostDeposits += amount;
+    }
+
+    function requestWithdrawal(uint256 payerSeed, uint256 amount) external {
+        address who = payer(payerSeed);
+        uint256 balance = settlement.escrowBalanceOf(who);
+        if (balance == 0) return;
+        vm.prank(who);
+        settlement.requestWithdrawal(bound(amount, 1, balance));
+    }
+
+    function withdraw(uint256 payerSeed) external {
+        address who = payer(payerSeed);
+        (, uint256 availableAt) = settlement.withdrawalRequestOf(who);
+        if (availableAt == 0) return;
+        if (block.timestamp < availableAt) vm.warp(availableAt);
+        vm.prank(who);
+        ghostWithdrawals += settlement.withdraw();
+    }
+
+    /// @notice Moves part of a payer's escrow into its channel with the node.
+    function fundChannel(uint256 payerSeed, uint256 amount) external {
+        address who = payer(payerSeed);
+        uint256 balance = settlement.escrowBalanceOf(who);
+        if (balance == 0) return;
+        vm.prank(who);
+        settlement.fundChannel(node, bound(amount, 1, balance));
+    }
+
+    /// @notice Requests the release of unspent channel funds, or executes a pending release after the delay.
+    function releaseChannel(uint256 payerSeed, uint256 amount) external {
+        address who = payer(payerSeed);
+        (, uint256 availableAt) = settlement.channelReleaseRequestOf(who, node);
+        if (availableAt != 0) {
+            if (block.timestamp < availableAt) vm.warp(availableAt);
+            vm.prank(who);
+            settlement.releaseChannel(node);
+            return;
+        }
+        (, uint256 unspent) = settlement.channelOf(who, node);
+        if (unspent == 0) return;
+        vm.prank(who);
+        settlement.requestChannelRelease(node, bound(amount, 1, unspent));
+    }
+
+    /// @notice Settles one voucher (possibly stale, paying nothing) on a random payer's channel.
+    function redeem(uint256 payerSeed, uint256 increment, bool stale) external {
+        uint256 key = FIRST_PAYER_KEY + payerSeed % PAYER_COUNT;
+        address who = vm.addr(key);
+        uint256 redeemed = settlement.redeemedOf(who, node);
+        uint256 fundsBefore = _fundsOf(who);
+        uint256 cumulative = stale ? redeemed : redeemed + bound(increment, 0, fundsBefore);
+        if (cumulative == 0) return;
+        VoucherChannels.SignedVoucher[] memory vouchers = new VoucherChannels.SignedVoucher[](1);
+        vouchers[0] = _sign(key, who, cumulative);
+        Settlement.ModelRevenue[] memory revenues = new Settlement.ModelRevenue[](1);
+        revenues[0] = Settlement.ModelRevenue(MODEL_ID, cumulative - redeemed);
+        vm.prank(node);
+        settlement.settleBatch(vouchers, revenues, bytes32(0), 0, "");
+        ghostPaidOnChannel[who] += fundsBefore - _fundsOf(who);
+        ghostLatestCumulative[who] = cumulative;
+    }
+
+    /// @notice Requests an on-chain inference paid from a random payer's escrow.
+    function requestInference(uint256 payerSeed, uint256 fee) external {
+        address who = payer(payerSeed);
+        uint256 balance = settlement.escrowBalanceOf(who);
+        if (balance == 0) return;
+        vm.prank(who);
+        settlement.requestInference(MODEL_ID, "prompt", 1, bound(fee, 1, balance));
+    }
+
+    /// @notice Serves a random open request, or refunds it once expired.
+    function serveOrRefundInference(uint256 requestSeed, bool refund) external {
+        uint256 count = settlement.inferenceRequestCount();
+        if (count == 0) return;
+        uint256 requestId = 1 + requestSeed % count;
+        (,,, uint256 expiresAt, uint8 status,) = settlement.inferenceRequestOf(requestId);
+        if (status != 1) return;
+        if (refund) {
+            if (block.timestamp < expiresAt) vm.warp(expiresAt);
+            settlement.refundInference(requestId);
+        } else if (block.timestamp < expiresAt) {
+            vm.prank(node);
+            settlement.serveInference(requestId, "result");
+        }
+    }
+
+    /// @notice Proposes a new cumulative root over both contributors, within the node's pool.
+    function proposeRoot(uint256 extraA, uint256 extraB) external {
+        _learnFinalRoot();
+        (, uint256 finalTotal,, uint256 pool, bytes32 pending,,,) = settlement.creditsOf(node);
+        if (pending != bytes32(0) || pool == finalTotal) return;
+        (uint256 a, uint256 b) = (ghostCredited[contributors[0]], ghostCredited[contributors[1]]);
+        a += bound(extraA, 0, pool - finalTotal);
+        b += bound(extraB, 0, pool - finalTotal - (a - ghostCredited[contributors[0]]));
+        bytes32 root = _root(a, b);
+        _rootCredits[root] = [a, b];
+        vm.prank(node);
+        _pendingBatch = settlement.settleBatch(
+            new VoucherChannels.SignedVoucher[](0), new Settlement.ModelRevenue[](0), root, a + b, "records"
+        );
+        _pendingRoot = root;
+    }
+
+    function challengeAndResolve(bool upheld) external {
+        (,,,, bytes32 pending, uint64 batchId, uint256 until, bool challenged) = settlement.creditsOf(node);
+        if (pending == bytes32(0) || challenged || block.timestamp >= until) return;
+        uint256 bond = settlement.challengeBond();
+        token.mint(address(this), bond);
+        settlement.challenge(node, batchId);
+        ghostDeposits += bond;
+        settlement.resolveChallenge(node, batchId, upheld);
+        // Upheld: the bond comes back to the challenger. Rejected: it becomes the node's earnings.
+        if (upheld) ghostPayouts += bond;
+        _learnFinalRoot();
+    }
+
+    function passTime(uint256 seconds_) external {
+        vm.warp(block.timestamp + bound(seconds_, 1, 2 days));
+    }
+
+    function claim(uint256 contributorSeed) external {
+        _learnFinalRoot();
+        (bytes32 root,,,,,,,) = settlement.creditsOf(node);
+        if (root == bytes32(0)) return;
+        uint256 index = contributorSeed % 2;
+        uint256[2] memory credits = _rootCredits[root];
+        address account = contributors[index];
+        if (credits[index] <= settlement.claimedOf(node, account)) return;
+        bytes32[] memory proof = new bytes32[](1);
+        proof[0] = _leaf(contributors[1 - index], credits[1 - index]);
+        ghostPayouts += settlement.claim(node, account, credits[index], proof);
+    }
+
+    function withdrawEarnings(bool ofNode) external {
+        address who = ofNode ? node : modelOwner;
+        if (settlement.earningsOf(who) == 0) return;
+        vm.prank(who);
+        ghostPayouts += settlement.withdrawEarnings();
+    }
+
+    function collectProtocolFees() external {
+        uint256 accrued = settlement.protocolFeesAccrued();
+        if (accrued == 0) return;
+        settlement.collectProtocolFees(address(0xFEE));
+        ghostPayouts += accrued;
+    }
+
+    /// @dev Maps `x` into [min, max] (the test base's `bound`; the handler cannot inherit the test base,
+    /// whose public helpers would make the runner treat it as a test rather than a fuzz target).
+    function bound(uint256 x, uint256 min, uint256 max) private pure returns (uint256) {
+        if (x >= min && x <= max) return x;
+        return min + (x % (max - min + 1));
+    }
+
+    /// @dev What a payer can still pay the node with: its escrow plus the channel's unspent funds.
+    function _fundsOf(address who) private view returns (uint256) {
+        (, uint256 unspent) = settlement.channelOf(who, node);
+        return settlement.escrowBalanceOf(who) + unspent;
+    }
+
+    /// @dev Records the credits of the node's final root as the contributors' credited amounts.
+    function _learnFinalRoot() private {
+        (bytes32 root,,,,,,,) = settlement.creditsOf(node);
+        if (root == bytes32(0)) return;
+        uint256[2] memory credits = _rootCredits[root];
+        ghostCredited[contributors[0]] = credits[0];
+        ghostCredited[contributors[1]] = credits[1];
+    }
+
+    function _sign(uint256 key, address who, uint256 cumulative)
+        private
+        view
+        returns (VoucherChannels.SignedVoucher memory)
+    {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, settlement.voucherDigest(who, node, cumulative));
+        bytes32 yParityAndS = bytes32(uint256(s) | (uint256(v - 27) << 255));
+        return VoucherChannels.SignedVoucher(who, cumulative, r, yParityAndS);
+    }
+
+    function _leaf(address account, uint256 amount) private pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(account, amount))));
+    }
+
+    /// @dev StandardMerkleTree root of two leaves: the sorted pair hash.
+    function _root(uint256 a, uint256 b) private view returns (bytes32) {
+        (bytes32 x, bytes32 y) = (_leaf(contributors[0], a), _leaf(contributors[1], b));
+        return x < y ? keccak256(abi.encode(x, y)) : keccak256(abi.encode(y, x));
+    }
+}

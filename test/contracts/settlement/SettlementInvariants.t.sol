@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {InvariantBase} from "../utils/TestBase.sol";
+import {Settlement} from "../../../contracts/settlement/Settlement.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {INodeRegistry} from "../../../contracts/interfaces/INodeRegistry.sol";
+import {IModelRegistry} from "../../../contracts/interfaces/IModelRegistry.sol";
+import {SettlementHandler} from "./SettlementHandler.t.sol";
+import {TestPaymentToken} from "./mocks/TestPaymentToken.sol";
+import {FakeNodeRegistry} from "./mocks/FakeNodeRegistry.sol";
+import {FakeModelRegistry} from "./mocks/FakeModelRegistry.sol";
+
+/// @notice Money invariants of the Settlement under random sequences of deposits, withdrawals, channel
+/// funding and releases, voucher redemptions, on-chain inference requests, credit roots, challenges,
+/// claims and payouts.
+/// forge-config: default.invariant.runs = 32
+/// forge-config: default.invariant.depth = 40
+contract SettlementInvariantTest is InvariantBase {
+    SettlementHandler private handler;
+    Settlement private settlement;
+
+    function setUp() public {
+        TestPaymentToken token = new TestPaymentToken();
+        FakeNodeRegistry nodes = new FakeNodeRegistry(IERC20(address(token)));
+        FakeModelRegistry models = new FakeModelRegistry();
+        settlement = new Settlement(
+            Settlement.Params({
+                token: IERC20(address(token)),
+                nodes: INodeRegistry(address(nodes)),
+                models: IModelRegistry(address(models)),
+                governance: address(this),
+                arbiter: address(this),
+                protocolFeeBps: 500,
+                withdrawalDelay: 1 days,
+                disputeWindow: 1 days,
+                inferenceTimeout: 1 hours,
+                challengeBond: 10e18,
+                slashAmount: 1e18
+            })
+        );
+        // The handler becomes governance and arbiter: ownership moves in two steps, accepted in its constructor.
+        address handlerAddress = _nextContractAddress();
+        settlement.transferOwnership(handlerAddress);
+        handler = new SettlementHandler(settlement, token, nodes, models);
+        assertEq(address(handler), handlerAddress, "handler address");
+        targetContract(address(handler));
+    }
+
+    function invariant_tokensHeldEqualDepositsMinusWithdrawalsMinusPayouts() public view {
+        assertEq(
+            handler.token().balanceOf(address(settlement)),
+            handler.ghostDeposits() - handler.ghostWithdrawals() - handler.ghostPayouts(),
+            "held == deposits - withdrawals - payouts"
+        );
+    }
+
+    function invariant_tokensHeldEqualTheLedgers() public view {
+        uint256 ledgers = settlement.earningsOf(handler.node()) + settlement.earningsOf(handler.modelOwner())
+            + settlement.protocolFeesAccrued();
+        for (uint256 i; i < handler.PAYER_COUNT(); ++i) {
+            (, uint256 unspent) = settlement.channelOf(handler.payer(i), handler.node());
+            ledgers += settlement.escrowBalanceOf(handler.payer(i)) + unspent;
+        }
+        (,, uint256 claimedTotal, uint256 pool,,,,) = settlement.creditsOf(handler.node());
+        ledgers += pool - claimedTotal;
+        for (uint256 requestId = 1; requestId <= settlement.inferenceRequestCount(); ++requestId) {
+            (,, uint256 fee,, uint8 status,) = settlement.inferenceRequestOf(requestId);
+            if (status == 1) ledgers += fee;
+        }
+        assertEq(handler.token().balanceOf(address(settlement)), ledgers, "held == sum of ledgers");
+    }
+
+    function invariant_noVoucherPaysTwice() public view {
+        for (uint256 i; i < handler.PAYER_COUNT(); ++i) {
+            address payer = handler.payer(i);
+            uint256 redeemed = settlement.redeemedOf(payer, handler.node());
+            assertEq(handler.ghostPaidOnChannel(payer), redeemed, "paid on channel == redeemed");
+            assertEq(redeemed, handler.ghostLatestCumulative(payer), "redeemed == latest cumulative");
+        }
+    }
+
+    function invariant_noAccountClaimsMoreThanCredited() public view {
+        for (uint256 i; i < 2; ++i) {
+            address contributor = handler.contributors(i);
+            assertLe(
+                settlement.claimedOf(handler.node(), contributor),
+                handler.ghostCredited(contributor),
+                "claimed <= credited"
+            );
+        }
+    }
+
+    function invariant_nodeClaimsNeverExceedItsPool() public view {
+        (, uint256 finalTotal, uint256 claimedTotal, uint256 pool,,,,) = settlement.creditsOf(handler.node());
+        assertLe(claimedTotal, finalTotal, "claimed <= final root total");
+        assertLe(finalTotal, pool, "final root total <= pool");
+    }
+
+    /// @dev The CREATE address of this contract's fifth deployment, the handler: a contract's nonce starts
+    /// at 1 and setUp deploys token, node registry, model registry and settlement first. The formula is
+    /// keccak256(rlp([deployer, nonce])) for a nonce below 128.
+    function _nextContractAddress() private view returns (address) {
+        uint8 handlerNonce = 5;
+        return address(
+            uint160(uint256(keccak256(abi.encodePacked(bytes1(0xd6), bytes1(0x94), address(this), handlerNonce))))
+        );
+    }
+}

@@ -1,0 +1,279 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import { anyValue } from "@nomicfoundation/hardhat-viem-assertions/predicates";
+import { zeroAddress } from "viem";
+import {
+  CHALLENGE_BOND,
+  DAY,
+  HOUR,
+  MODEL_A,
+  MODEL_B,
+  PROTOCOL_FEE_BPS,
+  SLASH_AMOUNT,
+  UNIT,
+  deploySettlement,
+  expectedSplit,
+  signVoucher,
+} from "./fixture.ts";
+
+const { viem, networkHelpers } = await network.create();
+const deploy = () => deploySettlement(viem);
+const NO_ROOT = "0x0000000000000000000000000000000000000000000000000000000000000000";
+const SOME_ROOT = "0x1111111111111111111111111111111111111111111111111111111111111111";
+
+describe("Settlement batches", () => {
+  async function twoVouchers(ctx: Awaited<ReturnType<typeof deploy>>, first: bigint, second: bigint) {
+    const node = ctx.node.account.address;
+    return [
+      await signVoucher(ctx.payer, ctx.domain, { payer: ctx.payer.account.address, node, cumulativeAmount: first }),
+      await signVoucher(ctx.payer2, ctx.domain, { payer: ctx.payer2.account.address, node, cumulativeAmount: second }),
+    ];
+  }
+
+  it("splits each model's revenue into protocol fee, owner, contributor pool and node share", async () => {
+    const ctx = await networkHelpers.loadFixture(deploy);
+    const { settlement, node, modelOwner } = ctx;
+    const revenueA = 70n * UNIT + 3n;
+    const revenueB = 30n * UNIT + 4n;
+    const vouchers = await twoVouchers(ctx, 60n * UNIT, 40n * UNIT + 7n);
+    const a = expectedSplit(revenueA, PROTOCOL_FEE_BPS, MODEL_A.ownerBps, MODEL_A.contributorBps);
+    const b = expectedSplit(revenueB, PROTOCOL_FEE_BPS, MODEL_B.ownerBps, MODEL_B.contributorBps);
+    const settle = settlement.write.settleBatch(
+      [vouchers, [{ modelId: MODEL_A.id, amount: revenueA }, { modelId: MODEL_B.id, amount: revenueB }], NO_ROOT, 0n, ""],
+      { account: node.account },
+    );
+    await viem.assertions.emitWithArgs(settle, settlement, "ModelRevenueSplit", [
+      MODEL_A.id,
+      node.account.address,
+      modelOwner.account.address,
+      revenueA,
+      a.protocolFee,
+      a.owner,
+      a.contributors,
+      a.node,
+    ]);
+    expect(await settlement.read.earningsOf([modelOwner.account.address])).to.equal(a.owner + b.owner);
+    expect(await settlement.read.earningsOf([node.account.address])).to.equal(a.node + b.node);
+    expect(await settlement.read.protocolFeesAccrued()).to.equal(a.protocolFee + b.protocolFee);
+    const [, , , pool] = await settlement.read.creditsOf([node.account.address]);
+    expect(pool).to.equal(a.contributors + b.contributors);
+    expect(a.protocolFee + a.owner + a.contributors + a.node + b.protocolFee + b.owner + b.contributors + b.node).to.equal(
+      revenueA + revenueB,
+    );
+  });
+
+  it("pays earnings and protocol fees out", async () => {
+    const ctx = await networkHelpers.loadFixture(deploy);
+    const { settlement, token, node, modelOwner, governance, outsider } = ctx;
+    const vouchers = await twoVouchers(ctx, 10n * UNIT, 10n * UNIT);
+    await settlement.write.settleBatch([vouchers, [{ modelId: MODEL_A.id, amount: 20n * UNIT }], NO_ROOT, 0n, ""], {
+      account: node.account,
+    });
+    const split = expectedSplit(20n * UNIT, PROTOCOL_FEE_BPS, MODEL_A.ownerBps, MODEL_A.contributorBps);
+    await viem.assertions.emitWithArgs(
+      settlement.write.withdrawEarnings({ account: modelOwner.account }),
+      settlement,
+      "EarningsWithdrawn",
+      [modelOwner.account.address, split.owner],
+    );
+    expect(await token.read.balanceOf([modelOwner.account.address])).to.equal(split.owner);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.withdrawEarnings({ account: modelOwner.account }),
+      settlement,
+      "NoEarnings",
+      [modelOwner.account.address],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.collectProtocolFees([outsider.account.address], { account: outsider.account }),
+      settlement,
+      "OwnableUnauthorizedAccount",
+      [outsider.account.address],
+    );
+    await viem.assertions.revertWithCustomError(
+      settlement.write.collectProtocolFees([zeroAddress], { account: governance.account }),
+      settlement,
+      "ZeroAddress",
+    );
+    await viem.assertions.emitWithArgs(
+      settlement.write.collectProtocolFees([outsider.account.address], { account: governance.account }),
+      settlement,
+      "ProtocolFeesCollected",
+      [outsider.account.address, split.protocolFee],
+    );
+    await viem.assertions.revertWithCustomError(
+      settlement.write.collectProtocolFees([outsider.account.address], { account: governance.account }),
+      settlement,
+      "ZeroAmount",
+    );
+  });
+
+  it("lets governance set the protocol fee up to 10 %", async () => {
+    const { settlement, governance, outsider } = await networkHelpers.loadFixture(deploy);
+    await viem.assertions.emitWithArgs(
+      settlement.write.setProtocolFeeBps([1_000n], { account: governance.account }),
+      settlement,
+      "ProtocolFeeUpdated",
+      [PROTOCOL_FEE_BPS, 1_000n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.setProtocolFeeBps([1_001n], { account: governance.account }),
+      settlement,
+      "ProtocolFeeTooHigh",
+      [1_001n, 1_000n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.setProtocolFeeBps([0n], { account: outsider.account }),
+      settlement,
+      "OwnableUnauthorizedAccount",
+      [outsider.account.address],
+    );
+  });
+
+  it("rejects revenue that does not match what the vouchers redeemed", async () => {
+    const ctx = await networkHelpers.loadFixture(deploy);
+    const vouchers = await twoVouchers(ctx, 10n * UNIT, 5n * UNIT);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.settlement.write.settleBatch([vouchers, [{ modelId: MODEL_A.id, amount: 16n * UNIT }], NO_ROOT, 0n, ""], {
+        account: ctx.node.account,
+      }),
+      ctx.settlement,
+      "RevenueMismatch",
+      [16n * UNIT, 15n * UNIT],
+    );
+  });
+
+  it("rejects an inactive node, an empty batch and an inconsistent credit commitment", async () => {
+    const ctx = await networkHelpers.loadFixture(deploy);
+    const { settlement, node, outsider } = ctx;
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.settleBatch([[], [], SOME_ROOT, 0n, "cid"], { account: outsider.account }),
+      settlement,
+      "NodeNotActive",
+      [outsider.account.address],
+    );
+    await viem.assertions.revertWithCustomError(
+      settlement.write.settleBatch([[], [], NO_ROOT, 0n, ""], { account: node.account }),
+      settlement,
+      "EmptyBatch",
+    );
+    const vouchers = await twoVouchers(ctx, UNIT, UNIT);
+    const revenue = [{ modelId: MODEL_A.id, amount: 2n * UNIT }];
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.settleBatch([vouchers, revenue, NO_ROOT, 1n, ""], { account: node.account }),
+      settlement,
+      "CreditCommitmentInvalid",
+      [NO_ROOT, 1n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.settleBatch([vouchers, revenue, SOME_ROOT, 1n, ""], { account: node.account }),
+      settlement,
+      "CreditCommitmentInvalid",
+      [SOME_ROOT, 1n],
+    );
+  });
+
+  it("rejects models whose terms do not sum to 100 %", async () => {
+    const ctx = await networkHelpers.loadFixture(deploy);
+    await ctx.models.write.setTerms([9n, ctx.modelOwner.account.address, 0n, 5_000, 5_000, 1]);
+    await ctx.models.write.setTerms([10n, zeroAddress, 0n, 5_000, 5_000, 0]);
+    const vouchers = await twoVouchers(ctx, UNIT, UNIT);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.settlement.write.settleBatch([vouchers, [{ modelId: 9n, amount: 2n * UNIT }], NO_ROOT, 0n, ""], {
+        account: ctx.node.account,
+      }),
+      ctx.settlement,
+      "ModelTermsInvalid",
+      [9n, ctx.modelOwner.account.address, 5_000n, 5_000n, 1n],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.settlement.write.settleBatch([vouchers, [{ modelId: 10n, amount: 2n * UNIT }], NO_ROOT, 0n, ""], {
+        account: ctx.node.account,
+      }),
+      ctx.settlement,
+      "ModelTermsInvalid",
+      [10n, zeroAddress, 5_000n, 5_000n, 0n],
+    );
+  });
+
+  it("skips zero revenue lines and accepts a root-only batch", async () => {
+    const ctx = await networkHelpers.loadFixture(deploy);
+    const vouchers = await twoVouchers(ctx, 10n * UNIT, 10n * UNIT);
+    await ctx.settlement.write.settleBatch(
+      [vouchers, [{ modelId: MODEL_A.id, amount: 20n * UNIT }, { modelId: 99n, amount: 0n }], NO_ROOT, 0n, ""],
+      { account: ctx.node.account },
+    );
+    const [, , , pool] = await ctx.settlement.read.creditsOf([ctx.node.account.address]);
+    const now = BigInt(await networkHelpers.time.latest());
+    await viem.assertions.emitWithArgs(
+      ctx.settlement.write.settleBatch([[], [], SOME_ROOT, pool, "bafy-records"], { account: ctx.node.account }),
+      ctx.settlement,
+      "BatchSettled",
+      [2n, ctx.node.account.address, SOME_ROOT, 0n, 0n, 0n, pool, now + 1n + DAY, "bafy-records"],
+    );
+  });
+
+  it("rejects a voucher signed for another Settlement instance", async () => {
+    const ctx = await networkHelpers.loadFixture(deploy);
+    const twin = await viem.deployContract("Settlement", [
+      {
+        token: ctx.token.address,
+        nodes: ctx.nodes.address,
+        models: ctx.models.address,
+        governance: ctx.governance.account.address,
+        arbiter: ctx.arbiter.account.address,
+        protocolFeeBps: PROTOCOL_FEE_BPS,
+        withdrawalDelay: DAY,
+        disputeWindow: DAY,
+        inferenceTimeout: HOUR,
+        challengeBond: CHALLENGE_BOND,
+        slashAmount: SLASH_AMOUNT,
+      },
+    ]);
+    await ctx.token.write.approve([twin.address, 10n * UNIT], { account: ctx.payer.account });
+    await twin.write.deposit([10n * UNIT], { account: ctx.payer.account });
+    const voucher = await signVoucher(ctx.payer, ctx.domain, {
+      payer: ctx.payer.account.address,
+      node: ctx.node.account.address,
+      cumulativeAmount: UNIT,
+    });
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      twin.write.settleBatch([[voucher], [{ modelId: MODEL_A.id, amount: UNIT }], NO_ROOT, 0n, ""], {
+        account: ctx.node.account,
+      }),
+      twin,
+      "VoucherSignerNotAuthorized",
+      [ctx.payer.account.address, anyValue],
+    );
+  });
+
+  it("validates deployment parameters", async () => {
+    const ctx = await networkHelpers.loadFixture(deploy);
+    const params = {
+      token: ctx.token.address,
+      nodes: ctx.nodes.address,
+      models: ctx.models.address,
+      governance: ctx.governance.account.address,
+      arbiter: ctx.arbiter.account.address,
+      protocolFeeBps: PROTOCOL_FEE_BPS,
+      withdrawalDelay: DAY,
+      disputeWindow: DAY,
+      inferenceTimeout: HOUR,
+      challengeBond: CHALLENGE_BOND,
+      slashAmount: SLASH_AMOUNT,
+    };
+    for (const broken of [
+      { ...params, token: zeroAddress },
+      { ...params, nodes: zeroAddress },
+      { ...params, models: zeroAddress },
+      { ...params, arbiter: zeroAddress },
+    ]) {
+      await viem.assertions.revertWithCustomError(viem.deployContract("Settlement", [broken]), ctx.settlement, "ZeroAddress");
+    }
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      viem.deployContract("Settlement", [{ ...params, protocolFeeBps: 1_001n }]),
+      ctx.settlement,
+      "ProtocolFeeTooHigh",
+      [1_001n, 1_000n],
+    );
+  });
+});

@@ -1,0 +1,201 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import type { Address } from "viem";
+import { DAY, MODEL_A, PROTOCOL_FEE_BPS, UNIT, creditTree, deploySettlement, expectedSplit, signVoucher } from "./fixture.ts";
+
+const { viem, networkHelpers } = await network.create();
+const REVENUE = 100n * UNIT;
+const POOL = expectedSplit(REVENUE, PROTOCOL_FEE_BPS, MODEL_A.ownerBps, MODEL_A.contributorBps).contributors;
+
+/** A node that has settled one batch of REVENUE, so its contributor pool holds POOL. */
+async function deployWithPool() {
+  const ctx = await deploySettlement(viem);
+  const voucher = await signVoucher(ctx.payer, ctx.domain, {
+    payer: ctx.payer.account.address,
+    node: ctx.node.account.address,
+    cumulativeAmount: REVENUE,
+  });
+  await ctx.settlement.write.settleBatch(
+    [[voucher], [{ modelId: MODEL_A.id, amount: REVENUE }], "0x" + "00".repeat(32) as `0x${string}`, 0n, ""],
+    { account: ctx.node.account },
+  );
+  const proposeRoot = (credits: ReadonlyArray<readonly [Address, bigint]>, declared?: bigint) => {
+    const tree = creditTree(credits);
+    const write = ctx.settlement.write.settleBatch([[], [], tree.root, declared ?? tree.total, "bafy-records"], {
+      account: ctx.node.account,
+    });
+    return { tree, write };
+  };
+  return { ...ctx, proposeRoot };
+}
+
+describe("Settlement contributor credits", () => {
+  it("pays a first and a repeat claim against cumulative roots", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPool);
+    const { settlement, token, node, alice, bob } = ctx;
+    const [a, b] = [alice.account.address, bob.account.address];
+    const first = ctx.proposeRoot([[a, 10n * UNIT], [b, 5n * UNIT]]);
+    await first.write;
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.claim([node.account.address, a, 10n * UNIT, first.tree.proofOf(a)]),
+      settlement,
+      "NoFinalizedCreditRoot",
+      [node.account.address],
+    );
+    await networkHelpers.time.increase(DAY);
+    await viem.assertions.emitWithArgs(
+      settlement.write.claim([node.account.address, a, 10n * UNIT, first.tree.proofOf(a)], { account: bob.account }),
+      settlement,
+      "CreditsClaimed",
+      [node.account.address, a, 10n * UNIT],
+    );
+    expect(await token.read.balanceOf([a])).to.equal(10n * UNIT);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.claim([node.account.address, a, 10n * UNIT, first.tree.proofOf(a)]),
+      settlement,
+      "NothingToClaim",
+      [node.account.address, a, 10n * UNIT, 10n * UNIT],
+    );
+
+    const second = ctx.proposeRoot([[a, 25n * UNIT], [b, 5n * UNIT]]);
+    await second.write;
+    await networkHelpers.time.increase(DAY);
+    await settlement.write.claim([node.account.address, a, 25n * UNIT, second.tree.proofOf(a)]);
+    expect(await token.read.balanceOf([a])).to.equal(25n * UNIT);
+    expect(await settlement.read.claimedOf([node.account.address, a])).to.equal(25n * UNIT);
+    const [root, total, claimed, pool] = await settlement.read.creditsOf([node.account.address]);
+    expect([root, total, claimed, pool]).to.deep.equal([second.tree.root, 30n * UNIT, 25n * UNIT, POOL]);
+  });
+
+  it("claims from several nodes in one call", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPool);
+    const { settlement, nodes, token, outsider, alice } = ctx;
+    const node2 = outsider;
+    await nodes.write.setActive([node2.account.address, true]);
+    const voucher = await signVoucher(ctx.payer2, ctx.domain, {
+      payer: ctx.payer2.account.address,
+      node: node2.account.address,
+      cumulativeAmount: REVENUE,
+    });
+    const a = alice.account.address;
+    const tree2 = creditTree([[a, 3n * UNIT], [ctx.bob.account.address, UNIT]]);
+    await settlement.write.settleBatch([[voucher], [{ modelId: MODEL_A.id, amount: REVENUE }], tree2.root, tree2.total, "r2"], {
+      account: node2.account,
+    });
+    const tree1 = ctx.proposeRoot([[a, 7n * UNIT], [ctx.bob.account.address, UNIT]]);
+    await tree1.write;
+    await networkHelpers.time.increase(DAY);
+    await viem.assertions.revertWithCustomError(settlement.write.claimMany([a, []]), settlement, "EmptyClaim");
+    await settlement.write.claimMany([
+      a,
+      [
+        { node: ctx.node.account.address, cumulativeAmount: 7n * UNIT, proof: tree1.tree.proofOf(a) },
+        { node: node2.account.address, cumulativeAmount: 3n * UNIT, proof: tree2.proofOf(a) },
+      ],
+    ]);
+    expect(await token.read.balanceOf([a])).to.equal(10n * UNIT);
+  });
+
+  it("rejects a wrong proof and an amount the root does not hold", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPool);
+    const [a, b] = [ctx.alice.account.address, ctx.bob.account.address];
+    const { tree, write } = ctx.proposeRoot([[a, 10n * UNIT], [b, 5n * UNIT]]);
+    await write;
+    await networkHelpers.time.increase(DAY);
+    for (const [account, amount, proof] of [
+      [a, 11n * UNIT, tree.proofOf(a)],
+      [a, 10n * UNIT, tree.proofOf(b)],
+      [b, 10n * UNIT, tree.proofOf(a)],
+    ] as const) {
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        ctx.settlement.write.claim([ctx.node.account.address, account, amount, proof]),
+        ctx.settlement,
+        "InvalidCreditProof",
+        [ctx.node.account.address, account, amount],
+      );
+    }
+  });
+
+  it("never pays out more than the root declared, even if its leaves say more", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPool);
+    const [a, b] = [ctx.alice.account.address, ctx.bob.account.address];
+    const { tree, write } = ctx.proposeRoot([[a, 10n * UNIT], [b, 5n * UNIT]], 12n * UNIT);
+    await write;
+    await networkHelpers.time.increase(DAY);
+    await ctx.settlement.write.claim([ctx.node.account.address, a, 10n * UNIT, tree.proofOf(a)]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.settlement.write.claim([ctx.node.account.address, b, 5n * UNIT, tree.proofOf(b)]),
+      ctx.settlement,
+      "ClaimsExceedCredited",
+      [ctx.node.account.address, 12n * UNIT, 15n * UNIT],
+    );
+  });
+
+  it("bounds new roots by the pool, keeps them cumulative and one pending at a time", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPool);
+    const { settlement, node, alice } = ctx;
+    const a = alice.account.address;
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.proposeRoot([[a, POOL + 1n]]).write,
+      settlement,
+      "CreditTotalExceedsPool",
+      [node.account.address, POOL + 1n, POOL],
+    );
+    await ctx.proposeRoot([[a, 10n * UNIT]]).write;
+    const [, , , , , pendingBatchId, pendingUntil] = await settlement.read.creditsOf([node.account.address]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.proposeRoot([[a, 11n * UNIT]]).write,
+      settlement,
+      "CreditRootPending",
+      [node.account.address, pendingBatchId, pendingUntil],
+    );
+    await networkHelpers.time.increase(DAY);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.proposeRoot([[a, 9n * UNIT]]).write,
+      settlement,
+      "CreditTotalDecreased",
+      [node.account.address, 10n * UNIT, 9n * UNIT],
+    );
+  });
+
+  it("finalizes a root explicitly once its window has passed", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPool);
+    const { settlement, node, alice } = ctx;
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.finalizeCreditRoot([node.account.address]),
+      settlement,
+      "NothingToFinalize",
+      [node.account.address],
+    );
+    const { tree, write } = ctx.proposeRoot([[alice.account.address, UNIT]]);
+    await write;
+    await viem.assertions.revertWithCustomError(
+      settlement.write.finalizeCreditRoot([node.account.address]),
+      settlement,
+      "NothingToFinalize",
+    );
+    await networkHelpers.time.increase(DAY);
+    const [viewRoot] = await settlement.read.creditsOf([node.account.address]);
+    expect(viewRoot).to.equal(tree.root);
+    await viem.assertions.emitWithArgs(
+      settlement.write.finalizeCreditRoot([node.account.address]),
+      settlement,
+      "CreditRootFinalized",
+      [node.account.address, 2n, tree.root, UNIT],
+    );
+  });
+
+  it("costs the same to settle a root over 10 or 2,000 contributors", async () => {
+    const contributors = (count: number) =>
+      Array.from({ length: count }, (_, i) => [`0x${(i + 1).toString(16).padStart(40, "0")}` as Address, UNIT / 100n] as const);
+    const gasToPropose = async (count: number) => {
+      const ctx = await networkHelpers.loadFixture(deployWithPool);
+      const hash = await ctx.proposeRoot(contributors(count)).write;
+      return (await ctx.publicClient.waitForTransactionReceipt({ hash })).gasUsed;
+    };
+    const few = await gasToPropose(10);
+    const many = await gasToPropose(2_000);
+    // Only the calldata bytes of the root and the declared total differ.
+    expect(Number(many > few ? many - few : few - many)).to.be.lessThan(200);
+  });
+});

@@ -1,0 +1,173 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import { zeroAddress } from "viem";
+import { CHALLENGE_BOND, DAY, MODEL_A, NODE_STAKE, SLASH_AMOUNT, UNIT, creditTree, deploySettlement, signVoucher } from "./fixture.ts";
+
+const { viem, networkHelpers } = await network.create();
+const NO_ROOT = ("0x" + "00".repeat(32)) as `0x${string}`;
+
+/** A node with a pool and a pending root (batch 2) crediting alice. */
+async function deployWithPendingRoot() {
+  const ctx = await deploySettlement(viem);
+  const voucher = await signVoucher(ctx.payer, ctx.domain, {
+    payer: ctx.payer.account.address,
+    node: ctx.node.account.address,
+    cumulativeAmount: 100n * UNIT,
+  });
+  await ctx.settlement.write.settleBatch([[voucher], [{ modelId: MODEL_A.id, amount: 100n * UNIT }], NO_ROOT, 0n, ""], {
+    account: ctx.node.account,
+  });
+  const tree = creditTree([[ctx.alice.account.address, 10n * UNIT], [ctx.bob.account.address, 2n * UNIT]]);
+  await ctx.settlement.write.settleBatch([[], [], tree.root, tree.total, "bafy-records"], { account: ctx.node.account });
+  return { ...ctx, tree, batchId: 2n };
+}
+
+describe("Settlement disputes", () => {
+  it("upholds a challenge: discards the root, returns the bond and slashes the node", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPendingRoot);
+    const { settlement, token, nodes, node, challenger, arbiter, batchId } = ctx;
+    const before = await token.read.balanceOf([challenger.account.address]);
+    await viem.assertions.emitWithArgs(
+      settlement.write.challenge([node.account.address, batchId], { account: challenger.account }),
+      settlement,
+      "BatchChallenged",
+      [batchId, node.account.address, challenger.account.address, CHALLENGE_BOND],
+    );
+    const [openedBy, bond] = await settlement.read.challengeOf([batchId]);
+    expect([openedBy.toLowerCase(), bond]).to.deep.equal([challenger.account.address.toLowerCase(), CHALLENGE_BOND]);
+    await networkHelpers.time.increase(2n * DAY);
+    const [, , , , pendingRoot, , , challenged] = await settlement.read.creditsOf([node.account.address]);
+    expect([pendingRoot, challenged]).to.deep.equal([ctx.tree.root, true]);
+    await viem.assertions.emitWithArgs(
+      settlement.write.resolveChallenge([node.account.address, batchId, true], { account: arbiter.account }),
+      settlement,
+      "ChallengeUpheld",
+      [batchId, node.account.address, challenger.account.address, SLASH_AMOUNT],
+    );
+    expect((await token.read.balanceOf([challenger.account.address])) - before).to.equal(SLASH_AMOUNT);
+    expect(await nodes.read.stakeOf([node.account.address])).to.equal(NODE_STAKE - SLASH_AMOUNT);
+    const [finalRoot, , , pool, rootAfter] = await settlement.read.creditsOf([node.account.address]);
+    expect([finalRoot, rootAfter]).to.deep.equal([NO_ROOT, NO_ROOT]);
+    expect(pool > 0n).to.equal(true);
+    // The pool is still there for a corrected root.
+    const corrected = creditTree([[ctx.alice.account.address, 4n * UNIT]]);
+    await settlement.write.settleBatch([[], [], corrected.root, corrected.total, "bafy-fixed"], { account: node.account });
+  });
+
+  it("rejects a challenge: the root is final and the bond goes to the node", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPendingRoot);
+    const { settlement, node, challenger, arbiter, batchId, tree, alice } = ctx;
+    await settlement.write.challenge([node.account.address, batchId], { account: challenger.account });
+    await viem.assertions.emitWithArgs(
+      settlement.write.resolveChallenge([node.account.address, batchId, false], { account: arbiter.account }),
+      settlement,
+      "ChallengeRejected",
+      [batchId, node.account.address, challenger.account.address, CHALLENGE_BOND],
+    );
+    const [finalRoot] = await settlement.read.creditsOf([node.account.address]);
+    expect(finalRoot).to.equal(tree.root);
+    await settlement.write.claim([node.account.address, alice.account.address, 10n * UNIT, tree.proofOf(alice.account.address)]);
+    const nodeEarnings = await settlement.read.earningsOf([node.account.address]);
+    expect(nodeEarnings >= CHALLENGE_BOND).to.equal(true);
+  });
+
+  it("refuses challenges of unknown, final or already challenged roots", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPendingRoot);
+    const { settlement, node, challenger, batchId } = ctx;
+    const as = { account: challenger.account };
+    for (const id of [0n, 1n, 3n]) {
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        settlement.write.challenge([node.account.address, id], as),
+        settlement,
+        "BatchNotChallengeable",
+        [node.account.address, id],
+      );
+    }
+    await settlement.write.challenge([node.account.address, batchId], as);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.challenge([node.account.address, batchId], as),
+      settlement,
+      "BatchNotChallengeable",
+      [node.account.address, batchId],
+    );
+  });
+
+  it("refuses a challenge after the dispute window", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPendingRoot);
+    await networkHelpers.time.increase(DAY);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.settlement.write.challenge([ctx.node.account.address, ctx.batchId], { account: ctx.challenger.account }),
+      ctx.settlement,
+      "BatchNotChallengeable",
+      [ctx.node.account.address, ctx.batchId],
+    );
+  });
+
+  it("lets only the arbiter resolve, and only an open challenge", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPendingRoot);
+    const { settlement, node, arbiter, outsider, batchId } = ctx;
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.resolveChallenge([node.account.address, batchId, true], { account: outsider.account }),
+      settlement,
+      "NotArbiter",
+      [outsider.account.address],
+    );
+    for (const id of [0n, batchId]) {
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        settlement.write.resolveChallenge([node.account.address, id, true], { account: arbiter.account }),
+        settlement,
+        "NoOpenChallenge",
+        [node.account.address, id],
+      );
+    }
+  });
+
+  it("works with a zero bond and a zero slash", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPendingRoot);
+    const { settlement, governance, node, challenger, arbiter, batchId } = ctx;
+    await settlement.write.setChallengeBond([0n], { account: governance.account });
+    await settlement.write.setSlashAmount([0n], { account: governance.account });
+    await settlement.write.challenge([node.account.address, batchId], { account: challenger.account });
+    await viem.assertions.emitWithArgs(
+      settlement.write.resolveChallenge([node.account.address, batchId, true], { account: arbiter.account }),
+      settlement,
+      "ChallengeUpheld",
+      [batchId, node.account.address, challenger.account.address, 0n],
+    );
+  });
+
+  it("lets governance set arbiter, bond and slash amount", async () => {
+    const { settlement, governance, arbiter, outsider } = await networkHelpers.loadFixture(deployWithPendingRoot);
+    const gov = { account: governance.account };
+    await viem.assertions.emitWithArgs(
+      settlement.write.setArbiter([outsider.account.address], gov),
+      settlement,
+      "ArbiterUpdated",
+      [arbiter.account.address, outsider.account.address],
+    );
+    await viem.assertions.revertWithCustomError(settlement.write.setArbiter([zeroAddress], gov), settlement, "ZeroAddress");
+    await viem.assertions.emitWithArgs(settlement.write.setChallengeBond([7n], gov), settlement, "ChallengeBondUpdated", [
+      CHALLENGE_BOND,
+      7n,
+    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.setChallengeBond([2n ** 96n], gov),
+      settlement,
+      "SafeCastOverflowedUintDowncast",
+      [96, 2n ** 96n],
+    );
+    await viem.assertions.emitWithArgs(settlement.write.setSlashAmount([9n], gov), settlement, "SlashAmountUpdated", [
+      SLASH_AMOUNT,
+      9n,
+    ]);
+    for (const write of [
+      settlement.write.setArbiter([outsider.account.address], { account: outsider.account }),
+      settlement.write.setChallengeBond([1n], { account: outsider.account }),
+      settlement.write.setSlashAmount([1n], { account: outsider.account }),
+    ]) {
+      await viem.assertions.revertWithCustomErrorWithArgs(write, settlement, "OwnableUnauthorizedAccount", [
+        outsider.account.address,
+      ]);
+    }
+  });
+});
