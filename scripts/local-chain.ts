@@ -60,19 +60,25 @@ try {
   const { network } = await import("hardhat");
   const { default: TributaryModule } = await import("../ignition/modules/Tributary.ts");
   const connection = await network.connect({ network: "localhost", override: { url: rpcUrl } });
-  const { token, datanets, nodes, models } = await connection.ignition.deploy(TributaryModule);
+  const { token, datanets, nodes, models, settlement } = await connection.ignition.deploy(TributaryModule);
   const [deployer] = await connection.viem.getWalletClients();
 
   const deployment = {
     rpcUrl,
     chainId,
     deployer: deployer.account.address,
-    contracts: { token: token.address, datanets: datanets.address, nodes: nodes.address, models: models.address },
+    contracts: {
+      token: token.address,
+      datanets: datanets.address,
+      nodes: nodes.address,
+      models: models.address,
+      settlement: settlement.address,
+    },
     deployedAt: new Date().toISOString(),
   };
   await writeFile(outFile, `${JSON.stringify(deployment, null, 2)}\n`);
   console.log(`Tributary local chain ${chainId} at ${rpcUrl} (pid ${chain.pid}, log ${logFile})`);
-  for (const [name, address] of Object.entries(deployment.contracts)) console.log(`  ${name.padEnd(9)} ${address}`);
+  for (const [name, address] of Object.entries(deployment.contracts)) console.log(`  ${name.padEnd(10)} ${address}`);
   console.log(`Addresses written to ${outFile}. Ctrl-C stops the chain.`);
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);

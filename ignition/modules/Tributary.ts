@@ -4,7 +4,7 @@ import { addRegistries } from "./registries.ts";
 
 /**
  * The whole protocol for local and test networks: the test token with its faucet, DatanetRegistry,
- * NodeRegistry and ModelRegistry. Parameters: see TributaryToken.ts (module "TributaryToken") and
+ * NodeRegistry, ModelRegistry and Settlement. Parameters: see TributaryToken.ts (module "TributaryToken") and
  * registries.ts (module "Tributary").
  */
 export default buildModule("Tributary", (m) => {

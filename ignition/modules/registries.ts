@@ -1,12 +1,13 @@
 import type { ContractFuture, IgnitionModuleBuilder } from "@nomicfoundation/ignition-core";
 
 /**
- * Adds the three registries to a module, wired to `token`. Shared by the module that deploys the test token
+ * Adds the three registries and the settlement contract to a module, wired to `token`. Shared by the module that deploys the test token
  * and the one that uses an existing ERC-20, so both deploy the protocol the same way.
  *
  * Parameters read from the calling module:
  * governance (default: account 0), minNodeStake, unbondingDelay (seconds), leaseDuration (seconds),
- * defaultOwnerBps / defaultContributorBps / defaultNodeBps (sum 10,000).
+ * defaultOwnerBps / defaultContributorBps / defaultNodeBps (sum 10,000); for the Settlement: arbiter (default:
+ * account 0), protocolFeeBps, withdrawalDelay, disputeWindow, inferenceTimeout (seconds), challengeBond, slashAmount.
  */
 export function addRegistries(m: IgnitionModuleBuilder, token: ContractFuture<string>) {
   const governance = m.getParameter("governance", m.getAccount(0));
@@ -23,10 +24,25 @@ export function addRegistries(m: IgnitionModuleBuilder, token: ContractFuture<st
   const nodes = m.contract("NodeRegistry", [token, governance, minNodeStake, unbondingDelay]);
   const models = m.contract("ModelRegistry", [token, datanets, nodes, governance, leaseDuration, defaultSplit]);
 
-  // SETTLEMENT: the lead wires contracts/settlement/InferenceSettlement.sol here, e.g.
-  //   const settlement = m.contract("InferenceSettlement", [token, nodes, models, governance, ...]);
-  //   m.call(nodes, "grantRole", [m.staticCall(nodes, "SLASHER_ROLE"), settlement]);
-  // (grantRole must be sent by governance: pass `{ from: governance }` when governance is not account 0.)
+  const settlement = m.contract("Settlement", [
+    {
+      token,
+      nodes,
+      models,
+      governance,
+      arbiter: m.getParameter("arbiter", m.getAccount(0)),
+      protocolFeeBps: m.getParameter("protocolFeeBps", 250n),
+      withdrawalDelay: m.getParameter("withdrawalDelay", 24n * 3_600n),
+      disputeWindow: m.getParameter("disputeWindow", 24n * 3_600n),
+      inferenceTimeout: m.getParameter("inferenceTimeout", 3_600n),
+      challengeBond: m.getParameter("challengeBond", 10n * 10n ** 18n),
+      slashAmount: m.getParameter("slashAmount", 50n * 10n ** 18n),
+    },
+  ]);
+  // Upheld disputes slash the node's stake, so the settlement contract needs the registry's SLASHER_ROLE.
+  // The grant is sent by the deploying account, so it must be the registry's admin (governance): deploy with
+  // governance = deployer, then hand the admin roles to a multisig with grantRole + renounceRole.
+  m.call(nodes, "grantRole", [m.staticCall(nodes, "SLASHER_ROLE"), settlement]);
 
-  return { datanets, nodes, models };
+  return { datanets, nodes, models, settlement };
 }

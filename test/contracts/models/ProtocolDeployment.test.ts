@@ -9,7 +9,7 @@ const { ignition, viem } = await network.create();
 describe("Ignition modules", () => {
   it("deploys the whole protocol wired together, with the module parameters", async () => {
     const [governance] = await viem.getWalletClients();
-    const { token, datanets, nodes, models } = await ignition.deploy(TributaryModule, {
+    const { token, datanets, nodes, models, settlement } = await ignition.deploy(TributaryModule, {
       parameters: { Tributary: { leaseDuration: 600n, minNodeStake: 5n }, TributaryToken: { faucetAmount: 7n } },
     });
     assert.equal(getAddress(await datanets.read.paymentToken()), getAddress(token.address));
@@ -21,6 +21,8 @@ describe("Ignition modules", () => {
     assert.equal(await token.read.faucetAmount(), 7n);
     assert.equal(getAddress(await models.read.owner()), getAddress(governance.account.address));
     assert.equal(await nodes.read.hasRole([await nodes.read.DEFAULT_ADMIN_ROLE(), governance.account.address]), true);
+    assert.equal(getAddress(await settlement.read.owner()), getAddress(governance.account.address));
+    assert.equal(await nodes.read.hasRole([await nodes.read.SLASHER_ROLE(), settlement.address]), true);
   });
 
   it("deploys the registries against an existing ERC-20", async () => {
