@@ -1,0 +1,255 @@
+import type { Backend } from "../backend/backend.ts";
+import { ropeInverseFrequencies, type ScaledLlamaConfig } from "../formats/llama-config.ts";
+import type { LoraTarget } from "../model/config.ts";
+import { attentionForward } from "../ops/attention.ts";
+import { encoderForward } from "../ops/encoder.ts";
+import { linearForward } from "../ops/linear.ts";
+import { rmsnormForward } from "../ops/rmsnorm.ts";
+import { ropeForward, ropeTable, type RopeTable } from "../ops/rope.ts";
+import { swigluForward } from "../ops/swiglu.ts";
+import { loraScale, type LoraAdapter } from "../lora/adapter.ts";
+import type { LlamaWeights } from "../model/weights.ts";
+import { InvalidRequestError } from "./errors.ts";
+import { requireCapacity, type SequenceKvCache } from "./kv-cache.ts";
+import { addLoraDeltas, type AdapterRowGroup } from "./lora-batch.ts";
+import { selectModelWeights, type ModelWeights } from "./model-weights.ts";
+
+/**
+ * One sequence's part of a forward step: its new tokens, which go to positions
+ * [cache.length, cache.length + tokens.length). A prefill passes the whole prompt, a decode step
+ * the one token sampled last; both kinds mix freely in one step.
+ */
+export interface ForwardSegment {
+  cache: SequenceKvCache;
+  tokens: ArrayLike<number>;
+  /** The sequence's LoRA adapter, or null for the base model. */
+  adapter: LoraAdapter | null;
+}
+
+export interface ForwardOptions {
+  /** Logits for every new token instead of only each segment's last one (scoring, tests). */
+  allLogits?: boolean;
+}
+
+/**
+ * The base model's rows are laid out in this order: segments grouped by adapter, so each adapter
+ * is one contiguous run of rows. `rowOf[s]` is segment s's first row.
+ */
+interface RowLayout {
+  order: number[];
+  rowOf: number[];
+  groups: AdapterRowGroup[];
+  N: number;
+}
+
+/**
+ * Buffers for one step, sized for N rows (B batch × new tokens, llm.c's B·T) and grown on demand;
+ * allocated through the backend so its kernels use them without copies.
+ *   x, xn, proj [N, C]   q, att [N, NH*HS]   k, v [N, NKV*HS]   gate, up, hidden [N, F]
+ */
+interface Workspace {
+  rows: number;
+  x: Float32Array;
+  xn: Float32Array;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  attOut: Float32Array;
+  proj: Float32Array;
+  gate: Float32Array;
+  up: Float32Array;
+  hidden: Float32Array;
+  loraScratch: Float32Array;
+  tokens: Int32Array;
+  positions: Int32Array;
+}
+
+/**
+ * Incremental (KV-cached) forward pass of a Llama decoder over a batch of sequences at different
+ * positions and lengths, each with its own LoRA adapter or none.
+ *
+ * Every projection runs once for all rows of the step through the backend's matmul; then each
+ * adapter's low-rank update is added to its own rows (lora-batch.ts). Attention runs per sequence
+ * against that sequence's KV cache. Only the logits the caller needs are computed: the output layer
+ * is the most expensive matmul of a small model.
+ */
+export class BatchedDecoder {
+  readonly config: ScaledLlamaConfig;
+  readonly backend: Backend;
+  readonly weights: ModelWeights;
+  readonly contextLength: number;
+  readonly #rope: RopeTable;
+  #ws: Workspace | null = null;
+  #attScratch: Float32Array;
+  // [R, C] final hidden states of the rows that need logits, and their logits [R, V].
+  #selected: Float32Array = new Float32Array(0);
+  #logits: Float32Array = new Float32Array(0);
+  #maxRank = 0;
+
+  /**
+   * `weights` are Hugging Face tensor names → data, used in place (not copied): allocate them with
+   * `backend.alloc` so the backend's kernels read them without staging a copy on every call.
+   * `contextLength` bounds positions (the RoPE table's size); it defaults to maxPositionEmbeddings.
+   */
+  constructor(config: ScaledLlamaConfig, weights: LlamaWeights, backend: Backend, contextLength = config.maxPositionEmbeddings) {
+    this.config = config;
+    this.backend = backend;
+    this.weights = selectModelWeights(config, weights);
+    this.contextLength = contextLength;
+    // formats/ computes the frequencies with Llama 3 rope scaling when the config carries it.
+    this.#rope = ropeTable(ropeInverseFrequencies(config), contextLength);
+    this.#attScratch = new Float32Array(0);
+  }
+
+  /**
+   * Runs one step: appends every segment's tokens to its KV cache and returns logits [S, V] for each
+   * segment's last token in the order given (or [ΣT, V] for all tokens with `allLogits`). The logits
+   * live in a buffer the decoder reuses: the next forward overwrites them.
+   */
+  forward(segments: readonly ForwardSegment[], { allLogits = false }: ForwardOptions = {}): Float32Array {
+    const { hiddenSize: C, vocabSize: V, numHeads: NH, numKvHeads: NKV, headDim: HS, intermediateSize: F, rmsNormEps: eps } = this.config;
+    const qDim = NH * HS;
+    const kvDim = NKV * HS;
+    this.#validate(segments);
+    const layout = layoutRows(segments);
+    const { N, order, rowOf, groups } = layout;
+    const ws = this.#workspace(N, groups);
+    const { x, xn, q, k, v, attOut, proj, gate, up, hidden, loraScratch, tokens, positions } = ws;
+    const backend = this.backend;
+
+    for (const s of order) {
+      const { cache, tokens: segmentTokens } = segments[s];
+      for (let t = 0; t < segmentTokens.length; t++) {
+        tokens[rowOf[s] + t] = segmentTokens[t];
+        positions[rowOf[s] + t] = cache.length + t;
+      }
+    }
+    encoderForward(x, tokens.subarray(0, N), this.weights.embedTokens, N, C, V);
+
+    const project = (out: Float32Array, inp: Float32Array, weight: Float32Array, layer: number, target: LoraTarget, IN: number, OUT: number) => {
+      linearForward(backend, out, inp, weight, N, IN, OUT);
+      addLoraDeltas(backend, out, inp, groups, layer, target, IN, OUT, loraScratch);
+    };
+
+    for (let l = 0; l < this.config.numLayers; l++) {
+      const w = this.weights.layers[l];
+      rmsnormForward(xn, null, x, w.inputNorm, N, C, eps);
+      project(q, xn, w.q, l, "q_proj", C, qDim);
+      project(k, xn, w.k, l, "k_proj", C, kvDim);
+      project(v, xn, w.v, l, "v_proj", C, kvDim);
+      ropeForward(q, q, positions, this.#rope, N, NH, HS);
+      ropeForward(k, k, positions, this.#rope, N, NKV, HS);
+      for (const s of order) {
+        const { cache, tokens: segmentTokens } = segments[s];
+        const T = segmentTokens.length;
+        const row = rowOf[s];
+        const past = cache.length;
+        cache.keys[l].set(k.subarray(row * kvDim, (row + T) * kvDim), past * kvDim);
+        cache.values[l].set(v.subarray(row * kvDim, (row + T) * kvDim), past * kvDim);
+        attentionForward(
+          attOut.subarray(row * qDim, (row + T) * qDim), this.#attentionScratch(NH * T * (past + T)),
+          q.subarray(row * qDim, (row + T) * qDim), cache.keys[l], cache.values[l],
+          { B: 1, Tq: T, Tk: past + T, NH, NKV, HS },
+        );
+      }
+      project(proj, attOut, w.o, l, "o_proj", qDim, C);
+      addInPlace(x, proj, N * C);
+
+      rmsnormForward(xn, null, x, w.postAttentionNorm, N, C, eps);
+      project(gate, xn, w.gate, l, "gate_proj", C, F);
+      project(up, xn, w.up, l, "up_proj", C, F);
+      swigluForward(hidden, gate, up, N * F);
+      project(proj, hidden, w.down, l, "down_proj", F, C);
+      addInPlace(x, proj, N * C);
+    }
+    for (const { cache, tokens: segmentTokens } of segments) cache.length += segmentTokens.length;
+
+    // Rows that need logits, in the caller's order: every row, or each segment's last.
+    const outRows: number[] = [];
+    for (let s = 0; s < segments.length; s++) {
+      const T = segments[s].tokens.length;
+      if (allLogits) for (let t = 0; t < T; t++) outRows.push(rowOf[s] + t);
+      else outRows.push(rowOf[s] + T - 1);
+    }
+    const R = outRows.length;
+    const { selected, logits } = this.#outputBuffers(R);
+    for (let i = 0; i < R; i++) selected.set(x.subarray(outRows[i] * C, outRows[i] * C + C), i * C);
+    rmsnormForward(selected, null, selected, this.weights.finalNorm, R, C, eps);
+    linearForward(backend, logits, selected, this.weights.lmHead, R, C, V);
+    return logits.subarray(0, R * V);
+  }
+
+  #validate(segments: readonly ForwardSegment[]): void {
+    if (segments.length === 0) throw new InvalidRequestError("segments", "must not be empty");
+    const seen = new Set<SequenceKvCache>();
+    for (const { cache, tokens } of segments) {
+      if (tokens.length === 0) throw new InvalidRequestError("tokens", "must hold at least one token per segment");
+      if (seen.has(cache)) throw new InvalidRequestError("segments", "name the same KV cache twice");
+      seen.add(cache);
+      requireCapacity(cache, tokens.length);
+      if (cache.length + tokens.length > this.contextLength) {
+        throw new InvalidRequestError("tokens", `reach position ${cache.length + tokens.length - 1}, past the context length ${this.contextLength}`);
+      }
+    }
+  }
+
+  #workspace(N: number, groups: readonly AdapterRowGroup[]): Workspace {
+    for (const { adapter } of groups) this.#maxRank = Math.max(this.#maxRank, adapter.config.rank);
+    const current = this.#ws;
+    if (current !== null && current.rows >= N && current.loraScratch.length >= current.rows * this.#maxRank) return current;
+    // Backend memory may be an arena that never frees (WASM), so grow geometrically: few regrowths.
+    const rows = Math.max(N, 2 * (current?.rows ?? 0), 8);
+    const { hiddenSize: C, numHeads: NH, numKvHeads: NKV, headDim: HS, intermediateSize: F } = this.config;
+    const alloc = (n: number) => this.backend.alloc(n);
+    this.#ws = {
+      rows,
+      x: alloc(rows * C), xn: alloc(rows * C), q: alloc(rows * NH * HS), k: alloc(rows * NKV * HS), v: alloc(rows * NKV * HS),
+      attOut: alloc(rows * NH * HS), proj: alloc(rows * C), gate: alloc(rows * F), up: alloc(rows * F), hidden: alloc(rows * F),
+      loraScratch: alloc(rows * Math.max(this.#maxRank, 1)), tokens: new Int32Array(rows), positions: new Int32Array(rows),
+    };
+    return this.#ws;
+  }
+
+  #outputBuffers(R: number): { selected: Float32Array; logits: Float32Array } {
+    const { hiddenSize: C, vocabSize: V } = this.config;
+    if (this.#logits.length < R * V) {
+      const rows = Math.max(R, 2 * (this.#logits.length / V));
+      this.#selected = this.backend.alloc(rows * C);
+      this.#logits = this.backend.alloc(rows * V);
+    }
+    return { selected: this.#selected, logits: this.#logits };
+  }
+
+  #attentionScratch(n: number): Float32Array {
+    if (this.#attScratch.length < n) this.#attScratch = new Float32Array(n);
+    return this.#attScratch;
+  }
+}
+
+/** Orders the segments so that those sharing an adapter are adjacent, and makes one row group per adapter. */
+function layoutRows(segments: readonly ForwardSegment[]): RowLayout {
+  const byAdapter = new Map<LoraAdapter | null, number[]>();
+  segments.forEach((segment, s) => {
+    const list = byAdapter.get(segment.adapter);
+    if (list) list.push(s);
+    else byAdapter.set(segment.adapter, [s]);
+  });
+  const order: number[] = [];
+  const rowOf = new Array<number>(segments.length);
+  const groups: AdapterRowGroup[] = [];
+  let row = 0;
+  for (const [adapter, members] of byAdapter) {
+    const rowStart = row;
+    for (const s of members) {
+      order.push(s);
+      rowOf[s] = row;
+      row += segments[s].tokens.length;
+    }
+    if (adapter !== null) groups.push({ adapter, scale: loraScale(adapter.config), rowStart, rowEnd: row });
+  }
+  return { order, rowOf, groups, N: row };
+}
+
+function addInPlace(x: Float32Array, y: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) x[i] += y[i];
+}
