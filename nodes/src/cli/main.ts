@@ -3,11 +3,13 @@
  * tributary-node: the compute node's command line. Each command lives in its own module and gets
  * its arguments (after the command name) and returns the process exit code.
  */
+import { generateCommand } from "./generate.ts";
 import { verifyBatchCommand } from "./verify-batch.ts";
 
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  generate: { run: generateCommand, summary: "generate text with a local model folder and an optional LoRA adapter" },
   "verify-batch": { run: verifyBatchCommand, summary: "recompute a settlement batch from public data and report discrepancies" },
 };
 
