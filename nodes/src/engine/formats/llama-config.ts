@@ -6,6 +6,7 @@
  */
 import type { LlamaConfig } from "../model/config.ts";
 import { ConfigFieldError } from "./errors.ts";
+import type { FloatDtype } from "./safetensors.ts";
 
 /** Llama 3.1 / 3.2 RoPE scaling ("rope_type": "llama3"): long wavelengths are stretched by `factor`. */
 export interface Llama3RopeScaling {
@@ -160,8 +161,11 @@ function scaleLlama3(frequency: number, s: Llama3RopeScaling): number {
   return (1 - smooth) * (frequency / s.factor) + smooth * frequency;
 }
 
-/** The config.json that transformers writes for a LlamaForCausalLM with this config (float32 weights). */
-export function toHfConfig(config: ScaledLlamaConfig): Record<string, unknown> {
+/** transformers' name for each storage dtype: config.json's torch_dtype, which `dtype="auto"` loads the weights as. */
+const TORCH_DTYPE: Record<FloatDtype, string> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
+
+/** The config.json that transformers writes for a LlamaForCausalLM with this config, its weights stored as `dtype`. */
+export function toHfConfig(config: ScaledLlamaConfig, dtype: FloatDtype = "F32"): Record<string, unknown> {
   const hf: Record<string, unknown> = {
     architectures: ["LlamaForCausalLM"],
     model_type: "llama",
@@ -189,7 +193,7 @@ export function toHfConfig(config: ScaledLlamaConfig): Record<string, unknown> {
     initializer_range: 0.02,
     pretraining_tp: 1,
     tie_word_embeddings: config.tieWordEmbeddings,
-    torch_dtype: "float32",
+    torch_dtype: TORCH_DTYPE[dtype],
     use_cache: true,
   };
   if (config.bosTokenId !== undefined) hf.bos_token_id = config.bosTokenId;

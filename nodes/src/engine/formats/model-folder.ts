@@ -70,8 +70,9 @@ export async function saveModelFolder(dir: string, files: ModelFolderFiles, opti
   loadTokenizer(files.tokenizerJson, files.tokenizerConfigJson ?? {}); // refuse to write a tokenizer that cannot be read back
   await mkdir(dir, { recursive: true });
   const weights = new Map([...files.tensors].map(([name, t]) => [name, { shape: t.shape, data: t.data }]));
-  await writeFile(join(dir, SINGLE_FILE), writeSafetensors(weights, { metadata: { format: "pt" }, dtype: options.dtype ?? "F32" }));
-  await writeJson(dir, "config.json", toHfConfig(files.config));
+  const dtype = options.dtype ?? "F32";
+  await writeFile(join(dir, SINGLE_FILE), writeSafetensors(weights, { metadata: { format: "pt" }, dtype }));
+  await writeJson(dir, "config.json", toHfConfig(files.config, dtype));
   await writeJson(dir, "tokenizer.json", files.tokenizerJson);
   if (files.tokenizerConfigJson !== undefined) await writeJson(dir, "tokenizer_config.json", files.tokenizerConfigJson);
   if (files.generationConfig !== undefined) await writeJson(dir, "generation_config.json", files.generationConfig);
