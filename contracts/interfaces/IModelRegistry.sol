@@ -5,12 +5,13 @@ pragma solidity ^0.8.28;
 /// @notice What the settlement contract needs to know about a trained Model (an ERC-721).
 interface IModelRegistry {
     /// @notice Commercial terms of a model, read at settlement time.
-    /// @param owner Current owner of the Model token (receives the owner share).
-    /// @param pricePer1kTokens Price in payment-token units per 1,000 generated tokens.
-    /// @param ownerBps Share of revenue (after the protocol fee) for the model owner.
-    /// @param contributorBps Share of revenue (after the protocol fee) for the Datanet contributors.
-    /// @param nodeBps Share of revenue (after the protocol fee) for the serving node.
     /// @dev ownerBps + contributorBps + nodeBps == 10_000. Reverts if the model does not exist.
+    /// @param modelId The Model (its ERC-721 token id).
+    /// @return owner Current owner of the Model token (receives the owner share).
+    /// @return pricePer1kTokens Price in payment-token units per 1,000 generated tokens.
+    /// @return ownerBps Share of revenue (after the protocol fee) for the model owner.
+    /// @return contributorBps Share of revenue (after the protocol fee) for the Datanet contributors.
+    /// @return nodeBps Share of revenue (after the protocol fee) for the serving node.
     function modelTerms(uint256 modelId)
         external
         view

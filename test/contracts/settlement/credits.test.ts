@@ -185,6 +185,61 @@ describe("Settlement contributor credits", () => {
     );
   });
 
+  it("proves claims against the current final root only, carrying the claimed total from root to root", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPool);
+    const { settlement, node, alice, bob } = ctx;
+    const [a, b] = [alice.account.address, bob.account.address];
+    const claim = (account: Address, amount: bigint, proof: `0x${string}`[]) =>
+      settlement.write.claim([node.account.address, account, amount, proof]);
+    const first = ctx.proposeRoot([[a, 10n * UNIT], [b, 5n * UNIT]]);
+    await first.write;
+    await networkHelpers.time.increase(DAY);
+    await claim(a, 10n * UNIT, first.tree.proofOf(a));
+
+    // While the next root is pending, the final one still pays.
+    const second = ctx.proposeRoot([[a, 25n * UNIT], [b, 5n * UNIT]]);
+    await second.write;
+    await claim(b, 5n * UNIT, first.tree.proofOf(b));
+    await networkHelpers.time.increase(DAY);
+    await claim(a, 25n * UNIT, second.tree.proofOf(a));
+    // Once the next root is final, proofs against the one before no longer verify.
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      claim(a, 10n * UNIT, first.tree.proofOf(a)),
+      settlement,
+      "InvalidCreditProof",
+      [node.account.address, a, 10n * UNIT],
+    );
+
+    // The same root proposed again keeps what was claimed under it.
+    const again = ctx.proposeRoot([[a, 25n * UNIT], [b, 5n * UNIT]]);
+    expect(again.tree.root).to.equal(second.tree.root);
+    await again.write;
+    await networkHelpers.time.increase(DAY);
+    await settlement.write.finalizeCreditRoot([node.account.address]);
+    const [root, total, claimed] = await settlement.read.creditsOf([node.account.address]);
+    expect([root, total, claimed]).to.deep.equal([second.tree.root, 30n * UNIT, 30n * UNIT]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      claim(a, 25n * UNIT, second.tree.proofOf(a)),
+      settlement,
+      "NothingToClaim",
+      [node.account.address, a, 25n * UNIT, 25n * UNIT],
+    );
+  });
+
+  it("pays nothing from a final root that credits nothing", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPool);
+    const a = ctx.alice.account.address;
+    const { tree, write } = ctx.proposeRoot([[a, UNIT]], 0n);
+    await write;
+    await networkHelpers.time.increase(DAY);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      ctx.settlement.write.claim([ctx.node.account.address, a, UNIT, tree.proofOf(a)]),
+      ctx.settlement,
+      "ClaimsExceedCredited",
+      [ctx.node.account.address, 0n, UNIT],
+    );
+  });
+
   it("costs the same to settle a root over 10 or 2,000 contributors", async () => {
     const contributors = (count: number) =>
       Array.from({ length: count }, (_, i) => [`0x${(i + 1).toString(16).padStart(40, "0")}` as Address, UNIT / 100n] as const);
