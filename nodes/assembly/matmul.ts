@@ -1,0 +1,103 @@
+// WebAssembly SIMD matmul kernels (AssemblyScript), BLIS-style:
+//   out[M, N] (+)= op(a)[M, K] · op(b)[K, N]
+// Every thread instantiates this module on one shared memory and computes a rectangle of `out`;
+// the JavaScript side (nodes/src/engine/backend/) splits the work and owns the memory layout.
+//
+// Blocking: for each NC-wide column block and KC-deep slice of K, a panel of B is packed into
+// NR-wide strips (KC x NR, fits L1); for each MC-tall row block a panel of A is packed into MR-tall
+// strips (fits L2). The micro-kernel keeps an MR x NR tile of `out` in 12 v128 registers (x64 has
+// 16 xmm registers: 12 accumulators, 2 B vectors, 1 broadcast A) across the whole KC slice.
+// Packing is also where transA/transB are absorbed, so one micro-kernel serves all four layouts.
+//
+// Products of at most FEW_ROWS rows (generation: one token per sequence) skip packing, which would
+// cost as much as the product: b is streamed once, as dot products (transB) or row updates.
+//
+// Each output element is summed in the same order whatever the split across threads, so the
+// result does not depend on the thread count.
+//
+// All pointers are byte offsets into the shared memory. This module has no static data and no
+// allocator, so instantiating it again in every worker cannot clobber anything.
+
+import { F32, FEW_ROWS, FEW_ROWS_MAX_K, KC, MC, MR, NC, NR } from "./blocking";
+import { fewRows } from "./few-rows";
+import { microKernel } from "./micro-kernel";
+import { writeEdge, zeroRect } from "./output";
+import { packA, packB } from "./pack";
+
+export const TRANS_A: i32 = 1;
+export const TRANS_B: i32 = 2;
+export const ACCUMULATE: i32 = 4;
+
+/** Bytes of per-thread scratch `gemm` needs: packed A block, packed B block and one edge tile. */
+export function scratchBytes(): i32 {
+  return (MC * KC + KC * NC + MR * NR) * F32;
+}
+
+/** Rows of a micro-tile: the JavaScript side splits rows in multiples of it. */
+export function tileRows(): i32 {
+  return MR;
+}
+
+/** Columns of a micro-tile: the JavaScript side splits columns in multiples of it. */
+export function tileCols(): i32 {
+  return NR;
+}
+
+/**
+ * Computes rows [r0, r1) x columns [c0, c1) of out[M, N] (+)= op(a)·op(b).
+ * `flags` is a sum of TRANS_A, TRANS_B, ACCUMULATE. `scratch` points to scratchBytes() bytes owned
+ * by the calling thread.
+ */
+export function gemm(
+  out: usize, a: usize, b: usize, M: i32, K: i32, N: i32, flags: i32,
+  r0: i32, r1: i32, c0: i32, c1: i32, scratch: usize,
+): void {
+  if (r0 >= r1 || c0 >= c1) return;
+  const transA = (flags & TRANS_A) != 0;
+  const transB = (flags & TRANS_B) != 0;
+  const accumulate = (flags & ACCUMULATE) != 0;
+  if (K == 0) {
+    if (!accumulate) zeroRect(out, N, r0, r1, c0, c1);
+    return;
+  }
+  // Decided on the whole product, not this thread's share, so that every element is computed the
+  // same way whatever the split.
+  if (M <= FEW_ROWS && K <= FEW_ROWS_MAX_K) {
+    fewRows(out, a, b, M, K, N, transA, transB, accumulate, r0, r1, c0, c1, scratch);
+    return;
+  }
+  const packedA = scratch;
+  const packedB = packedA + <usize>(MC * KC * F32);
+  const edgeTile = packedB + <usize>(KC * NC * F32);
+  const ldc = <usize>N * F32;
+
+  for (let jc = c0; jc < c1; jc += NC) {
+    const nc = min(NC, c1 - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      packB(b, transB, K, N, pc, kc, jc, nc, packedB);
+      // The first K slice overwrites `out` unless the caller asked to accumulate.
+      const addToOut = accumulate || pc > 0;
+      for (let ic = r0; ic < r1; ic += MC) {
+        const mc = min(MC, r1 - ic);
+        packA(a, transA, M, K, ic, mc, pc, kc, packedA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const bStrip = packedB + <usize>(jr * kc * F32);
+          const cols = min(NR, nc - jr);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const aStrip = packedA + <usize>(ir * kc * F32);
+            const rows = min(MR, mc - ir);
+            const c = out + (<usize>(ic + ir) * <usize>N + <usize>(jc + jr)) * F32;
+            if (rows == MR && cols == NR) {
+              microKernel(kc, aStrip, bStrip, c, ldc, addToOut);
+            } else {
+              // Ragged edge: compute the full tile aside, then write only the valid part.
+              microKernel(kc, aStrip, bStrip, edgeTile, <usize>(NR * F32), false);
+              writeEdge(edgeTile, c, ldc, rows, cols, addToOut);
+            }
+          }
+        }
+      }
+    }
+  }
+}

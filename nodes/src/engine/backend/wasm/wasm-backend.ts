@@ -1,0 +1,118 @@
+import { availableParallelism } from "node:os";
+import type { Backend, MatmulOptions } from "../backend.ts";
+import { BackendDisposedError, BackendOptionError, MatmulShapeError } from "../errors.ts";
+import { GEMM_FLAGS, createKernelMemory, instantiateKernels, loadKernelModule } from "./kernel-module.ts";
+import { SharedArena } from "./shared-arena.ts";
+import { planChunks } from "./split-work.ts";
+import { StagingArea } from "./staging-area.ts";
+import { KernelThreadPool } from "./thread-pool.ts";
+
+export interface WasmBackendOptions {
+  /** Threads computing a matmul, the calling thread included (default: os.availableParallelism()). */
+  threads?: number;
+  /**
+   * Use fused multiply-add (relaxed SIMD) where the runtime offers it (default true): about twice
+   * the speed. False selects the plain SIMD build, whose results are bit-identical on every host.
+   */
+  fusedMultiplyAdd?: boolean;
+  /**
+   * Below this many multiply-adds (M·K·N) a matmul runs on the calling thread alone, because waking
+   * the workers costs more than it saves. Default 262144 (64³); 0 sends every matmul to the pool.
+   */
+  minParallelWork?: number;
+}
+
+/** The wasm backend, with what it chose at creation. */
+export interface WasmBackend extends Backend {
+  readonly threads: number;
+  readonly fusedMultiplyAdd: boolean;
+}
+
+const DEFAULT_MIN_PARALLEL_WORK = 64 * 64 * 64;
+/** Bytes below the arena left untouched, so address 0 never names a live buffer. */
+const RESERVED_BYTES = 65536;
+
+/**
+ * The fast CPU backend: WebAssembly SIMD matmul kernels (nodes/assembly/matmul.ts) running on the
+ * calling thread plus a pool of worker threads, all on one shared WebAssembly.Memory. Buffers from
+ * `alloc` live in that memory and are used in place; any other Float32Array is copied in and out.
+ * Results do not depend on the thread count. Throws WasmUnsupportedError where the runtime lacks
+ * WebAssembly SIMD or shared memory (createBackend then falls back to the reference backend).
+ */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new BackendOptionError(`threads must be a positive integer, got ${threads}.`, { option: "threads", value: threads });
+  }
+  const minParallelWork = options.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK;
+  if (!(minParallelWork >= 0)) {
+    throw new BackendOptionError(`minParallelWork must be a non-negative number, got ${minParallelWork}.`, { option: "minParallelWork", value: minParallelWork });
+  }
+  const { module, fusedMultiplyAdd } = await loadKernelModule({ fusedMultiplyAdd: options.fusedMultiplyAdd });
+  const memory = createKernelMemory();
+  const kernels = instantiateKernels(module, memory);
+  const arena = new SharedArena(memory, RESERVED_BYTES);
+  const callerScratch = arena.allocBytes(kernels.scratchBytes());
+  const workerScratch = Array.from({ length: threads - 1 }, () => arena.allocBytes(kernels.scratchBytes()));
+  const pool = threads > 1 ? await KernelThreadPool.start({ module, memory, callerKernels: kernels, callerScratch, workerScratch }) : undefined;
+  const staging = new StagingArea(arena);
+  const name = `wasm-simd${fusedMultiplyAdd ? "-fma" : ""}, ${threads} thread${threads === 1 ? "" : "s"}`;
+  let disposed = false;
+
+  function matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, matmulOptions: MatmulOptions = {}): void {
+    if (disposed) throw new BackendDisposedError(name);
+    checkShape(out, a, b, M, K, N);
+    if (M === 0 || N === 0) return;
+    const { transA = false, transB = false, accumulate = false } = matmulOptions;
+    const flags = (transA ? GEMM_FLAGS.transA : 0) | (transB ? GEMM_FLAGS.transB : 0) | (accumulate ? GEMM_FLAGS.accumulate : 0);
+
+    const aUsed = a.subarray(0, M * K);
+    const bUsed = b.subarray(0, K * N);
+    const outUsed = out.subarray(0, M * N);
+    const foreignBytes = [aUsed, bUsed, outUsed].reduce((sum, view) => sum + (arena.addressOf(view) === undefined ? view.byteLength : 0), 0);
+    if (foreignBytes > 0) staging.begin(foreignBytes);
+    const aAddress = arena.addressOf(aUsed) ?? staging.place(aUsed, true).byteOffset;
+    const bAddress = arena.addressOf(bUsed) ?? staging.place(bUsed, true).byteOffset;
+    const outInArena = arena.addressOf(outUsed) !== undefined;
+    // A foreign `out` only needs copying in when the kernel adds to it.
+    const outView = outInArena ? outUsed : staging.place(outUsed, accumulate);
+    const outAddress = outView.byteOffset;
+
+    const plan = pool !== undefined && M * K * N >= minParallelWork ? planChunks(M, N, threads, kernels.tileRows(), kernels.tileCols()) : undefined;
+    if (pool !== undefined && plan !== undefined && plan.count > 1) {
+      pool.run({ out: outAddress, a: aAddress, b: bAddress, M, K, N, flags, plan });
+    } else {
+      kernels.gemm(outAddress, aAddress, bAddress, M, K, N, flags, 0, M, 0, N, callerScratch);
+    }
+    if (!outInArena) outUsed.set(outView);
+  }
+
+  return {
+    name,
+    threads,
+    fusedMultiplyAdd,
+    alloc(n: number): Float32Array {
+      if (disposed) throw new BackendDisposedError(name);
+      if (!Number.isInteger(n) || n < 0) throw new MatmulShapeError(`alloc needs a non-negative integer count of floats, got ${n}.`, { n });
+      return arena.allocFloats(n);
+    },
+    matmul,
+    async dispose(): Promise<void> {
+      disposed = true;
+      await pool?.dispose();
+    },
+  };
+}
+
+function checkShape(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number): void {
+  for (const [dimension, value] of [["M", M], ["K", K], ["N", N]] as const) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new MatmulShapeError(`matmul dimension ${dimension} must be a non-negative integer, got ${value}.`, { M, K, N });
+    }
+  }
+  for (const [buffer, view, needed] of [["a", a, M * K], ["b", b, K * N], ["out", out, M * N]] as const) {
+    if (view.length < needed) {
+      throw new MatmulShapeError(`matmul buffer ${buffer} holds ${view.length} floats but M=${M}, K=${K}, N=${N} needs ${needed}.`, { buffer, length: view.length, needed, M, K, N });
+    }
+  }
+}
