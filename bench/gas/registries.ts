@@ -1,4 +1,5 @@
-// Gas of the registry operations: Datanets (create, contribute, accept, publish), node registration and a
+// Gas of the registry operations: Datanets (create, contribute, accept, publish, withdraw stakes and
+// forfeits), node registration and a
 // training job's life (create, claim, submit). Starts from the protocol fixture the ModelRegistry tests
 // use (token, three registries, one published Datanet version, one base model, two active nodes, a
 // funded requester). Called by run.ts.
@@ -13,8 +14,13 @@ const CONTRIBUTE_NO_STAKE_MAX_GAS = 60_000n;
 const ACCEPT_PAGE_MAX_GAS = 1_500_000n;
 const PAGE = 100;
 const CONTRIBUTION_STAKE = parseEther("1");
-/** As in DatanetRegistry.gas.test.ts: 19 contributors taking turns make 100 refund transfers of one stake each. */
+/** As in DatanetRegistry.gas.test.ts: 19 contributors taking turns (the old worst case, when accepting paid
+ * one refund transfer per run of the same contributor). */
 const INTERLEAVED_CONTRIBUTORS = 19;
+/** Stakes are pull payments now, so the contributors should not matter; a page of distinct ones shows it. */
+const DISTINCT_CONTRIBUTORS = PAGE;
+/** Rejected (forfeited) contributions in the forfeit row. */
+const FORFEITED = 10;
 
 /** A CIDv1 of realistic length (59 characters), so calldata and events cost what they will in production. */
 const CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
@@ -32,8 +38,8 @@ export async function measureRegistryGas({ viem, networkHelpers }: NetworkConnec
   };
 
   /** Creates a Datanet owned by the curator (a row when `operation` names one); returns its id. */
-  const createDatanet = async (stake: bigint, operation?: string) => {
-    const args = [CID, "CC-BY-4.0", { stake, maxBytes: 1 << 20, forfeitRejectedStake: false }] as const;
+  const createDatanet = async (stake: bigint, operation?: string, forfeitRejectedStake = false) => {
+    const args = [CID, "CC-BY-4.0", { stake, maxBytes: 1 << 20, forfeitRejectedStake }] as const;
     const { result: datanetId } = await datanets.simulate.createDatanet(args, { account: curator.account.address });
     const sent = datanets.write.createDatanet(args, { account: curator.account });
     if (operation === undefined) await gasOf("createDatanet", sent);
@@ -43,6 +49,8 @@ export async function measureRegistryGas({ viem, networkHelpers }: NetworkConnec
   const openDatanet = await createDatanet(0n, "createDatanet (the owner's first)");
   const stakedDatanet = await createDatanet(CONTRIBUTION_STAKE, "createDatanet (the owner's second, staked policy)");
   const interleavedDatanet = await createDatanet(CONTRIBUTION_STAKE);
+  const distinctDatanet = await createDatanet(CONTRIBUTION_STAKE);
+  const forfeitDatanet = await createDatanet(CONTRIBUTION_STAKE, undefined, true);
 
   /** Contributors that hold and approved enough for `count` stakes each: local keys, funded with ether. */
   const stakingContributors = async (count: number, stakes: number): Promise<Account[]> => {
@@ -55,11 +63,12 @@ export async function measureRegistryGas({ viem, networkHelpers }: NetworkConnec
     return accounts;
   };
 
-  /** PAGE contributions to `datanetId`, the contributors taking turns; returns the ids and the costliest gas. */
-  const contributePage = async (datanetId: bigint, contributors: Account[]) => {
+  /** `count` (PAGE unless given) contributions to `datanetId`, the contributors taking turns; returns the ids
+   * and the costliest gas. */
+  const contributePage = async (datanetId: bigint, contributors: Account[], count = PAGE) => {
     const ids: bigint[] = [];
     let worst = 0n;
-    for (let i = 0; i < PAGE; i++) {
+    for (let i = 0; i < count; i++) {
       const digest: Hex = keccak256(toHex(`contribution-${datanetId}-${i}`));
       const gas = await gasOf(
         `contribute to Datanet ${datanetId}`,
@@ -73,12 +82,15 @@ export async function measureRegistryGas({ viem, networkHelpers }: NetworkConnec
 
   const open = await contributePage(openDatanet, [contributor.account]);
   rows.push({ operation: `contribute, no stake (worst of ${PAGE})`, gas: open.worst, target: CONTRIBUTE_NO_STAKE_MAX_GAS });
-  // Refunds are one transfer per run of the same contributor, so interleaved contributors are the worst case.
   // This page goes first: the registry's very first stake creates its token balance (~17k once per deployment),
   // which would otherwise stand out as the worst staked contribution below.
   const interleaved = await contributePage(interleavedDatanet, await stakingContributors(INTERLEAVED_CONTRIBUTORS, PAGE));
-  const staked = await contributePage(stakedDatanet, await stakingContributors(1, PAGE));
+  // One stake more than it spends, so its token balance never returns to zero (see withdrawStakes below).
+  const [stakingContributor] = await stakingContributors(1, PAGE + FORFEITED + 1);
+  const staked = await contributePage(stakedDatanet, [stakingContributor]);
   rows.push({ operation: `contribute, staked (worst of ${PAGE})`, gas: staked.worst });
+  const distinct = await contributePage(distinctDatanet, await stakingContributors(DISTINCT_CONTRIBUTORS, 1));
+  const forfeited = await contributePage(forfeitDatanet, [stakingContributor], FORFEITED);
 
   const accept = (datanetId: bigint, ids: bigint[]) =>
     datanets.write.acceptContributions([datanetId, ids], { account: curator.account });
@@ -92,6 +104,25 @@ export async function measureRegistryGas({ viem, networkHelpers }: NetworkConnec
     `acceptContributions, ${PAGE} staked, ${INTERLEAVED_CONTRIBUTORS} contributors interleaved`,
     accept(interleavedDatanet, interleaved.ids),
     ACCEPT_PAGE_MAX_GAS,
+  );
+  await measure(
+    `acceptContributions, ${PAGE} staked, ${DISTINCT_CONTRIBUTORS} distinct contributors`,
+    accept(distinctDatanet, distinct.ids),
+    ACCEPT_PAGE_MAX_GAS,
+  );
+  await measure(
+    `rejectContributions, ${FORFEITED} staked, stakes forfeited`,
+    datanets.write.rejectContributions([forfeitDatanet, forfeited.ids], { account: curator.account }),
+  );
+  // Stakes are pulled back by their contributor. The contributor still holds tokens, so neither row pays the
+  // ERC-20's ~17k for a balance going from zero to non-zero.
+  const withdrawStakes = (ids: bigint[]) =>
+    datanets.write.withdrawStakes([ids], { account: stakingContributor });
+  await measure("withdrawStakes, 1 contribution", withdrawStakes(staked.ids.slice(0, 1)));
+  await measure("withdrawStakes, 10 contributions", withdrawStakes(staked.ids.slice(1, 11)));
+  await measure(
+    `withdrawForfeits (${FORFEITED} forfeited stakes)`,
+    datanets.write.withdrawForfeits([forfeitDatanet], { account: curator.account }),
   );
   await measure(
     `publishVersion (${PAGE} contributions)`,

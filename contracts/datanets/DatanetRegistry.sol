@@ -26,14 +26,24 @@ import {IDatanetRegistry} from "../interfaces/IDatanetRegistry.sol";
 ///
 /// Curators are appointed per Datanet by its owner and cleared when the Datanet changes hands: appointments
 /// live under a curator epoch that every transfer bumps, so a new owner never inherits the old owner's curators.
+///
+/// Stakes are pull payments. Deciding a contribution moves no tokens: accepting it, or rejecting it under a
+/// refund policy, releases its stake to its contributor, who takes it back with `withdrawStakes`; rejecting it
+/// under a forfeit policy adds its stake to the Datanet's `forfeitedOf`, which the Datanet's owner takes with
+/// `withdrawForfeits`. So a curation batch costs the same whoever the contributors are (no transfer per
+/// contributor) and no token call, hence no token misbehaviour, can block curation. Forfeits belong to the
+/// Datanet, not to the account that owned it when they accrued: they go to whoever owns it when they are
+/// withdrawn, so a seller withdraws before transferring, and a buyer can read what comes with the token.
+/// The registry always holds exactly the stakes of pending contributions, plus the released stakes not yet
+/// withdrawn, plus every Datanet's unwithdrawn forfeits.
 contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice What a contributor must stake and how big a contribution may be.
     /// @param stake Payment-token amount pulled from the contributor per contribution (0 for none).
     /// @param maxBytes Largest accepted contribution size in bytes; must be at least 1.
-    /// @param forfeitRejectedStake When true a rejected contribution's stake goes to the Datanet owner,
-    /// otherwise it is refunded to the contributor. Fixed per contribution when it is made.
+    /// @param forfeitRejectedStake When true a rejected contribution's stake is forfeited to the Datanet (its
+    /// owner withdraws it), otherwise it is released to the contributor. Fixed per contribution when it is made.
     struct ContributionPolicy {
         uint96 stake;
         uint40 maxBytes;
@@ -102,8 +112,11 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
     uint256 private _lastDatanetId;
     mapping(uint256 datanetId => Datanet) private _datanets;
     mapping(uint256 contributionId => Contribution) private _contributions;
-    /// @dev Written only for staked contributions, so unstaked ones cost no extra slot.
+    /// @dev Written only for staked contributions, so unstaked ones cost no extra slot. Holds the stake from
+    /// contribution until it is withdrawn by the contributor or forfeited, then is cleared.
     mapping(uint256 contributionId => uint256 amount) private _stakes;
+    /// @notice Stakes forfeited to a Datanet by rejections and not yet withdrawn by its owner.
+    mapping(uint256 datanetId => uint256 amount) public forfeitedOf;
     mapping(uint256 datanetId => mapping(uint32 version => Version)) private _versions;
     mapping(uint256 datanetId => mapping(uint32 epoch => mapping(address account => bool))) private _curators;
 
@@ -136,7 +149,7 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
     /// @notice A contribution was registered and `stake` pulled from `contributor`.
     /// @param datanetId The Datanet.
     /// @param contributionId `uint256(keccak256(abi.encode(datanetId, digest)))`.
-    /// @param contributor Who contributed (and gets the stake back on acceptance).
+    /// @param contributor Who contributed (and may withdraw the stake once it is accepted or refunded).
     /// @param digest sha2-256 digest of the content's IPFS CID.
     /// @param number Sequential number of the contribution within the Datanet (1, 2, ...).
     /// @param byteSize Content size in bytes.
@@ -152,20 +165,20 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
         uint256 stake,
         string metadataCid
     );
-    /// @notice A contribution was accepted and its stake sent back to its contributor.
+    /// @notice A contribution was accepted and its stake released: its contributor may now withdraw it.
     /// @param datanetId The Datanet.
     /// @param contributionId The contribution.
     /// @param contributor Its contributor.
-    /// @param stakeReturned Stake returned to the contributor.
+    /// @param stakeReleased Stake the contributor may now withdraw with `withdrawStakes`.
     event ContributionAccepted(
-        uint256 indexed datanetId, uint256 indexed contributionId, address indexed contributor, uint256 stakeReturned
+        uint256 indexed datanetId, uint256 indexed contributionId, address indexed contributor, uint256 stakeReleased
     );
-    /// @notice A contribution was rejected; its stake was refunded to the contributor or forfeited to the owner.
+    /// @notice A contribution was rejected; its stake was released to the contributor or forfeited to the Datanet.
     /// @param datanetId The Datanet.
     /// @param contributionId The contribution.
     /// @param contributor Its contributor.
-    /// @param stakeRefunded Stake returned to the contributor.
-    /// @param stakeForfeited Stake paid to the Datanet owner.
+    /// @param stakeRefunded Stake the contributor may now withdraw with `withdrawStakes`.
+    /// @param stakeForfeited Stake added to the Datanet's `forfeitedOf`, for its owner to withdraw.
     event ContributionRejected(
         uint256 indexed datanetId,
         uint256 indexed contributionId,
@@ -173,6 +186,19 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
         uint256 stakeRefunded,
         uint256 stakeForfeited
     );
+    /// @notice A released stake was paid to its contributor, and the contribution holds no stake any more.
+    /// @param datanetId The Datanet the contribution belongs to.
+    /// @param contributionId The contribution.
+    /// @param contributor Its contributor, who was paid.
+    /// @param amount The stake paid.
+    event StakeWithdrawn(
+        uint256 indexed datanetId, uint256 indexed contributionId, address indexed contributor, uint256 amount
+    );
+    /// @notice A Datanet's forfeited stakes were paid to its owner and its `forfeitedOf` reset to zero.
+    /// @param datanetId The Datanet.
+    /// @param owner Its owner, who was paid.
+    /// @param amount The forfeits paid.
+    event ForfeitsWithdrawn(uint256 indexed datanetId, address indexed owner, uint256 amount);
     /// @notice A version of a Datanet was published.
     /// @param datanetId The Datanet.
     /// @param version The version number (1, 2, ...).
@@ -211,8 +237,18 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
     error ContributionNotInDatanet(uint256 contributionId, uint256 datanetId, uint256 actualDatanetId);
     /// @notice Contribution `contributionId` was already decided (`status`).
     error ContributionNotPending(uint256 contributionId, ContributionStatus status);
-    /// @notice A batch decision named no contribution.
+    /// @notice A batch (decision or withdrawal) named no contribution.
     error EmptyBatch();
+    /// @notice Contribution `contributionId` is still pending, so its stake is not released yet.
+    error ContributionStillPending(uint256 contributionId);
+    /// @notice Contribution `contributionId` holds no stake to withdraw: none was asked (`staked` false), it was
+    /// forfeited, or it was already withdrawn. `status` is its decision.
+    error NoStakeToWithdraw(uint256 contributionId, ContributionStatus status);
+    /// @notice One withdrawal pays one contributor: `contributionId` belongs to `contributor`, not to `expected`
+    /// (the contributor of the batch's first contribution).
+    error MixedContributors(uint256 contributionId, address expected, address contributor);
+    /// @notice Datanet `datanetId` has no forfeited stake to withdraw.
+    error NoForfeitsToWithdraw(uint256 datanetId);
     /// @notice A version root was zero.
     error ZeroMerkleRoot();
     /// @notice A version must include at least one contribution.
@@ -337,23 +373,57 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
         if (stake != 0) paymentToken.safeTransferFrom(msg.sender, address(this), stake);
     }
 
-    /// @notice Accepts pending contributions; each one's stake goes back to its contributor.
+    /// @notice Accepts pending contributions; each one's stake is released for its contributor to withdraw.
     /// @param datanetId The Datanet all contributions belong to.
-    /// @param contributionIds The contributions to accept (stake refunds to the same contributor in consecutive
-    /// positions are paid in one transfer, so group a contributor's ids together to save gas).
-    /// @dev Reverts with `NotCurator`, `EmptyBatch`, `ContributionNotFound`, `ContributionNotInDatanet` or
-    /// `ContributionNotPending`; the whole batch fails if one id is bad.
-    function acceptContributions(uint256 datanetId, uint256[] calldata contributionIds) external nonReentrant {
+    /// @param contributionIds The contributions to accept, in any order.
+    /// @dev Moves no tokens (see the contract notes on pull payments), so its gas does not depend on who the
+    /// contributors are. Reverts with `NotCurator`, `EmptyBatch`, `ContributionNotFound`,
+    /// `ContributionNotInDatanet` or `ContributionNotPending`; the whole batch fails if one id is bad.
+    function acceptContributions(uint256 datanetId, uint256[] calldata contributionIds) external {
         _decide(datanetId, contributionIds, true);
     }
 
-    /// @notice Rejects pending contributions; each one's stake is refunded or forfeited to the Datanet owner,
-    /// as the policy said when it was made.
+    /// @notice Rejects pending contributions; each one's stake is released to its contributor or forfeited to
+    /// the Datanet (`forfeitedOf`), as the policy said when the contribution was made.
     /// @param datanetId The Datanet all contributions belong to.
     /// @param contributionIds The contributions to reject.
-    /// @dev Same reverts as `acceptContributions`.
-    function rejectContributions(uint256 datanetId, uint256[] calldata contributionIds) external nonReentrant {
+    /// @dev Moves no tokens; forfeits of the whole batch are added to `forfeitedOf` in one write.
+    /// Same reverts as `acceptContributions`.
+    function rejectContributions(uint256 datanetId, uint256[] calldata contributionIds) external {
         _decide(datanetId, contributionIds, false);
+    }
+
+    // ------------------------------------------------------------------ Withdrawals
+
+    /// @notice Pays one contributor the released stakes of decided contributions, in one transfer.
+    /// @param contributionIds Accepted or refunded contributions, all of the same contributor, from any Datanets.
+    /// @return amount The total paid.
+    /// @dev Anyone may call it (a relayer, say); the stakes always go to the contributor. Each stake pays out
+    /// once: it is cleared before the transfer. Reverts with `EmptyBatch`, `ContributionNotFound`,
+    /// `ContributionStillPending`, `MixedContributors` or `NoStakeToWithdraw`; the whole call fails if one id is
+    /// bad.
+    function withdrawStakes(uint256[] calldata contributionIds) external nonReentrant returns (uint256 amount) {
+        uint256 count = contributionIds.length;
+        if (count == 0) revert EmptyBatch();
+        address contributor = _contributions[contributionIds[0]].contributor;
+        for (uint256 i; i < count; ++i) {
+            amount += _withdrawOne(contributionIds[i], contributor);
+        }
+        paymentToken.safeTransfer(contributor, amount);
+    }
+
+    /// @notice Pays a Datanet's forfeited stakes to its owner.
+    /// @param datanetId The Datanet.
+    /// @return amount The forfeits paid (everything `forfeitedOf` held).
+    /// @dev Forfeits go to whoever owns the Datanet now, including those that accrued under a previous owner.
+    /// Reverts with `DatanetNotFound`, `NotDatanetOwner` or `NoForfeitsToWithdraw`.
+    function withdrawForfeits(uint256 datanetId) external nonReentrant returns (uint256 amount) {
+        _requireOwner(datanetId);
+        amount = forfeitedOf[datanetId];
+        if (amount == 0) revert NoForfeitsToWithdraw(datanetId);
+        delete forfeitedOf[datanetId];
+        emit ForfeitsWithdrawn(datanetId, msg.sender, amount);
+        paymentToken.safeTransfer(msg.sender, amount);
     }
 
     // ------------------------------------------------------------------ Versions
@@ -446,10 +516,11 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
         });
     }
 
-    /// @notice A contribution's record and the stake it still holds in escrow.
+    /// @notice A contribution's record and the stake the registry still holds for it.
     /// @param contributionId The contribution.
     /// @return contribution Its record.
-    /// @return stakeHeld Stake still escrowed for it (0 once decided or when none was asked).
+    /// @return stakeHeld Stake held for it: escrowed while pending, withdrawable by the contributor once
+    /// accepted or refunded; 0 when none was asked, once forfeited and once withdrawn.
     /// @dev Reverts with `ContributionNotFound`.
     function getContribution(uint256 contributionId)
         external
@@ -520,56 +591,53 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
 
     // ------------------------------------------------------------------ Internals
 
-    /// @dev Marks every contribution decided (effects first), then pays stakes: refunds grouped by runs of the
-    /// same contributor, forfeits summed into one transfer to the owner.
+    /// @dev Records every decision; forfeits of the batch are summed and added to the Datanet in one write.
     function _decide(uint256 datanetId, uint256[] calldata contributionIds, bool accept) private {
-        address owner = _requireCurator(datanetId);
+        _requireCurator(datanetId);
         uint256 count = contributionIds.length;
         if (count == 0) revert EmptyBatch();
 
-        address[] memory payees = new address[](count);
-        uint256[] memory amounts = new uint256[](count);
-        uint256 payeeCount;
         uint256 forfeited;
         for (uint256 i; i < count; ++i) {
-            (address contributor, uint256 stake, bool forfeit) = _decideOne(datanetId, contributionIds[i], accept);
-            if (forfeit) {
-                forfeited += stake;
-            } else if (stake != 0) {
-                if (payeeCount == 0 || payees[payeeCount - 1] != contributor) {
-                    payees[payeeCount] = contributor;
-                    ++payeeCount;
-                }
-                amounts[payeeCount - 1] += stake;
-            }
+            forfeited += _decideOne(datanetId, contributionIds[i], accept);
         }
         if (accept) _datanets[datanetId].acceptedCount += uint40(count);
-
-        for (uint256 i; i < payeeCount; ++i) {
-            paymentToken.safeTransfer(payees[i], amounts[i]);
-        }
-        if (forfeited != 0) paymentToken.safeTransfer(owner, forfeited);
+        if (forfeited != 0) forfeitedOf[datanetId] += forfeited;
     }
 
-    /// @dev Decides one contribution and releases its stake from escrow; the caller pays it out.
-    function _decideOne(uint256 datanetId, uint256 contributionId, bool accept)
-        private
-        returns (address contributor, uint256 stake, bool forfeit)
-    {
+    /// @dev Decides one contribution. A released stake stays where it is, in `_stakes`, until its contributor
+    /// withdraws it; a forfeited one leaves `_stakes` and its amount is returned for the Datanet's total.
+    function _decideOne(uint256 datanetId, uint256 contributionId, bool accept) private returns (uint256 forfeited) {
         Contribution storage record = _contributions[contributionId];
         _requirePendingIn(record, contributionId, datanetId);
         record.status = accept ? ContributionStatus.Accepted : ContributionStatus.Rejected;
-        contributor = record.contributor;
-        if (record.staked) {
-            stake = _stakes[contributionId];
-            delete _stakes[contributionId];
-        }
-        forfeit = !accept && record.forfeitOnReject;
+        address contributor = record.contributor;
+        uint256 stake = record.staked ? _stakes[contributionId] : 0;
         if (accept) {
             emit ContributionAccepted(datanetId, contributionId, contributor, stake);
+        } else if (record.forfeitOnReject) {
+            if (stake != 0) delete _stakes[contributionId];
+            forfeited = stake;
+            emit ContributionRejected(datanetId, contributionId, contributor, 0, stake);
         } else {
-            emit ContributionRejected(datanetId, contributionId, contributor, forfeit ? 0 : stake, forfeit ? stake : 0);
+            emit ContributionRejected(datanetId, contributionId, contributor, stake, 0);
         }
+    }
+
+    /// @dev Checks and clears the released stake of one contribution of `contributor` and returns it; the caller
+    /// pays the sum in one transfer.
+    function _withdrawOne(uint256 contributionId, address contributor) private returns (uint256 stake) {
+        Contribution storage record = _contributions[contributionId];
+        ContributionStatus status = record.status;
+        if (status == ContributionStatus.None) revert ContributionNotFound(contributionId);
+        if (status == ContributionStatus.Pending) revert ContributionStillPending(contributionId);
+        if (record.contributor != contributor) {
+            revert MixedContributors(contributionId, contributor, record.contributor);
+        }
+        stake = _stakes[contributionId];
+        if (stake == 0) revert NoStakeToWithdraw(contributionId, status);
+        delete _stakes[contributionId];
+        emit StakeWithdrawn(record.datanetId, contributionId, contributor, stake);
     }
 
     function _requirePendingIn(Contribution storage record, uint256 contributionId, uint256 datanetId) private view {

@@ -114,7 +114,10 @@ describe("DatanetRegistry", () => {
       const { registry, token, alice, publicClient } = await networkHelpers.loadFixture(deployRegistry);
       await registry.write.contribute([1n, digestOf("a"), 1n, "m"], { account: alice.account });
       await registry.write.setContributionPolicy([1n, { stake: 1n, maxBytes: 1, forfeitRejectedStake: true }]);
-      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.rejectContributions([1n, [idOf(1n, digestOf("a"))]]), [
+      const id = idOf(1n, digestOf("a"));
+      await registry.write.rejectContributions([1n, [id]]);
+      assert.equal(await registry.read.forfeitedOf([1n]), 0n);
+      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.withdrawStakes([[id]], { account: alice.account }), [
         { address: alice.account.address, amount: STAKE },
       ]);
     });
@@ -127,6 +130,10 @@ describe("DatanetRegistry", () => {
       ]);
       const id = idOf(3n, digestOf("a"));
       await viem.assertions.emitWithArgs(registry.write.rejectContributions([3n, [id]]), registry, "ContributionRejected", [3n, id, alice.account.address, 0n, 0n]);
+      assert.equal(await registry.read.forfeitedOf([3n]), 0n);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.withdrawStakes([[id]], { account: alice.account }), registry, "NoStakeToWithdraw", [id, 3],
+      );
     });
   });
 
@@ -142,17 +149,17 @@ describe("DatanetRegistry", () => {
       return { ...fixture, ids };
     }
 
-    it("accepts a batch, returning each stake with one transfer per run of the same contributor", async () => {
+    it("accepts a batch without moving tokens, releasing each stake for its contributor to withdraw", async () => {
       const { registry, token, alice, bob, ids, publicClient } = await networkHelpers.loadFixture(withContributions);
       await tokenBalancesHaveChanged(publicClient, token, () => registry.write.acceptContributions([1n, ids.slice(0, 3)]), [
-        { address: alice.account.address, amount: 2n * STAKE },
-        { address: bob.account.address, amount: STAKE },
-        { address: registry.address, amount: -3n * STAKE },
+        { address: alice.account.address, amount: 0n },
+        { address: bob.account.address, amount: 0n },
+        { address: registry.address, amount: 0n },
       ]);
       assert.equal((await registry.read.getDatanet([1n])).acceptedCount, 3);
       const [record, held] = await registry.read.getContribution([ids[0]]);
       assert.equal(record.status, 2);
-      assert.equal(held, 0n);
+      assert.equal(held, STAKE);
     });
 
     it("emits one ContributionAccepted per contribution", async () => {
@@ -160,24 +167,36 @@ describe("DatanetRegistry", () => {
       await viem.assertions.emitWithArgs(registry.write.acceptContributions([1n, [ids[1]]]), registry, "ContributionAccepted", [1n, ids[1], alice.account.address, STAKE]);
     });
 
-    it("refunds rejected stake under a refund policy", async () => {
+    it("releases rejected stake to its contributor under a refund policy", async () => {
       const { registry, token, alice, bob, ids, publicClient } = await networkHelpers.loadFixture(withContributions);
       await viem.assertions.emitWithArgs(registry.write.rejectContributions([1n, [ids[2]]]), registry, "ContributionRejected", [1n, ids[2], bob.account.address, STAKE, 0n]);
       await tokenBalancesHaveChanged(publicClient, token, () => registry.write.rejectContributions([1n, [ids[0], ids[1]]]), [
-        { address: alice.account.address, amount: 2n * STAKE },
+        { address: alice.account.address, amount: 0n },
+        { address: registry.address, amount: 0n },
       ]);
       assert.equal((await registry.read.getDatanet([1n])).acceptedCount, 0);
+      assert.equal(await registry.read.forfeitedOf([1n]), 0n);
+      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.withdrawStakes([[ids[0], ids[1]]], { account: alice.account }), [
+        { address: alice.account.address, amount: 2n * STAKE },
+        { address: registry.address, amount: -2n * STAKE },
+      ]);
     });
 
-    it("forfeits rejected stake to the Datanet owner under a forfeit policy", async () => {
+    it("forfeits rejected stake to the Datanet, not to anyone's balance, under a forfeit policy", async () => {
       const { registry, token, owner, alice, bob, ids, publicClient } = await networkHelpers.loadFixture(withContributions);
       await tokenBalancesHaveChanged(publicClient, token, () => registry.write.rejectContributions([2n, [ids[3], ids[4]]]), [
-        { address: owner.account.address, amount: 2n * STAKE },
+        { address: owner.account.address, amount: 0n },
         { address: alice.account.address, amount: 0n },
         { address: bob.account.address, amount: 0n },
+        { address: registry.address, amount: 0n },
       ]);
-      const [record] = await registry.read.getContribution([ids[3]]);
+      const [record, held] = await registry.read.getContribution([ids[3]]);
       assert.equal(record.status, 3);
+      assert.equal(held, 0n);
+      assert.equal(await registry.read.forfeitedOf([2n]), 2n * STAKE);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.withdrawStakes([[ids[3]]], { account: alice.account }), registry, "NoStakeToWithdraw", [ids[3], 3],
+      );
     });
 
     it("reports why a batch cannot be decided", async () => {
@@ -224,6 +243,103 @@ describe("DatanetRegistry", () => {
       await viem.assertions.revertWithCustomErrorWithArgs(
         registry.write.rejectContributions([1n, [ids[0]]], { account: curator.account }), registry, "NotCurator", [1n, curator.account.address],
       );
+    });
+  });
+
+  describe("withdrawals", () => {
+    async function withDecisions() {
+      const fixture = await deployRegistry();
+      const { registry, alice, bob } = fixture;
+      const ids: bigint[] = [];
+      for (const [datanetId, who, label] of [[1n, alice, "a1"], [1n, bob, "b1"], [2n, alice, "a2"], [2n, bob, "b2"], [1n, alice, "a3"]] as const) {
+        await registry.write.contribute([datanetId, digestOf(label), 10n, `meta-${label}`], { account: who.account });
+        ids.push(idOf(datanetId, digestOf(label)));
+      }
+      // a1, b1 accepted (released); a2, b2 rejected on the forfeit Datanet (forfeited); a3 still pending.
+      await registry.write.acceptContributions([1n, [ids[0], ids[1]]]);
+      await registry.write.rejectContributions([2n, [ids[2], ids[3]]]);
+      return { ...fixture, ids };
+    }
+
+    it("pays a contributor the released stakes of several Datanets in one transfer, once", async () => {
+      const { registry, token, alice, ids, publicClient } = await networkHelpers.loadFixture(withDecisions);
+      await registry.write.contribute([2n, digestOf("a4"), 10n, "meta-a4"], { account: alice.account });
+      const accepted = idOf(2n, digestOf("a4"));
+      await registry.write.acceptContributions([2n, [accepted]]);
+      const { result: paid } = await registry.simulate.withdrawStakes([[ids[0], accepted]], { account: alice.account.address });
+      assert.equal(paid, 2n * STAKE);
+      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.withdrawStakes([[ids[0], accepted]], { account: alice.account }), [
+        { address: alice.account.address, amount: 2n * STAKE },
+        { address: registry.address, amount: -2n * STAKE },
+      ]);
+      const [, held] = await registry.read.getContribution([ids[0]]);
+      assert.equal(held, 0n);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.withdrawStakes([[ids[0]]], { account: alice.account }), registry, "NoStakeToWithdraw", [ids[0], 2],
+      );
+    });
+
+    it("emits StakeWithdrawn for every contribution withdrawn", async () => {
+      const { registry, alice, ids, publicClient } = await networkHelpers.loadFixture(withDecisions);
+      await registry.write.contribute([1n, digestOf("a6"), 10n, "meta-a6"], { account: alice.account });
+      const second = idOf(1n, digestOf("a6"));
+      await registry.write.acceptContributions([1n, [second]]);
+      await viem.assertions.emitWithArgs(
+        registry.write.withdrawStakes([[ids[0], second]], { account: alice.account }), registry, "StakeWithdrawn", [1n, ids[0], alice.account.address, STAKE],
+      );
+      const events = await publicClient.getContractEvents({ address: registry.address, abi: registry.abi, eventName: "StakeWithdrawn" });
+      assert.deepEqual(events.map((event) => event.args.contributionId), [ids[0], second]);
+    });
+
+    it("lets anyone withdraw on a contributor's behalf, paying the contributor", async () => {
+      const { registry, token, bob, curator, ids, publicClient } = await networkHelpers.loadFixture(withDecisions);
+      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.withdrawStakes([[ids[1]]], { account: curator.account }), [
+        { address: bob.account.address, amount: STAKE },
+        { address: curator.account.address, amount: 0n },
+      ]);
+    });
+
+    it("reports why stakes cannot be withdrawn", async () => {
+      const { registry, alice, bob, ids } = await networkHelpers.loadFixture(withDecisions);
+      const as = { account: alice.account };
+      await viem.assertions.revertWithCustomError(registry.write.withdrawStakes([[]], as), registry, "EmptyBatch");
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.withdrawStakes([[5n]], as), registry, "ContributionNotFound", [5n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.withdrawStakes([[ids[0], 5n]], as), registry, "ContributionNotFound", [5n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.withdrawStakes([[ids[4]]], as), registry, "ContributionStillPending", [ids[4]]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.withdrawStakes([[ids[0], ids[1]]], as), registry, "MixedContributors", [ids[1], alice.account.address, bob.account.address],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.withdrawStakes([[ids[0], ids[2]]], as), registry, "NoStakeToWithdraw", [ids[2], 3]);
+      // Naming a stake twice in one call pays it once: the second mention finds it cleared.
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.withdrawStakes([[ids[0], ids[0]]], as), registry, "NoStakeToWithdraw", [ids[0], 2]);
+    });
+
+    it("pays a Datanet's forfeits to its owner, once", async () => {
+      const { registry, token, owner, alice, publicClient } = await networkHelpers.loadFixture(withDecisions);
+      assert.equal(await registry.read.forfeitedOf([2n]), 2n * STAKE);
+      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.withdrawForfeits([2n]), [
+        { address: owner.account.address, amount: 2n * STAKE },
+        { address: registry.address, amount: -2n * STAKE },
+      ]);
+      assert.equal(await registry.read.forfeitedOf([2n]), 0n);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.withdrawForfeits([2n]), registry, "NoForfeitsToWithdraw", [2n]);
+      // Forfeits accrue again after a withdrawal.
+      await registry.write.contribute([2n, digestOf("a5"), 10n, "meta-a5"], { account: alice.account });
+      await registry.write.rejectContributions([2n, [idOf(2n, digestOf("a5"))]]);
+      assert.equal(await registry.read.forfeitedOf([2n]), STAKE);
+      await viem.assertions.emitWithArgs(registry.write.withdrawForfeits([2n]), registry, "ForfeitsWithdrawn", [2n, owner.account.address, STAKE]);
+    });
+
+    it("pays forfeits to whoever owns the Datanet when they are withdrawn", async () => {
+      const { registry, token, owner, bob, publicClient } = await networkHelpers.loadFixture(withDecisions);
+      await registry.write.transferFrom([owner.account.address, bob.account.address, 2n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.withdrawForfeits([2n]), registry, "NotDatanetOwner", [2n, owner.account.address]);
+      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.withdrawForfeits([2n], { account: bob.account }), [
+        { address: bob.account.address, amount: 2n * STAKE },
+        { address: owner.account.address, amount: 0n },
+        { address: registry.address, amount: -2n * STAKE },
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.withdrawForfeits([9n]), registry, "DatanetNotFound", [9n]);
     });
   });
 
