@@ -15,13 +15,13 @@ export const BENCH_MODEL: LlamaConfig = {
 export const BENCH_LORA: LoraConfig = { rank: 8, alpha: 16, targetModules: ["q_proj", "k_proj", "v_proj", "o_proj"] };
 
 /** Allocated through the backend (`alloc`) so its kernels read the weights in place instead of copying them every call. */
-export function benchWeights(alloc: (n: number) => Float32Array, seed = 1): LlamaWeights {
-  return initLlamaWeights(BENCH_MODEL, seed, 0.05, alloc);
+export function benchWeights(alloc: (n: number) => Float32Array, config: LlamaConfig = BENCH_MODEL, initializerRange = 0.05, seed = 1): LlamaWeights {
+  return initLlamaWeights(config, seed, initializerRange, alloc);
 }
 
 /** A rank-8 adapter with both factors random (a trained adapter's B is not zero). */
-export function benchAdapter(seed: number): LoraAdapter {
-  const adapter = createLoraAdapter(BENCH_MODEL, BENCH_LORA, { seed, baseModel: "bench" });
+export function benchAdapter(seed: number, config: LlamaConfig = BENCH_MODEL): LoraAdapter {
+  const adapter = createLoraAdapter(config, BENCH_LORA, { seed, baseModel: "bench" });
   const rng = new Rng(seed ^ 0x5bd1e995);
   for (const { B } of adapter.weights.values()) for (let i = 0; i < B.length; i++) B[i] = rng.uniform(-0.02, 0.02);
   return adapter;

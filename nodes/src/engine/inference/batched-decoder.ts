@@ -1,7 +1,7 @@
 import type { Backend } from "../backend/backend.ts";
 import { ropeInverseFrequencies, type ScaledLlamaConfig } from "../formats/llama-config.ts";
 import type { LoraTarget } from "../model/config.ts";
-import { attentionForward } from "../ops/attention.ts";
+import { attentionCachedForward } from "../ops/attention-cached.ts";
 import { encoderForward } from "../ops/encoder.ts";
 import { linearForward } from "../ops/linear.ts";
 import { rmsnormForward } from "../ops/rmsnorm.ts";
@@ -146,10 +146,9 @@ export class BatchedDecoder {
         const past = cache.length;
         cache.keys[l].set(k.subarray(row * kvDim, (row + T) * kvDim), past * kvDim);
         cache.values[l].set(v.subarray(row * kvDim, (row + T) * kvDim), past * kvDim);
-        attentionForward(
-          attOut.subarray(row * qDim, (row + T) * qDim), this.#attentionScratch(NH * T * (past + T)),
-          q.subarray(row * qDim, (row + T) * qDim), cache.keys[l], cache.values[l],
-          { B: 1, Tq: T, Tk: past + T, NH, NKV, HS },
+        attentionCachedForward(
+          attOut, q, row, cache.keys[l], cache.values[l], this.#attentionScratch((NH / NKV) * (past + T)),
+          { Tq: T, Tk: past + T, NH, NKV, HS },
         );
       }
       project(proj, attOut, w.o, l, "o_proj", qDim, C);

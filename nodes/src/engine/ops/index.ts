@@ -4,6 +4,7 @@ export { encoderForward, encoderBackward } from "./encoder.ts";
 export { rmsnormForward, rmsnormBackward } from "./rmsnorm.ts";
 export { ropeInverseFrequencies, ropeTable, sequencePositions, ropeForward, ropeBackward, type RopeTable } from "./rope.ts";
 export { attentionForward, attentionBackward, checkAttentionShape, type AttentionShape } from "./attention.ts";
+export { attentionCachedForward, type CachedAttentionShape } from "./attention-cached.ts";
 export { attentionMatmulForward, attentionMatmulBackward, allocateAttentionScratch, type AttentionScratch } from "./attention-matmul.ts";
 export { silu, swigluForward, swigluBackward } from "./swiglu.ts";
 export { linearForward, linearBackward } from "./linear.ts";
