@@ -83,28 +83,46 @@ export function memorizationRate(model: LlamaModel, trainingSequences: readonly 
   return { rate: candidates.length ? memorized / candidates.length : 0, memorized, sampled: candidates.length, copyLength };
 }
 
-export interface EvaluationReport {
+/** One evaluation set scored by the bare base model and by the base with the adapter. */
+export interface LossComparison {
   base: LossReport;
   adapter: LossReport;
-  /** adapter.loss − base.loss: negative when the adapter helps on held-out data. */
+  /** adapter.loss − base.loss: negative when the adapter helps. */
   lossDelta: number;
+}
+
+export interface EvaluationReport extends LossComparison {
+  /** The same comparison on general text outside the Datanet: a specialised adapter should not lose much here. */
+  control?: LossComparison;
   memorization?: MemorizationReport;
 }
 
+export interface EvaluationOptions {
+  /** General-text control sequences (for our base model, the corpus's control split). */
+  control?: readonly Int32Array[];
+  /** Measure the memorization rate on these training sequences. */
+  memorization?: { trainingSequences: readonly Int32Array[] } & MemorizationOptions;
+}
+
+function compareLoss(model: LlamaModel, adapter: LoraAdapter, sequences: readonly Int32Array[], B: number, T: number): LossComparison {
+  model.setAdapter(null);
+  const base = evaluateLoss(model, sequences, B, T);
+  model.setAdapter(adapter);
+  const withAdapter = evaluateLoss(model, sequences, B, T);
+  return { base, adapter: withAdapter, lossDelta: withAdapter.loss - base.loss };
+}
+
 /**
- * The training job's evaluation: held-out loss and perplexity of the bare base model vs the base
- * with the adapter (is it specialised?), and optionally the adapter's memorization rate on its
- * training data (did it memorise?). Leaves the adapter attached.
+ * The training job's evaluation report, the question every model builder has: did it specialise
+ * (held-out loss and perplexity of the bare base model vs the base with the adapter, on the Datanet's
+ * held-out split and on general control text), or did it memorise (the verbatim-copy rate of greedy
+ * continuations of training prefixes)? Leaves the adapter attached.
  */
 export function evaluateAdapter(
-  model: LlamaModel, adapter: LoraAdapter, heldOut: readonly Int32Array[], B: number, T: number,
-  memorization?: { trainingSequences: readonly Int32Array[] } & MemorizationOptions,
+  model: LlamaModel, adapter: LoraAdapter, heldOut: readonly Int32Array[], B: number, T: number, options: EvaluationOptions = {},
 ): EvaluationReport {
-  model.setAdapter(null);
-  const base = evaluateLoss(model, heldOut, B, T);
-  model.setAdapter(adapter);
-  const withAdapter = evaluateLoss(model, heldOut, B, T);
-  const report: EvaluationReport = { base, adapter: withAdapter, lossDelta: withAdapter.loss - base.loss };
-  if (memorization) report.memorization = memorizationRate(model, memorization.trainingSequences, memorization);
+  const report: EvaluationReport = compareLoss(model, adapter, heldOut, B, T);
+  if (options.control) report.control = compareLoss(model, adapter, options.control, B, T);
+  if (options.memorization) report.memorization = memorizationRate(model, options.memorization.trainingSequences, options.memorization);
   return report;
 }

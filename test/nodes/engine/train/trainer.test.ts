@@ -67,11 +67,16 @@ describe("training", () => {
     const { trainer, adapter } = loraRun(pretrained, 5, { totalSteps: 60, batchSize: 8, gradientAccumulation: 1, evalEvery: 30 });
     const events = await collect(trainer);
     assert.deepEqual(events.filter((e) => e.evalLoss !== undefined).map((e) => e.step), [30, 60]);
-    const report = evaluateAdapter(trainer.options.model, adapter, domainHeldOut, 8, 16);
+    const report = evaluateAdapter(trainer.options.model, adapter, domainHeldOut, 8, 16, { control: general.slice(0, 16) });
     assert.ok(report.base.loss > 5, `the base does not know the domain: ${report.base.loss}`);
     assert.ok(report.adapter.loss < report.base.loss - 2, `adapter ${report.adapter.loss} vs base ${report.base.loss}`);
     assert.ok(Math.abs(report.adapter.perplexity - Math.exp(report.adapter.loss)) < 1e-9);
     assert.equal(report.adapter.loss, events.at(-1)!.evalLoss);
+    // On the general language the base was trained on, the base stays the better model: the report shows the trade.
+    const control = report.control!;
+    assert.ok(control.base.loss < report.base.loss, `the base knows general text: ${control.base.loss}`);
+    assert.equal(control.lossDelta, control.adapter.loss - control.base.loss);
+    assert.ok(Math.abs(control.base.perplexity - Math.exp(control.base.loss)) < 1e-9);
   });
 
   it("the same seed gives the same run, another seed another", async () => {
