@@ -20,6 +20,7 @@ export interface LayerActivations {
   rstd2: Float32Array;      // [N]
   gate: Float32Array;       // [N, F]
   up: Float32Array;         // [N, F]
+  gateSigmoid: Float32Array; // [N, F] sigmoid(gate), so the backward does not recompute its exp
   act: Float32Array;        // [N, F] silu(gate)·up, the input of down_proj
   loraHidden: Map<LoraTarget, Float32Array>; // [N, r] scale·x·Aᵀ per adapted projection
 }
@@ -70,7 +71,7 @@ export function allocateActivations(
       residual: alloc(N * C), ln1: alloc(N * C), rstd1: alloc(N),
       q: alloc(N * QD), k: alloc(N * KVD), v: alloc(N * KVD), att: alloc(B * NH * T * T), attnOut: alloc(N * QD),
       residual2: alloc(N * C), ln2: alloc(N * C), rstd2: alloc(N),
-      gate: alloc(N * F), up: alloc(N * F), act: alloc(N * F), loraHidden,
+      gate: alloc(N * F), up: alloc(N * F), gateSigmoid: alloc(N * F), act: alloc(N * F), loraHidden,
     });
   }
   const positions = new Int32Array(N);

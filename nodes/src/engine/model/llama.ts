@@ -14,6 +14,7 @@ import { ropeBackward, ropeForward, ropeTable, type RopeTable } from "../ops/rop
 import type { AttentionShape } from "../ops/attention.ts";
 import { attentionMatmulBackward, attentionMatmulForward } from "../ops/attention-matmul.ts";
 import { swigluBackward, swigluForward } from "../ops/swiglu.ts";
+import { residualForward } from "../ops/residual.ts";
 import { linearBackward, linearForward } from "../ops/linear.ts";
 import { loraLinearBackward, loraLinearForward, type LoraFactors } from "../ops/lora-linear.ts";
 import { crossEntropyBackward, crossEntropyForward } from "../ops/cross-entropy.ts";
@@ -169,14 +170,14 @@ export class LlamaModel {
       ropeForward(la.k, la.k, acts.positions, rope, N, NKV, HS);
       attentionMatmulForward(backend, acts.attention, la.attnOut, la.att, la.q, la.k, la.v, attention);
       this.projectForward(l, "o_proj", acts.proj, la.attnOut);
-      for (let i = 0; i < N * C; i++) la.residual2[i] = la.residual[i] + acts.proj[i];
+      residualForward(la.residual2, la.residual, acts.proj, N * C);
       rmsnormForward(la.ln2, la.rstd2, la.residual2, this.layerWeight(l, "post_attention_layernorm"), N, C, eps);
       this.projectForward(l, "gate_proj", la.gate, la.ln2);
       this.projectForward(l, "up_proj", la.up, la.ln2);
-      swigluForward(la.act, la.gate, la.up, N * F);
+      swigluForward(la.act, la.gate, la.up, N * F, la.gateSigmoid);
       this.projectForward(l, "down_proj", acts.proj, la.act);
       const next = l + 1 < config.numLayers ? acts.layers[l + 1].residual : acts.output;
-      for (let i = 0; i < N * C; i++) next[i] = la.residual2[i] + acts.proj[i];
+      residualForward(next, la.residual2, acts.proj, N * C);
     }
     rmsnormForward(acts.lnf, acts.rstdf, acts.output, this.weights.get(FINAL_NORM)!, N, C, eps);
     linearForward(backend, acts.logits, acts.lnf, this.lmHead(), N, C, V);
@@ -220,7 +221,7 @@ export class LlamaModel {
       const la = acts.layers[l];
       // MLP block: residual2 → residual2 + down(act); dres is the gradient of the block's output.
       this.projectBackward(l, "down_proj", acts.dact, acts.dres, la.act, false);
-      swigluBackward(acts.dgate, acts.dup, acts.dact, la.gate, la.up, N * F);
+      swigluBackward(acts.dgate, acts.dup, acts.dact, la.gate, la.up, N * F, la.gateSigmoid);
       this.projectBackward(l, "gate_proj", acts.dln, acts.dgate, la.ln2, false);
       this.projectBackward(l, "up_proj", acts.dln, acts.dup, la.ln2, true);
       rmsnormBackward(acts.dres, this.layerWeightGrad(l, "post_attention_layernorm"), acts.dln, la.residual2,

@@ -1,4 +1,5 @@
 import { requireSize } from "./errors.ts";
+import { fastExp } from "./exp.ts";
 
 /** Targets equal to this are not scored (padding, prompt tokens), as in PyTorch's CrossEntropyLoss. */
 export const IGNORE_INDEX = -100;
@@ -29,7 +30,7 @@ export function crossEntropyForward(
     for (let i = 0; i < V; i++) if (logits[base + i] > max) max = logits[base + i];
     let sum = 0;
     for (let i = 0; i < V; i++) {
-      const e = Math.exp(logits[base + i] - max);
+      const e = fastExp(logits[base + i] - max);
       probs[base + i] = e;
       sum += e;
     }
