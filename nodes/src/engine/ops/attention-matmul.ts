@@ -1,5 +1,5 @@
 import type { Backend } from "../backend/backend.ts";
-import { checkAttentionShape, type AttentionShape } from "./attention.ts";
+import { checkAttentionBackwardBuffers, checkAttentionForwardBuffers, type AttentionShape } from "./attention.ts";
 import { requireSize } from "./errors.ts";
 
 /**
@@ -59,13 +59,8 @@ export function attentionMatmulForward(
   backend: Backend, scratch: AttentionScratch, out: Float32Array, att: Float32Array,
   q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape,
 ): void {
-  checkAttentionShape(shape);
+  checkAttentionForwardBuffers(shape, out, att, q, k, v);
   const { B, Tq, Tk, NH, NKV, HS } = shape;
-  requireSize("q", q, B * Tq * NH * HS);
-  requireSize("k", k, B * Tk * NKV * HS);
-  requireSize("v", v, B * Tk * NKV * HS);
-  requireSize("out", out, B * Tq * NH * HS);
-  requireSize("att", att, B * NH * Tq * Tk);
   checkScratch(scratch, shape);
   const { qh, kh, vh, oh } = scratch;
   const group = NH / NKV;
@@ -115,13 +110,8 @@ export function attentionMatmulBackward(
   backend: Backend, scratch: AttentionScratch, dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array,
   q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array, shape: AttentionShape,
 ): void {
-  checkAttentionShape(shape);
+  checkAttentionBackwardBuffers(shape, dq, dk, dv, dout, att);
   const { B, Tq, Tk, NH, NKV, HS } = shape;
-  requireSize("dq", dq, B * Tq * NH * HS);
-  requireSize("dk", dk, B * Tk * NKV * HS);
-  requireSize("dv", dv, B * Tk * NKV * HS);
-  requireSize("dout", dout, B * Tq * NH * HS);
-  requireSize("att", att, B * NH * Tq * Tk);
   checkScratch(scratch, shape);
   const { qh, kh, vh, oh: douth, dqh, dkh, dvh, datt } = scratch;
   const group = NH / NKV;

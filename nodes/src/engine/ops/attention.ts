@@ -32,8 +32,9 @@ export function checkAttentionShape({ B, Tq, Tk, NH, NKV, HS }: AttentionShape):
   if (B <= 0 || Tq <= 0 || HS <= 0) throw new InvalidShapeError("Attention shapes must be positive.", { B, Tq, HS });
 }
 
-export function attentionForward(
-  out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape,
+/** Checks the shape and the forward's buffers; shared by the plain and the matmul-based kernels. */
+export function checkAttentionForwardBuffers(
+  shape: AttentionShape, out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
 ): void {
   checkAttentionShape(shape);
   const { B, Tq, Tk, NH, NKV, HS } = shape;
@@ -42,6 +43,26 @@ export function attentionForward(
   requireSize("v", v, B * Tk * NKV * HS);
   requireSize("out", out, B * Tq * NH * HS);
   requireSize("att", att, B * NH * Tq * Tk);
+}
+
+/** Checks the shape and the backward's buffers; shared by the plain and the matmul-based kernels. */
+export function checkAttentionBackwardBuffers(
+  shape: AttentionShape, dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, att: Float32Array,
+): void {
+  checkAttentionShape(shape);
+  const { B, Tq, Tk, NH, NKV, HS } = shape;
+  requireSize("dq", dq, B * Tq * NH * HS);
+  requireSize("dk", dk, B * Tk * NKV * HS);
+  requireSize("dv", dv, B * Tk * NKV * HS);
+  requireSize("dout", dout, B * Tq * NH * HS);
+  requireSize("att", att, B * NH * Tq * Tk);
+}
+
+export function attentionForward(
+  out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape,
+): void {
+  checkAttentionForwardBuffers(shape, out, att, q, k, v);
+  const { B, Tq, Tk, NH, NKV, HS } = shape;
   const group = NH / NKV;
   const past = Tk - Tq;
   const scale = 1 / Math.sqrt(HS);
@@ -80,12 +101,8 @@ export function attentionBackward(
   dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array,
   q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array, shape: AttentionShape,
 ): void {
-  checkAttentionShape(shape);
+  checkAttentionBackwardBuffers(shape, dq, dk, dv, dout, att);
   const { B, Tq, Tk, NH, NKV, HS } = shape;
-  requireSize("dq", dq, B * Tq * NH * HS);
-  requireSize("dk", dk, B * Tk * NKV * HS);
-  requireSize("dv", dv, B * Tk * NKV * HS);
-  requireSize("dout", dout, B * Tq * NH * HS);
   dq.fill(0, 0, B * Tq * NH * HS);
   dk.fill(0, 0, B * Tk * NKV * HS);
   dv.fill(0, 0, B * Tk * NKV * HS);
