@@ -3,16 +3,14 @@ import { network } from "hardhat";
 import { anyValue } from "@nomicfoundation/hardhat-viem-assertions/predicates";
 import { zeroAddress } from "viem";
 import {
-  CHALLENGE_BOND,
   DAY,
-  HOUR,
   MODEL_A,
   MODEL_B,
   PROTOCOL_FEE_BPS,
-  SLASH_AMOUNT,
   UNIT,
   deploySettlement,
   expectedSplit,
+  settlementParams,
   signVoucher,
 } from "./fixture.ts";
 
@@ -215,19 +213,10 @@ describe("Settlement batches", () => {
   it("rejects a voucher signed for another Settlement instance", async () => {
     const ctx = await networkHelpers.loadFixture(deploy);
     const twin = await viem.deployContract("Settlement", [
-      {
-        token: ctx.token.address,
-        nodes: ctx.nodes.address,
-        models: ctx.models.address,
-        governance: ctx.governance.account.address,
-        arbiter: ctx.arbiter.account.address,
-        protocolFeeBps: PROTOCOL_FEE_BPS,
-        withdrawalDelay: DAY,
-        disputeWindow: DAY,
-        inferenceTimeout: HOUR,
-        challengeBond: CHALLENGE_BOND,
-        slashAmount: SLASH_AMOUNT,
-      },
+      settlementParams({
+        token: ctx.token.address, nodes: ctx.nodes.address, models: ctx.models.address,
+        governance: ctx.governance.account.address, arbiter: ctx.arbiter.account.address,
+      }),
     ]);
     await ctx.token.write.approve([twin.address, 10n * UNIT], { account: ctx.payer.account });
     await twin.write.deposit([10n * UNIT], { account: ctx.payer.account });
@@ -248,19 +237,10 @@ describe("Settlement batches", () => {
 
   it("validates deployment parameters", async () => {
     const ctx = await networkHelpers.loadFixture(deploy);
-    const params = {
-      token: ctx.token.address,
-      nodes: ctx.nodes.address,
-      models: ctx.models.address,
-      governance: ctx.governance.account.address,
-      arbiter: ctx.arbiter.account.address,
-      protocolFeeBps: PROTOCOL_FEE_BPS,
-      withdrawalDelay: DAY,
-      disputeWindow: DAY,
-      inferenceTimeout: HOUR,
-      challengeBond: CHALLENGE_BOND,
-      slashAmount: SLASH_AMOUNT,
-    };
+    const params = settlementParams({
+      token: ctx.token.address, nodes: ctx.nodes.address, models: ctx.models.address,
+      governance: ctx.governance.account.address, arbiter: ctx.arbiter.account.address,
+    });
     for (const broken of [
       { ...params, token: zeroAddress },
       { ...params, nodes: zeroAddress },

@@ -92,6 +92,19 @@ export function expectedSplit(revenue: bigint, feeBps: bigint, ownerBps: number,
   return { protocolFee, owner, contributors, node: net - owner - contributors };
 }
 
+/** The Settlement's constructor parameters with the test constants, for the given contracts and accounts. */
+export function settlementParams(addresses: { token: Address; nodes: Address; models: Address; governance: Address; arbiter: Address }) {
+  return {
+    ...addresses,
+    protocolFeeBps: PROTOCOL_FEE_BPS,
+    withdrawalDelay: DAY,
+    disputeWindow: DAY,
+    inferenceTimeout: HOUR,
+    challengeBond: CHALLENGE_BOND,
+    slashAmount: SLASH_AMOUNT,
+  };
+}
+
 /** Deploys token, registry fakes and Settlement; funds and activates a node; gives two payers escrow. */
 export async function deploySettlement(viem: HardhatViem) {
   const publicClient = await viem.getPublicClient();
@@ -106,19 +119,10 @@ export async function deploySettlement(viem: HardhatViem) {
   const nodes = await viem.deployContract("FakeNodeRegistry", [token.address]);
   const models = await viem.deployContract("FakeModelRegistry");
   const settlement = await viem.deployContract("Settlement", [
-    {
-      token: token.address,
-      nodes: nodes.address,
-      models: models.address,
-      governance: governance.account.address,
-      arbiter: arbiter.account.address,
-      protocolFeeBps: PROTOCOL_FEE_BPS,
-      withdrawalDelay: DAY,
-      disputeWindow: DAY,
-      inferenceTimeout: HOUR,
-      challengeBond: CHALLENGE_BOND,
-      slashAmount: SLASH_AMOUNT,
-    },
+    settlementParams({
+      token: token.address, nodes: nodes.address, models: models.address,
+      governance: governance.account.address, arbiter: arbiter.account.address,
+    }),
   ]);
   await nodes.write.setSlasher([settlement.address]);
   await nodes.write.setActive([node.account.address, true]);
