@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { Rng } from "../../nodes/src/engine/train/rng.ts";
 import { attribute, buildSpanIndex, loadSpanIndex, saveSpanIndex, type GradientSketch, type IndexDocument } from "../../nodes/src/attribution/index.ts";
 
 const { values } = parseArgs({
@@ -25,17 +26,6 @@ const VOCAB = Number(values.vocab);
 const RUNS = Number(values.runs);
 const OUTPUT_TOKENS = 256;
 const ROOT = `0x${"11".repeat(32)}` as const;
-
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Token sampler with Zipf's law over the vocabulary (exponent 1.1, like natural-language unigrams). */
 function zipfSampler(random: () => number, vocab: number, exponent = 1.1): () => number {
@@ -57,7 +47,8 @@ function zipfSampler(random: () => number, vocab: number, exponent = 1.1): () =>
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-const random = seededRandom(42);
+const rng = new Rng(42);
+const random = (): number => rng.nextFloat();
 const sample = zipfSampler(random, VOCAB);
 
 // Documents of 200-1800 tokens, as contributions of a Datanet version.
