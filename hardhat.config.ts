@@ -20,5 +20,12 @@ export default defineConfig({
     sources: "contracts",
     tests: { mocha: "test/contracts", solidity: "test/contracts" },
   },
+  // EIP-170: a contract over 24,576 bytes of runtime code cannot be deployed on a real chain, so tests must
+  // fail on one too. Only coverage builds (hardhat.coverage.config.ts) lift the limit: instrumentation inflates
+  // the bytecode, and they keep their own artifacts so deployments never read instrumented code.
+  networks: {
+    default: { type: "edr-simulated", allowUnlimitedContractSize: false },
+    node: { type: "edr-simulated", allowUnlimitedContractSize: false },
+  },
   test: { solidity: { fuzz: { runs: 256 } } },
 });

@@ -1,7 +1,7 @@
 // The protocol's gas table: measures the settlement and registry operations on Hardhat's in-process chain
 // (each on its own fresh chain), prints one markdown table with each row's target and writes it, with
 // the machine and compiler settings, to bench/out/gas.md.
-// Run: node bench/gas/run.ts  (after `npx hardhat build` if the last Hardhat command was `test --coverage`)
+// Run: node bench/gas/run.ts  (after `npx hardhat build` when a contract changed)
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import hre, { network } from "hardhat";
