@@ -29,9 +29,11 @@ export async function startHardhatNode(port: number, logFile: string, startTimeo
   // the size limit): the node runs the production config.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("HARDHAT_")));
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  // Two sources share the log, so neither ends it: it closes once the process's output is done.
   const log = createWriteStream(logFile);
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  child.once("close", () => log.end());
 
   const stop = async (graceMs = 5_000): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
