@@ -152,6 +152,12 @@ export class TxSender {
             await client.sendRawTransaction({ serializedTransaction });
           } catch (error) {
             if (/already known/i.test(String((error as Error).message))) return;
+            // Development chains that mine on arrival (Hardhat's automine) answer a reverting transaction with its
+            // revert; it was mined all the same, so the receipt below reports it. Otherwise it was refused.
+            if (isRevert(error)) {
+              if (await this.receiptOf(hash)) return;
+              throw decodeRevert(abis, request.contract, revertDataOf(error), { txHash: hash, cause: error });
+            }
             throw error;
           }
         });
