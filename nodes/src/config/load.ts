@@ -167,7 +167,7 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<NodeConfi
     }
   }
   for (const path of ["rpcUrl", "chainId", ...CONTRACT_KEYS.map((k) => `contracts.${k}`)]) {
-    if (values.has(path)) continue;
+    if (values.has(path) || issues.some((i) => i.field === path)) continue;
     const spec = FIELDS.find((f) => f.path === path)!;
     issues.push({
       field: path,
