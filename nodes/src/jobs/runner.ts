@@ -41,6 +41,8 @@ export interface JobRunnerOptions {
   pollIntervalMs: number;
   /** How long to wait for a remembered submit transaction before sending again. */
   pendingSubmitWaitMs?: number;
+  /** How often the lease is checked (and extended when a third or less is left) while a phase runs. */
+  leaseCheckIntervalMs?: number;
 }
 
 /** Emits "update" (JobUpdate) on every status, phase or progress change. */
@@ -51,6 +53,7 @@ export class JobRunner extends EventEmitter {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #warned = new Set<string>();
+  #extending = false;
   readonly #latestProgress = new Map<string, JobProgress>();
 
   constructor(options: JobRunnerOptions) {
@@ -229,7 +232,8 @@ export class JobRunner extends EventEmitter {
       });
       const claimed = await chain.read("models", "getJob", [job.jobId]);
       logger.info({ jobId: String(job.jobId), tx: hash, leaseExpiresAt: String(claimed.leaseExpiresAt) }, "job claimed");
-      this.#setStatus(job.jobId, "running", { leaseExpiresAt: claimed.leaseExpiresAt, phase: null });
+      // The phase is kept: a job re-claimed after its lease expired resumes where it was.
+      this.#setStatus(job.jobId, "running", { leaseExpiresAt: claimed.leaseExpiresAt });
     } catch (error) {
       if (error instanceof ContractRevertError) {
         logger.warn({ jobId: String(job.jobId), err: error.message }, "claim refused");
@@ -249,6 +253,7 @@ export class JobRunner extends EventEmitter {
       const current = state.jobs.get(job.jobId)!;
       if (current.status !== "running") return; // lost or completed meanwhile (events)
       await this.#keepLease(current);
+      if (state.jobs.get(job.jobId)!.status !== "running") return;
       if (phase === "submit") {
         await this.#submit(current);
         return;
@@ -274,6 +279,13 @@ export class JobRunner extends EventEmitter {
       };
       log.info({}, "phase started");
       let output: unknown;
+      // A phase may outlast the lease (training does): keep renewing it while the phase runs.
+      const heartbeat = setInterval(() => {
+        const latest = state.jobs.get(job.jobId);
+        if (latest?.status === "running") {
+          this.#keepLease(latest).catch((error: unknown) => log.warn({ err: (error as Error).message.split("\n")[0] }, "lease check failed; retrying"));
+        }
+      }, this.#o.leaseCheckIntervalMs ?? 60_000);
       try {
         output = await handler(context);
       } catch (error) {
@@ -282,6 +294,8 @@ export class JobRunner extends EventEmitter {
         log.error({ err: (error as Error).message }, "phase failed; the job is failed");
         this.#setStatus(job.jobId, "failed", { reason });
         return;
+      } finally {
+        clearInterval(heartbeat);
       }
       if (this.#abort.signal.aborted) return;
       state.jobs.completePhase(job.jobId, phase, output);
@@ -292,6 +306,16 @@ export class JobRunner extends EventEmitter {
 
   /** Extends the lease when less than a third of it is left, so a long phase keeps the job. */
   async #keepLease(job: JobRecord): Promise<void> {
+    if (this.#extending) return;
+    this.#extending = true;
+    try {
+      await this.#extendIfDue(job);
+    } finally {
+      this.#extending = false;
+    }
+  }
+
+  async #extendIfDue(job: JobRecord): Promise<void> {
     const { chain } = this.#o;
     const now = (await chain.client.getBlock()).timestamp;
     const leaseDuration = await chain.read("models", "leaseDuration", []);
@@ -303,7 +327,9 @@ export class JobRunner extends EventEmitter {
       this.#o.state.jobs.update(job.jobId, { leaseExpiresAt: onChain.leaseExpiresAt });
     } catch (error) {
       if (!(error instanceof ContractRevertError)) throw error;
-      this.#setStatus(job.jobId, "lost", { reason: `lease could not be extended: ${error.message}` });
+      // An expired lease can still be claimed again if no other node took the job: the claim path checks.
+      if (error.errorName === "LeaseExpired") this.#setStatus(job.jobId, "claiming");
+      else this.#setStatus(job.jobId, "lost", { reason: `lease could not be extended: ${error.message}` });
     }
   }
 

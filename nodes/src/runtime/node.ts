@@ -97,6 +97,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const phases = new PhaseRegistry();
     const jobs = new JobRunner({
       state, chain, phases, dataDir: config.dataDir, logger: logger.child({ module: "jobs" }), pollIntervalMs: config.pollIntervalMs,
+      leaseCheckIntervalMs: Math.min(60_000, config.pollIntervalMs * 10),
       policy: { capabilities: config.jobs.capabilities, baseModels: config.jobs.baseModels, minFee: config.jobs.minFee, minSecondsBeforeDeadline: 60n },
     });
     follower.subscribe(jobs.subscription);

@@ -140,6 +140,22 @@ describe("tributary-node start", { timeout: 240_000 }, () => {
     assert.equal(recorded.body.job.phase, "verify");
     assert.match(recorded.body.job.claimTx, /^0x[0-9a-f]{64}$/);
 
+    // Progress streams over server-sent events while the phase runs.
+    const stream = await fetch(`${first.url}/jobs/1/events`);
+    assert.equal(stream.headers.get("content-type"), "text/event-stream");
+    const reader = stream.body!.getReader();
+    let sse = "";
+    while (!/event: progress\ndata: \{"step":\d+/.test(sse)) sse += new TextDecoder().decode((await reader.read()).value);
+    assert.match(sse, /^event: job\ndata: \{"jobId":"1","status":"running"/);
+    await reader.cancel();
+
+    // Time passes during the phase: the node renews its lease before it runs out.
+    await t.rpc("evm_increaseTime", [2_500]);
+    await t.rpc("hardhat_mine", ["0x1"]);
+    await waitUntil("the lease to be extended", async () => (await t.client.getContractEvents({
+      address: t.addresses.models, abi: t.abis.models, eventName: "LeaseExtended", fromBlock: 0n,
+    })).length === 1);
+
     first.child.kill("SIGKILL");
     await first.exited;
     await writeFile(gate, "open");
@@ -159,8 +175,18 @@ describe("tributary-node start", { timeout: 240_000 }, () => {
       assert.equal(provenance.artifacts.adapterCid, "bafy-test-adapter-1");
       const completed = await t.client.getContractEvents({ address: t.addresses.models, abi: t.abis.models, eventName: "JobCompleted", fromBlock: 0n });
       assert.equal(completed.length, 1);
-      // approve + register + approve + addStake + claimJob + submitResult: no second submit was even attempted.
-      assert.equal(await t.client.getTransactionCount({ address: operator.address }), 6);
+      // approve + register + approve + addStake + claimJob + extendLease + submitResult: no second submit was even attempted.
+      assert.equal(await t.client.getTransactionCount({ address: operator.address }), 7);
+
+      // The policy: a job on a base model this node does not hold is skipped, with the reason recorded.
+      await t.send(account(0), "models", "registerBaseModel", ["other-base", "bafy-other", "MIT"]);
+      await createJob(t, requester, parseEther("50"), 2n);
+      await t.rpc("hardhat_mine", ["0x1"]);
+      const skipped = await waitUntil("the second job to be skipped", async () => {
+        const j = await getJson(`${second.url}/jobs/2`);
+        return j.body.job?.status === "skipped" ? j.body.job : undefined;
+      });
+      assert.equal(skipped.reason, "base model 2 is not held (held: 1)");
     } finally {
       second.child.kill("SIGTERM");
       assert.equal(await second.exited, 0, second.output());

@@ -95,10 +95,10 @@ export async function prepareJobMarket(t: TestChain): Promise<{ requester: HDAcc
   return { requester };
 }
 
-/** Creates a training job on base model 1 with `fee` tokens, due in an hour of chain time. */
-export async function createJob(t: TestChain, requester: HDAccount, fee: bigint): Promise<Hex> {
+/** Creates a training job on `baseModelId` with `fee` tokens, due in two hours of chain time. */
+export async function createJob(t: TestChain, requester: HDAccount, fee: bigint, baseModelId = 1n): Promise<Hex> {
   const now = (await t.client.getBlock()).timestamp;
-  return t.send(requester, "models", "createJob", [{ datanetId: 1n, datanetVersion: 1, baseModelId: 1n, hyperParamsCid: "bafy-hparams", fee, deadline: now + 7_200n }]);
+  return t.send(requester, "models", "createJob", [{ datanetId: 1n, datanetVersion: 1, baseModelId, hyperParamsCid: "bafy-hparams", fee, deadline: now + 7_200n }]);
 }
 
 export async function waitUntil<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
