@@ -92,7 +92,13 @@ export class TxSender {
     request: WriteRequest<K, F>,
     options: WriteOptions = {},
   ): Promise<WriteResult> {
-    const result = this.#queue.then(() => this.#send(request as unknown as WriteRequest<ContractKey, never>, options));
+    const send = () => this.#send(request as unknown as WriteRequest<ContractKey, never>, options);
+    // Another program sending from the same account moves the nonce: read it again and retry once.
+    const result = this.#queue.then(() => send().catch((error: unknown) => {
+      if (!/nonce too low|nonce has already been used/i.test(String((error as Error)?.message))) throw error;
+      this.#o.logger.warn({ err: (error as Error).message.split("\n")[0] }, "the account's nonce moved; sending again with a fresh nonce");
+      return send();
+    }));
     this.#queue = result.catch(() => undefined);
     return result;
   }

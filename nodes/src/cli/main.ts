@@ -62,7 +62,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--endpoint <url>", "public API endpoint (default: http://<host>:<port>)")
     .option("--stake <tokens>", "stake to deposit (default: the registry's minimum)")
     .action(async (options: Record<string, unknown>) => {
-      await operatorRegister(await openChainSession({ ...configSources(options), createKeyFile: false }), {
+      // Registering is a natural first command: create the key file if needed (the balance check names the address to fund).
+      await operatorRegister(await openChainSession(configSources(options)), {
         peerId: options.peerId as string | undefined, endpoint: options.endpoint as string | undefined,
         capability: options.capability as string[] | undefined, stake: options.stake as string | undefined,
       });

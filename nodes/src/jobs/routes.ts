@@ -1,4 +1,5 @@
 /** The jobs API: `GET /jobs`, `GET /jobs/:jobId`, and `GET /jobs/:jobId/events` (server-sent progress). */
+import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../api/errors.ts";
 import type { JobRecord, NodeState } from "../state/index.ts";
@@ -16,6 +17,12 @@ function parseJobId(value: string): bigint {
 
 export function jobRoutes(state: NodeState, runner: JobRunner) {
   return (app: FastifyInstance): void => {
+    // Event streams never end by themselves: end them when the server closes, or closing would wait for clients.
+    const streams = new Set<ServerResponse>();
+    app.addHook("preClose", async () => {
+      for (const res of streams) res.end();
+    });
+
     app.get("/jobs", async () => ({ jobs: state.jobs.list().map(jobJson) }));
 
     app.get<{ Params: { jobId: string } }>("/jobs/:jobId", async (request) => {
@@ -40,7 +47,11 @@ export function jobRoutes(state: NodeState, runner: JobRunner) {
         send(update.progress ? "progress" : "job", update.progress ? update.progress : jobJson(state.jobs.get(jobId)!));
       };
       runner.on("update", onUpdate);
-      request.raw.once("close", () => runner.off("update", onUpdate));
+      streams.add(res);
+      request.raw.once("close", () => {
+        runner.off("update", onUpdate);
+        streams.delete(res);
+      });
     });
   };
 }

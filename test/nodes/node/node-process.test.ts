@@ -97,6 +97,14 @@ describe("tributary-node start", { timeout: 240_000 }, () => {
     assert.match(stake.stdout, /stake now 105/);
   });
 
+  it("refuses to start with unusable settings, naming the field and the fix (exit code 2)", async () => {
+    const result = await runCli(["start", "--port", "99999", "--log-level", "loud"]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /Invalid node configuration:/);
+    assert.match(result.stderr, /http\.port: must be an integer between 0 and 65535, got 99999; set --port, TRIBUTARY_HTTP_PORT or "http\.port" in the config file/);
+    assert.match(result.stderr, /logLevel: must be one of/);
+  });
+
   it("answers /health and /metrics, and bad requests with JSON errors", async () => {
     const node = await startNodeProcess();
     try {
@@ -187,6 +195,9 @@ describe("tributary-node start", { timeout: 240_000 }, () => {
         return j.body.job?.status === "skipped" ? j.body.job : undefined;
       });
       assert.equal(skipped.reason, "base model 2 is not held (held: 1)");
+      // An open event stream does not hold up shutdown.
+      const stream = await fetch(`${second.url}/jobs/1/events`);
+      await stream.body!.getReader().read();
     } finally {
       second.child.kill("SIGTERM");
       assert.equal(await second.exited, 0, second.output());
