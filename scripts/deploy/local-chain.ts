@@ -41,6 +41,8 @@ export interface LocalChain {
 export async function startHardhatNode(options: {
   port: number;
   logFile: string;
+  /** Append to the log instead of starting it afresh (a restarted chain in a test). */
+  appendLog?: boolean;
   onUnexpectedExit?: (error: ChainExitedError) => void;
 }): Promise<LocalChain> {
   const { port, logFile } = options;
@@ -48,7 +50,7 @@ export async function startHardhatNode(options: {
   // Started through node and Hardhat's CLI entry (not npx), so killing this PID stops the chain itself.
   const hardhatPackage = createRequire(import.meta.url).resolve("hardhat/package.json");
   const hardhatCli = resolve(dirname(hardhatPackage), "dist/src/cli.js");
-  const log = createWriteStream(logFile, { flags: "a" });
+  const log = createWriteStream(logFile, { flags: options.appendLog ? "a" : "w" });
   const child = spawn(process.execPath, [hardhatCli, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],

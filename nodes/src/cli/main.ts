@@ -5,6 +5,7 @@
  * TRIBUTARY_* environment, a JSON config file; see `tributary-node start --help`).
  * Exit codes: 0 done, 1 the command failed (chain, revert), 2 it could not run (bad arguments or settings).
  */
+import { resolve } from "node:path";
 import { Command, CommanderError } from "commander";
 import { ChainError } from "../chain/errors.ts";
 import { ConfigError } from "../config/errors.ts";
@@ -15,7 +16,7 @@ import { openChainSession } from "./chain-session.ts";
 import { UsageError } from "./errors.ts";
 import { generateCommand } from "./generate.ts";
 import { addConfigOptions, configSources } from "./node-options.ts";
-import { operatorRegister, operatorStake } from "./operator.ts";
+import { operatorFaucet, operatorRegister, operatorStake } from "./operator.ts";
 import { startCommand } from "./start.ts";
 import { jobsListCommand, statusCommand } from "./status.ts";
 import { verifyBatchCommand } from "./verify-batch.ts";
@@ -48,12 +49,14 @@ function buildProgram(setExit: (code: number) => void): Command {
   addConfigOptions(jobs.command("list").description("list jobs from the node's database"))
     .option("--json", "print JSON")
     .action(async (options: Record<string, unknown>) => {
-      const config = await loadConfig({ ...configSources(options), createKeyFile: false }).catch((error: unknown) => {
+      const sources = configSources(options);
+      const config = await loadConfig({ ...sources, createKeyFile: false }).catch((error: unknown) => {
         // Listing needs only the data dir; the chain settings may legitimately be absent here.
         if (error instanceof ConfigError && error.issues.every((i) => i.field !== "dataDir")) return undefined;
         throw error;
       });
-      jobsListCommand(config?.dataDir ?? String(options.dataDir ?? ".data/node"), options.json === true);
+      const dataDir = config?.dataDir ?? resolve(String(sources.flags?.dataDir ?? process.env.TRIBUTARY_DATA_DIR ?? ".data/node"));
+      jobsListCommand(dataDir, options.json === true);
     });
 
   const operator = program.command("operator").description("the operator's registration and stake in the NodeRegistry");
@@ -67,6 +70,10 @@ function buildProgram(setExit: (code: number) => void): Command {
         peerId: options.peerId as string | undefined, endpoint: options.endpoint as string | undefined,
         capability: options.capability as string[] | undefined, stake: options.stake as string | undefined,
       });
+    });
+  addConfigOptions(operator.command("faucet").description("take the test token's faucet amount (local and test networks)"))
+    .action(async (options: Record<string, unknown>) => {
+      await operatorFaucet(await openChainSession(configSources(options)));
     });
   addConfigOptions(operator.command("stake").description("approve and add <amount> tokens of stake").argument("<amount>", "tokens, e.g. 100 or 2.5"))
     .action(async (amount: string, options: Record<string, unknown>) => {

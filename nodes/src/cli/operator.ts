@@ -29,7 +29,7 @@ async function ensureAllowance({ chain }: ChainSession, amount: bigint, progress
   const me = chain.account.address;
   const balance = await chain.read("token", "balanceOf", [me]);
   if (balance < amount) {
-    throw new UsageError(`${me} holds ${formatUnits(balance, DECIMALS)} tokens but ${formatUnits(amount, DECIMALS)} are needed; fund it (the local test token has a faucet: drip())`);
+    throw new UsageError(`${me} holds ${formatUnits(balance, DECIMALS)} tokens but ${formatUnits(amount, DECIMALS)} are needed; fund it (on a local chain: tributary-node operator faucet)`);
   }
   const allowance = await chain.read("token", "allowance", [me, chain.addresses.nodes]);
   progress.step("approving the stake");
@@ -66,4 +66,25 @@ export async function operatorStake(session: ChainSession, amountText: string): 
   progress.done();
   const stake = await chain.read("nodes", "stakeOf", [chain.account.address]);
   console.log(`Staked ${formatUnits(amount, DECIMALS)}; stake now ${formatUnits(stake, DECIMALS)}; tx ${hash}`);
+}
+
+const GAS_TOP_UP = 10n ** 19n; // 10 ETH
+
+/**
+ * `operator faucet`: takes the test token's faucet amount (TributaryToken.drip) for the operator. A fresh key
+ * has no ETH for gas; on a Hardhat dev chain it is topped up with hardhat_setBalance first.
+ */
+export async function operatorFaucet({ chain }: ChainSession): Promise<void> {
+  const me = chain.account.address;
+  if ((await chain.client.getBalance({ address: me })) < GAS_TOP_UP / 10n) {
+    try {
+      await chain.client.request({ method: "hardhat_setBalance" as never, params: [me, `0x${GAS_TOP_UP.toString(16)}`] as never });
+      console.log(`Set ${me}'s gas balance to ${formatUnits(GAS_TOP_UP, 18)} ETH (Hardhat dev chain)`);
+    } catch {
+      throw new UsageError(`${me} has no ETH for gas and this chain is not a Hardhat dev chain: send it some ETH first`);
+    }
+  }
+  const { hash } = await chain.sender.write({ contract: "token", functionName: "drip", args: [] });
+  const balance = await chain.read("token", "balanceOf", [chain.account.address]);
+  console.log(`Faucet paid ${chain.account.address}; balance now ${formatUnits(balance, DECIMALS)}; tx ${hash}`);
 }

@@ -62,7 +62,7 @@ export async function startTestChain(): Promise<TestChain> {
       await chain.stop();
     },
     async restartChain() {
-      chain = await startHardhatNode({ port, logFile: join(dir, "hardhat-node.log") });
+      chain = await startHardhatNode({ port, logFile: join(dir, "hardhat-node.log"), appendLog: true });
       test.chain = chain;
       await deployProtocol(chain.rpcUrl, chain.chainId, { deploymentId });
     },
