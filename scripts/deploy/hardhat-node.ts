@@ -18,10 +18,15 @@ export interface HardhatNode {
 
 /**
  * Starts `hardhat node` with the production config (hardhat.config.ts: EIP-170's size limit enforced) on
- * 127.0.0.1:`port`, its output appended to `logFile`, and resolves once it answers eth_chainId. The process is
+ * 127.0.0.1:`port`, its output written (or with `append`, appended) to `logFile`, and resolves once it answers eth_chainId. The process is
  * started through node and Hardhat's CLI entry (not npx), so its PID is the chain itself.
  */
-export async function startHardhatNode(port: number, logFile: string, startTimeoutMs = 60_000): Promise<HardhatNode> {
+export async function startHardhatNode(
+  port: number,
+  logFile: string,
+  options: { append?: boolean; startTimeoutMs?: number } = {},
+): Promise<HardhatNode> {
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const hardhatPackage = createRequire(import.meta.url).resolve("hardhat/package.json");
   const hardhatCli = resolve(dirname(hardhatPackage), "dist/src/cli.js");
   const args = [hardhatCli, "--config", resolve(root, "hardhat.config.ts"), "node", "--hostname", "127.0.0.1", "--port", String(port)];
@@ -30,7 +35,7 @@ export async function startHardhatNode(port: number, logFile: string, startTimeo
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("HARDHAT_")));
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   // Two sources share the log, so neither ends it: it closes once the process's output is done.
-  const log = createWriteStream(logFile);
+  const log = createWriteStream(logFile, { flags: options.append ? "a" : "w" });
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
   child.once("close", () => log.end());

@@ -1,0 +1,30 @@
+/** The node's settings as commander options (generated from the config field table) and back to config sources. */
+import type { Command } from "commander";
+import { FIELDS } from "../config/fields.ts";
+import type { ConfigSources } from "../config/load.ts";
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Adds --config and one option per setting to `command`. */
+export function addConfigOptions(command: Command): Command {
+  command.option("--config <file>", "JSON config file (also TRIBUTARY_CONFIG)");
+  for (const field of FIELDS) {
+    const repeatable = field.kind === "list" || field.kind === "map";
+    const description = `${field.description} [${field.env}]`;
+    if (repeatable) command.option(`--${field.flag} <${field.arg}>`, description, (value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    else command.option(`--${field.flag} <${field.arg}>`, description);
+  }
+  return command;
+}
+
+/** The config sources for parsed options. */
+export function configSources(options: Record<string, unknown>): ConfigSources {
+  const flags: Record<string, string | string[]> = {};
+  for (const field of FIELDS) {
+    const value = options[camel(field.flag)];
+    if (value !== undefined) flags[field.path] = value as string | string[];
+  }
+  return { flags, configFile: options.config as string | undefined };
+}
