@@ -125,7 +125,7 @@ export async function measureSettlementGas({ viem, networkHelpers }: NetworkConn
       bySize.set(
         size,
         await gasOf(
-          settlement.write.settleBatch([vouchers, [{ modelId: MODEL_A.id, amount: revenue }], NO_ROOT, 0n, ""], {
+          settlement.write.settleBatch([vouchers, NO_ROOT, 0n, ""], {
             account: node.account,
           }),
         ),
