@@ -9,8 +9,9 @@ import {FakeNodeRegistry} from "./mocks/FakeNodeRegistry.sol";
 import {FakeModelRegistry} from "./mocks/FakeModelRegistry.sol";
 
 /// @notice Drives a Settlement through random deposits, withdrawals, channel funding and releases,
-/// voucher redemptions, on-chain inference requests, credit roots, challenges, claims and payouts,
-/// keeping ghost totals the invariant test compares the contract against.
+/// voucher redemptions (and short vouchers the batch must skip), on-chain inference requests, credit
+/// roots, challenges, claims and payouts, keeping ghost totals the invariant test compares the contract
+/// against.
 /// The handler is governance and arbiter; one node, three payers (signing with known keys), two contributors.
 /// @dev Lives in a `.t.sol` file so Hardhat emits its artifact: the invariant runner only fuzzes contracts it knows.
 contract SettlementHandler {
@@ -121,6 +122,18 @@ contract SettlementHandler {
         settlement.settleBatch(vouchers, bytes32(0), 0, "");
         ghostPaidOnChannel[who] += fundsBefore - _fundsOf(who);
         ghostLatestCumulative[who] = cumulative;
+    }
+
+    /// @notice Submits a voucher above what the payer can pay, beside nothing else: the batch settles, skips
+    /// it and moves nothing (the invariants would see any token or channel change).
+    function redeemShort(uint256 payerSeed, uint256 excess) external {
+        uint256 key = FIRST_PAYER_KEY + payerSeed % PAYER_COUNT;
+        address who = vm.addr(key);
+        uint256 cumulative = settlement.redeemedOf(who, node, MODEL_ID) + _fundsOf(who) + bound(excess, 1, 1e24);
+        VoucherChannels.SignedVoucher[] memory vouchers = new VoucherChannels.SignedVoucher[](1);
+        vouchers[0] = _sign(key, who, cumulative);
+        vm.prank(node);
+        settlement.settleBatch(vouchers, bytes32(0), 0, "");
     }
 
     /// @notice Requests an on-chain inference, the handler paying the fee from its wallet.
