@@ -90,8 +90,9 @@ describe("Settlement on-chain inference", () => {
   });
 
   it("rejects bad requests", async () => {
-    const ctx = await networkHelpers.loadFixture(deploy);
-    const { settlement, payer, outsider } = ctx;
+    const { settlement, token, payer, outsider } = await networkHelpers.loadFixture(deploy);
+    // The token's own ABI, to decode its allowance error (the fixture's client has the plain ERC-20 ABI).
+    const tokenWithErrors = await viem.getContractAt("TestPaymentToken", token.address);
     const as = { account: payer.account };
     await viem.assertions.revertWithCustomError(
       settlement.write.requestInference([MODEL_A.id, "", 10n, UNIT], as),
@@ -116,7 +117,7 @@ describe("Settlement on-chain inference", () => {
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
       settlement.write.requestInference([MODEL_B.id, "p", 10n, UNIT], { account: outsider.account }),
-      await viem.getContractAt("TestPaymentToken", ctx.token.address),
+      tokenWithErrors,
       "ERC20InsufficientAllowance",
       [settlement.address, 0n, UNIT],
     );
