@@ -15,7 +15,7 @@ import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 /// @dev The fee comes from the wallet, not the escrow, and a refund goes back to the wallet: taking it from
 /// the escrow would let a payer park its escrow in requests of its own, out of its vouchers' reach, and
 /// get it back after the timeout (see {ChannelFunding} for the same reasoning).
-/// @dev The fee is split the moment the node posts the result, by the same rules as batch revenue:
+/// The fee is split the moment the node posts the result, by the same rules as batch revenue:
 /// protocol fee, owner share, node share (withdrawable at once) and contributor share (added to the
 /// serving node's contributor pool, to be divided by the node's next credit root). Splitting at once
 /// binds the fee to the requested model, which a later batch could not enforce. The split uses the model's
