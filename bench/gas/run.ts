@@ -17,8 +17,13 @@ const rows = [...settlementRows, ...registryRows];
 const table = gasTableMarkdown(rows);
 console.log(table);
 
-const compiler = hre.config.solidity.profiles.default.compilers[0];
+const profile = hre.config.solidity.profiles.default;
+const compiler = profile.compilers[0];
 const optimizer = compiler.settings.optimizer as { enabled: boolean; runs: number };
+const overrides = Object.entries(profile.overrides).map(([file, override]) => {
+  const runs = (override.settings.optimizer as { runs: number }).runs;
+  return `${file.split("/").pop()}: ${runs.toLocaleString("en-US")} runs`;
+});
 const chain = hre.config.networks.default;
 const processors = cpus();
 const failed = rows.filter((row) => !meetsTarget(row));
@@ -27,7 +32,8 @@ const report = [
   "",
   `Measured by \`node bench/gas/run.ts\` on ${new Date().toISOString().slice(0, 16)}Z: ${processors.length} cores ` +
     `(${processors[0]?.model.trim() ?? "unknown CPU"}), Node ${process.version}, solc ${compiler.version} ` +
-    `(optimizer ${optimizer.enabled ? `on, ${optimizer.runs.toLocaleString("en-US")} runs` : "off"}, ` +
+    `(optimizer ${optimizer.enabled ? `on, ${optimizer.runs.toLocaleString("en-US")} runs` : "off"}` +
+    `${overrides.length > 0 ? ` (${overrides.join("; ")})` : ""}, ` +
     `EVM ${String(compiler.settings.evmVersion)}), Hardhat in-process chain (hardfork ` +
     `${"hardfork" in chain ? String(chain.hardfork) : "default"}).`,
   "Gas is the whole transaction's (21,000 base and calldata included). Settlement rows use test doubles of the",

@@ -16,7 +16,9 @@ import {BaseModelCatalog} from "./BaseModelCatalog.sol";
 /// (so a dead node's job is taken over by another), and submitting the result before the deadline mints a
 /// Model (ERC-721) to the requester with full provenance and pays the node. A job nobody finishes is
 /// refunded to its requester after the deadline. Model owners set their price and revenue split, which the
-/// settlement contract reads through `IModelRegistry.modelTerms`.
+/// settlement contract reads through `IModelRegistry.modelTerms` and `modelTermsAt`. Terms are versioned: each
+/// change makes a new version and leaves the old ones as they were, so a payment signed against a version is
+/// split by that version even if the owner changes the terms before it settles.
 /// @dev Escrow invariant: this contract's payment-token balance equals the fees of `Open` jobs. Each job leaves
 /// `Open` exactly once (Completed, Refunded or Cancelled), and only that transition moves its fee.
 contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGuardTransient {
@@ -97,10 +99,12 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
         uint16 nodeBps;
     }
 
-    /// @notice A model's commercial terms.
+    /// @notice One version of a model's commercial terms.
+    /// @param supersededAt When the next version replaced it; 0 while it is the current version.
     struct Terms {
         uint256 pricePer1kTokens;
         RevenueSplit split;
+        uint64 supersededAt;
     }
 
     /// @notice The ERC-20 fees are escrowed in.
@@ -118,7 +122,8 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
     uint256 private _lastModelId;
     mapping(uint256 jobId => TrainingJob) private _jobs;
     mapping(uint256 modelId => Provenance) private _provenance;
-    mapping(uint256 modelId => Terms) private _terms;
+    mapping(uint256 modelId => uint64) private _termsVersions;
+    mapping(uint256 modelId => mapping(uint64 termsVersion => Terms)) private _terms;
 
     /// @notice A job was created and its fee escrowed from `requester`.
     /// @param jobId The new job.
@@ -187,14 +192,21 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
         address trainer,
         Artifacts artifacts
     );
-    /// @notice The model owner set the price.
+    /// @notice The model owner set the price, which made a new terms version.
     /// @param modelId The model.
+    /// @param termsVersion The new terms version.
     /// @param pricePer1kTokens Payment-token units per 1,000 generated tokens.
-    event ModelPriceSet(uint256 indexed modelId, uint256 pricePer1kTokens);
-    /// @notice The model owner set the revenue split.
+    event ModelPriceSet(uint256 indexed modelId, uint64 indexed termsVersion, uint256 pricePer1kTokens);
+    /// @notice The model owner set the revenue split, which made a new terms version.
     /// @param modelId The model.
+    /// @param termsVersion The new terms version.
     /// @param split The new split.
-    event RevenueSplitSet(uint256 indexed modelId, RevenueSplit split);
+    event RevenueSplitSet(uint256 indexed modelId, uint64 indexed termsVersion, RevenueSplit split);
+    /// @notice A minted model got its first terms (price 0, the default split).
+    /// @param modelId The model.
+    /// @param termsVersion Always 1.
+    /// @param split The split it starts with.
+    event ModelTermsInitialized(uint256 indexed modelId, uint64 indexed termsVersion, RevenueSplit split);
     /// @notice Governance set the split new models start with.
     /// @param split The new default split.
     event DefaultRevenueSplitSet(RevenueSplit split);
@@ -229,6 +241,8 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
     error InvalidRevenueSplit(uint16 ownerBps, uint16 contributorBps, uint16 nodeBps);
     /// @notice The lease duration must be positive.
     error ZeroLeaseDuration();
+    /// @notice Model `modelId` has no terms version `termsVersion` (it has 1..`latestVersion`).
+    error TermsVersionNotFound(uint256 modelId, uint64 termsVersion, uint64 latestVersion);
 
     /// @notice Deploys the registry wired to its token, Datanet registry and node registry.
     /// @param paymentToken_ The ERC-20 fees are paid in (any standard ERC-20 without transfer fees).
@@ -345,7 +359,7 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
         job.status = JobStatus.Completed;
         job.modelId = modelId;
         _recordProvenance(modelId, jobId, job, artifacts);
-        _terms[modelId].split = defaultRevenueSplit;
+        _initTerms(modelId);
         _mint(job.requester, modelId);
         uint256 fee = job.fee;
         emit JobCompleted(jobId, modelId, msg.sender, fee);
@@ -385,25 +399,32 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
 
     // ------------------------------------------------------------------ Model terms
 
-    /// @notice Sets a model's inference price.
+    /// @notice Sets a model's inference price, as a new terms version (the split carries over).
     /// @param modelId The model.
     /// @param pricePer1kTokens Payment-token units per 1,000 generated tokens.
+    /// @return termsVersion The new version; vouchers signed against earlier versions keep their terms.
     /// @dev Reverts with `ERC721NonexistentToken` or `NotModelOwner`.
-    function setModelPrice(uint256 modelId, uint256 pricePer1kTokens) external {
+    function setModelPrice(uint256 modelId, uint256 pricePer1kTokens) external returns (uint64 termsVersion) {
         _requireModelOwner(modelId);
-        _terms[modelId].pricePer1kTokens = pricePer1kTokens;
-        emit ModelPriceSet(modelId, pricePer1kTokens);
+        Terms storage terms;
+        (terms, termsVersion) = _newTermsVersion(modelId);
+        terms.pricePer1kTokens = pricePer1kTokens;
+        emit ModelPriceSet(modelId, termsVersion, pricePer1kTokens);
     }
 
-    /// @notice Sets how a model's revenue is split between its owner, its Datanet's contributors and the node.
+    /// @notice Sets how a model's revenue is split between its owner, its Datanet's contributors and the node,
+    /// as a new terms version (the price carries over).
     /// @param modelId The model.
     /// @param split Shares in basis points summing to 10,000.
+    /// @return termsVersion The new version; vouchers signed against earlier versions keep their split.
     /// @dev Reverts with `ERC721NonexistentToken`, `NotModelOwner` or `InvalidRevenueSplit`.
-    function setRevenueSplit(uint256 modelId, RevenueSplit calldata split) external {
+    function setRevenueSplit(uint256 modelId, RevenueSplit calldata split) external returns (uint64 termsVersion) {
         _requireModelOwner(modelId);
         _requireValidSplit(split);
-        _terms[modelId].split = split;
-        emit RevenueSplitSet(modelId, split);
+        Terms storage terms;
+        (terms, termsVersion) = _newTermsVersion(modelId);
+        terms.split = split;
+        emit RevenueSplitSet(modelId, termsVersion, split);
     }
 
     /// @notice Sets the split newly minted models start with.
@@ -420,11 +441,54 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
     function modelTerms(uint256 modelId)
         external
         view
-        returns (address owner, uint256 pricePer1kTokens, uint16 ownerBps, uint16 contributorBps, uint16 nodeBps)
+        returns (
+            address owner,
+            uint64 termsVersion,
+            uint256 pricePer1kTokens,
+            uint16 ownerBps,
+            uint16 contributorBps,
+            uint16 nodeBps
+        )
     {
         owner = _requireOwned(modelId);
-        Terms storage terms = _terms[modelId];
-        return (owner, terms.pricePer1kTokens, terms.split.ownerBps, terms.split.contributorBps, terms.split.nodeBps);
+        termsVersion = _termsVersions[modelId];
+        Terms storage terms = _terms[modelId][termsVersion];
+        return (
+            owner,
+            termsVersion,
+            terms.pricePer1kTokens,
+            terms.split.ownerBps,
+            terms.split.contributorBps,
+            terms.split.nodeBps
+        );
+    }
+
+    /// @inheritdoc IModelRegistry
+    /// @dev Reverts with `ERC721NonexistentToken` for an unknown model, `TermsVersionNotFound` for an unknown version.
+    function modelTermsAt(uint256 modelId, uint64 termsVersion)
+        external
+        view
+        returns (
+            address owner,
+            uint256 pricePer1kTokens,
+            uint16 ownerBps,
+            uint16 contributorBps,
+            uint16 nodeBps,
+            uint64 supersededAt
+        )
+    {
+        owner = _requireOwned(modelId);
+        uint64 latest = _termsVersions[modelId];
+        if (termsVersion == 0 || termsVersion > latest) revert TermsVersionNotFound(modelId, termsVersion, latest);
+        Terms storage terms = _terms[modelId][termsVersion];
+        return (
+            owner,
+            terms.pricePer1kTokens,
+            terms.split.ownerBps,
+            terms.split.contributorBps,
+            terms.split.nodeBps,
+            terms.supersededAt
+        );
     }
 
     /// @notice Where a model came from.
@@ -483,6 +547,25 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
             msg.sender,
             artifacts
         );
+    }
+
+    /// @dev Version 1 of a new model's terms: price 0 and the default split.
+    function _initTerms(uint256 modelId) private {
+        RevenueSplit memory split = defaultRevenueSplit;
+        _termsVersions[modelId] = 1;
+        _terms[modelId][1].split = split;
+        emit ModelTermsInitialized(modelId, 1, split);
+    }
+
+    /// @dev Marks the current version superseded now and starts the next one as a copy of it.
+    function _newTermsVersion(uint256 modelId) private returns (Terms storage next, uint64 termsVersion) {
+        uint64 current = _termsVersions[modelId];
+        Terms storage previous = _terms[modelId][current];
+        previous.supersededAt = uint64(block.timestamp);
+        termsVersion = current + 1;
+        _termsVersions[modelId] = termsVersion;
+        next = _terms[modelId][termsVersion];
+        (next.pricePer1kTokens, next.split) = (previous.pricePer1kTokens, previous.split);
     }
 
     function _setDefaultRevenueSplit(RevenueSplit memory split) private {

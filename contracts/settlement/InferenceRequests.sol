@@ -5,19 +5,22 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ActiveNodes} from "./ActiveNodes.sol";
 import {ContributorCredits} from "./ContributorCredits.sol";
-import {PaymentEscrow} from "./PaymentEscrow.sol";
 import {RevenueLedger} from "./RevenueLedger.sol";
 import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 
 /// @title InferenceRequests
-/// @notice The on-chain inference path: a contract or user requests an inference with a fee taken from
-/// its escrow, an active node serves it by posting the result CID, or the requester gets a refund after
-/// the timeout.
-/// @dev The fee is split the moment the node posts the result, by the same rules as batch revenue:
+/// @notice The on-chain inference path: a contract or user requests an inference with a fee paid from
+/// its wallet, an active node serves it by posting the result CID, or the requester gets the fee back
+/// after the timeout.
+/// @dev The fee comes from the wallet, not the escrow, and a refund goes back to the wallet: taking it from
+/// the escrow would let a payer park its escrow in requests of its own, out of its vouchers' reach, and
+/// get it back after the timeout (see {ChannelFunding} for the same reasoning).
+/// The fee is split the moment the node posts the result, by the same rules as batch revenue:
 /// protocol fee, owner share, node share (withdrawable at once) and contributor share (added to the
 /// serving node's contributor pool, to be divided by the node's next credit root). Splitting at once
-/// binds the fee to the requested model, which a later batch could not enforce.
-abstract contract InferenceRequests is PaymentEscrow, RevenueLedger, ContributorCredits, ActiveNodes {
+/// binds the fee to the requested model, which a later batch could not enforce. The split uses the model's
+/// terms version current when the request was made, so an owner cannot change the split under a request.
+abstract contract InferenceRequests is RevenueLedger, ContributorCredits, ActiveNodes {
     /// @notice Lifecycle of a request; `None` marks an unknown id.
     uint8 internal constant STATUS_NONE = 0;
     uint8 internal constant STATUS_OPEN = 1;
@@ -30,6 +33,7 @@ abstract contract InferenceRequests is PaymentEscrow, RevenueLedger, Contributor
         uint8 status;
         address node;
         uint128 fee;
+        uint64 termsVersion;
         uint256 modelId;
     }
 
@@ -46,7 +50,7 @@ abstract contract InferenceRequests is PaymentEscrow, RevenueLedger, Contributor
     /// @param modelId The model to run.
     /// @param promptCid IPFS CID of the prompt.
     /// @param maxTokens Most tokens to generate.
-    /// @param fee Payment held for the serving node.
+    /// @param fee Payment held for the serving node (pulled from the requester's wallet).
     /// @param expiresAt Unix time from which the request can only be refunded.
     event InferenceRequested(
         uint256 indexed requestId,
@@ -62,9 +66,9 @@ abstract contract InferenceRequests is PaymentEscrow, RevenueLedger, Contributor
     /// @param node The serving node.
     /// @param resultCid IPFS CID of the result.
     event InferenceServed(uint256 indexed requestId, address indexed node, string resultCid);
-    /// @notice A request expired unserved and its fee went back to the requester's escrow.
+    /// @notice A request expired unserved and its fee went back to the requester's wallet.
     /// @param requestId The request.
-    /// @param requester Whose escrow was refunded.
+    /// @param requester Who was refunded.
     /// @param fee Token units refunded.
     event InferenceRefunded(uint256 indexed requestId, address indexed requester, uint256 fee);
 
@@ -85,9 +89,10 @@ abstract contract InferenceRequests is PaymentEscrow, RevenueLedger, Contributor
         inferenceTimeout = timeout;
     }
 
-    /// @notice Requests an inference, taking `fee` from the caller's escrow.
-    /// @dev Reverts with {EmptyCid}, {MaxTokensZero}, {ZeroAmount} for a zero fee, {FeeBelowModelPrice}
-    /// (price per 1k tokens times `maxTokens`, rounded up), {ModelTermsInvalid} or {InsufficientEscrow}.
+    /// @notice Requests an inference, pulling `fee` from the caller's wallet (needs an ERC-20 approval).
+    /// @dev The model's current terms version is pinned to the request and splits the fee when served.
+    /// Reverts with {EmptyCid}, {MaxTokensZero}, {ZeroAmount} for a zero fee, {FeeBelowModelPrice}
+    /// (price per 1k tokens times `maxTokens`, rounded up), {ModelTermsInvalid} or the token's error.
     /// @param modelId The model to run.
     /// @param promptCid IPFS CID of the prompt.
     /// @param maxTokens Most tokens the node may generate.
@@ -95,20 +100,22 @@ abstract contract InferenceRequests is PaymentEscrow, RevenueLedger, Contributor
     /// @return requestId The new request's id.
     function requestInference(uint256 modelId, string calldata promptCid, uint256 maxTokens, uint256 fee)
         external
+        nonReentrant
         returns (uint256 requestId)
     {
         if (bytes(promptCid).length == 0) revert EmptyCid();
         if (maxTokens == 0) revert MaxTokensZero();
         if (fee == 0) revert ZeroAmount();
-        (, uint256 pricePer1kTokens,,) = _modelTerms(modelId);
+        (uint64 termsVersion, uint256 pricePer1kTokens) = _currentTerms(modelId);
         uint256 minimumFee = Math.mulDiv(pricePer1kTokens, maxTokens, 1000, Math.Rounding.Ceil);
         if (fee < minimumFee) revert FeeBelowModelPrice(modelId, fee, minimumFee);
-        _debitEscrow(msg.sender, fee);
         requestId = ++inferenceRequestCount;
         uint64 expiresAt = SafeCast.toUint64(block.timestamp + inferenceTimeout);
-        _requests[requestId] =
-            InferenceRequest(msg.sender, expiresAt, STATUS_OPEN, address(0), SafeCast.toUint128(fee), modelId);
+        _requests[requestId] = InferenceRequest(
+            msg.sender, expiresAt, STATUS_OPEN, address(0), SafeCast.toUint128(fee), termsVersion, modelId
+        );
         emit InferenceRequested(requestId, msg.sender, modelId, promptCid, maxTokens, fee, expiresAt);
+        _pullTokens(msg.sender, fee);
     }
 
     /// @notice Serves an open request: records the result and splits the fee at once (see the contract notice).
@@ -123,22 +130,23 @@ abstract contract InferenceRequests is PaymentEscrow, RevenueLedger, Contributor
         if (block.timestamp >= request.expiresAt) revert InferenceRequestExpired(requestId, request.expiresAt);
         request.status = STATUS_SERVED;
         request.node = msg.sender;
-        RevenueSplit.Shares memory shares = _splitModelRevenue(request.modelId, msg.sender, request.fee);
+        RevenueSplit.Shares memory shares =
+            _splitModelRevenue(_requireTermsAt(request.modelId, request.termsVersion), msg.sender, request.fee);
         _bookProtocolAndNode(msg.sender, shares.protocolFee, shares.node);
         _addToPool(msg.sender, shares.contributors);
         emit InferenceServed(requestId, msg.sender, resultCid);
     }
 
-    /// @notice Returns the fee of an expired, unserved request to its requester's escrow. Anyone may call.
+    /// @notice Sends the fee of an expired, unserved request back to its requester's wallet. Anyone may call.
     /// @dev Reverts with {InferenceRequestNotOpen} or {InferenceRequestNotExpired}.
     /// @param requestId The request to refund.
-    function refundInference(uint256 requestId) external {
+    function refundInference(uint256 requestId) external nonReentrant {
         InferenceRequest storage request = _requests[requestId];
         if (request.status != STATUS_OPEN) revert InferenceRequestNotOpen(requestId, request.status);
         if (block.timestamp < request.expiresAt) revert InferenceRequestNotExpired(requestId, request.expiresAt);
         request.status = STATUS_REFUNDED;
-        _creditEscrow(request.requester, request.fee);
         emit InferenceRefunded(requestId, request.requester, request.fee);
+        _pushTokens(request.requester, request.fee);
     }
 
     /// @notice An on-chain inference request.

@@ -8,6 +8,10 @@ import {PaymentTokenHolder} from "./PaymentTokenHolder.sol";
 /// @notice Payers' prepaid balances. Deposits are immediate; withdrawals go through a request and a
 /// delay, during which the balance stays drawable by vouchers, so a node always has time to redeem the
 /// latest vouchers it holds before the money it served against leaves escrow.
+/// @dev The escrow has exactly two ways out: voucher redemptions and {withdraw} after the delay. Nothing
+/// else debits it (channel funding and on-chain inference fees come from the wallet), so no path moves
+/// escrow out of a voucher's reach faster than `withdrawalDelay`. A node sizes what it serves a payer on
+/// credit by {escrowBalanceOf} minus the pending {withdrawalRequestOf} amount, and redeems within the delay.
 abstract contract PaymentEscrow is PaymentTokenHolder {
     struct WithdrawalRequest {
         uint128 amount;
@@ -120,6 +124,11 @@ abstract contract PaymentEscrow is PaymentTokenHolder {
         return (request.amount, request.availableAt);
     }
 
+    /// @dev The escrow balance of `payer`.
+    function _escrowBalanceOf(address payer) internal view returns (uint256) {
+        return _escrowBalances[payer];
+    }
+
     /// @dev Takes `amount` out of `payer`'s escrow; the tokens stay in the contract under another ledger.
     function _debitEscrow(address payer, uint256 amount) internal {
         uint256 balance = _escrowBalances[payer];
@@ -129,7 +138,7 @@ abstract contract PaymentEscrow is PaymentTokenHolder {
         }
     }
 
-    /// @dev Returns `amount` to `payer`'s escrow (e.g. a refunded on-chain request).
+    /// @dev Returns `amount` to `payer`'s escrow (released channel funds).
     function _creditEscrow(address payer, uint256 amount) internal {
         _escrowBalances[payer] += amount;
     }

@@ -9,7 +9,19 @@ import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 /// @title RevenueLedger
 /// @notice Splits model revenue by the protocol fee and the model's terms, and holds the resulting
 /// withdrawable earnings of model owners, nodes and the protocol (pull payments).
+/// @dev Revenue is always split by the terms version the payment was made under (the version a voucher
+/// signs, or the one current when an on-chain request paid its fee), read from the ModelRegistry's terms
+/// history, so a model owner who changes its split cannot take shares of work already done.
 abstract contract RevenueLedger is PaymentTokenHolder, Ownable2Step {
+    /// @dev One version of a model's terms, as a split needs them.
+    struct ModelTerms {
+        uint256 modelId;
+        uint64 termsVersion;
+        address owner;
+        uint256 ownerBps;
+        uint256 contributorBps;
+    }
+
     /// @notice Upper bound governance can set the protocol fee to: 10 %.
     uint256 public constant MAX_PROTOCOL_FEE_BPS = 1_000;
 
@@ -35,6 +47,7 @@ abstract contract RevenueLedger is PaymentTokenHolder, Ownable2Step {
     /// @param modelId The model.
     /// @param node The node that served it.
     /// @param owner The model owner, credited `ownerShare`.
+    /// @param termsVersion The model's terms version that set the shares.
     /// @param revenue The amount split.
     /// @param protocolFee Protocol share.
     /// @param ownerShare Model owner share.
@@ -44,6 +57,7 @@ abstract contract RevenueLedger is PaymentTokenHolder, Ownable2Step {
         uint256 indexed modelId,
         address indexed node,
         address indexed owner,
+        uint64 termsVersion,
         uint256 revenue,
         uint256 protocolFee,
         uint256 ownerShare,
@@ -59,6 +73,8 @@ abstract contract RevenueLedger is PaymentTokenHolder, Ownable2Step {
     error ProtocolFeeTooHigh(uint256 bps, uint256 maxBps);
     /// @notice The registry returned terms for `modelId` whose shares do not sum to 10,000 bps, or no owner.
     error ModelTermsInvalid(uint256 modelId, address owner, uint256 ownerBps, uint256 contributorBps, uint256 nodeBps);
+    /// @notice Version `termsVersion` of `modelId`'s terms does not exist or is inconsistent.
+    error ModelTermsUnavailable(uint256 modelId, uint64 termsVersion);
     /// @notice `account` has no earnings to withdraw.
     error NoEarnings(address account);
 
@@ -105,18 +121,25 @@ abstract contract RevenueLedger is PaymentTokenHolder, Ownable2Step {
         return _earnings[account];
     }
 
-    /// @dev Splits `revenue` of `modelId` served by `node`: credits the owner share to the model owner
-    /// and returns all shares, so a caller splitting many models books protocol fee, node share and
-    /// contributor pool once for the lot.
-    function _splitModelRevenue(uint256 modelId, address node, uint256 revenue)
+    /// @dev Splits `revenue` under `terms`, served by `node`: credits the owner share to the model owner and
+    /// returns all shares, so a caller splitting many models books protocol fee, node share and contributor
+    /// pool once for the lot.
+    function _splitModelRevenue(ModelTerms memory terms, address node, uint256 revenue)
         internal
         returns (RevenueSplit.Shares memory shares)
     {
-        (address owner,, uint256 ownerBps, uint256 contributorBps) = _modelTerms(modelId);
-        shares = RevenueSplit.split(revenue, protocolFeeBps, ownerBps, contributorBps);
-        _earnings[owner] += shares.owner;
+        shares = RevenueSplit.split(revenue, protocolFeeBps, terms.ownerBps, terms.contributorBps);
+        _earnings[terms.owner] += shares.owner;
         emit ModelRevenueSplit(
-            modelId, node, owner, revenue, shares.protocolFee, shares.owner, shares.contributors, shares.node
+            terms.modelId,
+            node,
+            terms.owner,
+            terms.termsVersion,
+            revenue,
+            shares.protocolFee,
+            shares.owner,
+            shares.contributors,
+            shares.node
         );
     }
 
@@ -131,17 +154,45 @@ abstract contract RevenueLedger is PaymentTokenHolder, Ownable2Step {
         _earnings[account] += amount;
     }
 
-    /// @dev The model's owner, price and shares, validated: reverts with {ModelTermsInvalid} on inconsistent terms.
-    function _modelTerms(uint256 modelId)
-        internal
-        view
-        returns (address owner, uint256 pricePer1kTokens, uint256 ownerBps, uint256 contributorBps)
-    {
+    /// @dev The model's current terms version and price, validated: reverts with {ModelTermsInvalid} on
+    /// inconsistent terms (and with the registry's error for an unknown model).
+    function _currentTerms(uint256 modelId) internal view returns (uint64 termsVersion, uint256 pricePer1kTokens) {
+        address owner;
+        uint256 ownerBps;
+        uint256 contributorBps;
         uint256 nodeBps;
-        (owner, pricePer1kTokens, ownerBps, contributorBps, nodeBps) = modelRegistry.modelTerms(modelId);
+        (owner, termsVersion, pricePer1kTokens, ownerBps, contributorBps, nodeBps) = modelRegistry.modelTerms(modelId);
         if (owner == address(0) || ownerBps + contributorBps + nodeBps != RevenueSplit.BPS) {
             revert ModelTermsInvalid(modelId, owner, ownerBps, contributorBps, nodeBps);
         }
+    }
+
+    /// @dev Version `termsVersion` of `modelId`'s terms, without reverting: `found` is false when the registry
+    /// has no such model or version (its call reverts) or the terms are inconsistent. `supersededAt` is when
+    /// a later version replaced it (0 while current).
+    function _termsAt(uint256 modelId, uint64 termsVersion)
+        internal
+        view
+        returns (bool found, ModelTerms memory terms, uint256 supersededAt)
+    {
+        try modelRegistry.modelTermsAt(modelId, termsVersion) returns (
+            address owner, uint256, uint16 ownerBps, uint16 contributorBps, uint16 nodeBps, uint64 replacedAt
+        ) {
+            found = owner != address(0) && uint256(ownerBps) + contributorBps + nodeBps == RevenueSplit.BPS;
+            terms = ModelTerms(modelId, termsVersion, owner, ownerBps, contributorBps);
+            supersededAt = replacedAt;
+        } catch {
+            terms.modelId = modelId;
+            terms.termsVersion = termsVersion;
+        }
+    }
+
+    /// @dev Version `termsVersion` of `modelId`'s terms; reverts with {ModelTermsUnavailable} if {_termsAt}
+    /// finds none.
+    function _requireTermsAt(uint256 modelId, uint64 termsVersion) internal view returns (ModelTerms memory terms) {
+        bool found;
+        (found, terms,) = _termsAt(modelId, termsVersion);
+        if (!found) revert ModelTermsUnavailable(modelId, termsVersion);
     }
 
     function _setProtocolFeeBps(uint256 bps) private {

@@ -14,6 +14,7 @@ import {PaymentEscrow} from "./PaymentEscrow.sol";
 import {PaymentTokenHolder} from "./PaymentTokenHolder.sol";
 import {RevenueLedger} from "./RevenueLedger.sol";
 import {VoucherChannels} from "./VoucherChannels.sol";
+import {VoucherSkipReason} from "./VoucherSkipReason.sol";
 import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 
 /// @title Settlement
@@ -50,21 +51,24 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
         uint256 slashAmount;
     }
 
-    /// @notice Revenue a batch attributes to one model.
-    struct ModelRevenue {
-        uint256 modelId;
-        uint256 amount;
+    /// @dev Running totals of a batch's redemptions and splits.
+    struct BatchTotals {
+        uint256 redeemed;
+        uint256 protocolFee;
+        uint256 nodeShare;
+        uint256 contributorPool;
     }
 
     /// @notice Number of batches settled; batch ids are 1..batchCount.
     uint64 public batchCount;
 
-    /// @notice A node settled a batch. Voucher details are in the transaction's calldata and per-model
-    /// splits in {ModelRevenueSplit} events, so no per-voucher event is paid for.
+    /// @notice A node settled a batch. Voucher details are in the transaction's calldata, per-model splits
+    /// in {ModelRevenueSplit} events and skipped vouchers in {VoucherSkipped} events, so no event is paid
+    /// for per redeemed voucher.
     /// @param batchId The new batch.
     /// @param node The settling node.
     /// @param creditRoot The proposed cumulative credit root (zero: none).
-    /// @param voucherCount Vouchers submitted (stale ones included).
+    /// @param voucherCount Vouchers submitted (skipped ones included).
     /// @param redeemed Token units the vouchers redeemed.
     /// @param contributorPool Token units the batch added to the node's contributor pool.
     /// @param totalCredit Cumulative credit the root declares.
@@ -84,8 +88,20 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
 
     /// @notice The batch has no vouchers, no revenue and no credit root.
     error EmptyBatch();
-    /// @notice The model revenues sum to `declared` but the vouchers redeemed `redeemed`.
-    error RevenueMismatch(uint256 declared, uint256 redeemed);
+    /// @notice A voucher of the batch was not redeemed; it changed nothing and the rest of the batch settled.
+    /// @param batchId The batch.
+    /// @param payer The voucher's payer.
+    /// @param modelId The voucher's model.
+    /// @param cumulativeAmount The voucher's cumulative amount.
+    /// @param reason Why (see {VoucherSkipReason}).
+    event VoucherSkipped(
+        uint64 indexed batchId,
+        address indexed payer,
+        uint256 indexed modelId,
+        uint256 cumulativeAmount,
+        VoucherSkipReason reason
+    );
+
     /// @notice A batch without a credit root declared a nonzero `totalCredit`, or one with a root has no records CID.
     error CreditCommitmentInvalid(bytes32 creditRoot, uint256 totalCredit);
 
@@ -103,24 +119,26 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
         if (address(params.nodes) == address(0)) revert ZeroAddress();
     }
 
-    /// @notice Settles a batch for the calling node: redeems its vouchers, splits the redeemed revenue by
-    /// model and, optionally, proposes a new cumulative contributor credit root.
-    /// @dev Only an active node. The revenues must sum exactly to what the vouchers redeem (stale vouchers
-    /// redeem nothing; on-chain request fees are split when served, so they are not part of batches).
-    /// A nonzero `creditRoot` needs no other pending root on the node, and `totalCredit` between the
-    /// node's final total and its cumulative pool including this batch. Reverts with {NodeNotActive},
-    /// {EmptyBatch}, {RevenueMismatch}, {CreditCommitmentInvalid}, the voucher errors
-    /// ({VoucherSignerNotAuthorized}, {SessionKeyExpired}, {SessionKeyCapExceeded}, {InsufficientEscrow},
-    /// {ECDSA.ECDSAInvalidSignature}...), {ModelTermsInvalid} and the credit-root errors.
-    /// @param vouchers Latest vouchers per channel (payer, cumulative amount, compact signature).
-    /// @param revenues The redeemed amount broken down by model.
+    /// @notice Settles a batch for the calling node: redeems its vouchers, splits what they redeemed by the
+    /// model and terms version each voucher signed and, optionally, proposes a new cumulative contributor
+    /// credit root.
+    /// @dev Only an active node. A voucher that cannot be redeemed (stale, bad signature, unauthorized,
+    /// expired or over-cap session key, short funds, unknown or long-superseded terms) is skipped with a
+    /// {VoucherSkipped} event and changes nothing; the batch never reverts because of one voucher. Revenue
+    /// is split once per run of consecutive vouchers with the same (model, terms version), so a node sorts its
+    /// vouchers by model and version to pay for one split per model. A terms version superseded
+    /// `withdrawalDelay` or longer ago is no longer accepted, so a node redeems within the withdrawal delay.
+    /// A nonzero `creditRoot` needs no other pending root on the node, and `totalCredit` between the node's
+    /// final total and its cumulative pool including this batch. Reverts with {NodeNotActive}, {EmptyBatch},
+    /// {CreditCommitmentInvalid} and the credit-root errors.
+    /// @param vouchers Latest vouchers per channel (payer, model, terms version, cumulative amount, compact
+    /// signature), best sorted by (model, terms version).
     /// @param creditRoot StandardMerkleTree root over (account, cumulative credit) for this node, or zero.
     /// @param totalCredit Sum of the root's cumulative credits (zero without a root).
     /// @param recordsCid IPFS CID of the batch's attribution records, from which anyone can recompute the root.
     /// @return batchId The new batch's id.
     function settleBatch(
         SignedVoucher[] calldata vouchers,
-        ModelRevenue[] calldata revenues,
         bytes32 creditRoot,
         uint256 totalCredit,
         string calldata recordsCid
@@ -130,9 +148,9 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
             revert CreditCommitmentInvalid(creditRoot, totalCredit);
         }
         batchId = ++batchCount;
-        uint256 redeemed = _redeemVouchers(msg.sender, vouchers);
-        uint256 contributorPool = _splitBatchRevenue(msg.sender, revenues, redeemed);
-        _addToPool(msg.sender, contributorPool);
+        BatchTotals memory totals = _redeemAndSplit(batchId, msg.sender, vouchers);
+        _bookProtocolAndNode(msg.sender, totals.protocolFee, totals.nodeShare);
+        _addToPool(msg.sender, totals.contributorPool);
         uint256 disputeUntil =
             creditRoot == bytes32(0) ? 0 : _proposeCreditRoot(msg.sender, batchId, creditRoot, totalCredit);
         emit BatchSettled(
@@ -140,33 +158,72 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
             msg.sender,
             creditRoot,
             vouchers.length,
-            redeemed,
-            contributorPool,
+            totals.redeemed,
+            totals.contributorPool,
             totalCredit,
             disputeUntil,
             recordsCid
         );
     }
 
-    /// @dev Splits each model's revenue and books the protocol fee and node share once for the batch;
-    /// returns the batch's contributor pool.
-    function _splitBatchRevenue(address node, ModelRevenue[] calldata revenues, uint256 redeemed)
+    /// @dev Redeems the vouchers in order, splitting each run of consecutive vouchers with the same (model,
+    /// terms version) once. The run's terms are read before its vouchers are redeemed, so a voucher whose
+    /// terms are unusable is skipped without touching its channel.
+    function _redeemAndSplit(uint64 batchId, address node, SignedVoucher[] calldata vouchers)
         private
-        returns (uint256 contributorPool)
+        returns (BatchTotals memory totals)
     {
-        uint256 declared;
-        uint256 protocolFee;
-        uint256 nodeShare;
-        for (uint256 i = 0; i < revenues.length; ++i) {
-            uint256 amount = revenues[i].amount;
-            declared += amount;
-            if (amount == 0) continue;
-            RevenueSplit.Shares memory shares = _splitModelRevenue(revenues[i].modelId, node, amount);
-            protocolFee += shares.protocolFee;
-            nodeShare += shares.node;
-            contributorPool += shares.contributors;
+        bytes32 domainSeparator = _domainSeparatorV4();
+        // Terms version 0 never exists, so the zeroed run below differs from every usable voucher's run.
+        ModelTerms memory terms;
+        VoucherSkipReason termsProblem = VoucherSkipReason.TermsUnavailable;
+        uint256 runRevenue;
+        uint256 count = vouchers.length;
+        for (uint256 i = 0; i < count; ++i) {
+            SignedVoucher calldata voucher = vouchers[i];
+            if (voucher.modelId != terms.modelId || voucher.termsVersion != terms.termsVersion) {
+                _splitRun(terms, node, runRevenue, totals);
+                runRevenue = 0;
+                (terms, termsProblem) = _voucherTerms(voucher.modelId, voucher.termsVersion);
+            }
+            VoucherSkipReason reason = termsProblem;
+            uint256 amount;
+            if (reason == VoucherSkipReason.None) (amount, reason) = _redeemVoucher(domainSeparator, node, voucher);
+            if (reason != VoucherSkipReason.None) {
+                emit VoucherSkipped(batchId, voucher.payer, voucher.modelId, voucher.cumulativeAmount, reason);
+            }
+            // Each amount was just taken from a channel or an escrow, so the sum is bounded by the token supply.
+            unchecked {
+                runRevenue += amount;
+            }
         }
-        if (declared != redeemed) revert RevenueMismatch(declared, redeemed);
-        _bookProtocolAndNode(node, protocolFee, nodeShare);
+        _splitRun(terms, node, runRevenue, totals);
+    }
+
+    /// @dev Splits one run's revenue and adds its shares to the batch totals.
+    function _splitRun(ModelTerms memory terms, address node, uint256 revenue, BatchTotals memory totals) private {
+        if (revenue == 0) return;
+        RevenueSplit.Shares memory shares = _splitModelRevenue(terms, node, revenue);
+        totals.redeemed += revenue;
+        totals.protocolFee += shares.protocolFee;
+        totals.nodeShare += shares.node;
+        totals.contributorPool += shares.contributors;
+    }
+
+    /// @dev The terms a voucher signed, or why they cannot be used: unknown or inconsistent, or superseded
+    /// `withdrawalDelay` or longer ago (a node has had that long to redeem what was signed under them).
+    function _voucherTerms(uint256 modelId, uint64 termsVersion)
+        private
+        view
+        returns (ModelTerms memory terms, VoucherSkipReason problem)
+    {
+        bool found;
+        uint256 supersededAt;
+        (found, terms, supersededAt) = _termsAt(modelId, termsVersion);
+        if (!found) return (terms, VoucherSkipReason.TermsUnavailable);
+        if (supersededAt != 0 && block.timestamp >= supersededAt + withdrawalDelay) {
+            return (terms, VoucherSkipReason.TermsSuperseded);
+        }
+        return (terms, VoucherSkipReason.None);
     }
 }

@@ -201,7 +201,7 @@ describe("ModelRegistry", () => {
       assert.equal(job.status, JOB_COMPLETED);
       assert.equal(job.modelId, 1n);
       assert.deepEqual(await models.read.modelTerms([1n]), [
-        getAddress(requester.account.address), 0n, DEFAULT_SPLIT.ownerBps, DEFAULT_SPLIT.contributorBps, DEFAULT_SPLIT.nodeBps,
+        getAddress(requester.account.address), 1n, 0n, DEFAULT_SPLIT.ownerBps, DEFAULT_SPLIT.contributorBps, DEFAULT_SPLIT.nodeBps,
       ]);
     });
 
@@ -209,6 +209,7 @@ describe("ModelRegistry", () => {
       const { models, requester, nodeA } = await networkHelpers.loadFixture(withClaimedJob);
       const hash = models.write.submitResult([1n, ARTIFACTS], { account: nodeA.account });
       await viem.assertions.emitWithArgs(hash, models, "JobCompleted", [1n, 1n, nodeA.account.address, FEE]);
+      await viem.assertions.emitWithArgs(Promise.resolve(await hash), models, "ModelTermsInitialized", [1n, 1n, DEFAULT_SPLIT]);
       await viem.assertions.emitWithArgs(Promise.resolve(await hash), models, "ModelMinted", [
         1n, requester.account.address, 1n, 1n, 1n, 1, VERSION_ROOT, nodeA.account.address, ARTIFACTS,
       ]);
@@ -280,16 +281,34 @@ describe("ModelRegistry", () => {
     it("lets the model owner set price and split, and follows the token to a new owner", async () => {
       const { models, requester, stranger } = await networkHelpers.loadFixture(withModel);
       const as = { account: requester.account };
-      await viem.assertions.emitWithArgs(models.write.setModelPrice([1n, 123n], as), models, "ModelPriceSet", [1n, 123n]);
+      await viem.assertions.emitWithArgs(models.write.setModelPrice([1n, 123n], as), models, "ModelPriceSet", [1n, 2n, 123n]);
       const split = { ownerBps: 1000, contributorBps: 8000, nodeBps: 1000 };
-      await viem.assertions.emitWithArgs(models.write.setRevenueSplit([1n, split], as), models, "RevenueSplitSet", [1n, split]);
-      const [owner, price, ownerBps, contributorBps, nodeBps] = await models.read.modelTerms([1n]);
+      await viem.assertions.emitWithArgs(models.write.setRevenueSplit([1n, split], as), models, "RevenueSplitSet", [1n, 3n, split]);
+      const [owner, version, price, ownerBps, contributorBps, nodeBps] = await models.read.modelTerms([1n]);
       assert.equal(owner.toLowerCase(), requester.account.address);
-      assert.deepEqual([price, ownerBps, contributorBps, nodeBps], [123n, 1000, 8000, 1000]);
+      assert.deepEqual([version, price, ownerBps, contributorBps, nodeBps], [3n, 123n, 1000, 8000, 1000]);
 
       await models.write.transferFrom([requester.account.address, stranger.account.address, 1n], as);
       assert.equal((await models.read.modelTerms([1n]))[0].toLowerCase(), stranger.account.address);
       await viem.assertions.revertWithCustomErrorWithArgs(models.write.setModelPrice([1n, 1n], as), models, "NotModelOwner", [1n, requester.account.address]);
+    });
+
+    it("keeps every terms version as it was: each change makes a new version and supersedes the last", async () => {
+      const { models, requester } = await networkHelpers.loadFixture(withModel);
+      const as = { account: requester.account };
+      const owner = getAddress(requester.account.address);
+      const { ownerBps, contributorBps, nodeBps } = DEFAULT_SPLIT;
+      assert.deepEqual(await models.read.modelTermsAt([1n, 1n]), [owner, 0n, ownerBps, contributorBps, nodeBps, 0n]);
+      await models.write.setModelPrice([1n, 50n], as);
+      const priceChangedAt = await now();
+      await models.write.setRevenueSplit([1n, { ownerBps: 10_000, contributorBps: 0, nodeBps: 0 }], as);
+      const splitChangedAt = await now();
+      assert.deepEqual(await models.read.modelTermsAt([1n, 1n]), [owner, 0n, ownerBps, contributorBps, nodeBps, priceChangedAt]);
+      assert.deepEqual(await models.read.modelTermsAt([1n, 2n]), [owner, 50n, ownerBps, contributorBps, nodeBps, splitChangedAt]);
+      assert.deepEqual(await models.read.modelTermsAt([1n, 3n]), [owner, 50n, 10_000, 0, 0, 0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.read.modelTermsAt([1n, 4n]), models, "TermsVersionNotFound", [1n, 4n, 3n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.read.modelTermsAt([1n, 0n]), models, "TermsVersionNotFound", [1n, 0n, 3n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.read.modelTermsAt([2n, 1n]), models, "ERC721NonexistentToken", [2n]);
     });
 
     it("rejects splits that do not sum to 10,000 and unknown models", async () => {
@@ -316,7 +335,7 @@ describe("ModelRegistry", () => {
       await viem.assertions.revertWithCustomErrorWithArgs(models.write.setDefaultRevenueSplit([{ ...split, nodeBps: 1 }]), models, "InvalidRevenueSplit", [0, 10000, 1]);
       await viem.assertions.revertWithCustomErrorWithArgs(models.write.setDefaultRevenueSplit([split], { account: stranger.account }), models, "OwnableUnauthorizedAccount", [stranger.account.address]);
       await models.write.submitResult([1n, ARTIFACTS], { account: nodeA.account });
-      const [, , ownerBps, contributorBps, nodeBps] = await models.read.modelTerms([1n]);
+      const [, , , ownerBps, contributorBps, nodeBps] = await models.read.modelTerms([1n]);
       assert.deepEqual([ownerBps, contributorBps, nodeBps], [0, 10000, 0]);
     });
   });

@@ -9,8 +9,9 @@ import {FakeNodeRegistry} from "./mocks/FakeNodeRegistry.sol";
 import {FakeModelRegistry} from "./mocks/FakeModelRegistry.sol";
 
 /// @notice Drives a Settlement through random deposits, withdrawals, channel funding and releases,
-/// voucher redemptions, on-chain inference requests, credit roots, challenges, claims and payouts,
-/// keeping ghost totals the invariant test compares the contract against.
+/// voucher redemptions (and short vouchers the batch must skip), on-chain inference requests, credit
+/// roots, challenges, claims and payouts, keeping ghost totals the invariant test compares the contract
+/// against.
 /// The handler is governance and arbiter; one node, three payers (signing with known keys), two contributors.
 /// @dev Lives in a `.t.sol` file so Hardhat emits its artifact: the invariant runner only fuzzes contracts it knows.
 contract SettlementHandler {
@@ -83,56 +84,64 @@ contract SettlementHandler {
         ghostWithdrawals += settlement.withdraw();
     }
 
-    /// @notice Moves part of a payer's escrow into its channel with the node.
+    /// @notice Deposits into a payer's channel with the node (from the handler's wallet, never from escrow).
     function fundChannel(uint256 payerSeed, uint256 amount) external {
-        address who = payer(payerSeed);
-        uint256 balance = settlement.escrowBalanceOf(who);
-        if (balance == 0) return;
-        vm.prank(who);
-        settlement.fundChannel(node, bound(amount, 1, balance));
+        amount = bound(amount, 1, 1e24);
+        token.mint(address(this), amount);
+        settlement.fundChannel(payer(payerSeed), node, MODEL_ID, amount);
+        ghostDeposits += amount;
     }
 
     /// @notice Requests the release of unspent channel funds, or executes a pending release after the delay.
     function releaseChannel(uint256 payerSeed, uint256 amount) external {
         address who = payer(payerSeed);
-        (, uint256 availableAt) = settlement.channelReleaseRequestOf(who, node);
+        (, uint256 availableAt) = settlement.channelReleaseRequestOf(who, node, MODEL_ID);
         if (availableAt != 0) {
             if (block.timestamp < availableAt) vm.warp(availableAt);
             vm.prank(who);
-            settlement.releaseChannel(node);
+            settlement.releaseChannel(node, MODEL_ID);
             return;
         }
-        (, uint256 unspent) = settlement.channelOf(who, node);
+        (, uint256 unspent) = settlement.channelOf(who, node, MODEL_ID);
         if (unspent == 0) return;
         vm.prank(who);
-        settlement.requestChannelRelease(node, bound(amount, 1, unspent));
+        settlement.requestChannelRelease(node, MODEL_ID, bound(amount, 1, unspent));
     }
 
     /// @notice Settles one voucher (possibly stale, paying nothing) on a random payer's channel.
     function redeem(uint256 payerSeed, uint256 increment, bool stale) external {
         uint256 key = FIRST_PAYER_KEY + payerSeed % PAYER_COUNT;
         address who = vm.addr(key);
-        uint256 redeemed = settlement.redeemedOf(who, node);
+        uint256 redeemed = settlement.redeemedOf(who, node, MODEL_ID);
         uint256 fundsBefore = _fundsOf(who);
         uint256 cumulative = stale ? redeemed : redeemed + bound(increment, 0, fundsBefore);
         if (cumulative == 0) return;
         VoucherChannels.SignedVoucher[] memory vouchers = new VoucherChannels.SignedVoucher[](1);
         vouchers[0] = _sign(key, who, cumulative);
-        Settlement.ModelRevenue[] memory revenues = new Settlement.ModelRevenue[](1);
-        revenues[0] = Settlement.ModelRevenue(MODEL_ID, cumulative - redeemed);
         vm.prank(node);
-        settlement.settleBatch(vouchers, revenues, bytes32(0), 0, "");
+        settlement.settleBatch(vouchers, bytes32(0), 0, "");
         ghostPaidOnChannel[who] += fundsBefore - _fundsOf(who);
         ghostLatestCumulative[who] = cumulative;
     }
 
-    /// @notice Requests an on-chain inference paid from a random payer's escrow.
-    function requestInference(uint256 payerSeed, uint256 fee) external {
-        address who = payer(payerSeed);
-        uint256 balance = settlement.escrowBalanceOf(who);
-        if (balance == 0) return;
-        vm.prank(who);
-        settlement.requestInference(MODEL_ID, "prompt", 1, bound(fee, 1, balance));
+    /// @notice Submits a voucher above what the payer can pay, beside nothing else: the batch settles, skips
+    /// it and moves nothing (the invariants would see any token or channel change).
+    function redeemShort(uint256 payerSeed, uint256 excess) external {
+        uint256 key = FIRST_PAYER_KEY + payerSeed % PAYER_COUNT;
+        address who = vm.addr(key);
+        uint256 cumulative = settlement.redeemedOf(who, node, MODEL_ID) + _fundsOf(who) + bound(excess, 1, 1e24);
+        VoucherChannels.SignedVoucher[] memory vouchers = new VoucherChannels.SignedVoucher[](1);
+        vouchers[0] = _sign(key, who, cumulative);
+        vm.prank(node);
+        settlement.settleBatch(vouchers, bytes32(0), 0, "");
+    }
+
+    /// @notice Requests an on-chain inference, the handler paying the fee from its wallet.
+    function requestInference(uint256 fee) external {
+        fee = bound(fee, 1, 1e24);
+        token.mint(address(this), fee);
+        settlement.requestInference(MODEL_ID, "prompt", 1, fee);
+        ghostDeposits += fee;
     }
 
     /// @notice Serves a random open request, or refunds it once expired.
@@ -140,11 +149,12 @@ contract SettlementHandler {
         uint256 count = settlement.inferenceRequestCount();
         if (count == 0) return;
         uint256 requestId = 1 + requestSeed % count;
-        (,,, uint256 expiresAt, uint8 status,) = settlement.inferenceRequestOf(requestId);
+        (,, uint256 fee, uint256 expiresAt, uint8 status,) = settlement.inferenceRequestOf(requestId);
         if (status != 1) return;
         if (refund) {
             if (block.timestamp < expiresAt) vm.warp(expiresAt);
             settlement.refundInference(requestId);
+            ghostPayouts += fee;
         } else if (block.timestamp < expiresAt) {
             vm.prank(node);
             settlement.serveInference(requestId, "result");
@@ -162,9 +172,7 @@ contract SettlementHandler {
         bytes32 root = _root(a, b);
         _rootCredits[root] = [a, b];
         vm.prank(node);
-        _pendingBatch = settlement.settleBatch(
-            new VoucherChannels.SignedVoucher[](0), new Settlement.ModelRevenue[](0), root, a + b, "records"
-        );
+        _pendingBatch = settlement.settleBatch(new VoucherChannels.SignedVoucher[](0), root, a + b, "records");
         _pendingRoot = root;
     }
 
@@ -221,7 +229,7 @@ contract SettlementHandler {
 
     /// @dev What a payer can still pay the node with: its escrow plus the channel's unspent funds.
     function _fundsOf(address who) private view returns (uint256) {
-        (, uint256 unspent) = settlement.channelOf(who, node);
+        (, uint256 unspent) = settlement.channelOf(who, node, MODEL_ID);
         return settlement.escrowBalanceOf(who) + unspent;
     }
 
@@ -239,9 +247,9 @@ contract SettlementHandler {
         view
         returns (VoucherChannels.SignedVoucher memory)
     {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, settlement.voucherDigest(who, node, cumulative));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, settlement.voucherDigest(who, node, MODEL_ID, 1, cumulative));
         bytes32 yParityAndS = bytes32(uint256(s) | (uint256(v - 27) << 255));
-        return VoucherChannels.SignedVoucher(who, cumulative, r, yParityAndS);
+        return VoucherChannels.SignedVoucher(who, MODEL_ID, 1, cumulative, r, yParityAndS);
     }
 
     function _leaf(address account, uint256 amount) private pure returns (bytes32) {

@@ -59,7 +59,7 @@ contract SettlementInvariantTest is InvariantBase {
         uint256 ledgers = settlement.earningsOf(handler.node()) + settlement.earningsOf(handler.modelOwner())
             + settlement.protocolFeesAccrued();
         for (uint256 i; i < handler.PAYER_COUNT(); ++i) {
-            (, uint256 unspent) = settlement.channelOf(handler.payer(i), handler.node());
+            (, uint256 unspent) = settlement.channelOf(handler.payer(i), handler.node(), handler.MODEL_ID());
             ledgers += settlement.escrowBalanceOf(handler.payer(i)) + unspent;
         }
         (,, uint256 claimedTotal, uint256 pool,,,,) = settlement.creditsOf(handler.node());
@@ -74,7 +74,7 @@ contract SettlementInvariantTest is InvariantBase {
     function invariant_noVoucherPaysTwice() public view {
         for (uint256 i; i < handler.PAYER_COUNT(); ++i) {
             address payer = handler.payer(i);
-            uint256 redeemed = settlement.redeemedOf(payer, handler.node());
+            uint256 redeemed = settlement.redeemedOf(payer, handler.node(), handler.MODEL_ID());
             assertEq(handler.ghostPaidOnChannel(payer), redeemed, "paid on channel == redeemed");
             assertEq(redeemed, handler.ghostLatestCumulative(payer), "redeemed == latest cumulative");
         }

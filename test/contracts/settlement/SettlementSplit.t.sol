@@ -56,19 +56,15 @@ contract SettlementSplitTest is TestBase {
         ownerBps = bound(ownerBps, 0, 10_000);
         contributorBps = bound(contributorBps, 0, 10_000 - ownerBps);
         // Casts are within uint16: every value is bounded by 10_000 above.
-        models.setTerms(
+        uint64 termsVersion = models.setTerms(
             MODEL_ID, OWNER, 0, uint16(ownerBps), uint16(contributorBps), uint16(10_000 - ownerBps - contributorBps)
         );
         settlement.setProtocolFeeBps(feeBps);
 
         address payer = vm.addr(PAYER_KEY);
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(PAYER_KEY, settlement.voucherDigest(payer, NODE, revenue));
-        VoucherChannels.SignedVoucher[] memory vouchers = new VoucherChannels.SignedVoucher[](1);
-        vouchers[0] = VoucherChannels.SignedVoucher(payer, revenue, r, bytes32(uint256(s) | (uint256(v - 27) << 255)));
-        Settlement.ModelRevenue[] memory revenues = new Settlement.ModelRevenue[](1);
-        revenues[0] = Settlement.ModelRevenue(MODEL_ID, revenue);
+        VoucherChannels.SignedVoucher[] memory vouchers = _oneVoucher(payer, termsVersion, revenue);
         vm.prank(NODE);
-        settlement.settleBatch(vouchers, revenues, bytes32(0), 0, "");
+        settlement.settleBatch(vouchers, bytes32(0), 0, "");
 
         (,,, uint256 pool,,,,) = settlement.creditsOf(NODE);
         uint256 booked =
@@ -76,5 +72,18 @@ contract SettlementSplitTest is TestBase {
         assertEq(booked, revenue, "ledgers == redeemed");
         assertEq(settlement.escrowBalanceOf(payer), uint256(type(uint128).max) - revenue, "escrow drawn by revenue");
         assertEq(token.balanceOf(address(settlement)), type(uint128).max, "no token moved");
+    }
+
+    function _oneVoucher(address payer, uint64 termsVersion, uint256 amount)
+        private
+        view
+        returns (VoucherChannels.SignedVoucher[] memory vouchers)
+    {
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(PAYER_KEY, settlement.voucherDigest(payer, NODE, MODEL_ID, termsVersion, amount));
+        vouchers = new VoucherChannels.SignedVoucher[](1);
+        vouchers[0] = VoucherChannels.SignedVoucher(
+            payer, MODEL_ID, termsVersion, amount, r, bytes32(uint256(s) | (uint256(v - 27) << 255))
+        );
     }
 }

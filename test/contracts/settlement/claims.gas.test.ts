@@ -27,7 +27,7 @@ describe("Settlement claim gas", function () {
       node: node.account.address,
       cumulativeAmount: 100n * UNIT,
     });
-    await settlement.write.settleBatch([[voucher], [{ modelId: MODEL_A.id, amount: 100n * UNIT }], NO_ROOT, 0n, ""], {
+    await settlement.write.settleBatch([[voucher], NO_ROOT, 0n, ""], {
       account: node.account,
     });
     const [alice, carol] = [ctx.alice.account.address, ctx.outsider.account.address];
@@ -36,7 +36,7 @@ describe("Settlement claim gas", function () {
     await token.write.mint([carol, 1n]);
     const finalRoot = async (credits: ReadonlyArray<readonly [Address, bigint]>) => {
       const tree = creditTree(credits);
-      await settlement.write.settleBatch([[], [], tree.root, tree.total, "bafy-records"], { account: node.account });
+      await settlement.write.settleBatch([[], tree.root, tree.total, "bafy-records"], { account: node.account });
       await networkHelpers.time.increase(DAY);
       await settlement.write.finalizeCreditRoot([node.account.address]);
       return tree;

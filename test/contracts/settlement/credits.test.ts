@@ -16,12 +16,12 @@ async function deployWithPool() {
     cumulativeAmount: REVENUE,
   });
   await ctx.settlement.write.settleBatch(
-    [[voucher], [{ modelId: MODEL_A.id, amount: REVENUE }], "0x" + "00".repeat(32) as `0x${string}`, 0n, ""],
+    [[voucher], "0x" + "00".repeat(32) as `0x${string}`, 0n, ""],
     { account: ctx.node.account },
   );
   const proposeRoot = (credits: ReadonlyArray<readonly [Address, bigint]>, declared?: bigint) => {
     const tree = creditTree(credits);
-    const write = ctx.settlement.write.settleBatch([[], [], tree.root, declared ?? tree.total, "bafy-records"], {
+    const write = ctx.settlement.write.settleBatch([[], tree.root, declared ?? tree.total, "bafy-records"], {
       account: ctx.node.account,
     });
     return { tree, write };
@@ -79,7 +79,7 @@ describe("Settlement contributor credits", () => {
     });
     const a = alice.account.address;
     const tree2 = creditTree([[a, 3n * UNIT], [ctx.bob.account.address, UNIT]]);
-    await settlement.write.settleBatch([[voucher], [{ modelId: MODEL_A.id, amount: REVENUE }], tree2.root, tree2.total, "r2"], {
+    await settlement.write.settleBatch([[voucher], tree2.root, tree2.total, "r2"], {
       account: node2.account,
     });
     const tree1 = ctx.proposeRoot([[a, 7n * UNIT], [ctx.bob.account.address, UNIT]]);

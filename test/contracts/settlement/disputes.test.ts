@@ -14,11 +14,11 @@ async function deployWithPendingRoot() {
     node: ctx.node.account.address,
     cumulativeAmount: 100n * UNIT,
   });
-  await ctx.settlement.write.settleBatch([[voucher], [{ modelId: MODEL_A.id, amount: 100n * UNIT }], NO_ROOT, 0n, ""], {
+  await ctx.settlement.write.settleBatch([[voucher], NO_ROOT, 0n, ""], {
     account: ctx.node.account,
   });
   const tree = creditTree([[ctx.alice.account.address, 10n * UNIT], [ctx.bob.account.address, 2n * UNIT]]);
-  await ctx.settlement.write.settleBatch([[], [], tree.root, tree.total, "bafy-records"], { account: ctx.node.account });
+  await ctx.settlement.write.settleBatch([[], tree.root, tree.total, "bafy-records"], { account: ctx.node.account });
   return { ...ctx, tree, batchId: 2n };
 }
 
@@ -51,7 +51,7 @@ describe("Settlement disputes", () => {
     expect(pool > 0n).to.equal(true);
     // The pool is still there for a corrected root.
     const corrected = creditTree([[ctx.alice.account.address, 4n * UNIT]]);
-    await settlement.write.settleBatch([[], [], corrected.root, corrected.total, "bafy-fixed"], { account: node.account });
+    await settlement.write.settleBatch([[], corrected.root, corrected.total, "bafy-fixed"], { account: node.account });
   });
 
   it("rejects a challenge: the root is final and the bond goes to the node", async () => {

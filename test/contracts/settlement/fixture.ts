@@ -14,24 +14,53 @@ export const SLASH_AMOUNT = 1_000n * UNIT;
 export const NODE_STAKE = 5_000n * UNIT;
 export const PAYER_DEPOSIT = 1_000n * UNIT;
 
-/** Model 1: owner 20 %, contributors 50 %, node 30 %. Model 2: owner 10 %, contributors 60 %, node 30 %. */
-export const MODEL_A = { id: 1n, price: 2n * UNIT, ownerBps: 2_000, contributorBps: 5_000, nodeBps: 3_000 };
-export const MODEL_B = { id: 2n, price: 0n, ownerBps: 1_000, contributorBps: 6_000, nodeBps: 3_000 };
+/**
+ * Model 1: owner 20 %, contributors 50 %, node 30 %. Model 2: owner 10 %, contributors 60 %, node 30 %. Both at
+ * terms version 1 after deployment.
+ */
+export const MODEL_A = { id: 1n, version: 1n, price: 2n * UNIT, ownerBps: 2_000, contributorBps: 5_000, nodeBps: 3_000 };
+export const MODEL_B = { id: 2n, version: 1n, price: 0n, ownerBps: 1_000, contributorBps: 6_000, nodeBps: 3_000 };
 
+/** The EIP-712 voucher type: `Voucher(address payer,address node,uint256 modelId,uint64 termsVersion,uint256 cumulativeAmount)`. */
 export const VOUCHER_TYPES = {
   Voucher: [
     { name: "payer", type: "address" },
     { name: "node", type: "address" },
+    { name: "modelId", type: "uint256" },
+    { name: "termsVersion", type: "uint64" },
     { name: "cumulativeAmount", type: "uint256" },
   ],
+} as const;
+
+/** Why settleBatch skipped a voucher (VoucherSkipReason.sol). */
+export const SKIP = {
+  stale: 1,
+  invalidSignature: 2,
+  signerNotAuthorized: 3,
+  sessionKeyExpired: 4,
+  sessionKeyCapExceeded: 5,
+  insufficientFunds: 6,
+  termsUnavailable: 7,
+  termsSuperseded: 8,
 } as const;
 
 /** What settleBatch takes per voucher. */
 export interface SignedVoucher {
   payer: Address;
+  modelId: bigint;
+  termsVersion: bigint;
   cumulativeAmount: bigint;
   r: Hex;
   yParityAndS: Hex;
+}
+
+/** A voucher's message; the model and terms version default to MODEL_A at version 1. */
+export interface VoucherMessage {
+  payer: Address;
+  node: Address;
+  cumulativeAmount: bigint;
+  modelId?: bigint;
+  termsVersion?: bigint;
 }
 
 export interface VoucherDomain {
@@ -49,22 +78,20 @@ function isLocalAccount(signer: Signer): signer is LocalAccount {
 const TEST_TOKEN_ABI = [...erc20Abi, ...parseAbi(["function mint(address to, uint256 amount)"])] as const;
 
 /** Signs a voucher with viem's signTypedData (a Hardhat wallet or a local session-key account). */
-export async function signVoucher(
-  signer: Signer,
-  domain: VoucherDomain,
-  voucher: { payer: Address; node: Address; cumulativeAmount: bigint },
-): Promise<SignedVoucher> {
+export async function signVoucher(signer: Signer, domain: VoucherDomain, voucher: VoucherMessage): Promise<SignedVoucher> {
+  const message = { modelId: MODEL_A.id, termsVersion: MODEL_A.version, ...voucher };
   const typedData = {
     domain: { name: "Tributary", version: "1", ...domain },
     types: VOUCHER_TYPES,
     primaryType: "Voucher",
-    message: voucher,
+    message,
   } as const;
   const signature = isLocalAccount(signer)
     ? await signer.signTypedData(typedData)
     : await signer.signTypedData({ ...typedData, account: signer.account! });
   const { r, yParityAndS } = signatureToCompactSignature(parseSignature(signature));
-  return { payer: voucher.payer, cumulativeAmount: voucher.cumulativeAmount, r, yParityAndS };
+  const { payer, modelId, termsVersion, cumulativeAmount } = message;
+  return { payer, modelId, termsVersion, cumulativeAmount, r, yParityAndS };
 }
 
 /** A StandardMerkleTree over cumulative (account, amount) credits, as the off-chain batch builder makes it. */

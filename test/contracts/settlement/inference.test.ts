@@ -7,8 +7,9 @@ const deploy = () => deploySettlement(viem);
 const STATUS = { none: 0, open: 1, served: 2, refunded: 3 } as const;
 
 describe("Settlement on-chain inference", () => {
-  it("takes the fee from escrow and splits it when an active node serves the request", async () => {
-    const { settlement, payer, node, modelOwner } = await networkHelpers.loadFixture(deploy);
+  it("takes the fee from the wallet, not the escrow, and splits it when an active node serves the request", async () => {
+    const { settlement, token, payer, node, modelOwner } = await networkHelpers.loadFixture(deploy);
+    const walletBefore = await token.read.balanceOf([payer.account.address]);
     const fee = 3n * UNIT;
     const maxTokens = 1_500n; // price 2 per 1k tokens -> minimum fee 3
     const expiresAt = BigInt(await networkHelpers.time.latest()) + 1n + HOUR;
@@ -19,7 +20,8 @@ describe("Settlement on-chain inference", () => {
       "InferenceRequested",
       [1n, payer.account.address, MODEL_A.id, "bafy-prompt", maxTokens, fee, expiresAt],
     );
-    expect(await settlement.read.escrowBalanceOf([payer.account.address])).to.equal(PAYER_DEPOSIT - fee);
+    expect(await settlement.read.escrowBalanceOf([payer.account.address])).to.equal(PAYER_DEPOSIT);
+    expect(walletBefore - (await token.read.balanceOf([payer.account.address]))).to.equal(fee);
     await viem.assertions.emitWithArgs(
       settlement.write.serveInference([1n, "bafy-result"], { account: node.account }),
       settlement,
@@ -47,8 +49,9 @@ describe("Settlement on-chain inference", () => {
     );
   });
 
-  it("refunds an unserved request after the timeout, and only then", async () => {
-    const { settlement, payer, node, outsider } = await networkHelpers.loadFixture(deploy);
+  it("refunds an unserved request to the wallet after the timeout, and only then", async () => {
+    const { settlement, token, payer, node, outsider } = await networkHelpers.loadFixture(deploy);
+    const walletBefore = await token.read.balanceOf([payer.account.address]);
     await settlement.write.requestInference([MODEL_B.id, "bafy-prompt", 10n, UNIT], { account: payer.account });
     const [, , , expiresAt] = await settlement.read.inferenceRequestOf([1n]);
     await viem.assertions.revertWithCustomErrorWithArgs(
@@ -71,6 +74,7 @@ describe("Settlement on-chain inference", () => {
       [1n, payer.account.address, UNIT],
     );
     expect(await settlement.read.escrowBalanceOf([payer.account.address])).to.equal(PAYER_DEPOSIT);
+    expect(await token.read.balanceOf([payer.account.address])).to.equal(walletBefore);
     await viem.assertions.revertWithCustomErrorWithArgs(
       settlement.write.refundInference([1n]),
       settlement,
@@ -86,7 +90,9 @@ describe("Settlement on-chain inference", () => {
   });
 
   it("rejects bad requests", async () => {
-    const { settlement, payer, outsider } = await networkHelpers.loadFixture(deploy);
+    const { settlement, token, payer, outsider } = await networkHelpers.loadFixture(deploy);
+    // The token's own ABI, to decode its allowance error (the fixture's client has the plain ERC-20 ABI).
+    const tokenWithErrors = await viem.getContractAt("TestPaymentToken", token.address);
     const as = { account: payer.account };
     await viem.assertions.revertWithCustomError(
       settlement.write.requestInference([MODEL_A.id, "", 10n, UNIT], as),
@@ -111,9 +117,9 @@ describe("Settlement on-chain inference", () => {
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
       settlement.write.requestInference([MODEL_B.id, "p", 10n, UNIT], { account: outsider.account }),
-      settlement,
-      "InsufficientEscrow",
-      [outsider.account.address, 0n, UNIT],
+      tokenWithErrors,
+      "ERC20InsufficientAllowance",
+      [settlement.address, 0n, UNIT],
     );
   });
 
@@ -130,6 +136,29 @@ describe("Settlement on-chain inference", () => {
       settlement.write.serveInference([1n, ""], { account: node.account }),
       settlement,
       "EmptyCid",
+    );
+  });
+
+  it("splits the fee by the terms version current when the request was made", async () => {
+    const { settlement, models, payer, node, modelOwner } = await networkHelpers.loadFixture(deploy);
+    const fee = 3n * UNIT;
+    await settlement.write.requestInference([MODEL_A.id, "bafy-prompt", 1_000n, fee], { account: payer.account });
+    // The owner front-runs the node's serve with a 100 % owner split: the request keeps version 1.
+    await models.write.setTerms([MODEL_A.id, modelOwner.account.address, MODEL_A.price, 10_000, 0, 0]);
+    await settlement.write.serveInference([1n, "bafy-result"], { account: node.account });
+    const split = expectedSplit(fee, PROTOCOL_FEE_BPS, MODEL_A.ownerBps, MODEL_A.contributorBps);
+    expect(await settlement.read.earningsOf([node.account.address])).to.equal(split.node);
+    expect(await settlement.read.earningsOf([modelOwner.account.address])).to.equal(split.owner);
+  });
+
+  it("rejects a model whose current terms do not sum to 100 %", async () => {
+    const { settlement, models, payer, modelOwner } = await networkHelpers.loadFixture(deploy);
+    await models.write.setTerms([9n, modelOwner.account.address, 0n, 5_000, 5_000, 1]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.requestInference([9n, "p", 10n, UNIT], { account: payer.account }),
+      settlement,
+      "ModelTermsInvalid",
+      [9n, modelOwner.account.address, 5_000n, 5_000n, 1n],
     );
   });
 });
