@@ -11,6 +11,7 @@ import { CID } from "multiformats/cid";
 import * as jsonCodec from "multiformats/codecs/json";
 import * as raw from "multiformats/codecs/raw";
 import type { ContentStore, ContentStoreReadOptions, GatewayRequestInit } from "./content-store.ts";
+import { gatewayContentType } from "./gateway-content-type.ts";
 import { ContentUnavailableError, CorruptBlockError, InvalidCidError, StorageError } from "./errors.ts";
 import { collect } from "./verifying-blockstore.ts";
 
@@ -111,7 +112,7 @@ export class HeliaContentStore implements ContentStore {
 
   async gatewayFetch(url: string, init: GatewayRequestInit = {}): Promise<Response> {
     // Never createVerifiedFetch(): it would build a second, networked node.
-    this.#verifiedFetch ??= createVerifiedFetchWithHelia(this.helia);
+    this.#verifiedFetch ??= createVerifiedFetchWithHelia(this.helia, { contentTypeParser: gatewayContentType });
     const fetch = await this.#verifiedFetch;
     return fetch(url, { headers: init.headers, signal: init.signal ?? AbortSignal.timeout(this.#fetchTimeoutMs) });
   }
