@@ -114,7 +114,9 @@ export class HeliaContentStore implements ContentStore {
     // Never createVerifiedFetch(): it would build a second, networked node.
     this.#verifiedFetch ??= createVerifiedFetchWithHelia(this.helia, { contentTypeParser: gatewayContentType });
     const fetch = await this.#verifiedFetch;
-    return fetch(url, { headers: init.headers, signal: init.signal ?? AbortSignal.timeout(this.#fetchTimeoutMs) });
+    // No sessions: a session starts from a provider lookup, and this node has no content routing
+    // (no DHT), so it would find nobody; without one, bitswap asks every connected peer.
+    return fetch(url, { headers: init.headers, signal: init.signal ?? AbortSignal.timeout(this.#fetchTimeoutMs), session: false });
   }
 
   async close(): Promise<void> {

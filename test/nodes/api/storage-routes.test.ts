@@ -32,7 +32,7 @@ describe("storage routes", () => {
     await dir.remove();
   });
 
-  const contribute = (body: BodyInit | undefined, contentType: string | undefined, meta: string | null = metaHeader(META)) => {
+  const contribute = (body: string | Uint8Array | undefined, contentType: string | undefined, meta: string | null = metaHeader(META)) => {
     const headers: Record<string, string> = {};
     if (contentType !== undefined) headers["content-type"] = contentType;
     if (meta !== null) headers["x-contribution-metadata"] = meta;
