@@ -139,8 +139,9 @@ export class HeliaContentStore implements ContentStore {
           corrupt = err;
           continue;
         }
-        if (err instanceof StorageError) throw err;
-        if (signal.aborted || isAbort(err)) {
+        if (err instanceof StorageError && !(err instanceof CorruptBlockError)) throw err;
+        // Aborted (nobody answered in time), no broker could load the block, or the good copy was corrupt too.
+        if (signal.aborted || isAbort(err) || (err as Error).name === "LoadBlockFailedError" || corrupt !== undefined) {
           const why = corrupt ? `block ${corrupt.details.cid} was corrupt on disk (deleted) and ` : "";
           throw new ContentUnavailableError(`Content ${cid}: ${why}no connected peer supplied ${corrupt ? "a good copy" : "it"} within ${timeoutMs} ms.`, {
             cid: cid.toString(),
