@@ -57,7 +57,7 @@ export class HeliaContentStore implements ContentStore {
     this.#fs = unixfs(helia);
     this.#json = json(helia);
     this.#fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
-    this.#pinning = options.pinning ?? heliaPinning(helia);
+    this.#pinning = options.pinning ?? heliaPinning(helia, this.#fetchTimeoutMs);
     this.#onClose = options.onClose ?? (async () => void (await helia.stop()));
   }
 
@@ -161,12 +161,23 @@ function isAbort(err: unknown): boolean {
   return name === "AbortError" || name === "TimeoutError";
 }
 
-/** Helia's own pin records (recursive pins in the datastore) and garbage collector. */
-export function heliaPinning(helia: Helia): Pinning {
+/**
+ * Helia's own pin records (recursive pins in the datastore) and garbage collector. Pinning walks the
+ * whole DAG, fetching blocks it lacks from peers, so it gives up after `timeoutMs`.
+ */
+export function heliaPinning(helia: Helia, timeoutMs = DEFAULT_FETCH_TIMEOUT_MS): Pinning {
   return {
     async pin(cid) {
       if (await isRootPin(helia, cid)) return;
-      for await (const _ of helia.pins.add(cid)) void _;
+      const signal = AbortSignal.timeout(timeoutMs);
+      try {
+        for await (const _ of helia.pins.add(cid, { signal })) void _;
+      } catch (err) {
+        if (signal.aborted || isAbort(err)) {
+          throw new ContentUnavailableError(`Cannot pin ${cid}: some of its blocks are neither stored here nor supplied by a connected peer within ${timeoutMs} ms.`, { cid: cid.toString(), timeoutMs });
+        }
+        throw err;
+      }
     },
     async unpin(cid) {
       if (!(await isRootPin(helia, cid))) return;

@@ -141,4 +141,39 @@ describe("two embedded nodes", () => {
     const missing = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode("never stored anywhere")));
     await assert.rejects(b.store.get(missing, { timeoutMs: 1_000 }), ContentUnavailableError);
   });
+
+  it("pins content held by a peer (fetching it) and refuses to pin content nobody has", async () => {
+    const bytes = pseudoRandomBytes(1.5 * MiB, 8);
+    const cid = await a.store.addBytes(bytes);
+    await b.store.pin(cid);
+    assert.ok((await b.store.listPins()).some((p) => p.equals(cid)));
+    assert.deepEqual(await b.store.get(cid, { timeoutMs: 1_000 }), bytes, "every block is local now");
+
+    const quick = new HeliaContentStore(b.node, { fetchTimeoutMs: 1_000, onClose: async () => {} });
+    const missing = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode("nobody has this")));
+    await assert.rejects(quick.pin(missing), ContentUnavailableError);
+  });
+});
+
+describe("restart", () => {
+  it("keeps blocks, pins and the peer id in the data directory", async () => {
+    const dir = await tempDir("restart");
+    try {
+      const first = await openContentStore("helia:", { dataDir: dir.path });
+      const cid = await first.store.addBytes(new TextEncoder().encode("survives a restart"));
+      const peerId = first.node!.libp2p.peerId.toString();
+      await first.store.close();
+
+      const second = await openContentStore("helia:", { dataDir: dir.path });
+      try {
+        assert.equal(second.node!.libp2p.peerId.toString(), peerId);
+        assert.ok((await second.store.listPins()).some((p) => p.equals(cid)));
+        assert.equal(new TextDecoder().decode(await second.store.get(cid, { timeoutMs: 1_000 })), "survives a restart");
+      } finally {
+        await second.store.close();
+      }
+    } finally {
+      await dir.remove();
+    }
+  });
 });
