@@ -114,6 +114,21 @@ export class HeliaContentStore implements ContentStore {
     // Never createVerifiedFetch(): it would build a second, networked node.
     this.#verifiedFetch ??= createVerifiedFetchWithHelia(this.helia, { contentTypeParser: gatewayContentType });
     const fetch = await this.#verifiedFetch;
+    // Content we lack is fetched whole (verified, under the timeout) before it is served:
+    // verified-fetch's own streaming fetch from peers can cancel and re-request a block that the
+    // peer then declines to resend for 5 s (bitswap's do-not-resend window), stalling the response.
+    const root = /^ipfs:\/\/([^/?#]+)/.exec(url)?.[1];
+    if (root !== undefined) {
+      const cid = parseCid(root);
+      if (!(await this.has(cid))) {
+        try {
+          await this.get(cid, { signal: init.signal });
+        } catch (err) {
+          if (err instanceof ContentUnavailableError) throw err;
+          // not a file (a directory, say): leave it to verified-fetch
+        }
+      }
+    }
     // No sessions: a session starts from a provider lookup, and this node has no content routing
     // (no DHT), so it would find nobody; without one, bitswap asks every connected peer.
     return fetch(url, { headers: init.headers, signal: init.signal ?? AbortSignal.timeout(this.#fetchTimeoutMs), session: false });
