@@ -1,4 +1,4 @@
-export { contributionDigest, contributionIdOf } from "./contribution-id.ts";
+export { contributionDigest, contributionIdOf, type ContributionKey } from "./contribution-id.ts";
 export { DEFAULT_MAX_CONTRIBUTION_BYTES, parseContributionMediaType, validateContributionContent } from "./contribution-content.ts";
 export { CONTRIBUTION_MEDIA_TYPES, CONTRIBUTION_METADATA_FORMAT, validateContributionMetadata, type ContributionMediaType, type ContributionMetadata } from "./contribution-metadata.ts";
 export * from "./errors.ts";

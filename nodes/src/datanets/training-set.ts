@@ -50,8 +50,8 @@ export async function rebuildTrainingSet(manifestCid: CID | string, store: Conte
         contributionId: entry.contributionId,
       });
     }
-    if (contributionIdOf(datanetId, entry.digest) !== BigInt(entry.contributionId)) {
-      throw new InvalidVersionManifestError("id_mismatch", `${field}.contributionId`, `Contribution ${entry.contributionId} is not the id of digest ${entry.digest} in Datanet ${datanetId}.`, {
+    if (contributionIdOf({ datanetId, digest: entry.digest, contributor: entry.contributor }) !== BigInt(entry.contributionId)) {
+      throw new InvalidVersionManifestError("id_mismatch", `${field}.contributionId`, `Contribution ${entry.contributionId} is not the registry's id of digest ${entry.digest} by ${entry.contributor} in Datanet ${datanetId}.`, {
         contributionId: entry.contributionId,
       });
     }

@@ -74,8 +74,8 @@ export async function buildVersionManifest(input: BuildVersionManifestInput, sto
     if (contributionDigest(cid) !== digest) {
       throw new TamperedContributionError("digest_mismatch", `${field}.digest`, `Contribution ${id}: its metadata names content ${cid}, whose digest is not the on-chain digest ${digest}.`, { contributionId: id, cid: cid.toString() });
     }
-    if (contributionIdOf(input.datanetId, digest) !== accepted.contributionId) {
-      throw new InvalidVersionManifestError("id_mismatch", `${field}.contributionId`, `Contribution ${id} is not the id of digest ${digest} in Datanet ${input.datanetId}.`, { contributionId: id });
+    if (contributionIdOf({ datanetId: input.datanetId, digest, contributor: accepted.contributor }) !== accepted.contributionId) {
+      throw new InvalidVersionManifestError("id_mismatch", `${field}.contributionId`, `Contribution ${id} is not the registry's id of digest ${digest} by ${accepted.contributor} in Datanet ${input.datanetId}.`, { contributionId: id });
     }
     if (BigInt(metadata.byteSize) !== BigInt(accepted.byteSize)) {
       throw new TamperedContributionError("size_mismatch", `${field}.byteSize`, `Contribution ${id}: metadata says ${metadata.byteSize} bytes, the chain ${accepted.byteSize}.`, { contributionId: id });

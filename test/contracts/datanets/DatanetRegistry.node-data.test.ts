@@ -48,8 +48,7 @@ describe("DatanetRegistry and the node's Datanet data", function () {
       await publicClient.waitForTransactionReceipt({ hash });
       const [event] = await registry.getEvents.ContributionSubmitted({}, { blockHash: (await publicClient.getTransactionReceipt({ hash })).blockHash });
       const args = event.args as { contributionId: bigint; contributor: Hex; digest: Hex; byteSize: bigint; metadataCid: string };
-      assert.equal(args.contributionId, contributionIdOf(datanetId, prepared.digest), "the node derives the registry's id");
-      assert.equal(args.contributionId, await registry.read.contributionIdOf([datanetId, prepared.digest]));
+      assert.equal(args.contributionId, contributionIdOf({ datanetId, digest: prepared.digest, contributor: contributors[i].account.address }), "the node derives the registry's id");
       accepted.push({ contributionId: args.contributionId, contributor: args.contributor, digest: args.digest, byteSize: args.byteSize, metadataCid: args.metadataCid });
     }
     await registry.write.acceptContributions([datanetId, accepted.map((c) => c.contributionId)]);

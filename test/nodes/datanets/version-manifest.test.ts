@@ -34,7 +34,7 @@ const TEXTS = [
 
 /** What the chain's ContributionSubmitted events would report for a prepared contribution. */
 function accepted(prepared: PreparedContribution, contributor: Address): AcceptedContribution {
-  return { contributionId: contributionIdOf(DATANET, prepared.digest), contributor, digest: prepared.digest, byteSize: BigInt(prepared.byteSize), metadataCid: prepared.metadataCid };
+  return { contributionId: contributionIdOf({ datanetId: DATANET, digest: prepared.digest, contributor }), contributor, digest: prepared.digest, byteSize: BigInt(prepared.byteSize), metadataCid: prepared.metadataCid };
 }
 
 describe("Datanet version manifest", () => {
@@ -83,7 +83,7 @@ describe("Datanet version manifest", () => {
     const set = await rebuildTrainingSet(published.cid, store, { expectedRoot: published.root });
     assert.deepEqual(set.texts, TEXTS.map((t) => t.text));
     assert.equal(set.root, published.root);
-    assert.deepEqual(set.contributions.map((c) => c.contributionId), prepared.map((p) => contributionIdOf(DATANET, p.digest).toString()));
+    assert.deepEqual(set.contributions.map((c) => c.contributionId), prepared.map((p, i) => contributionIdOf({ datanetId: DATANET, digest: p.digest, contributor: TEXTS[i].contributor }).toString()));
     const source = contentSourceFromManifest(set.manifest, store);
     assert.deepEqual(await source.content(prepared[2].digest), utf8(TEXTS[2].text));
     assert.equal(await source.content(("0x" + "11".repeat(32)) as Hex), undefined);
@@ -109,7 +109,7 @@ describe("Datanet version manifest", () => {
   it("detects a consistently rewritten contribution by the on-chain root", async () => {
     const other = await prepareContribution(store, utf8("Different, self-consistent text.\n"), "text/plain", { title: "x", licence: "CC-BY-4.0", language: "en" });
     const cid = await tampered((m) => {
-      m.contributions[1] = { ...m.contributions[1], cid: other.cid, digest: other.digest, byteSize: other.byteSize, contributionId: contributionIdOf(DATANET, other.digest).toString() };
+      m.contributions[1] = { ...m.contributions[1], cid: other.cid, digest: other.digest, byteSize: other.byteSize, contributionId: contributionIdOf({ datanetId: DATANET, digest: other.digest, contributor: m.contributions[1].contributor }).toString() };
       m.root = rootOf(m);
     });
     // internally consistent, so only the chain's root exposes it
@@ -131,7 +131,7 @@ describe("Datanet version manifest", () => {
   });
 
   it("builds only from what the chain accepted: a digest that is not the metadata's content is refused", async () => {
-    const wrong = { ...accepted(prepared[0], ALICE), digest: prepared[1].digest, contributionId: contributionIdOf(DATANET, prepared[1].digest) };
+    const wrong = { ...accepted(prepared[0], ALICE), digest: prepared[1].digest, contributionId: contributionIdOf({ datanetId: DATANET, digest: prepared[1].digest, contributor: ALICE }) };
     await assert.rejects(buildVersionManifest({ datanetId: DATANET, licence: "CC-BY-4.0", contributions: [wrong] }, store), (err: Error) => err instanceof TamperedContributionError && err.code === "digest_mismatch");
   });
 
