@@ -98,7 +98,7 @@ const NODE_OPTION = ["--node <url>", "a running node's API (default: TRIBUTARY_N
 
 /** Contributors', curators' and model builders' commands; they sign with the configured key (--operator-key). */
 function addRoleCommands(program: Command, setExit: (code: number) => void): void {
-  const session = (options: Record<string, unknown>) => openChainSession({ ...configSources(options), createKeyFile: false });
+  const session = (options: Record<string, unknown>) => openChainSession({ ...configSources(options, CLIENT_FIELDS), createKeyFile: false });
 
   const datanet = program.command("datanet").description("create Datanets, contribute, curate and publish versions");
   const withOptions = (command: Command) => addConfigOptions(command, CLIENT_FIELDS);
@@ -167,7 +167,7 @@ function addRoleCommands(program: Command, setExit: (code: number) => void): voi
     .option("--wait <seconds>", "how long to wait for the node to see the job (default 120)")
     .action(async (jobId: string, options: Record<string, unknown>) => {
       // Watching needs only the node's URL: the chain settings may be absent.
-      const config = await loadConfig({ ...configSources(options), createKeyFile: false }).catch(() => undefined);
+      const config = await loadConfig({ ...configSources(options, CLIENT_FIELDS), createKeyFile: false }).catch(() => undefined);
       const client = options.node || process.env.TRIBUTARY_NODE_URL || !config ? new NodeClient((options.node as string | undefined) ?? process.env.TRIBUTARY_NODE_URL ?? "http://127.0.0.1:8700") : nodeClient(options, config);
       setExit(await jobWatch(client, jobId, { waitSeconds: options.wait === undefined ? undefined : Number(options.wait) }));
     });

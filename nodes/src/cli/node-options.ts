@@ -26,10 +26,11 @@ export function addConfigOptions(command: Command, only?: readonly string[]): Co
   return command;
 }
 
-/** The config sources for parsed options. */
-export function configSources(options: Record<string, unknown>): ConfigSources {
+/** The config sources for parsed options (of the settings in `only`, when the command has just those). */
+export function configSources(options: Record<string, unknown>, only?: readonly string[]): ConfigSources {
   const flags: Record<string, string | string[]> = {};
   for (const field of FIELDS) {
+    if (only && !only.includes(field.path)) continue;
     const value = options[camel(field.flag)];
     if (value !== undefined) flags[field.path] = value as string | string[];
   }
