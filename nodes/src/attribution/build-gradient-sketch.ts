@@ -6,6 +6,7 @@
  */
 import type { LlamaModel } from "../engine/model/llama.ts";
 import { projectedExampleGradients, type GradientProjection } from "../engine/train/projected-gradients.ts";
+import { batchedProjectedExampleGradients } from "../engine/train/batched-example-gradients.ts";
 import type { TracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
 import { InvalidGradientSketchError } from "./errors.ts";
 import type { GradientSketch } from "./gradient-influence.ts";
@@ -23,6 +24,12 @@ export interface GradientSketchOptions {
   sequenceLength: number;
   /** sha2-256 (0x-hex) of the base model's weights file. */
   baseModel: `0x${string}`;
+  /**
+   * Windows per forward/backward pass (kronecker-rademacher only; default 8): per-example gradients
+   * are split out of batched passes (batched-example-gradients.ts), so the sketch costs about what
+   * training does. The dense projection runs one example at a time.
+   */
+  batchSize?: number;
   /** Called after each example of each checkpoint: (done, total) over checkpoints × examples. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -49,11 +56,22 @@ export function buildGradientSketch(
     const sketchCheckpoints = checkpoints.map((checkpoint) => {
       model.setAdapter(checkpoint.adapter);
       const exampleGradients = new Float32Array(examples.length * k);
-      tokens.forEach((example, e) => {
-        const [row] = projectedExampleGradients(model, [example], options.sequenceLength, projection);
-        exampleGradients.set(row, e * k);
-        options.onProgress?.(++done, total);
-      });
+      const batchSize = options.batchSize ?? 8;
+      if (projection.kind === "kronecker-rademacher") {
+        for (let start = 0; start < tokens.length; start += batchSize) {
+          const chunk = tokens.slice(start, start + batchSize);
+          const rows = batchedProjectedExampleGradients(model, chunk, options.sequenceLength, projection, batchSize);
+          rows.forEach((row, i) => exampleGradients.set(row, (start + i) * k));
+          done += chunk.length;
+          options.onProgress?.(done, total);
+        }
+      } else {
+        tokens.forEach((example, e) => {
+          const [row] = projectedExampleGradients(model, [example], options.sequenceLength, projection);
+          exampleGradients.set(row, e * k);
+          options.onProgress?.(++done, total);
+        });
+      }
       return { learningRate: checkpoint.learningRate, exampleGradients };
     });
     return {

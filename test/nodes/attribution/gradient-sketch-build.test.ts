@@ -84,8 +84,12 @@ describe("gradient sketches built in the training job", () => {
       });
       checkpoints.forEach((checkpoint, i) => {
         model.setAdapter(checkpoint.adapter);
+        // The sketch splits per-example gradients out of batched passes: equal to one-at-a-time up to rounding.
         const rows = projectedExampleGradients(model, examples.map((e) => e.tokens), 16, projection);
-        assert.deepEqual(sketch.checkpoints[i].exampleGradients, Float32Array.from(rows.flatMap((r) => Array.from(r))));
+        rows.forEach((row, e) => {
+          const norm = Math.sqrt(row.reduce((s, x) => s + x * x, 0));
+          row.forEach((x, j) => assert.ok(Math.abs(sketch.checkpoints[i].exampleGradients[e * 64 + j] - x) < 1e-4 * norm));
+        });
         assert.equal(sketch.checkpoints[i].learningRate, checkpoint.learningRate);
       });
       const bytes = encodeGradientSketch(sketch);

@@ -85,52 +85,63 @@ function blockMatrices(spec: KroneckerProjectionSpec, k1: number, k2: number, bl
 
 /** (1/√k) Σ_b vec(L_b G_b R_bᵀ) over the blocks, in order; k = spec.dimensions. */
 export function projectGradientKronecker(blocks: readonly GradientBlock[], spec: KroneckerProjectionSpec): Float32Array {
-  const k = spec.dimensions;
-  const [k1, k2] = kroneckerFactors(k);
-  const acc = new Float64Array(k);
+  const acc = new Float64Array(spec.dimensions);
   const seen = new Set<number>();
   for (const block of blocks) {
-    const { rows: m, cols: n, data: g } = block;
-    if (g.length !== m * n) throw new TrainingConfigError("gradient block", block.id, `holds ${g.length} values, not ${m}×${n}`);
     if (seen.has(block.id)) throw new TrainingConfigError("gradient block", block.id, "appears twice: block ids must be distinct");
     seen.add(block.id);
-    const { left, right } = blockMatrices(spec, k1, k2, block);
-    if (m <= n) {
-      // Z = G Rᵀ [m, k2], then Y = L Z [k1, k2].
-      const z = new Float64Array(m * k2);
+    accumulateKronecker(acc, block, spec);
+  }
+  return finishKronecker(acc);
+}
+
+/** Scales an accumulator filled by accumulateKronecker into the projection (1/√k · acc, as float32). */
+export function finishKronecker(acc: Float64Array): Float32Array {
+  const out = new Float32Array(acc.length);
+  const scale = 1 / Math.sqrt(acc.length);
+  for (let j = 0; j < acc.length; j++) out[j] = acc[j] * scale;
+  return out;
+}
+
+/** acc [k] += weight · vec(L_b G_b R_bᵀ) for one block (unscaled by 1/√k). */
+export function accumulateKronecker(acc: Float64Array, block: GradientBlock, spec: KroneckerProjectionSpec, weight = 1): void {
+  const k = spec.dimensions;
+  if (acc.length !== k) throw new TrainingConfigError("projection.dimensions", k, `does not match the accumulator's ${acc.length}`);
+  const [k1, k2] = kroneckerFactors(k);
+  const { rows: m, cols: n, data: g } = block;
+  if (g.length !== m * n) throw new TrainingConfigError("gradient block", block.id, `holds ${g.length} values, not ${m}×${n}`);
+  const { left, right } = blockMatrices(spec, k1, k2, block);
+  if (m <= n) {
+    // Z = G Rᵀ [m, k2], then Y = L Z [k1, k2].
+    const z = new Float64Array(m * k2);
+    for (let i = 0; i < m; i++) {
+      for (let b = 0; b < k2; b++) {
+        let s = 0;
+        for (let j = 0, gi = i * n, rb = b * n; j < n; j++) s += g[gi + j] * right[rb + j];
+        z[i * k2 + b] = s * weight;
+      }
+    }
+    for (let a = 0; a < k1; a++) {
       for (let i = 0; i < m; i++) {
-        for (let b = 0; b < k2; b++) {
-          let s = 0;
-          for (let j = 0, gi = i * n, rb = b * n; j < n; j++) s += g[gi + j] * right[rb + j];
-          z[i * k2 + b] = s;
-        }
+        const l = left[a * m + i];
+        for (let b = 0; b < k2; b++) acc[a * k2 + b] += l * z[i * k2 + b];
       }
-      for (let a = 0; a < k1; a++) {
-        for (let i = 0; i < m; i++) {
-          const l = left[a * m + i];
-          for (let b = 0; b < k2; b++) acc[a * k2 + b] += l * z[i * k2 + b];
-        }
+    }
+  } else {
+    // Z = L G [k1, n], then Y = Z Rᵀ [k1, k2].
+    const z = new Float64Array(k1 * n);
+    for (let a = 0; a < k1; a++) {
+      for (let i = 0; i < m; i++) {
+        const l = left[a * m + i];
+        for (let j = 0, gi = i * n, za = a * n; j < n; j++) z[za + j] += l * g[gi + j];
       }
-    } else {
-      // Z = L G [k1, n], then Y = Z Rᵀ [k1, k2].
-      const z = new Float64Array(k1 * n);
-      for (let a = 0; a < k1; a++) {
-        for (let i = 0; i < m; i++) {
-          const l = left[a * m + i];
-          for (let j = 0, gi = i * n, za = a * n; j < n; j++) z[za + j] += l * g[gi + j];
-        }
-      }
-      for (let a = 0; a < k1; a++) {
-        for (let b = 0; b < k2; b++) {
-          let s = 0;
-          for (let j = 0, za = a * n, rb = b * n; j < n; j++) s += z[za + j] * right[rb + j];
-          acc[a * k2 + b] += s;
-        }
+    }
+    for (let a = 0; a < k1; a++) {
+      for (let b = 0; b < k2; b++) {
+        let s = 0;
+        for (let j = 0, za = a * n, rb = b * n; j < n; j++) s += z[za + j] * right[rb + j];
+        acc[a * k2 + b] += s * weight;
       }
     }
   }
-  const out = new Float32Array(k);
-  const scale = 1 / Math.sqrt(k);
-  for (let j = 0; j < k; j++) out[j] = acc[j] * scale;
-  return out;
 }

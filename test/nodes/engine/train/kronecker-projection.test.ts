@@ -54,3 +54,29 @@ describe("Kronecker-factored gradient projection", () => {
     assert.throws(() => projectGradientKronecker([{ id: 0, rows: 4, cols: 32, data }, { id: 0, rows: 4, cols: 32, data }], spec), /appears twice/);
   });
 });
+
+describe("per-example gradients from batched passes", () => {
+  it("equal the B = 1 per-example projections (examples of one and of two windows, batches that split an example)", async () => {
+    const { createReferenceBackend } = await import("../../../../nodes/src/engine/backend/reference.ts");
+    const { LlamaModel } = await import("../../../../nodes/src/engine/model/llama.ts");
+    const { initLlamaWeights } = await import("../../../../nodes/src/engine/model/weights.ts");
+    const { createLoraAdapter } = await import("../../../../nodes/src/engine/lora/adapter.ts");
+    const { projectedExampleGradients } = await import("../../../../nodes/src/engine/train/projected-gradients.ts");
+    const { batchedProjectedExampleGradients } = await import("../../../../nodes/src/engine/train/batched-example-gradients.ts");
+    const { TINY, TINY_LORA } = await import("../model/tiny.ts");
+    const model = new LlamaModel(TINY, initLlamaWeights(TINY, 1, 0.2), createReferenceBackend());
+    const adapter = createLoraAdapter(TINY, TINY_LORA, { seed: 2, baseModel: "tiny" });
+    for (const f of adapter.weights.values()) f.B.set(randomArray(f.B.length, 3, 0.2));
+    model.setAdapter(adapter);
+    const examples = [5, 12, 9, 3, 14].map((length, e) => Int32Array.from({ length }, (_, i) => (i * (7 + e) + e) % TINY.vocabSize));
+    const projection = { dimensions: 64, seed: 5, kind: "kronecker-rademacher" as const };
+    const single = projectedExampleGradients(model, examples, 8, projection);
+    for (const batchSize of [1, 3, 8]) {
+      const batched = batchedProjectedExampleGradients(model, examples, 8, projection, batchSize);
+      batched.forEach((row, e) => {
+        const norm = Math.sqrt(dot(single[e], single[e]));
+        for (let j = 0; j < 64; j++) assert.ok(Math.abs(row[j] - single[e][j]) < 1e-4 * norm, `batch ${batchSize}, example ${e}, dim ${j}: ${row[j]} vs ${single[e][j]}`);
+      });
+    }
+  });
+});
