@@ -8,7 +8,8 @@
  *
  *   node bench/gradient-sketch/run.ts [--model smollm2-135m|tributary-base-v0] [--k 256] [--T 128] [--B 8]
  *
- * Writes bench/out/gradient-sketch.md (one section per model run, appended to an existing file of the same run date).
+ * Writes bench/out/gradient-sketch.md (one subsection per model; rerunning a model replaces its subsection).
+ * SmolLM2-135M at B = 8 needs two sets of activations beyond the wasm backend's 4 GiB memory: use --B 4.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
@@ -103,7 +104,7 @@ LoRA rank 8 on all 7 projections (${(adapterParameters / 1e6).toFixed(2)}M adapt
 | Kronecker-factored projection (now) | ${fmt(kroneckerSeconds)} (${(denseSeconds / kroneckerSeconds).toFixed(0)}× faster) |
 | sketch row, dense: gradient + projection | ${fmt(sketchDense)} |
 | sketch row, Kronecker: gradient + projection | ${fmt(sketchKronecker)} |
-| sketch row, Kronecker, split out of a batched pass of ${B} windows (now, buildGradientSketch's default) | ${fmt(batchedSeconds)} |
+| sketch row, Kronecker, split out of a batched pass of ${B} windows (now, as buildGradientSketch does) | ${fmt(batchedSeconds)} |
 | training, per window per epoch (one step of ${B} windows / ${B}) | ${fmt(perWindowTraining)} |
 
 Sketch cost / training cost with as many TracIn checkpoints as epochs: **${ratio.toFixed(2)}×** now (goal ≤ 1×);

@@ -2,7 +2,7 @@
 export * from "./errors.ts";
 export { buildSuffixArray } from "./suffix-array.ts";
 export { buildSpanIndex, documentAt, DOCUMENT_SEPARATOR, type IndexDocument, type SpanIndex } from "./span-index.ts";
-export { decodeSpanIndex, encodeSpanIndex, loadSpanIndex, saveSpanIndex } from "./span-index-file.ts";
+export { decodeSpanIndex, encodeSpanIndex, loadSpanIndex, saveSpanIndex, spanIndexDigest } from "./span-index-file.ts";
 export * from "./span-match.ts";
 export { creditedWindows, scoreSpans, spanRarityMicroBits, type SpanEvidence } from "./span-score.ts";
 export * from "./gradient-influence.ts";
@@ -20,5 +20,7 @@ export * from "./settlement-batch.ts";
 export { parseBatch } from "./parse-batch.ts";
 export type { AttributionDataSource } from "./data-source.ts";
 export * from "./file-data-source.ts";
-export { verifyRecord, type Discrepancy, type RecordVerification } from "./verify-record.ts";
+export { verifyRecord, type Discrepancy, type RecordVerification, type VerifyOptions } from "./verify-record.ts";
+export * from "./recompute-output-gradients.ts";
+export * from "./datanet-version-reader.ts";
 export { verifyBatch, type BatchVerification } from "./verify-batch.ts";

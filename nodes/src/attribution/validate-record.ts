@@ -54,6 +54,9 @@ export function validateRecord(value: unknown): asserts value is AttributionReco
     });
   });
   if (record.evidence.gradient === null && record.parameters.gradientDims !== 0) fail("parameters.gradientDims", "must be 0 without gradient evidence");
+  if (record.evidence.gradient && record.evidence.gradient.projection.dims !== record.parameters.gradientDims) {
+    fail("evidence.gradient.projection.dims", `is ${record.evidence.gradient.projection.dims} but parameters.gradientDims is ${record.parameters.gradientDims}`);
+  }
   record.evidence.gradient?.checkpoints.forEach((checkpoint, i) => {
     const floats = Buffer.from(checkpoint.outputGradient, "base64").length / 4;
     if (floats !== record.parameters.gradientDims) {
