@@ -10,8 +10,8 @@ import { spanIndexDigest } from "./span-index-file.ts";
 import { InvalidParameterError } from "./errors.ts";
 import { gradientInfluence, type GradientSketch, type OutputGradientCheckpoint } from "./gradient-influence.ts";
 import type { SpanIndex } from "./span-index.ts";
-import { DEFAULT_SPAN_MATCH_OPTIONS, matchSpans, type MatchedSpan } from "./span-match.ts";
-import { scoreSpans } from "./span-score.ts";
+import { DEFAULT_SPAN_MATCH_OPTIONS, matchSpans, matchWindows, type MatchedSpan, type WindowGroup } from "./span-match.ts";
+import { scoreWindows } from "./span-score.ts";
 import { mixWeights, scoresToPpm } from "./weights.ts";
 
 export interface AttributionParameters {
@@ -53,7 +53,8 @@ export function attribute(input: AttributionInput): AttributionRecord {
     throw new InvalidParameterError("The gradient sketch names no provenance (checkpoints, projection, base model): build it with buildGradientSketch so the record can be verified.", { field: "gradients.sketch" });
   }
   const spans = matchSpans(input.index, input.outputTokens, parameters);
-  const spanWeights = scoresToPpm(scoreSpans(spans, parameters.minSpanLength, input.index.tokens.length));
+  const windows = matchWindows(input.index, spans, parameters);
+  const spanWeights = scoresToPpm(scoreWindows(windows, input.index.tokens.length));
   const gradientWeights = input.gradients ? scoresToPpm(gradientInfluence(input.gradients.sketch, input.gradients.output)) : [];
   const { weights, effectiveMixPpm } = mixWeights(spanWeights, gradientWeights, parameters.mixPpm);
 
@@ -75,6 +76,7 @@ export function attribute(input: AttributionInput): AttributionRecord {
     weights: weights.map((w) => ({ contributionId: w.contributionId.toString(), ppm: w.ppm })),
     evidence: {
       spans: spans.map(toRecordSpan),
+      windows: windows.map(toRecordWindowGroup),
       gradient: input.gradients ? gradientEvidence(input.gradients) : null,
     },
   };
@@ -95,6 +97,15 @@ function gradientEvidence(gradients: NonNullable<AttributionInput["gradients"]>)
       adapter: provenance.checkpoints[i].digest,
       outputGradient: encodeFloat32Base64(c.gradient),
     })),
+  };
+}
+
+export function toRecordWindowGroup(group: WindowGroup): AttributionRecord["evidence"]["windows"][number] {
+  return {
+    outputStart: group.outputStart,
+    windows: group.windows,
+    occurrences: group.occurrences,
+    contributions: group.contributions.map((c) => ({ contributionId: c.contributionId.toString(), count: c.count })),
   };
 }
 

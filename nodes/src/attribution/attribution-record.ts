@@ -19,6 +19,14 @@ export interface RecordSpan {
   contributions: { contributionId: string; count: number }[];
 }
 
+/** A run of consecutive output windows (k-grams) with the same evidence in the index (see matchWindows). */
+export interface RecordWindowGroup {
+  outputStart: number;
+  windows: number;
+  occurrences: number;
+  contributions: { contributionId: string; count: number }[];
+}
+
 export interface RecordGradientCheckpoint {
   /** Optimizer step of the TracIn checkpoint. */
   step: number;
@@ -81,7 +89,10 @@ export interface AttributionRecord {
   /** By ascending contribution id (compared as integers); ppm > 0; sums to 1e6, or empty when nothing was attributed. */
   weights: { contributionId: string; ppm: number }[];
   evidence: {
+    /** The maximal spans of the output found in the index (what was copied, for people to read). */
     spans: RecordSpan[];
+    /** The output windows inside those spans, each looked up on its own: what span attribution credits. */
+    windows: RecordWindowGroup[];
     gradient: RecordGradientEvidence | null;
   };
 }

@@ -4,7 +4,7 @@ export { buildSuffixArray } from "./suffix-array.ts";
 export { buildSpanIndex, documentAt, DOCUMENT_SEPARATOR, type IndexDocument, type SpanIndex } from "./span-index.ts";
 export { decodeSpanIndex, encodeSpanIndex, loadSpanIndex, saveSpanIndex, spanIndexDigest } from "./span-index-file.ts";
 export * from "./span-match.ts";
-export { creditedWindows, scoreSpans, spanRarityMicroBits, type SpanEvidence } from "./span-score.ts";
+export { scoreWindows, spanRarityMicroBits, type WindowEvidence } from "./span-score.ts";
 export * from "./gradient-influence.ts";
 export * from "./gradient-sketch-file.ts";
 export { buildGradientSketch, type GradientSketchOptions, type TaggedTrainingExample } from "./build-gradient-sketch.ts";

@@ -8,7 +8,7 @@
  */
 import { canonicalJson } from "./canonical-json.ts";
 import { decodeFloat32Base64, outputHash, type AttributionRecord } from "./attribution-record.ts";
-import { toRecordSpan } from "./attribute.ts";
+import { toRecordSpan, toRecordWindowGroup } from "./attribute.ts";
 import type { AttributionDataSource } from "./data-source.ts";
 import { AttributionError } from "./errors.ts";
 import { gradientInfluence, type GradientSketch, type OutputGradientCheckpoint } from "./gradient-influence.ts";
@@ -17,8 +17,8 @@ import { spanIndexDigest } from "./span-index-file.ts";
 import { encodeFloat32Base64, type RecordGradientEvidence } from "./attribution-record.ts";
 import type { DatanetVersionReader } from "./datanet-version-reader.ts";
 import type { OutputGradientRecomputer } from "./recompute-output-gradients.ts";
-import { countContributions, findOccurrences, matchSpans } from "./span-match.ts";
-import { scoreSpans } from "./span-score.ts";
+import { countContributions, findOccurrences, matchSpans, matchWindows } from "./span-match.ts";
+import { scoreWindows } from "./span-score.ts";
 import { validateRecord } from "./validate-record.ts";
 import { mixWeights, scoresToPpm, type ContributionWeight } from "./weights.ts";
 
@@ -143,7 +143,12 @@ export async function verifyRecord(value: unknown, source: AttributionDataSource
     }
   }
 
-  const spanWeights = scoresToPpm(scoreSpans(spanEvidence(record), parameters.minSpanLength, parameters.indexTokens));
+  // Window evidence follows from the spans' tokens and the index alone.
+  const windows = matchWindows(index, record.evidence.spans, parameters);
+  if (canonicalJson(windows.map(toRecordWindowGroup)) !== canonicalJson(record.evidence.windows)) {
+    report("window-evidence", `evidence.windows differ from the windows of the record's spans in the index (${windows.length} groups expected, ${record.evidence.windows.length} given)`);
+  }
+  const spanWeights = scoresToPpm(scoreWindows(windows, parameters.indexTokens));
   const { weights, effectiveMixPpm } = mixWeights(spanWeights, gradientWeights, parameters.mixPpm);
   if (effectiveMixPpm !== parameters.effectiveMixPpm) {
     report("record-mix", `parameters.effectiveMixPpm is ${parameters.effectiveMixPpm}; the evidence gives ${effectiveMixPpm}`);
@@ -207,15 +212,6 @@ async function recomputeOutputGradients(
     report(error.name === "MissingDataError" ? "gradient-unverifiable" : "gradient-evidence", `the output gradients cannot be recomputed: ${error.message}`);
     return undefined;
   }
-}
-
-function spanEvidence(record: AttributionRecord) {
-  return record.evidence.spans.map((s) => ({
-    outputStart: s.outputStart,
-    length: s.length,
-    occurrences: s.occurrences,
-    contributions: s.contributions.map((c) => ({ contributionId: BigInt(c.contributionId), count: c.count })),
-  }));
 }
 
 function compareWeights(record: AttributionRecord, expected: readonly ContributionWeight[], report: (code: string, message: string) => void): void {
