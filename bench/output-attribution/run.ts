@@ -67,7 +67,7 @@ async function measure(fusedMultiplyAdd: boolean): Promise<Measure> {
   const weights = onBackend(backend);
   const decoder = new BatchedDecoder(config, weights, backend, PROMPT + OUTPUT);
   greedyContinuations(decoder, adapter, [prompt], 8); // warm-up
-  let output = new Int32Array(0);
+  let output: Int32Array = new Int32Array(0);
   const generation = timed(RUNS, () => (output = greedyContinuations(decoder, adapter, [prompt], OUTPUT)[0]));
   const model = new LlamaModel(config, weights, backend);
   model.setAdapter(adapter);
