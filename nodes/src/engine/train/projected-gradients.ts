@@ -26,7 +26,10 @@ import { projectGradientKronecker, type GradientBlock } from "./kronecker-projec
  * layer by layer, targets in LORA_TARGETS order (q, k, v, o, gate, up, down), lora_A before
  * lora_B, each row-major; index i counts through them all (see adapterGradientTensors).
  *
- * Cost: P·k sign flips per example (a 1M-parameter adapter at k=256: 2.6e8 additions).
+ * Cost: P·k sign flips per example (a 1M-parameter adapter at k=256: 2.6e8 additions). That is the
+ * "dense-rademacher" kind; "kronecker-rademacher" (kronecker-projection.ts) projects each LoRA
+ * factor's gradient block with two small sign matrices instead, about P·√k operations, and is what
+ * gradient sketches use by default.
  */
 export interface GradientProjection {
   /** k, the projected size; a multiple of 32 keeps every hash's bits used. */
