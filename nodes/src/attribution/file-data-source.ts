@@ -46,6 +46,7 @@ export function createFileDataSource(folders: FileDataSourceFolders): Attributio
   const sketchDir = folders.sketchDir ?? indexDir;
   // A batch usually has many records over one Datanet version: load each index once.
   const indexes = new Map<string, Promise<SpanIndex | undefined>>();
+  const sketches = new Map<string, Promise<GradientSketch | undefined>>();
 
   return {
     spanIndex(datanetRoot: Hex) {
@@ -62,9 +63,14 @@ export function createFileDataSource(folders: FileDataSourceFolders): Attributio
       const bytes = await readIfPresent(path);
       return bytes ? parseManifest(JSON.parse(bytes.toString("utf8")), path) : undefined;
     },
-    async gradientSketch(modelCid: string): Promise<GradientSketch | undefined> {
-      const bytes = await readIfPresent(join(sketchDir, gradientSketchFileName(modelCid)));
-      return bytes ? decodeGradientSketch(bytes) : undefined;
+    gradientSketch(modelCid: string): Promise<GradientSketch | undefined> {
+      // Loaded once per model: records of one model share it, and its digest is computed once.
+      let sketch = sketches.get(modelCid);
+      if (!sketch) {
+        sketch = readIfPresent(join(sketchDir, gradientSketchFileName(modelCid))).then((bytes) => (bytes ? decodeGradientSketch(bytes) : undefined));
+        sketches.set(modelCid, sketch);
+      }
+      return sketch;
     },
     outputTokens: (requestId: string) => readTokens(folders.outputDir, outputTokensFileName(requestId)),
     promptTokens: (requestId: string) => readTokens(folders.outputDir, promptTokensFileName(requestId)),

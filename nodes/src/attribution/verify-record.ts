@@ -10,7 +10,7 @@ import { canonicalJson } from "./canonical-json.ts";
 import { decodeFloat32Base64, outputHash, type AttributionRecord } from "./attribution-record.ts";
 import { toRecordSpan, toRecordWindowGroup } from "./attribute.ts";
 import type { AttributionDataSource } from "./data-source.ts";
-import { AttributionError } from "./errors.ts";
+import { AttributionError, MissingDataError } from "./errors.ts";
 import { gradientInfluence, type GradientSketch, type OutputGradientCheckpoint } from "./gradient-influence.ts";
 import { gradientSketchDigest } from "./gradient-sketch-file.ts";
 import { spanIndexDigest } from "./span-index-file.ts";
@@ -208,8 +208,10 @@ async function recomputeOutputGradients(
   try {
     return await options.gradients.recompute({ provenance: sketch.provenance!, backend: gradient.backend, prompt, output });
   } catch (error) {
-    if (!(error instanceof AttributionError)) throw error;
-    report(error.name === "MissingDataError" ? "gradient-unverifiable" : "gradient-evidence", `the output gradients cannot be recomputed: ${error.message}`);
+    // Any failure (a checkpoint that does not fit the base model, an output longer than the record's
+    // window...) means the evidence cannot stand; a missing input means it cannot be checked.
+    if (!(error instanceof Error)) throw error;
+    report(error instanceof MissingDataError ? "gradient-unverifiable" : "gradient-evidence", `the output gradients cannot be recomputed: ${error.message}`);
     return undefined;
   }
 }

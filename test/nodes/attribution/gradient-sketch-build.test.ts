@@ -130,3 +130,15 @@ describe("gradient sketches built in the training job", () => {
     }
   });
 });
+
+describe("TracIn checkpoint options", () => {
+  it("refuses a TracIn step whose learning rate is 0 before training starts", () => {
+    const model = new LlamaModel(TINY, initLlamaWeights(TINY, 1), backend);
+    model.setAdapter(createLoraAdapter(TINY, TINY_LORA, { seed: 4, baseModel: "tiny" }));
+    const options = { model, trainSequences: markovCorpus(TINY.vocabSize, 4, 17, 2, 2), batchSize: 2, sequenceLength: 16, totalSteps: 4, learningRate: 1e-2, seed: 1, tracinDir: "/nonexistent" };
+    assert.throws(() => new Trainer({ ...options, tracinSteps: [4] }), /learning rate 0/);
+    assert.throws(() => new Trainer({ ...options, tracinSteps: [5] }), /must be integers in \[1, 4\]/);
+    assert.throws(() => new Trainer({ ...options, tracinDir: undefined, tracinSteps: [2] }), /tracinDir/);
+    assert.doesNotThrow(() => new Trainer({ ...options, tracinSteps: [2] }));
+  });
+});

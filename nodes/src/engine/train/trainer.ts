@@ -106,6 +106,10 @@ export class Trainer {
     this.tracinSteps = new Set(options.tracinSteps ?? []);
     for (const step of this.tracinSteps) {
       if (!Number.isInteger(step) || step < 1 || step > totalSteps) throw new TrainingConfigError("tracinSteps", step, `must be integers in [1, ${totalSteps}]`);
+      // TracIn weighs a checkpoint by its step's learning rate: a zero one (the cosine's end with no floor) would erase it.
+      if (!(learningRateAt(step - 1, this.schedule) > 0)) {
+        throw new TrainingConfigError("tracinSteps", step, "has learning rate 0 there (TracIn weighs the checkpoint by it): set minLearningRate above 0");
+      }
     }
     if (this.tracinSteps.size > 0) {
       if (!options.tracinDir) throw new TrainingConfigError("tracinDir", options.tracinDir, "is needed to save tracinSteps");
