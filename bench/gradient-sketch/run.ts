@@ -9,7 +9,7 @@
  *   node bench/gradient-sketch/run.ts [--model smollm2-135m|tributary-base-v0] [--k 256] [--T 128] [--B 8]
  *
  * Writes bench/out/gradient-sketch.md (one subsection per model; rerunning a model replaces its subsection).
- * SmolLM2-135M at B = 8 needs two sets of activations beyond the wasm backend's 4 GiB memory: use --B 4.
+ * SmolLM2-135M at B = 8 needs three sets of activations (B = 1, training, sketch), beyond the wasm backend's 4 GiB: use --B 4.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
@@ -65,25 +65,44 @@ const adapterParameters = [...adapter.weights.values()].reduce((s, f) => s + f.A
 
 const window = Int32Array.from({ length: T + 1 }, () => rng.nextInt(config.vocabSize));
 const one = makeBatch([window], 1, T);
-const gradientSeconds = timed(RUNS, () => {
+const windows = Array.from({ length: B }, () => Int32Array.from({ length: T + 1 }, () => rng.nextInt(config.vocabSize)));
+const batch = makeBatch(windows, B, T);
+// A second model over the same weights and adapter for the training step, so neither model reallocates its
+// activations when the batch size alternates (the wasm backend's memory is never given back).
+const trainingModel = new LlamaModel(config, weights, backend);
+trainingModel.setAdapter(adapter);
+const optimizer = new AdamW(trainingModel.trainableParameters(), { weightDecay: 0 });
+const spec = { dimensions: K, seed: 3 };
+
+const singleGradient = (): void => {
   model.zeroGradients();
   model.forward(one.tokens, 1, T, one.targets);
   model.backward();
-});
-const denseSeconds = timed(1, () => projectGradient(adapterGradientTensors(model), { dimensions: K, seed: 3 }));
-projectGradientKronecker(adapterGradientBlocks(model), { dimensions: K, seed: 3 }); // builds the sign matrices once
-const kroneckerSeconds = timed(Math.max(RUNS, 5), () => projectGradientKronecker(adapterGradientBlocks(model), { dimensions: K, seed: 3 }));
-
-const windows = Array.from({ length: B }, () => Int32Array.from({ length: T + 1 }, () => rng.nextInt(config.vocabSize)));
-const batch = makeBatch(windows, B, T);
-const optimizer = new AdamW(model.trainableParameters(), { weightDecay: 0 });
-const batchedSeconds = timed(RUNS, () => batchedProjectedExampleGradients(model, windows, T, { dimensions: K, seed: 3 }, B)) / B;
-const stepSeconds = timed(RUNS, () => {
-  model.zeroGradients();
-  model.forward(batch.tokens, B, T, batch.targets);
-  model.backward();
+};
+const trainingStep = (): void => {
+  trainingModel.zeroGradients();
+  trainingModel.forward(batch.tokens, B, T, batch.targets);
+  trainingModel.backward();
   optimizer.step(1e-4);
-});
+};
+// Warm-up (JIT, activation buffers, sign matrices), then the measures interleaved round by round, so the
+// machine's load (shared, noisy) weighs on all of them alike and the ratios stay meaningful.
+singleGradient();
+projectGradientKronecker(adapterGradientBlocks(model), spec);
+batchedProjectedExampleGradients(model, windows, T, spec, B);
+trainingStep();
+const denseSeconds = timed(1, () => projectGradient(adapterGradientTensors(model), spec));
+const samples = { gradient: [] as number[], kronecker: [] as number[], batched: [] as number[], step: [] as number[] };
+for (let run = 0; run < RUNS; run++) {
+  samples.gradient.push(timed(1, singleGradient));
+  samples.kronecker.push(timed(1, () => projectGradientKronecker(adapterGradientBlocks(model), spec)));
+  samples.batched.push(timed(1, () => batchedProjectedExampleGradients(model, windows, T, spec, B)) / B);
+  samples.step.push(timed(1, trainingStep));
+}
+const gradientSeconds = median(samples.gradient);
+const kroneckerSeconds = median(samples.kronecker);
+const batchedSeconds = median(samples.batched);
+const stepSeconds = median(samples.step);
 await backend.dispose();
 
 const perWindowTraining = stepSeconds / B;
@@ -95,7 +114,7 @@ const date = new Date().toISOString().slice(0, 10);
 const section = `### Model \`${values.model}\`
 
 ${date}, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, backend ${backend.name}. ${source};
-LoRA rank 8 on all 7 projections (${(adapterParameters / 1e6).toFixed(2)}M adapter parameters), k = ${K}, windows of T = ${T} tokens, medians of ${RUNS}.
+LoRA rank 8 on all 7 projections (${(adapterParameters / 1e6).toFixed(2)}M adapter parameters), k = ${K}, windows of T = ${T} tokens, medians of ${RUNS} interleaved rounds.
 
 | per example, per TracIn checkpoint | time |
 | --- | --- |

@@ -67,6 +67,7 @@ class GradientSplittingBackend implements Backend {
     }
     const T = this.rowsPerSlot;
     this.slots.forEach((slot, j) => {
+      if (slot.weight === 0) return; // a padding row
       this.inner.matmul(scratch, a.subarray(j * T * M, (j + 1) * T * M), b.subarray(j * T * N, (j + 1) * T * N), M, T, N, { transA: true });
       accumulateKronecker(slot.accumulator, { ...block, data: scratch } satisfies GradientBlock, this.spec, slot.weight);
     });
@@ -127,13 +128,16 @@ export function batchedProjectedExampleGradients(
     if (scored[e] === 0) throw new ModelInputError(`Example ${e} has no token to score (it needs at least 2 tokens).`, { example: e });
   });
   backend.spec = projection;
+  const padding: SlotTarget = { accumulator: new Float64Array(projection.dimensions), weight: 0 };
   for (let start = 0; start < windows.length; start += batchSize) {
     const chunk = windows.slice(start, start + batchSize);
-    const batch = makeBatch(chunk.map((w) => w.window), chunk.length, T);
+    // Always batchSize rows (the last batch padded): the model keeps one set of activation buffers
+    // instead of allocating new ones for every batch size it meets.
+    const batch = makeBatch(chunk.map((w) => w.window), batchSize, T);
     // backward(1) scales every token's gradient by 1 / batch.count; an example's mean loss wants 1 / its own count.
-    backend.slots = chunk.map((w) => ({ accumulator: accumulators[w.example], weight: batch.count / scored[w.example] }));
+    backend.slots = Array.from({ length: batchSize }, (_, j) => (j < chunk.length ? { accumulator: accumulators[chunk[j].example], weight: batch.count / scored[chunk[j].example] } : padding));
     backend.rowsPerSlot = T;
-    splitting.forward(batch.tokens, chunk.length, T, batch.targets);
+    splitting.forward(batch.tokens, batchSize, T, batch.targets);
     splitting.backward(1);
   }
   backend.slots = [];
