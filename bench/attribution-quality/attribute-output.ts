@@ -23,13 +23,15 @@ export interface OutputAttribution {
 
 export interface OutputToAttribute {
   requestId: string;
+  prompt: Int32Array;
   tokens: Int32Array;
   gradients: readonly OutputGradientCheckpoint[];
 }
 
-export function attributeOutput(index: SpanIndex, sketch: GradientSketch, output: OutputToAttribute, mixPpm: number): OutputAttribution {
+/** `backend`: the reproducible backend the output gradients were computed on (the record states it). */
+export function attributeOutput(index: SpanIndex, sketch: GradientSketch, output: OutputToAttribute, mixPpm: number, backend: "reference" | "wasm-simd"): OutputAttribution {
   const common = { requestId: output.requestId, model: { id: 1n, cid: "bench-attribution-quality" }, datanet: { id: 1n, version: 1 }, outputTokens: output.tokens, index };
-  const record = attribute({ ...common, gradients: { sketch, output: output.gradients }, parameters: { mixPpm } });
+  const record = attribute({ ...common, gradients: { sketch, output: output.gradients, prompt: output.prompt, backend }, parameters: { mixPpm } });
   validateRecord(record);
   const spanOnly = attribute(common);
   const fromRecord = (r: AttributionRecord): ContributionWeight[] => r.weights.map((w) => ({ contributionId: BigInt(w.contributionId), ppm: w.ppm }));

@@ -9,12 +9,17 @@ import { loadModelFolder } from "../../nodes/src/engine/formats/model-folder.ts"
 import { initLlamaWeights, LM_HEAD, type LlamaWeights } from "../../nodes/src/engine/model/weights.ts";
 import { Rng } from "../../nodes/src/engine/train/rng.ts";
 import { BenchmarkInputError } from "./errors.ts";
+import { writeSafetensors } from "../../nodes/src/engine/formats/safetensors.ts";
+import { contentDigest } from "../../nodes/src/engine/train/tracin-checkpoint.ts";
+import { baseModelDigest } from "../../nodes/src/attribution/recompute-output-gradients.ts";
 
 export interface BaseModel {
   config: ScaledLlamaConfig;
   weights: LlamaWeights;
   /** What the report says the base was. */
   description: string;
+  /** sha2-256 of its weights file (model.safetensors; for random weights, of their safetensors encoding). */
+  digest: `0x${string}`;
 }
 
 /** C=128, L=2, NH=4, NKV=2: about 1.2M parameters, most of them the two 4096×128 embedding tables. */
@@ -39,7 +44,8 @@ export function randomBaseModel(seed: number, alloc: (n: number) => Float32Array
   const head = weights.get(LM_HEAD)!;
   const rng = new Rng(seed + 1);
   for (let i = 0; i < head.length; i++) head[i] = rng.normal() * RANDOM_HEAD_STD;
-  return { config, weights, description: `random Llama (C=${config.hiddenSize}, L=${config.numLayers}, NH=${config.numHeads}, NKV=${config.numKvHeads}, V=${config.vocabSize}, seed ${seed})` };
+  const digest = contentDigest(writeSafetensors(new Map([...weights].map(([name, data]) => [name, { shape: [data.length], data }]))));
+  return { config, weights, digest, description: `random Llama (C=${config.hiddenSize}, L=${config.numLayers}, NH=${config.numHeads}, NKV=${config.numKvHeads}, V=${config.vocabSize}, seed ${seed})` };
 }
 
 /**
@@ -60,5 +66,5 @@ export async function loadBaseModel(dir: string, backend: Backend, tokenizerVoca
     data.set(tensor.data);
     weights.set(name, data);
   }
-  return { config: folder.config, weights, description: `checkpoint ${dir}` };
+  return { config: folder.config, weights, digest: await baseModelDigest(dir), description: `checkpoint ${dir}` };
 }

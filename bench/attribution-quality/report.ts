@@ -139,9 +139,9 @@ export function renderMarkdownReport(report: BenchmarkReport): string {
       `**Setup, per seed.** A Datanet of ${o.contributors} contributors (distinct accounts), each holding ${o.uniquePerContributor} unique passages, among ${o.filler} filler passages that every contributor contributed a copy of:`,
       `${first.datanet.contributions} contributions, one training example and one index document each (${first.datanet.indexTokens} indexed tokens).`,
       `Passages are ${o.passageTokens} tokens of real English from the corpus held-out split (project tokenizer, 4096 ids), cut at sentence starts; no two share a ${MIN_SPAN_LENGTH}-gram, so the planted evidence is unambiguous.`,
-      `Base model: ${first.base.replace(/, seed \d+/, "")}, seeded per trial (no pretrained base model exists yet).`,
+      `Base model: ${first.base.replace(/, seed \d+/, "")}${/^random/.test(first.base) ? ", seeded per trial (a random base keeps the measurement free of anything a pretrained model already knows; \`--base models/tributary-base-v0\` runs it on the project's base model)" : ""}.`,
       `Adapter: LoRA ${first.lora}, trained with the engine's Trainer (AdamW, lr ${o.learningRate} with warm-up and cosine decay to a tenth, batch ${o.batchSize} × ${o.passageTokens} tokens) for ${o.steps} steps.`,
-      `TracIn checkpoints after steps ${first.training.checkpoints.map((c) => c.step).join(", ")}; per-example and output LoRA gradients projected to ${o.dims} dimensions (\`projectedExampleGradients\` / \`projectedOutputGradient\`).`,
+      `TracIn checkpoints after steps ${first.training.checkpoints.map((c) => c.step).join(", ")}; per-example and output LoRA gradients projected to ${o.dims} dimensions by the ${o.projection} projection (\`buildGradientSketch\` / \`outputGradients\`, the node's own API).`,
     ),
     paragraph(
       `**Outputs.** The adapter is prompted with the first ${o.promptTokens} tokens of each unique passage (${planted} planted prompts per seed) and its greedy ${outputTokens}-token continuation is generated (KV-cached \`BatchedDecoder\`).`,

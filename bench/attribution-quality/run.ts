@@ -20,6 +20,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createBackend } from "../../nodes/src/engine/backend/create-backend.ts";
+import { GRADIENT_PROJECTION_KINDS, type GradientProjectionKind } from "../../nodes/src/engine/train/projected-gradients.ts";
 import { loadTokenizer } from "../../nodes/src/engine/tokenizer/text-tokenizer.ts";
 import { METHODS, type Method } from "./attribute-output.ts";
 import { corpusPassageSources } from "./corpus-passage-sources.ts";
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     "learning-rate": { type: "string", default: "1e-2" },
     rank: { type: "string", default: "8" },
     dims: { type: "string", default: "256" },
+    projection: { type: "string", default: "kronecker-rademacher" },
     threshold: { type: "string", default: "0.5" },
     mix: { type: "string", default: "500000" },
     base: { type: "string" },
@@ -53,6 +55,12 @@ function numberOption(name: keyof typeof values): number {
   const value = Number(values[name]);
   if (values[name] === undefined || !Number.isFinite(value)) throw new BenchmarkInputError(`--${name} must be a number, got "${values[name]}".`, { option: name });
   return value;
+}
+function projectionOption(value: string): GradientProjectionKind {
+  if (!(GRADIENT_PROJECTION_KINDS as readonly string[]).includes(value)) {
+    throw new BenchmarkInputError(`--projection must be one of ${GRADIENT_PROJECTION_KINDS.join(", ")}, got "${value}".`, { option: "projection" });
+  }
+  return value as GradientProjectionKind;
 }
 const seeds = values.seeds!.split(",").map((s) => Number(s));
 if (seeds.some((s) => !Number.isInteger(s))) throw new BenchmarkInputError(`--seeds must be integers separated by commas, got "${values.seeds}".`, { seeds: values.seeds });
@@ -67,11 +75,12 @@ const tokenizer = loadTokenizer(
   JSON.parse(await readFile(join(tokenizerDir, "tokenizer_config.json"), "utf8")),
 );
 const text = corpusPassageSources();
-const backend = await createBackend();
+// Without fused multiply-add: the records name their backend, and only a reproducible one can be recomputed by a verifier.
+const backend = await createBackend({ fusedMultiplyAdd: false });
 const options: Omit<TrialOptions, "seed"> = {
   contributors: numberOption("contributors"), uniquePerContributor: numberOption("unique-per-contributor"), filler: numberOption("filler"),
   unrelated: numberOption("unrelated"), passageTokens: numberOption("passage-tokens"), promptTokens: numberOption("prompt-tokens"),
-  steps: numberOption("steps"), learningRate: numberOption("learning-rate"), batchSize: 8, rank: numberOption("rank"), dims: numberOption("dims"),
+  steps: numberOption("steps"), learningRate: numberOption("learning-rate"), batchSize: 8, rank: numberOption("rank"), dims: numberOption("dims"), projection: projectionOption(values.projection!),
   mixPpm: numberOption("mix"), threshold, baseDir: values.base, log,
 };
 const trials: TrialResult[] = [];

@@ -1,13 +1,14 @@
 /**
- * Fine-tunes a fresh LoRA adapter on the Datanet's examples with the engine's Trainer, saving the
- * adapter at the TracIn checkpoints on the way.
+ * Fine-tunes a fresh LoRA adapter on the Datanet's examples with the engine's Trainer, which writes
+ * the TracIn checkpoints (tracin-checkpoint.ts) on the way, as a node's training job does.
  */
+import { readFile } from "node:fs/promises";
 import type { LlamaModel } from "../../nodes/src/engine/model/llama.ts";
 import { createLoraAdapter, type LoraAdapter } from "../../nodes/src/engine/lora/adapter.ts";
 import type { LoraConfig } from "../../nodes/src/engine/model/config.ts";
 import { Trainer, type TrainingEvent } from "../../nodes/src/engine/train/trainer.ts";
+import { decodeTracInCheckpoint, type TracInCheckpoint } from "../../nodes/src/engine/train/tracin-checkpoint.ts";
 import { BenchmarkInputError } from "./errors.ts";
-import { snapshotAdapter, type AdapterSnapshot } from "./adapter-snapshots.ts";
 
 export interface AdapterTrainingOptions {
   lora: LoraConfig;
@@ -20,6 +21,8 @@ export interface AdapterTrainingOptions {
   minLearningRate: number;
   /** Steps (1..steps) after which the adapter is saved for TracIn. */
   checkpointSteps: readonly number[];
+  /** Where the TracIn checkpoint files go. */
+  checkpointDir: string;
   seed: number;
   /** Called after every optimizer step (progress output). */
   onStep?: (event: TrainingEvent) => void;
@@ -27,7 +30,8 @@ export interface AdapterTrainingOptions {
 
 export interface TrainedAdapter {
   adapter: LoraAdapter;
-  snapshots: AdapterSnapshot[];
+  /** The TracIn checkpoints, read back from their files. */
+  checkpoints: TracInCheckpoint[];
   /** Mean training loss of each step. */
   losses: number[];
   seconds: number;
@@ -35,12 +39,6 @@ export interface TrainedAdapter {
 }
 
 export async function trainAdapter(model: LlamaModel, examples: readonly Int32Array[], options: AdapterTrainingOptions): Promise<TrainedAdapter> {
-  const checkpoints = new Set(options.checkpointSteps);
-  for (const step of checkpoints) {
-    if (!Number.isInteger(step) || step < 1 || step > options.steps) {
-      throw new BenchmarkInputError(`Checkpoint step ${step} is not in [1, ${options.steps}].`, { step, steps: options.steps });
-    }
-  }
   if (!(options.minLearningRate > 0)) {
     throw new BenchmarkInputError(`minLearningRate must be above 0 (TracIn weighs each checkpoint by its learning rate), got ${options.minLearningRate}.`, {
       minLearningRate: options.minLearningRate,
@@ -51,17 +49,17 @@ export async function trainAdapter(model: LlamaModel, examples: readonly Int32Ar
   const trainer = new Trainer({
     model, trainSequences: examples, batchSize: options.batchSize, sequenceLength: options.sequenceLength, totalSteps: options.steps,
     learningRate: options.learningRate, warmupSteps: options.warmupSteps, minLearningRate: options.minLearningRate,
-    weightDecay: 0, seed: options.seed,
+    weightDecay: 0, seed: options.seed, tracinSteps: options.checkpointSteps, tracinDir: options.checkpointDir,
   });
-  const snapshots: AdapterSnapshot[] = [];
   const losses: number[] = [];
   let tokensPerSecond = 0;
   const started = performance.now();
   for await (const event of trainer.run()) {
     losses.push(event.loss);
     tokensPerSecond = event.tokensPerSecond;
-    if (checkpoints.has(event.step)) snapshots.push(snapshotAdapter(adapter, event.step, event.lr));
     options.onStep?.(event);
   }
-  return { adapter, snapshots, losses, seconds: (performance.now() - started) / 1000, tokensPerSecond };
+  const seconds = (performance.now() - started) / 1000;
+  const checkpoints = await Promise.all(trainer.tracinCheckpoints.map(async (c) => decodeTracInCheckpoint(await readFile(c.path!), model.config)));
+  return { adapter, checkpoints, losses, seconds, tokensPerSecond };
 }

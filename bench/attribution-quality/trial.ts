@@ -11,6 +11,11 @@ import type { Backend } from "../../nodes/src/engine/backend/backend.ts";
 import { BatchedDecoder } from "../../nodes/src/engine/inference/batched-decoder.ts";
 import { LORA_TARGETS } from "../../nodes/src/engine/model/config.ts";
 import { LlamaModel } from "../../nodes/src/engine/model/llama.ts";
+import type { GradientProjectionKind } from "../../nodes/src/engine/train/projected-gradients.ts";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BenchmarkInputError } from "./errors.ts";
 import { attributeOutput, METHODS, type Method, type OutputAttribution } from "./attribute-output.ts";
 import { loadBaseModel, randomBaseModel } from "./base-model.ts";
 import { copiedPrefixLength } from "./copied-prefix.ts";
@@ -39,6 +44,8 @@ export interface TrialOptions {
   rank: number;
   /** Projection dimension of the gradients. */
   dims: number;
+  /** Projection of the gradients: "kronecker-rademacher" (what buildGradientSketch uses by default) or "dense-rademacher". */
+  projection: GradientProjectionKind;
   /** Span share of the combined weights, ppm. */
   mixPpm: number;
   /** Top-contributor share at which a prediction is made (only used to list the misses). */
@@ -101,6 +108,7 @@ export async function runTrial(backend: Backend, tokenizer: PassageTokenizer & {
   const training = await trainAdapter(model, datanet.contributions.map((c) => c.tokens), {
     lora, batchSize: o.batchSize, sequenceLength, steps: o.steps, learningRate: o.learningRate, warmupSteps: Math.round(o.steps / 20),
     minLearningRate: o.learningRate / 10, checkpointSteps: [Math.round(o.steps / 3), Math.round((2 * o.steps) / 3), o.steps], seed: o.seed,
+    checkpointDir: await mkdtemp(join(tmpdir(), `attribution-quality-${o.seed}-`)),
     onStep: (e) => {
       if (e.step % 100 === 0 || e.step === o.steps) o.log(`seed ${o.seed}: step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(3)} lr ${e.lr.toExponential(2)} ${Math.round(e.tokensPerSecond)} tok/s`);
     },
@@ -123,12 +131,12 @@ export async function runTrial(backend: Backend, tokenizer: PassageTokenizer & {
     ...unrelatedOutputs.map((output, i) => ({ prompt: unrelatedPrompts[i], output })),
     ...datanet.unrelated.map((p) => ({ prompt: p.tokens.subarray(0, o.promptTokens), output: p.tokens.subarray(o.promptTokens) })),
   ];
-  const gradients = tracinGradients(model, training.snapshots, datanet.contributions, generated, sequenceLength, { dimensions: o.dims, seed: o.seed });
-  o.log(`seed ${o.seed}: projected gradients of ${datanet.contributions.length} examples + ${generated.length} outputs at ${training.snapshots.length} checkpoints in ${gradients.seconds.toFixed(1)} s`);
+  const gradients = tracinGradients(model, training.checkpoints, datanet.contributions, generated, sequenceLength, { dimensions: o.dims, seed: o.seed, kind: o.projection }, base.digest);
+  o.log(`seed ${o.seed}: projected gradients of ${datanet.contributions.length} examples + ${generated.length} outputs at ${training.checkpoints.length} checkpoints in ${gradients.seconds.toFixed(1)} s`);
 
   const attributionStart = performance.now();
   const attributions = generated.map((g, i) =>
-    attributeOutput(index, gradients.sketch, { requestId: `seed-${o.seed}-output-${i}`, tokens: g.output, gradients: gradients.outputs[i] }, o.mixPpm));
+    attributeOutput(index, gradients.sketch, { requestId: `seed-${o.seed}-output-${i}`, prompt: g.prompt, tokens: g.output, gradients: gradients.outputs[i] }, o.mixPpm, reproducibleBackend(backend)));
   const attributionSeconds = since(attributionStart);
   const n = plantedOutputs.length;
   const m = unrelatedOutputs.length;
@@ -154,7 +162,7 @@ export async function runTrial(backend: Backend, tokenizer: PassageTokenizer & {
     training: {
       steps: o.steps, firstLoss: training.losses[0], finalLoss: lastLosses.reduce((a, b) => a + b, 0) / lastLosses.length,
       seconds: training.seconds, tokensPerSecond: training.tokensPerSecond,
-      checkpoints: training.snapshots.map((s) => ({ step: s.step, learningRate: s.learningRate })),
+      checkpoints: training.checkpoints.map((s) => ({ step: s.step, learningRate: s.learningRate })),
     },
     memorization: { exact, total: copied.length, meanCopied: copied.reduce((a, b) => a + b, 0) / copied.length, outputTokens },
     unrelatedGeneratedLongestSpan: attributions.slice(n, n + m).map((a) => a.longestSpan),
@@ -164,6 +172,13 @@ export async function runTrial(backend: Backend, tokenizer: PassageTokenizer & {
     unrelatedText: tops(attributions.slice(n + m)),
     seconds: { generation: generationSeconds, gradients: gradients.seconds, attribution: attributionSeconds, total: since(started) },
   };
+}
+
+/** The record names the backend its output gradients were computed on; only reproducible ones can be named. */
+function reproducibleBackend(backend: Backend): "reference" | "wasm-simd" {
+  if (backend.name === "reference") return "reference";
+  if (backend.name.startsWith("wasm-simd,")) return "wasm-simd";
+  throw new BenchmarkInputError(`Backend ${backend.name} is not reproducible: records need the reference backend or wasm-simd without fused multiply-add.`, { backend: backend.name });
 }
 
 function perMethod<T>(f: (method: Method) => T): Record<Method, T> {

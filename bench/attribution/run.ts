@@ -102,6 +102,13 @@ const sketch: GradientSketch = {
     learningRate,
     exampleGradients: Float32Array.from({ length: exampleContributionIds.length * DIMS }, () => random() * 2 - 1),
   })),
+  // Random gradients stand in for an adapter's: only the cost of scoring them is measured here.
+  provenance: {
+    projection: { kind: "kronecker-rademacher", seed: 1, dims: DIMS },
+    sequenceLength: 256,
+    baseModel: `0x${"22".repeat(32)}`,
+    checkpoints: [3e-4, 2e-4, 1e-4].map((learningRate, i) => ({ step: 100 * (i + 1), learningRate, digest: `0x${String(i).repeat(64)}` as const })),
+  },
 };
 
 function measure(withGradients: boolean): { latency: number[]; spans: number } {
@@ -110,7 +117,10 @@ function measure(withGradients: boolean): { latency: number[]; spans: number } {
   for (let run = -3; run < RUNS; run++) {
     const outputTokens = benchOutput();
     const gradients = withGradients
-      ? { sketch, output: sketch.checkpoints.map((c) => ({ learningRate: c.learningRate, gradient: Float32Array.from({ length: DIMS }, () => random() * 2 - 1) })) }
+      ? {
+          sketch, prompt: [1, 2, 3], backend: "wasm-simd" as const,
+          output: sketch.checkpoints.map((c) => ({ learningRate: c.learningRate, gradient: Float32Array.from({ length: DIMS }, () => random() * 2 - 1) })),
+        }
       : undefined;
     const t = performance.now();
     const record = attribute({ requestId: `bench-${run}`, model: { id: 1n, cid: "bench" }, datanet: { id: 1n, version: 1 }, outputTokens, index, gradients });

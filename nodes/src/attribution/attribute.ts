@@ -4,12 +4,14 @@
  * written down as a tributary.attribution/1 record.
  */
 import type { Hex } from "viem";
-import { ATTRIBUTION_RECORD_SCHEMA, encodeFloat32Base64, outputHash, type AttributionRecord } from "./attribution-record.ts";
+import { ATTRIBUTION_RECORD_SCHEMA, encodeFloat32Base64, outputHash, type AttributionRecord, type RecordGradientEvidence } from "./attribution-record.ts";
+import { gradientSketchDigest } from "./gradient-sketch-file.ts";
+import { spanIndexDigest } from "./span-index-file.ts";
 import { InvalidParameterError } from "./errors.ts";
 import { gradientInfluence, type GradientSketch, type OutputGradientCheckpoint } from "./gradient-influence.ts";
 import type { SpanIndex } from "./span-index.ts";
-import { DEFAULT_SPAN_MATCH_OPTIONS, matchSpans, type MatchedSpan } from "./span-match.ts";
-import { scoreSpans } from "./span-score.ts";
+import { DEFAULT_SPAN_MATCH_OPTIONS, matchSpans, matchWindows, type MatchedSpan, type WindowGroup } from "./span-match.ts";
+import { scoreWindows } from "./span-score.ts";
 import { mixWeights, scoresToPpm } from "./weights.ts";
 
 export interface AttributionParameters {
@@ -29,8 +31,17 @@ export interface AttributionInput {
   datanet: { id: bigint; version: number };
   outputTokens: ArrayLike<number>;
   index: SpanIndex;
-  /** The adapter's gradient sketch and the output's projected gradients; absent: span attribution only. */
-  gradients?: { sketch: GradientSketch; output: readonly OutputGradientCheckpoint[] };
+  /**
+   * The adapter's gradient sketch (built by buildGradientSketch, so it names its provenance), the
+   * output's projected gradients at its checkpoints (outputGradients), the prompt they were
+   * conditioned on and the reproducible backend they were computed on; absent: span attribution only.
+   */
+  gradients?: {
+    sketch: GradientSketch;
+    output: readonly OutputGradientCheckpoint[];
+    prompt: ArrayLike<number>;
+    backend: RecordGradientEvidence["backend"];
+  };
   parameters?: Partial<AttributionParameters>;
 }
 
@@ -38,8 +49,12 @@ export function attribute(input: AttributionInput): AttributionRecord {
   const parameters = { ...DEFAULT_ATTRIBUTION_PARAMETERS, ...input.parameters };
   if (input.requestId.length === 0) throw new InvalidParameterError("requestId must not be empty.", { field: "requestId" });
 
+  if (input.gradients && !input.gradients.sketch.provenance) {
+    throw new InvalidParameterError("The gradient sketch names no provenance (checkpoints, projection, base model): build it with buildGradientSketch so the record can be verified.", { field: "gradients.sketch" });
+  }
   const spans = matchSpans(input.index, input.outputTokens, parameters);
-  const spanWeights = scoresToPpm(scoreSpans(spans, parameters.minSpanLength, input.index.tokens.length));
+  const windows = matchWindows(input.index, spans, parameters);
+  const spanWeights = scoresToPpm(scoreWindows(windows, input.index.tokens.length));
   const gradientWeights = input.gradients ? scoresToPpm(gradientInfluence(input.gradients.sketch, input.gradients.output)) : [];
   const { weights, effectiveMixPpm } = mixWeights(spanWeights, gradientWeights, parameters.mixPpm);
 
@@ -47,7 +62,7 @@ export function attribute(input: AttributionInput): AttributionRecord {
     schema: ATTRIBUTION_RECORD_SCHEMA,
     requestId: input.requestId,
     model: { id: input.model.id.toString(), cid: input.model.cid },
-    datanet: { id: input.datanet.id.toString(), version: input.datanet.version, root: input.index.datanetRoot as Hex },
+    datanet: { id: input.datanet.id.toString(), version: input.datanet.version, root: input.index.datanetRoot.toLowerCase() as Hex, spanIndex: spanIndexDigest(input.index) },
     output: { hash: outputHash(input.outputTokens), tokenCount: input.outputTokens.length },
     parameters: {
       minSpanLength: parameters.minSpanLength,
@@ -61,10 +76,36 @@ export function attribute(input: AttributionInput): AttributionRecord {
     weights: weights.map((w) => ({ contributionId: w.contributionId.toString(), ppm: w.ppm })),
     evidence: {
       spans: spans.map(toRecordSpan),
-      gradient: input.gradients
-        ? { checkpoints: input.gradients.output.map((c) => ({ learningRate: c.learningRate, outputGradient: encodeFloat32Base64(c.gradient) })) }
-        : null,
+      windows: windows.map(toRecordWindowGroup),
+      gradient: input.gradients ? gradientEvidence(input.gradients) : null,
     },
+  };
+}
+
+function gradientEvidence(gradients: NonNullable<AttributionInput["gradients"]>): RecordGradientEvidence {
+  const provenance = gradients.sketch.provenance!;
+  return {
+    sketch: gradientSketchDigest(gradients.sketch),
+    baseModel: provenance.baseModel,
+    projection: { ...provenance.projection },
+    sequenceLength: provenance.sequenceLength,
+    backend: gradients.backend,
+    prompt: { hash: outputHash(gradients.prompt), tokenCount: gradients.prompt.length },
+    checkpoints: gradients.output.map((c, i) => ({
+      step: provenance.checkpoints[i].step,
+      learningRate: c.learningRate,
+      adapter: provenance.checkpoints[i].digest,
+      outputGradient: encodeFloat32Base64(c.gradient),
+    })),
+  };
+}
+
+export function toRecordWindowGroup(group: WindowGroup): AttributionRecord["evidence"]["windows"][number] {
+  return {
+    outputStart: group.outputStart,
+    windows: group.windows,
+    occurrences: group.occurrences,
+    contributions: group.contributions.map((c) => ({ contributionId: c.contributionId.toString(), count: c.count })),
   };
 }
 

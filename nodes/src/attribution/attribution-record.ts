@@ -9,7 +9,7 @@ import { keccak256, type Hex } from "viem";
 import { canonicalHash, canonicalJson } from "./canonical-json.ts";
 import { checkTokenId } from "./span-index.ts";
 
-export const ATTRIBUTION_RECORD_SCHEMA = "tributary.attribution/1";
+export const ATTRIBUTION_RECORD_SCHEMA = "tributary.attribution/2";
 
 export interface RecordSpan {
   outputStart: number;
@@ -19,17 +19,55 @@ export interface RecordSpan {
   contributions: { contributionId: string; count: number }[];
 }
 
+/** A run of consecutive output windows (k-grams) with the same evidence in the index (see matchWindows). */
+export interface RecordWindowGroup {
+  outputStart: number;
+  windows: number;
+  occurrences: number;
+  contributions: { contributionId: string; count: number }[];
+}
+
 export interface RecordGradientCheckpoint {
+  /** Optimizer step of the TracIn checkpoint. */
+  step: number;
   learningRate: number;
+  /** sha2-256 of the TracIn checkpoint file (the adapter at that step). */
+  adapter: Hex;
   /** The output's projected gradient: base64 of `dims` little-endian float32 values. */
   outputGradient: string;
+}
+
+/**
+ * The gradient half of the evidence and everything it was computed from, each input named by its
+ * content digest, so a verifier fetches them and recomputes the output gradients bit for bit.
+ */
+export interface RecordGradientEvidence {
+  /** sha2-256 of the adapter's gradient sketch file. */
+  sketch: Hex;
+  /** sha2-256 of the base model's weights file (model.safetensors). */
+  baseModel: Hex;
+  projection: { kind: "dense-rademacher" | "kronecker-rademacher"; seed: number; dims: number };
+  /** T: the output (with the end of its prompt) is scored in one window of T + 1 tokens. */
+  sequenceLength: number;
+  /** The reproducible backend the output gradients were computed on ("reference" or "wasm-simd", the non-FMA build). */
+  backend: "reference" | "wasm-simd";
+  /** The prompt conditions the output's gradient: keccak256 of its token ids (like output.hash) and its length. */
+  prompt: { hash: Hex; tokenCount: number };
+  checkpoints: RecordGradientCheckpoint[];
 }
 
 export interface AttributionRecord {
   schema: typeof ATTRIBUTION_RECORD_SCHEMA;
   requestId: string;
   model: { id: string; cid: string };
-  datanet: { id: string; version: number; root: Hex };
+  datanet: {
+    id: string;
+    version: number;
+    /** The version's Merkle root (IDatanetRegistry.versionRoot), which the span index was built for. */
+    root: Hex;
+    /** sha2-256 of the span index file. */
+    spanIndex: Hex;
+  };
   output: {
     /** keccak256 of the output token ids as consecutive little-endian uint32 (see outputHash). */
     hash: Hex;
@@ -51,8 +89,11 @@ export interface AttributionRecord {
   /** By ascending contribution id (compared as integers); ppm > 0; sums to 1e6, or empty when nothing was attributed. */
   weights: { contributionId: string; ppm: number }[];
   evidence: {
+    /** The maximal spans of the output found in the index (what was copied, for people to read). */
     spans: RecordSpan[];
-    gradient: { checkpoints: RecordGradientCheckpoint[] } | null;
+    /** The output windows inside those spans, each looked up on its own: what span attribution credits. */
+    windows: RecordWindowGroup[];
+    gradient: RecordGradientEvidence | null;
   };
 }
 

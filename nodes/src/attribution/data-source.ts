@@ -17,4 +17,6 @@ export interface AttributionDataSource {
   gradientSketch(modelCid: string): Promise<GradientSketch | undefined>;
   /** The output token ids of a request, when the payer published them; lets a verifier check spans were not omitted. */
   outputTokens(requestId: string): Promise<Uint32Array | undefined>;
+  /** The prompt token ids of a request, published with its output when the record has gradient evidence (the output's gradient is conditioned on it). */
+  promptTokens(requestId: string): Promise<Uint32Array | undefined>;
 }

@@ -4,6 +4,7 @@
  *   <manifestDir>/<datanetRoot>.manifest.json  Datanet manifest (datanet-manifest.ts)
  *   <sketchDir>/<modelCid>.gradsketch          gradient sketch (gradient-sketch-file.ts)
  *   <outputDir>/<requestId>.tokens.json        output token ids, a JSON array (optional)
+ *   <outputDir>/<requestId>.prompt.json        prompt token ids, a JSON array (needed to recompute gradients)
  * Roots are lower-case hex; request ids and CIDs are URI-component encoded.
  */
 import { readFile } from "node:fs/promises";
@@ -28,6 +29,7 @@ export const spanIndexFileName = (datanetRoot: string): string => `${datanetRoot
 export const manifestFileName = (datanetRoot: string): string => `${datanetRoot.toLowerCase()}.manifest.json`;
 export const gradientSketchFileName = (modelCid: string): string => `${encodeURIComponent(modelCid)}.gradsketch`;
 export const outputTokensFileName = (requestId: string): string => `${encodeURIComponent(requestId)}.tokens.json`;
+export const promptTokensFileName = (requestId: string): string => `${encodeURIComponent(requestId)}.prompt.json`;
 
 async function readIfPresent(path: string): Promise<Buffer | undefined> {
   try {
@@ -44,6 +46,7 @@ export function createFileDataSource(folders: FileDataSourceFolders): Attributio
   const sketchDir = folders.sketchDir ?? indexDir;
   // A batch usually has many records over one Datanet version: load each index once.
   const indexes = new Map<string, Promise<SpanIndex | undefined>>();
+  const sketches = new Map<string, Promise<GradientSketch | undefined>>();
 
   return {
     spanIndex(datanetRoot: Hex) {
@@ -60,20 +63,28 @@ export function createFileDataSource(folders: FileDataSourceFolders): Attributio
       const bytes = await readIfPresent(path);
       return bytes ? parseManifest(JSON.parse(bytes.toString("utf8")), path) : undefined;
     },
-    async gradientSketch(modelCid: string): Promise<GradientSketch | undefined> {
-      const bytes = await readIfPresent(join(sketchDir, gradientSketchFileName(modelCid)));
-      return bytes ? decodeGradientSketch(bytes) : undefined;
-    },
-    async outputTokens(requestId: string): Promise<Uint32Array | undefined> {
-      if (!folders.outputDir) return undefined;
-      const path = join(folders.outputDir, outputTokensFileName(requestId));
-      const bytes = await readIfPresent(path);
-      if (!bytes) return undefined;
-      const tokens: unknown = JSON.parse(bytes.toString("utf8"));
-      if (!Array.isArray(tokens) || !tokens.every((t) => Number.isInteger(t) && t >= 0 && t < 0xffffffff)) {
-        throw new InvalidParameterError(`${path} is not a JSON array of token ids.`, { path });
+    gradientSketch(modelCid: string): Promise<GradientSketch | undefined> {
+      // Loaded once per model: records of one model share it, and its digest is computed once.
+      let sketch = sketches.get(modelCid);
+      if (!sketch) {
+        sketch = readIfPresent(join(sketchDir, gradientSketchFileName(modelCid))).then((bytes) => (bytes ? decodeGradientSketch(bytes) : undefined));
+        sketches.set(modelCid, sketch);
       }
-      return Uint32Array.from(tokens as number[]);
+      return sketch;
     },
+    outputTokens: (requestId: string) => readTokens(folders.outputDir, outputTokensFileName(requestId)),
+    promptTokens: (requestId: string) => readTokens(folders.outputDir, promptTokensFileName(requestId)),
   };
+}
+
+async function readTokens(dir: string | undefined, name: string): Promise<Uint32Array | undefined> {
+  if (!dir) return undefined;
+  const path = join(dir, name);
+  const bytes = await readIfPresent(path);
+  if (!bytes) return undefined;
+  const tokens: unknown = JSON.parse(bytes.toString("utf8"));
+  if (!Array.isArray(tokens) || !tokens.every((t) => Number.isInteger(t) && t >= 0 && t < 0xffffffff)) {
+    throw new InvalidParameterError(`${path} is not a JSON array of token ids.`, { path });
+  }
+  return Uint32Array.from(tokens as number[]);
 }

@@ -24,6 +24,21 @@ export interface GradientCheckpoint {
   exampleGradients: Float32Array;
 }
 
+/**
+ * Everything the sketch's gradients were computed from, named so a verifier can fetch it and
+ * recompute an output's gradient the same way: the projection, the window length, the base model's
+ * weights and each TracIn checkpoint file, by sha2-256 digest (0x-hex).
+ */
+export interface GradientSketchProvenance {
+  projection: { kind: "dense-rademacher" | "kronecker-rademacher"; seed: number; dims: number };
+  /** T: training examples (and outputs) are cut into windows of T + 1 tokens. */
+  sequenceLength: number;
+  /** sha2-256 of the base model's weights file (model.safetensors). */
+  baseModel: `0x${string}`;
+  /** Same order and learning rates as the sketch's checkpoints. */
+  checkpoints: { step: number; learningRate: number; digest: `0x${string}` }[];
+}
+
 /** The per-example projected gradients of one trained adapter (an artifact stored with the model). */
 export interface GradientSketch {
   /** Projection dimension k. */
@@ -31,6 +46,8 @@ export interface GradientSketch {
   /** The contribution each example came from (length E). */
   exampleContributionIds: readonly bigint[];
   checkpoints: readonly GradientCheckpoint[];
+  /** Present in every sketch built by buildGradientSketch; a sketch without it cannot back a verifiable record. */
+  provenance?: GradientSketchProvenance;
 }
 
 /** The output's projected gradient at each checkpoint of the sketch, in the same order. */
@@ -43,6 +60,21 @@ export function checkGradientSketch(sketch: GradientSketch): void {
   const examples = sketch.exampleContributionIds.length;
   if (!Number.isSafeInteger(sketch.dims) || sketch.dims < 1) {
     throw new InvalidGradientSketchError(`Gradient sketch dims must be a positive integer, got ${sketch.dims}.`, { dims: sketch.dims });
+  }
+  const provenance = sketch.provenance;
+  if (provenance) {
+    if (provenance.projection.dims !== sketch.dims) {
+      throw new InvalidGradientSketchError(`The sketch's provenance names projection dims ${provenance.projection.dims}; its gradients have ${sketch.dims}.`, { dims: sketch.dims });
+    }
+    if (provenance.checkpoints.length !== sketch.checkpoints.length) {
+      throw new InvalidGradientSketchError(`The sketch's provenance names ${provenance.checkpoints.length} checkpoints; it holds ${sketch.checkpoints.length}.`, {});
+    }
+    provenance.checkpoints.forEach((c, i) => {
+      if (c.learningRate !== sketch.checkpoints[i].learningRate) {
+        throw new InvalidGradientSketchError(`Checkpoint ${i}: provenance learning rate ${c.learningRate} differs from the sketch's ${sketch.checkpoints[i].learningRate}.`, { checkpoint: i });
+      }
+      if (!/^0x[0-9a-f]{64}$/.test(c.digest)) throw new InvalidGradientSketchError(`Checkpoint ${i}: digest ${c.digest} is not 32 bytes of lower-case hex.`, { checkpoint: i });
+    });
   }
   sketch.checkpoints.forEach((checkpoint, i) => {
     if (!Number.isFinite(checkpoint.learningRate) || checkpoint.learningRate <= 0) {

@@ -14,6 +14,7 @@
  *   ...     4(D+1)    document starts (u32)
  *   ...     32D       contribution ids, uint256 each as 8 u32 limbs, least significant first
  */
+import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { endianness } from "node:os";
 import { InvalidSpanIndexError } from "./errors.ts";
@@ -116,4 +117,20 @@ export async function loadSpanIndex(path: string): Promise<SpanIndex> {
 
 function hexToBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex.slice(2), "hex"));
+}
+
+const indexDigests = new WeakMap<SpanIndex, `0x${string}`>();
+
+/**
+ * sha2-256 of the index's file bytes (0x-hex), what a record names the index by. The encoding is
+ * deterministic, so this equals the digest of the file the index was loaded from. Cached per index
+ * object: indexes are not modified once built.
+ */
+export function spanIndexDigest(index: SpanIndex): `0x${string}` {
+  let digest = indexDigests.get(index);
+  if (!digest) {
+    digest = `0x${createHash("sha256").update(encodeSpanIndex(index)).digest("hex")}` as const;
+    indexDigests.set(index, digest);
+  }
+  return digest;
 }

@@ -147,3 +147,56 @@ export function checkSpanMatchOptions(options: SpanMatchOptions): void {
     throw new InvalidParameterError(`maxOccurrences must be a positive integer, got ${options.maxOccurrences}.`, { maxOccurrences: options.maxOccurrences });
   }
 }
+
+/**
+ * Consecutive output windows (k-grams, k = minSpanLength) whose k-grams have the same occurrence
+ * count and the same contributions in the index: the unit span attribution credits.
+ */
+export interface WindowGroup {
+  /** Output position of the group's first window. */
+  outputStart: number;
+  /** Number of consecutive windows: they start at outputStart, outputStart + 1, ... */
+  windows: number;
+  /** Occurrences of each window's k-gram in the index. */
+  occurrences: number;
+  /** Contributions holding those occurrences (sampled beyond maxOccurrences), by ascending id. */
+  contributions: ContributionCount[];
+}
+
+/**
+ * Every output window inside a matched span, looked up in the index on its own: a window of shared
+ * text is held by every contribution that holds the shared text, even when one of them also holds
+ * a longer span around it. Window tokens come from the spans (so a verifier needs only the record's
+ * spans and the index), and runs of windows with the same evidence are grouped.
+ */
+export function matchWindows(
+  index: SpanIndex, spans: readonly { outputStart: number; length: number; tokens: readonly number[] }[], options: SpanMatchOptions,
+): WindowGroup[] {
+  checkSpanMatchOptions(options);
+  const k = options.minSpanLength;
+  const windowTokens = new Map<number, readonly number[]>();
+  for (const span of spans) {
+    for (let offset = 0; offset + k <= span.length; offset++) {
+      const start = span.outputStart + offset;
+      if (!windowTokens.has(start)) windowTokens.set(start, span.tokens.slice(offset, offset + k));
+    }
+  }
+  const groups: WindowGroup[] = [];
+  for (const start of [...windowTokens.keys()].sort((a, b) => a - b)) {
+    const range = findOccurrences(index, windowTokens.get(start)!);
+    const occurrences = range.hi - range.lo;
+    if (occurrences === 0) continue; // only a forged span can hold a window the index lacks; the span checks report it
+    const contributions = countContributions(index, range, options.maxOccurrences);
+    const last = groups.at(-1);
+    if (last && last.outputStart + last.windows === start && last.occurrences === occurrences && sameCounts(last.contributions, contributions)) {
+      last.windows++;
+    } else {
+      groups.push({ outputStart: start, windows: 1, occurrences, contributions });
+    }
+  }
+  return groups;
+}
+
+function sameCounts(a: readonly ContributionCount[], b: readonly ContributionCount[]): boolean {
+  return a.length === b.length && a.every((c, i) => c.contributionId === b[i].contributionId && c.count === b[i].count);
+}

@@ -53,7 +53,19 @@ export function validateRecord(value: unknown): asserts value is AttributionReco
       }
     });
   });
+  record.evidence.windows.forEach((group, i) => {
+    const field = `evidence.windows[${i}]`;
+    if (group.outputStart + group.windows - 1 + record.parameters.minSpanLength > record.output.tokenCount) fail(field, `ends past the output's ${record.output.tokenCount} tokens`);
+    const previous = record.evidence.windows[i - 1];
+    if (previous && group.outputStart < previous.outputStart + previous.windows) fail(`${field}.outputStart`, "overlaps the previous group");
+    group.contributions.forEach((c, j) => {
+      if (j > 0 && BigInt(group.contributions[j - 1].contributionId) >= BigInt(c.contributionId)) fail(`${field}.contributions[${j}].contributionId`, "is not in ascending order");
+    });
+  });
   if (record.evidence.gradient === null && record.parameters.gradientDims !== 0) fail("parameters.gradientDims", "must be 0 without gradient evidence");
+  if (record.evidence.gradient && record.evidence.gradient.projection.dims !== record.parameters.gradientDims) {
+    fail("evidence.gradient.projection.dims", `is ${record.evidence.gradient.projection.dims} but parameters.gradientDims is ${record.parameters.gradientDims}`);
+  }
   record.evidence.gradient?.checkpoints.forEach((checkpoint, i) => {
     const floats = Buffer.from(checkpoint.outputGradient, "base64").length / 4;
     if (floats !== record.parameters.gradientDims) {

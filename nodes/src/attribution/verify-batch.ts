@@ -12,7 +12,7 @@ import type { AttributionDataSource } from "./data-source.ts";
 import type { DatanetManifest } from "./datanet-manifest.ts";
 import { AttributionError } from "./errors.ts";
 import { buildBatch, CREDIT_LEAF_TYPES, SETTLEMENT_BATCH_SCHEMA, type SettlementBatch } from "./settlement-batch.ts";
-import { verifyRecord, type Discrepancy } from "./verify-record.ts";
+import { verifyRecord, type Discrepancy, type VerifyOptions } from "./verify-record.ts";
 
 export interface BatchVerification {
   ok: boolean;
@@ -21,7 +21,9 @@ export interface BatchVerification {
   discrepancies: Discrepancy[];
 }
 
-export async function verifyBatch(batch: SettlementBatch, records: readonly unknown[], source: AttributionDataSource, previousBatch?: SettlementBatch): Promise<BatchVerification> {
+export async function verifyBatch(
+  batch: SettlementBatch, records: readonly unknown[], source: AttributionDataSource, previousBatch?: SettlementBatch, options: VerifyOptions = {},
+): Promise<BatchVerification> {
   const discrepancies: Discrepancy[] = [];
   const report = (d: Discrepancy): void => void discrepancies.push(d);
 
@@ -33,7 +35,7 @@ export async function verifyBatch(batch: SettlementBatch, records: readonly unkn
   // Each record as its evidence says it should be.
   const corrected: AttributionRecord[] = [];
   for (const record of records) {
-    const result = await verifyRecord(record, source);
+    const result = await verifyRecord(record, source, options);
     discrepancies.push(...result.discrepancies);
     if (!result.expectedWeights) {
       report({ code: "batch-not-recomputed", message: "credits cannot be recomputed while a record cannot be verified" });

@@ -1,17 +1,24 @@
 /**
- * Recomputes one attribution record from public data and lists where it disagrees: every span's
- * occurrence count and contributions against the span index, the spans themselves against the
- * output (when its tokens are published), the gradient influence against the adapter's sketch, and
- * finally the weights against what that evidence gives.
+ * Recomputes one attribution record from public data and lists where it disagrees: the Datanet
+ * root against the chain (when a reader is given), the span index against its digest, every span's
+ * occurrence count and contributions against the index, the spans themselves against the output
+ * (when its tokens are published), the gradient evidence's inputs against the sketch's provenance,
+ * the output gradients recomputed bit for bit from the output tokens and the TracIn checkpoints, the
+ * gradient influence against the sketch, and finally the weights against what that evidence gives.
  */
 import { canonicalJson } from "./canonical-json.ts";
 import { decodeFloat32Base64, outputHash, type AttributionRecord } from "./attribution-record.ts";
-import { toRecordSpan } from "./attribute.ts";
+import { toRecordSpan, toRecordWindowGroup } from "./attribute.ts";
 import type { AttributionDataSource } from "./data-source.ts";
-import { AttributionError } from "./errors.ts";
-import { gradientInfluence } from "./gradient-influence.ts";
-import { countContributions, findOccurrences, matchSpans } from "./span-match.ts";
-import { scoreSpans } from "./span-score.ts";
+import { AttributionError, MissingDataError } from "./errors.ts";
+import { gradientInfluence, type GradientSketch, type OutputGradientCheckpoint } from "./gradient-influence.ts";
+import { gradientSketchDigest } from "./gradient-sketch-file.ts";
+import { spanIndexDigest } from "./span-index-file.ts";
+import { encodeFloat32Base64, type RecordGradientEvidence } from "./attribution-record.ts";
+import type { DatanetVersionReader } from "./datanet-version-reader.ts";
+import type { OutputGradientRecomputer } from "./recompute-output-gradients.ts";
+import { countContributions, findOccurrences, matchSpans, matchWindows } from "./span-match.ts";
+import { scoreWindows } from "./span-score.ts";
 import { validateRecord } from "./validate-record.ts";
 import { mixWeights, scoresToPpm, type ContributionWeight } from "./weights.ts";
 
@@ -23,13 +30,23 @@ export interface Discrepancy {
   account?: string;
 }
 
+export interface VerifyOptions {
+  /**
+   * Recomputes output gradients from the record's inputs. Without it a record with gradient
+   * evidence cannot be checked and is reported ("gradient-unverifiable"): its gradients could be forged.
+   */
+  gradients?: OutputGradientRecomputer;
+  /** Checks each record's Datanet root against the registry (createDatanetVersionReader). */
+  chain?: DatanetVersionReader;
+}
+
 export interface RecordVerification {
   discrepancies: Discrepancy[];
   /** The weights the evidence gives, when the record could be recomputed. */
   expectedWeights?: ContributionWeight[];
 }
 
-export async function verifyRecord(value: unknown, source: AttributionDataSource): Promise<RecordVerification> {
+export async function verifyRecord(value: unknown, source: AttributionDataSource, options: VerifyOptions = {}): Promise<RecordVerification> {
   const requestId = typeof (value as { requestId?: unknown })?.requestId === "string" ? (value as { requestId: string }).requestId : undefined;
   const discrepancies: Discrepancy[] = [];
   const report = (code: string, message: string): void => {
@@ -45,6 +62,12 @@ export async function verifyRecord(value: unknown, source: AttributionDataSource
   const record: AttributionRecord = value;
   const { parameters } = record;
 
+  if (options.chain) {
+    const root = await options.chain.versionRoot(BigInt(record.datanet.id), record.datanet.version);
+    if (!root) report("datanet-version", `the registry has no version ${record.datanet.version} of Datanet ${record.datanet.id}`);
+    else if (root !== record.datanet.root) report("datanet-root", `datanet.root is ${record.datanet.root}; the registry's root of Datanet ${record.datanet.id} version ${record.datanet.version} is ${root}`);
+  }
+
   const index = await source.spanIndex(record.datanet.root);
   if (!index) {
     report("missing-index", `no span index for Datanet root ${record.datanet.root}`);
@@ -53,6 +76,10 @@ export async function verifyRecord(value: unknown, source: AttributionDataSource
   if (index.datanetRoot.toLowerCase() !== record.datanet.root) {
     report("index-root", `the span index found for ${record.datanet.root} was built for Datanet root ${index.datanetRoot}`);
     return { discrepancies };
+  }
+  const indexDigest = spanIndexDigest(index);
+  if (indexDigest !== record.datanet.spanIndex) {
+    report("index-digest", `datanet.spanIndex is ${record.datanet.spanIndex}; the index of ${record.datanet.root} has digest ${indexDigest}`);
   }
   if (index.tokens.length !== parameters.indexTokens) {
     report("index-size", `parameters.indexTokens is ${parameters.indexTokens} but the index of ${record.datanet.root} holds ${index.tokens.length} tokens`);
@@ -84,15 +111,31 @@ export async function verifyRecord(value: unknown, source: AttributionDataSource
   }
 
   let gradientWeights: ContributionWeight[] = [];
-  if (record.evidence.gradient) {
+  const gradient = record.evidence.gradient;
+  if (gradient) {
     const sketch = await source.gradientSketch(record.model.cid);
     if (!sketch) {
       report("missing-gradient-sketch", `no gradient sketch for model ${record.model.cid}`);
       return { discrepancies };
     }
+    const sketchDigest = gradientSketchDigest(sketch);
+    if (sketchDigest !== gradient.sketch) {
+      report("gradient-sketch-digest", `evidence.gradient.sketch is ${gradient.sketch}; the sketch of model ${record.model.cid} has digest ${sketchDigest}`);
+      return { discrepancies };
+    }
+    if (!checkProvenance(gradient, sketch, report)) return { discrepancies };
+    const given = gradient.checkpoints.map((c) => ({ learningRate: c.learningRate, gradient: decodeFloat32Base64(c.outputGradient) }));
+    const recomputed = await recomputeOutputGradients(record, gradient, sketch, source, options, output, report);
+    if (recomputed) {
+      recomputed.forEach((c, i) => {
+        if (encodeFloat32Base64(c.gradient) !== gradient.checkpoints[i].outputGradient) {
+          report("gradient-output", `evidence.gradient.checkpoints[${i}].outputGradient is not the output's gradient at checkpoint step ${gradient.checkpoints[i].step} (recomputed from the output tokens and the checkpoint)`);
+        }
+      });
+    }
     try {
-      const checkpoints = record.evidence.gradient.checkpoints.map((c) => ({ learningRate: c.learningRate, gradient: decodeFloat32Base64(c.outputGradient) }));
-      gradientWeights = scoresToPpm(gradientInfluence(sketch, checkpoints));
+      // The weights the evidence gives rest on the recomputed gradients whenever they could be recomputed.
+      gradientWeights = scoresToPpm(gradientInfluence(sketch, recomputed ?? given));
     } catch (error) {
       if (!(error instanceof AttributionError)) throw error;
       report("gradient-evidence", error.message);
@@ -100,7 +143,12 @@ export async function verifyRecord(value: unknown, source: AttributionDataSource
     }
   }
 
-  const spanWeights = scoresToPpm(scoreSpans(spanEvidence(record), parameters.minSpanLength, parameters.indexTokens));
+  // Window evidence follows from the spans' tokens and the index alone.
+  const windows = matchWindows(index, record.evidence.spans, parameters);
+  if (canonicalJson(windows.map(toRecordWindowGroup)) !== canonicalJson(record.evidence.windows)) {
+    report("window-evidence", `evidence.windows differ from the windows of the record's spans in the index (${windows.length} groups expected, ${record.evidence.windows.length} given)`);
+  }
+  const spanWeights = scoresToPpm(scoreWindows(windows, parameters.indexTokens));
   const { weights, effectiveMixPpm } = mixWeights(spanWeights, gradientWeights, parameters.mixPpm);
   if (effectiveMixPpm !== parameters.effectiveMixPpm) {
     report("record-mix", `parameters.effectiveMixPpm is ${parameters.effectiveMixPpm}; the evidence gives ${effectiveMixPpm}`);
@@ -109,13 +157,63 @@ export async function verifyRecord(value: unknown, source: AttributionDataSource
   return { discrepancies, expectedWeights: weights };
 }
 
-function spanEvidence(record: AttributionRecord) {
-  return record.evidence.spans.map((s) => ({
-    outputStart: s.outputStart,
-    length: s.length,
-    occurrences: s.occurrences,
-    contributions: s.contributions.map((c) => ({ contributionId: BigInt(c.contributionId), count: c.count })),
-  }));
+/** Every input the record's gradient evidence names must be the one the sketch was built from. */
+function checkProvenance(gradient: RecordGradientEvidence, sketch: GradientSketch, report: (code: string, message: string) => void): boolean {
+  const provenance = sketch.provenance;
+  if (!provenance) {
+    report("gradient-provenance", "the model's gradient sketch names no provenance (checkpoints, projection, base model), so its gradients cannot be recomputed");
+    return false;
+  }
+  const before = { count: 0 };
+  const differ = (field: string, given: unknown, expected: unknown): void => {
+    if (canonicalJson(given) !== canonicalJson(expected)) {
+      before.count++;
+      report("gradient-provenance", `evidence.gradient.${field} is ${canonicalJson(given)}; the sketch was built with ${canonicalJson(expected)}`);
+    }
+  };
+  differ("baseModel", gradient.baseModel, provenance.baseModel);
+  differ("projection", gradient.projection, provenance.projection);
+  differ("sequenceLength", gradient.sequenceLength, provenance.sequenceLength);
+  if (gradient.checkpoints.length !== provenance.checkpoints.length) {
+    differ("checkpoints.length", gradient.checkpoints.length, provenance.checkpoints.length);
+  } else {
+    gradient.checkpoints.forEach((c, i) => {
+      differ(`checkpoints[${i}].step`, c.step, provenance.checkpoints[i].step);
+      differ(`checkpoints[${i}].learningRate`, c.learningRate, provenance.checkpoints[i].learningRate);
+      differ(`checkpoints[${i}].adapter`, c.adapter, provenance.checkpoints[i].digest);
+    });
+  }
+  return before.count === 0;
+}
+
+/** The output gradients an honest node computes for this record; undefined (reported) when they cannot be recomputed. */
+async function recomputeOutputGradients(
+  record: AttributionRecord, gradient: RecordGradientEvidence, sketch: GradientSketch, source: AttributionDataSource, options: VerifyOptions,
+  output: Uint32Array | undefined, report: (code: string, message: string) => void,
+): Promise<OutputGradientCheckpoint[] | undefined> {
+  const prompt = await source.promptTokens(record.requestId);
+  if (!output || !prompt) {
+    report("gradient-unverifiable", `the gradient evidence cannot be recomputed: the request's ${!output ? "output" : "prompt"} tokens are not published`);
+    return undefined;
+  }
+  if (outputHash(output) !== record.output.hash) return undefined; // already reported as output-hash
+  if (outputHash(prompt) !== gradient.prompt.hash || prompt.length !== gradient.prompt.tokenCount) {
+    report("prompt-hash", "the published prompt tokens do not match evidence.gradient.prompt");
+    return undefined;
+  }
+  if (!options.gradients) {
+    report("gradient-unverifiable", "the gradient evidence cannot be recomputed: the verifier was given no base model and TracIn checkpoints (output-gradient recomputer)");
+    return undefined;
+  }
+  try {
+    return await options.gradients.recompute({ provenance: sketch.provenance!, backend: gradient.backend, prompt, output });
+  } catch (error) {
+    // Any failure (a checkpoint that does not fit the base model, an output longer than the record's
+    // window...) means the evidence cannot stand; a missing input means it cannot be checked.
+    if (!(error instanceof Error)) throw error;
+    report(error instanceof MissingDataError ? "gradient-unverifiable" : "gradient-evidence", `the output gradients cannot be recomputed: ${error.message}`);
+    return undefined;
+  }
 }
 
 function compareWeights(record: AttributionRecord, expected: readonly ContributionWeight[], report: (code: string, message: string) => void): void {

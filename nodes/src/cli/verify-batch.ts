@@ -10,17 +10,29 @@ import { AttributionError } from "../attribution/errors.ts";
 import { createFileDataSource } from "../attribution/file-data-source.ts";
 import { parseBatch } from "../attribution/parse-batch.ts";
 import { verifyBatch } from "../attribution/verify-batch.ts";
+import type { VerifyOptions } from "../attribution/verify-record.ts";
+import { createFileGradientRecomputeSource, createOutputGradientRecomputer, type ReproducibleBackendName } from "../attribution/recompute-output-gradients.ts";
+import { createDatanetVersionReader } from "../attribution/datanet-version-reader.ts";
+import type { Backend } from "../engine/backend/backend.ts";
+import { createReferenceBackend } from "../engine/backend/reference.ts";
+import { createWasmBackend } from "../engine/backend/wasm/wasm-backend.ts";
+import { createPublicClient, http, isAddress, type Address } from "viem";
 
 const HELP = `Usage: tributary-node verify-batch <batch.json> --records <records.json> --index <dir> [options]
 
 Recomputes a settlement batch from public data and reports every discrepancy.
 
 Options:
-  --records <file>     the batch's records file (JSON array of tributary.attribution/1 records)
+  --records <file>     the batch's records file (JSON array of tributary.attribution/2 records)
   --index <dir>        folder of span indexes, <datanetRoot>.spanindex
   --manifests <dir>    folder of Datanet manifests, <datanetRoot>.manifest.json (default: --index)
   --sketches <dir>     folder of gradient sketches, <modelCid>.gradsketch (default: --index)
-  --outputs <dir>      folder of published outputs, <requestId>.tokens.json (optional)
+  --outputs <dir>      folder of published outputs, <requestId>.tokens.json and <requestId>.prompt.json
+  --models <dir>       base models by weights digest, <dir>/<sha256>/ (Hugging Face folders); with
+  --checkpoints <dir>  TracIn checkpoints, <sha256>.safetensors: output gradients are recomputed
+                       (records with gradient evidence are reported as unverifiable without them)
+  --rpc <url>          JSON-RPC endpoint; with --registry, each record's Datanet root is checked
+  --registry <address> against DatanetRegistry.versionRoot
   --previous <file>    the node's previous batch, to check the previous credits it starts from
   --json               print the report as JSON
   -h, --help           show this help`;
@@ -37,6 +49,10 @@ export async function verifyBatchCommand(args: string[]): Promise<number> {
         manifests: { type: "string" },
         sketches: { type: "string" },
         outputs: { type: "string" },
+        models: { type: "string" },
+        checkpoints: { type: "string" },
+        rpc: { type: "string" },
+        registry: { type: "string" },
         previous: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -51,19 +67,37 @@ export async function verifyBatchCommand(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const missing = [positionals.length !== 1 && "<batch.json>", !values.records && "--records", !values.index && "--index"].filter(Boolean);
+  const missing = [
+    positionals.length !== 1 && "<batch.json>", !values.records && "--records", !values.index && "--index",
+    values.models && !values.checkpoints && "--checkpoints (with --models)", values.checkpoints && !values.models && "--models (with --checkpoints)",
+    values.rpc && !values.registry && "--registry (with --rpc)", values.registry && !values.rpc && "--rpc (with --registry)",
+  ].filter(Boolean);
   if (missing.length > 0) {
     console.error(`verify-batch: missing ${missing.join(", ")}.\n\n${HELP}`);
     return 2;
   }
 
+  if (values.registry && !isAddress(values.registry)) {
+    console.error(`verify-batch: --registry ${values.registry} is not an address.`);
+    return 2;
+  }
+  const backends: Partial<Record<ReproducibleBackendName, Backend>> = {};
   try {
+    const options: VerifyOptions = {};
+    if (values.models) {
+      backends.reference = createReferenceBackend();
+      backends["wasm-simd"] = await createWasmBackend({ fusedMultiplyAdd: false });
+      options.gradients = createOutputGradientRecomputer(createFileGradientRecomputeSource({ modelsDir: values.models, checkpointsDir: values.checkpoints! }), backends);
+    }
+    if (values.rpc) {
+      options.chain = createDatanetVersionReader(createPublicClient({ transport: http(values.rpc) }), values.registry as Address);
+    }
     const batch = parseBatch(await readJson(positionals[0]), positionals[0]);
     const records = await readJson(values.records!);
     if (!Array.isArray(records)) throw new AttributionError(`${values.records} is not a JSON array of records.`, { path: values.records });
     const previous = values.previous ? parseBatch(await readJson(values.previous), values.previous) : undefined;
     const source = createFileDataSource({ indexDir: values.index!, manifestDir: values.manifests, sketchDir: values.sketches, outputDir: values.outputs });
-    const result = await verifyBatch(batch, records, source, previous);
+    const result = await verifyBatch(batch, records, source, previous, options);
 
     if (values.json) {
       console.log(JSON.stringify(result, null, 2));
@@ -80,6 +114,8 @@ export async function verifyBatchCommand(args: string[]): Promise<number> {
       return 2;
     }
     throw error;
+  } finally {
+    await Promise.all(Object.values(backends).map((b) => b.dispose()));
   }
 }
 

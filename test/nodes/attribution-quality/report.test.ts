@@ -34,7 +34,7 @@ describe("attribution quality report", () => {
       date: "2026-11-24T00:00:00.000Z", machine: "test", threshold: 0.5, seconds: 3.5, trials: [t], perTrial: [metrics(0.5)],
       options: {
         seeds: [1], contributors: 2, uniquePerContributor: 1, filler: 1, unrelated: 1, passageTokens: 64, promptTokens: 16, steps: 10,
-        learningRate: 0.01, batchSize: 8, rank: 2, dims: 32, mixPpm: 500_000, threshold: 0.5,
+        learningRate: 0.01, batchSize: 8, rank: 2, dims: 32, projection: "kronecker-rademacher", mixPpm: 500_000, threshold: 0.5,
       },
       byThreshold: [0.3, 0.5].map((threshold) => ({ threshold, generated: metrics(threshold), text: metrics(threshold) })),
     };

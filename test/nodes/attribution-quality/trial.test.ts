@@ -15,11 +15,11 @@ describe("attribution quality trial (end to end, a few steps)", () => {
       JSON.parse(await readFile(new URL("tokenizer.json", tokenizerDir), "utf8")),
       JSON.parse(await readFile(new URL("tokenizer_config.json", tokenizerDir), "utf8")),
     );
-    const backend = await createBackend({ threads: 1 });
+    const backend = await createBackend({ threads: 1, fusedMultiplyAdd: false });
     try {
       const result = await runTrial(backend, tokenizer, corpusPassageSources(), {
         seed: 5, contributors: 2, uniquePerContributor: 1, filler: 1, unrelated: 2, passageTokens: 24, promptTokens: 8,
-        steps: 3, learningRate: 1e-2, batchSize: 2, rank: 2, dims: 32, mixPpm: 500_000, threshold: 0.5, log: () => {},
+        steps: 3, learningRate: 1e-2, batchSize: 2, rank: 2, dims: 32, projection: "kronecker-rademacher", mixPpm: 500_000, threshold: 0.5, log: () => {},
       });
       assert.equal(result.datanet.contributions, 2 * (1 + 1));
       assert.deepEqual(result.training.checkpoints.map((c) => c.step), [1, 2, 3]);

@@ -10,6 +10,8 @@ function gradients(fixture: DatanetFixture) {
       learningRate: c.learningRate,
       gradient: Float32Array.from({ length: fixture.sketch.dims }, (_, j) => Math.sin(7 * i + j)),
     })),
+    prompt: [5, 6, 7],
+    backend: "reference" as const,
   };
 }
 
@@ -72,7 +74,9 @@ describe("attribution records", () => {
   it("rejects malformed records with a message naming the field", () => {
     const record = makeRecord(datanetFixture());
     const cases: [unknown, RegExp][] = [
-      [withField(record, ["schema"], "tributary.attribution/2"), /schema must be equal to constant/],
+      [withField(record, ["schema"], "tributary.attribution/1"), /schema must be equal to constant/],
+      [withField(record, ["evidence", "gradient", "projection", "dims"], 8), /evidence\.gradient\.projection\.dims is 8 but parameters\.gradientDims is 16/],
+      [withField(record, ["evidence", "gradient", "backend"], "wasm-simd-fma"), /evidence\.gradient must be null/],
       [withField(record, ["requestId"], undefined), /requestId is missing/],
       [withField(record, ["datanet", "root"], "0x12"), /datanet\.root must match pattern/],
       [withField(record, ["weights", 0, "ppm"], 1.5), /weights\[0\]\.ppm must be integer/],

@@ -53,7 +53,15 @@ export function datanetFixture(seed = 1): DatanetFixture {
     learningRate,
     exampleGradients: Float32Array.from({ length: exampleContributionIds.length * dims }, () => random() * 2 - 1),
   }));
-  return { documents, manifest, index, sketch: { dims, exampleContributionIds, checkpoints } };
+  // Random gradients stand in for an engine's here; the provenance names made-up digests. The
+  // verifier's recomputation of real gradients is tested in verify-gradients.test.ts.
+  const provenance = {
+    projection: { kind: "kronecker-rademacher" as const, seed: 1, dims },
+    sequenceLength: 64,
+    baseModel: keccak256(toHex("base model")),
+    checkpoints: checkpoints.map((c, i) => ({ step: 100 * (i + 1), learningRate: c.learningRate, digest: keccak256(toHex(`checkpoint ${i}`)) })),
+  };
+  return { documents, manifest, index, sketch: { dims, exampleContributionIds, checkpoints, provenance } };
 }
 
 /** An output that copies `length` tokens of document `doc` from `from`, between novel tokens (ids 1000+). */
@@ -63,7 +71,7 @@ export function copiedOutput(fixture: DatanetFixture, doc: number, from: number,
   return [...filler(novel, 1000), ...tokens, ...filler(novel, 2000)];
 }
 
-/** Four records over the fixture: three copied passages (one with gradient evidence) and one novel output. */
+/** Four records over the fixture: three copied passages and one novel output (span evidence only). */
 export function fixtureRecords(fixture: DatanetFixture): AttributionRecord[] {
   const outputs = [copiedOutput(fixture, 0, 10, 30), copiedOutput(fixture, 1, 200, 12), copiedOutput(fixture, 3, 0, 50), [1000, 1001, 1002]];
   return outputs.map((outputTokens, i) =>
@@ -73,13 +81,6 @@ export function fixtureRecords(fixture: DatanetFixture): AttributionRecord[] {
       datanet: { id: 1n, version: 1 },
       outputTokens,
       index: fixture.index,
-      gradients:
-        i === 1
-          ? {
-              sketch: fixture.sketch,
-              output: fixture.sketch.checkpoints.map((c) => ({ learningRate: c.learningRate, gradient: Float32Array.from({ length: fixture.sketch.dims }, (_, j) => Math.cos(j)) })),
-            }
-          : undefined,
     }),
   );
 }

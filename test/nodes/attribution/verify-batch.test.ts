@@ -101,6 +101,7 @@ describe("batch verifier", () => {
     const hidden = clone(records);
     Object.assign(hidden[0], { weights: [] });
     hidden[0].evidence.spans = [];
+    hidden[0].evidence.windows = [];
     hidden[0].parameters.effectiveMixPpm = 0;
     const forged = buildBatch({ records: hidden, pools: fixturePools(), manifests: new Map([[root, fixture.manifest]]), previousCredits: new Map() });
     assert.ok((await verifyBatch(forged, hidden, source)).ok, "self-consistent without the output");

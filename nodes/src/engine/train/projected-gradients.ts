@@ -1,10 +1,11 @@
 import type { LlamaModel } from "../model/llama.ts";
 import { ModelInputError } from "../model/errors.ts";
 import { LORA_TARGETS } from "../model/config.ts";
-import { loraKey } from "../lora/adapter.ts";
+import { loraKey, loraTargetDims } from "../lora/adapter.ts";
 import { IGNORE_INDEX } from "../ops/cross-entropy.ts";
 import { makeBatch, windowSequences } from "./data.ts";
 import { TrainingConfigError } from "./errors.ts";
+import { projectGradientKronecker, type GradientBlock } from "./kronecker-projection.ts";
 
 /**
  * Per-example LoRA gradients, randomly projected, for TracIn-CP attribution (Pruthi et al. 2020,
@@ -25,15 +26,23 @@ import { TrainingConfigError } from "./errors.ts";
  * layer by layer, targets in LORA_TARGETS order (q, k, v, o, gate, up, down), lora_A before
  * lora_B, each row-major; index i counts through them all (see adapterGradientTensors).
  *
- * Cost: P·k sign flips per example (a 1M-parameter adapter at k=256: 2.6e8 additions).
+ * Cost: P·k sign flips per example (a 1M-parameter adapter at k=256: 2.6e8 additions). That is the
+ * "dense-rademacher" kind; "kronecker-rademacher" (kronecker-projection.ts) projects each LoRA
+ * factor's gradient block with two small sign matrices instead, about P·√k operations, and is what
+ * gradient sketches use by default.
  */
 export interface GradientProjection {
   /** k, the projected size; a multiple of 32 keeps every hash's bits used. */
   dimensions: number;
   seed: number;
+  /** "dense-rademacher" (default, the R above) or "kronecker-rademacher" (see kronecker-projection.ts, ~16× cheaper at k = 256). */
+  kind?: GradientProjectionKind;
 }
 
-function mix32(h: number): number {
+export type GradientProjectionKind = "dense-rademacher" | "kronecker-rademacher";
+export const GRADIENT_PROJECTION_KINDS: readonly GradientProjectionKind[] = ["dense-rademacher", "kronecker-rademacher"];
+
+export function mix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -42,7 +51,7 @@ function mix32(h: number): number {
 }
 
 /** 32 signs of R's column i: bit b gives the sign of row 32·word + b. */
-function signBits(seed: number, i: number, word: number): number {
+export function signBits(seed: number, i: number, word: number): number {
   return mix32(mix32(mix32(seed ^ 0x9e3779b9) ^ i) ^ Math.imul(word + 1, 0x27d4eb2f));
 }
 
@@ -89,6 +98,36 @@ export function adapterGradientTensors(model: LlamaModel): Float32Array[] {
 }
 
 /**
+ * The adapter's gradient as [rows, cols] blocks in the canonical order (see adapterGradientTensors),
+ * each with a stable id from its (layer, target, factor): what a structured projection needs.
+ */
+export function adapterGradientBlocks(model: LlamaModel): GradientBlock[] {
+  const grads = model.getAdapterGradients();
+  const adapter = model.getAdapter();
+  if (!grads || !adapter) throw new ModelInputError("Projected LoRA gradients need an adapter attached to the model.");
+  const r = adapter.config.rank;
+  const blocks: GradientBlock[] = [];
+  for (let layer = 0; layer < model.config.numLayers; layer++) {
+    LORA_TARGETS.forEach((target, t) => {
+      const factors = grads.get(loraKey(layer, target));
+      if (!factors) return;
+      const { IN, OUT } = loraTargetDims(model.config, target);
+      const id = (layer * LORA_TARGETS.length + t) * 2;
+      blocks.push({ id, rows: r, cols: IN, data: factors.A }, { id: id + 1, rows: OUT, cols: r, data: factors.B });
+    });
+  }
+  return blocks;
+}
+
+/** The projection of the adapter's current gradient buffers, by the projection's kind. */
+export function projectAdapterGradient(model: LlamaModel, projection: GradientProjection): Float32Array {
+  const kind = projection.kind ?? "dense-rademacher";
+  if (kind === "kronecker-rademacher") return projectGradientKronecker(adapterGradientBlocks(model), projection);
+  if (kind === "dense-rademacher") return projectGradient(adapterGradientTensors(model), projection);
+  throw new TrainingConfigError("projection.kind", kind, `must be one of ${GRADIENT_PROJECTION_KINDS.join(", ")}`);
+}
+
+/**
  * Gradient of the mean loss over the scored targets of `windows`, left in the adapter's gradient
  * buffers. Each window runs alone (B = 1) padded to T; its backward is weighted by its share of
  * the scored tokens so the sum is the gradient of the token-weighted mean.
@@ -116,7 +155,7 @@ export function projectedExampleGradients(
   return examples.map((example) => {
     const windows = windowSequences([example], sequenceLength);
     adapterGradientOf(model, windows.map((w) => makeBatch([w], 1, sequenceLength)), sequenceLength);
-    return projectGradient(adapterGradientTensors(model), projection);
+    return projectAdapterGradient(model, projection);
   });
 }
 
@@ -145,5 +184,5 @@ export function projectedOutputGradient(
     else if (batch.targets[t] !== IGNORE_INDEX) count++;
   }
   adapterGradientOf(model, [{ ...batch, count }], sequenceLength);
-  return projectGradient(adapterGradientTensors(model), projection);
+  return projectAdapterGradient(model, projection);
 }

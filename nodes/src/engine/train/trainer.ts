@@ -6,6 +6,9 @@ import { DataOrder, makeBatch, windowSequences } from "./data.ts";
 import { TrainingConfigError } from "./errors.ts";
 import { evaluateLoss, type LossReport } from "./evaluate.ts";
 import { learningRateAt, validateSchedule, type LearningRateSchedule } from "./schedule.ts";
+import { contentDigest, decodeTracInCheckpoint, saveTracInCheckpoint, tracinCheckpointFileName, type TracInCheckpointFile } from "./tracin-checkpoint.ts";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 
 export interface TrainerOptions {
   /** The model to train: its attached adapter (LoRA fine-tuning) and/or its base weights (built with trainBase). */
@@ -34,6 +37,13 @@ export interface TrainerOptions {
   /** Save a checkpoint here every checkpointEvery steps and after the last. */
   checkpointDir?: string;
   checkpointEvery?: number;
+  /**
+   * TracIn checkpoints for gradient attribution: after each of these optimizer steps (1..totalSteps)
+   * the adapter is written to tracinDir as tracin-step-<step>.safetensors with the step's learning
+   * rate (see tracin-checkpoint.ts). Needs an attached adapter and a schedule that stays above 0.
+   */
+  tracinSteps?: readonly number[];
+  tracinDir?: string;
 }
 
 /** One optimizer step's progress, what the job runner forwards to the dApp and CLI. */
@@ -49,6 +59,8 @@ export interface TrainingEvent {
   /** Positions processed per second (B·T·gradientAccumulation per step, padding included), averaged over this run() so far. */
   tokensPerSecond: number;
   etaSeconds: number;
+  /** The TracIn checkpoint written after this step, if it was one of tracinSteps. */
+  tracinCheckpoint?: TracInCheckpointFile;
 }
 
 /**
@@ -69,6 +81,8 @@ export class Trainer {
   private readonly schedule: LearningRateSchedule;
   private readonly accumulation: number;
   private currentStep = 0;
+  private readonly tracinSteps: ReadonlySet<number>;
+  private readonly tracin: TracInCheckpointFile[] = [];
 
   constructor(options: TrainerOptions) {
     const { batchSize, sequenceLength, totalSteps, model } = options;
@@ -89,6 +103,18 @@ export class Trainer {
     if (this.windows.length === 0) throw new TrainingConfigError("trainSequences", options.trainSequences.length, "hold no sequence of 2 or more tokens");
     this.evalWindows = windowSequences(options.evalSequences ?? [], sequenceLength);
     this.order = new DataOrder(this.windows.length, options.seed);
+    this.tracinSteps = new Set(options.tracinSteps ?? []);
+    for (const step of this.tracinSteps) {
+      if (!Number.isInteger(step) || step < 1 || step > totalSteps) throw new TrainingConfigError("tracinSteps", step, `must be integers in [1, ${totalSteps}]`);
+      // TracIn weighs a checkpoint by its step's learning rate: a zero one (the cosine's end with no floor) would erase it.
+      if (!(learningRateAt(step - 1, this.schedule) > 0)) {
+        throw new TrainingConfigError("tracinSteps", step, "has learning rate 0 there (TracIn weighs the checkpoint by it): set minLearningRate above 0");
+      }
+    }
+    if (this.tracinSteps.size > 0) {
+      if (!options.tracinDir) throw new TrainingConfigError("tracinDir", options.tracinDir, "is needed to save tracinSteps");
+      if (!model.getAdapter()) throw new TrainingConfigError("tracinSteps", options.tracinSteps, "need an attached LoRA adapter (TracIn checkpoints are adapter snapshots)");
+    }
     this.optimizer = new AdamW(params, {
       beta1: options.beta1, beta2: options.beta2, eps: options.eps, weightDecay: options.weightDecay,
     });
@@ -96,6 +122,11 @@ export class Trainer {
 
   get step(): number {
     return this.currentStep;
+  }
+
+  /** The TracIn checkpoints written so far (resumed runs included), by step. */
+  get tracinCheckpoints(): readonly TracInCheckpointFile[] {
+    return this.tracin;
   }
 
   /** Held-out loss of the model as it is now; null without evaluation data. */
@@ -123,6 +154,12 @@ export class Trainer {
       if (this.options.checkpointDir && (done || (checkpointEvery > 0 && this.currentStep % checkpointEvery === 0))) {
         await this.saveCheckpoint(this.options.checkpointDir);
       }
+      let tracinCheckpoint: TracInCheckpointFile | undefined;
+      if (this.tracinSteps.has(this.currentStep)) {
+        // The learning rate of the step that led here: TracIn-CP weighs this checkpoint by it.
+        tracinCheckpoint = await saveTracInCheckpoint(this.options.tracinDir!, model.getAdapter()!, model.config, this.currentStep, lr);
+        this.tracin.push(tracinCheckpoint);
+      }
       const secondsPerStep = (performance.now() - started) / 1000 / (this.currentStep - firstStep);
       const event: TrainingEvent = {
         step: this.currentStep, totalSteps, loss, lr, gradNorm, epoch: this.order.currentEpoch,
@@ -130,6 +167,7 @@ export class Trainer {
         etaSeconds: secondsPerStep * (totalSteps - this.currentStep),
       };
       if (evalLoss !== undefined) event.evalLoss = evalLoss;
+      if (tracinCheckpoint) event.tracinCheckpoint = tracinCheckpoint;
       yield event;
       // Let timers and I/O (progress reporting, cancellation) in between steps.
       await new Promise((resolve) => setImmediate(resolve));
@@ -147,6 +185,14 @@ export class Trainer {
     this.optimizer.loadState({ step: state.optimizerStep, moments: tensors.map(({ name, m, v }) => ({ name, m, v })) });
     this.order.loadState(state.dataOrder);
     this.currentStep = state.step;
+    // TracIn checkpoints of the steps already run were written before the interruption.
+    this.tracin.length = 0;
+    for (const step of [...this.tracinSteps].filter((s) => s <= state.step).sort((a, b) => a - b)) {
+      const path = join(this.options.tracinDir!, tracinCheckpointFileName(step));
+      const bytes = await readFile(path);
+      const { learningRate } = decodeTracInCheckpoint(bytes, this.options.model.config);
+      this.tracin.push({ step, learningRate, digest: contentDigest(bytes), path });
+    }
   }
 
   /** Zeroes the gradients, then runs the step's micro-batches; returns their mean loss. */

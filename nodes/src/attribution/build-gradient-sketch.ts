@@ -1,0 +1,91 @@
+/**
+ * Builds an adapter's gradient sketch inside the training job: at each TracIn checkpoint the
+ * trainer saved, every training example's projected LoRA gradient (TracIn-CP's training side). The
+ * sketch names everything it was computed from (projection, window length, base model and checkpoint
+ * digests), so an output's gradient can later be recomputed at the same parameters by anyone.
+ */
+import type { LlamaModel } from "../engine/model/llama.ts";
+import { projectedExampleGradients, type GradientProjection } from "../engine/train/projected-gradients.ts";
+import { batchedProjectedExampleGradients } from "../engine/train/batched-example-gradients.ts";
+import type { TracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
+import { InvalidGradientSketchError } from "./errors.ts";
+import type { GradientSketch } from "./gradient-influence.ts";
+
+/** One training example: the tokens the adapter was trained on, and the contribution they came from. */
+export interface TaggedTrainingExample {
+  contributionId: bigint;
+  tokens: Int32Array;
+}
+
+export interface GradientSketchOptions {
+  /** The projection; kind defaults to "kronecker-rademacher" here (the structured, cheap one). */
+  projection: GradientProjection;
+  /** T, the trainer's sequenceLength: examples are cut into the same windows as in training. */
+  sequenceLength: number;
+  /** sha2-256 (0x-hex) of the base model's weights file. */
+  baseModel: `0x${string}`;
+  /**
+   * Windows per forward/backward pass (kronecker-rademacher only; default 8): per-example gradients
+   * are split out of batched passes (batched-example-gradients.ts), so the sketch costs about what
+   * training does. The dense projection runs one example at a time.
+   */
+  batchSize?: number;
+  /** Called after each example of each checkpoint: (done, total) over checkpoints × examples. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * The model must be the base model the checkpoints were trained on; its attached adapter (if any)
+ * is put back afterwards. Each checkpoint's adapter is attached in turn.
+ */
+export function buildGradientSketch(
+  model: LlamaModel, checkpoints: readonly TracInCheckpoint[], examples: readonly TaggedTrainingExample[], options: GradientSketchOptions,
+): GradientSketch {
+  if (checkpoints.length === 0) throw new InvalidGradientSketchError("A gradient sketch needs at least one TracIn checkpoint.", {});
+  if (examples.length === 0) throw new InvalidGradientSketchError("A gradient sketch needs at least one training example.", {});
+  if (!/^0x[0-9a-f]{64}$/.test(options.baseModel)) {
+    throw new InvalidGradientSketchError(`baseModel must be a sha2-256 digest (0x + 64 lower-case hex), got ${options.baseModel}.`, { baseModel: options.baseModel });
+  }
+  const projection: GradientProjection = { ...options.projection, kind: options.projection.kind ?? "kronecker-rademacher" };
+  const k = projection.dimensions;
+  const previous = model.getAdapter();
+  const tokens = examples.map((e) => e.tokens);
+  const total = checkpoints.length * examples.length;
+  let done = 0;
+  try {
+    const sketchCheckpoints = checkpoints.map((checkpoint) => {
+      model.setAdapter(checkpoint.adapter);
+      const exampleGradients = new Float32Array(examples.length * k);
+      const batchSize = options.batchSize ?? 8;
+      if (projection.kind === "kronecker-rademacher") {
+        for (let start = 0; start < tokens.length; start += batchSize) {
+          const chunk = tokens.slice(start, start + batchSize);
+          const rows = batchedProjectedExampleGradients(model, chunk, options.sequenceLength, projection, batchSize);
+          rows.forEach((row, i) => exampleGradients.set(row, (start + i) * k));
+          done += chunk.length;
+          options.onProgress?.(done, total);
+        }
+      } else {
+        tokens.forEach((example, e) => {
+          const [row] = projectedExampleGradients(model, [example], options.sequenceLength, projection);
+          exampleGradients.set(row, e * k);
+          options.onProgress?.(++done, total);
+        });
+      }
+      return { learningRate: checkpoint.learningRate, exampleGradients };
+    });
+    return {
+      dims: k,
+      exampleContributionIds: examples.map((e) => e.contributionId),
+      checkpoints: sketchCheckpoints,
+      provenance: {
+        projection: { kind: projection.kind!, seed: projection.seed, dims: k },
+        sequenceLength: options.sequenceLength,
+        baseModel: options.baseModel,
+        checkpoints: checkpoints.map((c) => ({ step: c.step, learningRate: c.learningRate, digest: c.digest })),
+      },
+    };
+  } finally {
+    model.setAdapter(previous);
+  }
+}

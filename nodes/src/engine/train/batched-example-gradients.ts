@@ -1,0 +1,145 @@
+/**
+ * Per-example projected LoRA gradients from batched forward/backward passes: what makes a gradient
+ * sketch cost about what training costs, instead of one B = 1 pass per example.
+ *
+ * A batch's backward sums every window's gradient into each LoRA factor with one matmul,
+ *     dB += doutᵀ · hidden   and   dA += dhiddenᵀ · inp      (the sum runs over the N = B·T rows),
+ * and the rows of window j are rows j·T … (j+1)·T − 1. Restricting that sum to one window's rows
+ * gives that window's gradient (attention never mixes batch rows, padding rows carry no gradient).
+ * So the model runs on a backend wrapper that recognises those two matmuls by their output buffer
+ * (the adapter's gradient buffers) and, instead of summing, forms each window's [r, IN] / [OUT, r]
+ * gradient block and adds its Kronecker projection (kronecker-projection.ts) into the window's
+ * example's accumulator, weighted so each example gets the gradient of its own mean loss. No hook
+ * in the model is needed; every other matmul passes straight through.
+ */
+import type { Backend, MatmulOptions } from "../backend/backend.ts";
+import { LlamaModel } from "../model/llama.ts";
+import { ModelInputError } from "../model/errors.ts";
+import { LORA_TARGETS } from "../model/config.ts";
+import { loraKey, loraTargetDims } from "../lora/adapter.ts";
+import { makeBatch, windowSequences } from "./data.ts";
+import { TrainingConfigError } from "./errors.ts";
+import { accumulateKronecker, finishKronecker, type GradientBlock, type KroneckerProjectionSpec } from "./kronecker-projection.ts";
+
+interface BlockShape {
+  id: number;
+  rows: number;
+  cols: number;
+}
+
+/** The window in each batch slot: its example's accumulator and the weight its gradient gets. */
+interface SlotTarget {
+  accumulator: Float64Array;
+  weight: number;
+}
+
+class GradientSplittingBackend implements Backend {
+  readonly name: string;
+  /** Adapter gradient buffer -> its block; filled once the model has allocated them. */
+  blocks = new Map<Float32Array, BlockShape>();
+  slots: SlotTarget[] = [];
+  rowsPerSlot = 0;
+  spec: KroneckerProjectionSpec = { dimensions: 1, seed: 0 };
+  private readonly scratch = new Map<number, Float32Array>();
+  private readonly inner: Backend;
+
+  constructor(inner: Backend) {
+    this.inner = inner;
+    this.name = `${inner.name} (per-example LoRA gradients)`;
+  }
+
+  alloc(n: number): Float32Array {
+    return this.inner.alloc(n);
+  }
+
+  matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, options: MatmulOptions = {}): void {
+    const block = this.blocks.get(out);
+    if (!block) return this.inner.matmul(out, a, b, M, K, N, options);
+    // out [M, N] += aᵀ[M, K] · b[K, N] with K the batch rows (lora-linear.ts's dB and dA).
+    if (!options.transA || options.transB || !options.accumulate || K !== this.slots.length * this.rowsPerSlot) {
+      throw new ModelInputError("The LoRA backward no longer has the shape per-example gradients rely on (doutᵀ·hidden, dhiddenᵀ·inp).", { M, K, N });
+    }
+    const size = M * N;
+    let scratch = this.scratch.get(size);
+    if (!scratch) {
+      scratch = this.inner.alloc(size);
+      this.scratch.set(size, scratch);
+    }
+    const T = this.rowsPerSlot;
+    this.slots.forEach((slot, j) => {
+      if (slot.weight === 0) return; // a padding row
+      this.inner.matmul(scratch, a.subarray(j * T * M, (j + 1) * T * M), b.subarray(j * T * N, (j + 1) * T * N), M, T, N, { transA: true });
+      accumulateKronecker(slot.accumulator, { ...block, data: scratch } satisfies GradientBlock, this.spec, slot.weight);
+    });
+  }
+
+  dispose(): Promise<void> {
+    return this.inner.dispose();
+  }
+}
+
+const splitters = new WeakMap<LlamaModel, { model: LlamaModel; backend: GradientSplittingBackend }>();
+
+/** A second model over the same weights and adapter, running on the splitting backend (kept per model). */
+function splittingModel(model: LlamaModel): { model: LlamaModel; backend: GradientSplittingBackend } {
+  const adapter = model.getAdapter();
+  if (!adapter) throw new ModelInputError("Projected LoRA gradients need an adapter attached to the model.");
+  let entry = splitters.get(model);
+  if (!entry) {
+    const backend = new GradientSplittingBackend(model.backend);
+    entry = { model: new LlamaModel(model.config, model.weights, backend), backend };
+    splitters.set(model, entry);
+  }
+  if (entry.model.getAdapter() !== adapter) entry.model.setAdapter(adapter);
+  const grads = entry.model.getAdapterGradients()!;
+  entry.backend.blocks = new Map();
+  for (let layer = 0; layer < model.config.numLayers; layer++) {
+    LORA_TARGETS.forEach((target, t) => {
+      const factors = grads.get(loraKey(layer, target));
+      if (!factors) return;
+      const { IN, OUT } = loraTargetDims(model.config, target);
+      const id = (layer * LORA_TARGETS.length + t) * 2;
+      entry.backend.blocks.set(factors.A, { id, rows: adapter.config.rank, cols: IN });
+      entry.backend.blocks.set(factors.B, { id: id + 1, rows: OUT, cols: adapter.config.rank });
+    });
+  }
+  return entry;
+}
+
+/**
+ * For each example, the Kronecker projection of the gradient of its mean next-token loss w.r.t. the
+ * attached adapter's factors: the same quantity as projectedExampleGradients with kind
+ * "kronecker-rademacher" (equal up to float rounding), computed `batchSize` windows at a time.
+ */
+export function batchedProjectedExampleGradients(
+  model: LlamaModel, examples: readonly Int32Array[], sequenceLength: number, projection: KroneckerProjectionSpec, batchSize: number,
+): Float32Array[] {
+  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new TrainingConfigError("batchSize", batchSize, "must be a positive integer");
+  const T = sequenceLength;
+  const { model: splitting, backend } = splittingModel(model);
+  const accumulators = examples.map(() => new Float64Array(projection.dimensions));
+  const windows: { example: number; window: Int32Array }[] = [];
+  const scored = new Float64Array(examples.length);
+  examples.forEach((example, e) => {
+    for (const window of windowSequences([example], T)) {
+      windows.push({ example: e, window });
+      scored[e] += window.length - 1;
+    }
+    if (scored[e] === 0) throw new ModelInputError(`Example ${e} has no token to score (it needs at least 2 tokens).`, { example: e });
+  });
+  backend.spec = projection;
+  const padding: SlotTarget = { accumulator: new Float64Array(projection.dimensions), weight: 0 };
+  for (let start = 0; start < windows.length; start += batchSize) {
+    const chunk = windows.slice(start, start + batchSize);
+    // Always batchSize rows (the last batch padded): the model keeps one set of activation buffers
+    // instead of allocating new ones for every batch size it meets.
+    const batch = makeBatch(chunk.map((w) => w.window), batchSize, T);
+    // backward(1) scales every token's gradient by 1 / batch.count; an example's mean loss wants 1 / its own count.
+    backend.slots = Array.from({ length: batchSize }, (_, j) => (j < chunk.length ? { accumulator: accumulators[chunk[j].example], weight: batch.count / scored[chunk[j].example] } : padding));
+    backend.rowsPerSlot = T;
+    splitting.forward(batch.tokens, batchSize, T, batch.targets);
+    splitting.backward(1);
+  }
+  backend.slots = [];
+  return accumulators.map(finishKronecker);
+}
