@@ -16,6 +16,8 @@ import { fileURLToPath } from "node:url";
 import { parseEther, type Hex } from "viem";
 import { rootOf, type VersionManifest } from "../../../nodes/src/datanets/version-manifest.ts";
 import { capabilityMask } from "../../../nodes/src/config/fields.ts";
+import { PeerNetwork, TOPICS, type Announcement } from "../../../nodes/src/p2p/index.ts";
+import { createHeliaNode, type HeliaNode } from "../../../nodes/src/storage/index.ts";
 import { account, MIN_STAKE, privateKeyOf, startTestChain, waitUntil, type TestChain } from "./helpers/local-chain.ts";
 
 const CLI = fileURLToPath(new URL("../../../nodes/src/cli/main.ts", import.meta.url));
@@ -39,6 +41,9 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
   let nodeOutput = "";
   let deploymentFile: string;
   let dataDir: string;
+  // A peer the node is told to dial (--peer), listening to the job-progress gossip.
+  let listener: HeliaNode;
+  const gossip: Announcement<typeof TOPICS.jobs>[] = [];
 
   function runCli(args: string[], as = owner): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
@@ -73,7 +78,12 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     await t.send(operator, "token", "approve", [t.addresses.nodes, MIN_STAKE]);
     await t.send(operator, "nodes", "register", ["12D3KooWTestPeer", "http://127.0.0.1:1", capabilityMask(["training", "storage"]), MIN_STAKE]);
 
-    node = spawn(process.execPath, [CLI, "start", "--deployment", deploymentFile, "--data-dir", dataDir, "--operator-key", privateKeyOf(operator),
+    listener = await createHeliaNode({ dataDir: join(t.dir, "listener") });
+    const listenerNetwork = new PeerNetwork(listener.libp2p);
+    listenerNetwork.start();
+    listenerNetwork.onAnnouncement(TOPICS.jobs, (a) => gossip.push(a));
+
+    node = spawn(process.execPath, [CLI, "start", "--peer", listenerNetwork.multiaddrs()[0], "--deployment", deploymentFile, "--data-dir", dataDir, "--operator-key", privateKeyOf(operator),
       "--port", "0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "1", "--poll-interval", "100", "--base-model", `1=${t.dir}`,
       "--extension", STAND_IN, "--cors-origin", DAPP_ORIGIN], { stdio: ["ignore", "pipe", "pipe"] });
     node.stdout!.on("data", (d) => (nodeOutput += d));
@@ -90,6 +100,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
       node.kill("SIGTERM");
       await exited;
     }
+    await listener?.stop();
     await t?.close();
   });
 
@@ -132,6 +143,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.equal(health.status, 200, JSON.stringify(health.body));
     assert.equal(health.body.checks.storage.ok, true);
     assert.equal(health.body.checks.storage.kind, "helia");
+    await waitUntil("the configured peer to be dialed", async () => (await getJson("/health")).body.checks.storage.peers === 1);
     assert.match(health.body.checks.storage.listen[0], /^\/ip4\/127\.0\.0\.1\/tcp\/\d+/);
 
     const preflight = await fetch(`${nodeUrl}/v1/contributions`, {
@@ -207,6 +219,11 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.match(watched.stdout, /Job 1 completed: model 1/);
 
     const job = await jobWhen(1, ["completed"]);
+    // The runner's progress went out on the jobs topic, signed by the node's peer id.
+    const nodePeerId = (await getJson("/health")).body.checks.storage.peerId;
+    await waitUntil("the job's completion to be gossiped", () => gossip.some((a) => a.message.jobId === "1" && a.message.status === "submitted"), 20_000);
+    assert.ok(gossip.every((a) => a.from === nodePeerId));
+    assert.ok(gossip.some((a) => a.message.jobId === "1" && a.message.status === "training" && a.message.step === 3 && a.message.totalSteps === 3 && a.message.loss === 1));
     const [onChainRoot] = await read("datanets", "versionRoot", [1n, 1]);
     assert.equal(job.outputs.fetch.root, onChainRoot);
     assert.equal(job.outputs.verify.contributions, 3);
