@@ -8,11 +8,13 @@
  *   publish        have the node build and pin the version manifest over the accepted contributions, check it
  *                  here against the chain (root recomputed, same contributions), then publish the root on-chain
  */
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { parseEventLogs } from "viem";
 import { listContributions, type ChainContribution } from "../datanets/chain-contributions.ts";
+import type { PreparedContribution } from "../datanets/prepare-contribution.ts";
 import { parseVersionManifest, rootOf, type VersionManifest } from "../datanets/version-manifest.ts";
 import type { ChainSession } from "./chain-session.ts";
 import { UsageError } from "./errors.ts";
@@ -97,18 +99,34 @@ export async function datanetContribute(session: ChainSession, node: NodeClient,
       (forfeitRejectedStake ? "if it is REJECTED, the stake is FORFEITED to the Datanet's owner." : "if it is rejected, the stake is refunded to you."));
   await confirm(`Contribute ${file} (${bytes.byteLength} bytes, ${mediaType})?`, options.yes === true);
 
-  const prepared = await node.uploadContribution(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), mediaType, {
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const prepared = await node.uploadContribution(view, mediaType, {
     title: options.title ?? basename(file),
     licence: options.licence ?? datanet.licence,
     language: options.language ?? "en",
     ...(options.description ? { description: options.description } : {}),
   });
+  await checkPrepared(node, view, prepared);
   await ensureFunds(chain, chain.addresses.datanets, stake, "the contribution stake");
   const { hash, receipt } = await chain.sender.write({
     contract: "datanets", functionName: "contribute", args: [datanetId, prepared.digest, BigInt(prepared.byteSize), prepared.metadataCid],
   });
   const { contributionId, number } = eventArgs<{ contributionId: bigint; number: number }>(session, receipt, "ContributionSubmitted");
   console.log(`Contributed ${file} to Datanet ${datanetId} as contribution #${number}, id ${contributionId} (content ${prepared.cid}, metadata ${prepared.metadataCid}, stake ${formatTokens(stake)}); tx ${hash}`);
+}
+
+/** One raw block holds a file up to this size (unixfs-v1-2025), so its digest is the bytes' sha-256. */
+const SINGLE_BLOCK_BYTES = 1024 * 1024;
+
+/** What gets registered on-chain must describe these bytes: the node's answer is checked, not trusted. */
+async function checkPrepared(node: NodeClient, bytes: Uint8Array, prepared: PreparedContribution): Promise<void> {
+  const fail = (what: string) => {
+    throw new UsageError(`the node at ${node.baseUrl} returned ${what} that does not match the file; nothing was registered`);
+  };
+  if (prepared.byteSize !== bytes.byteLength) fail(`a size of ${prepared.byteSize} bytes`);
+  if (bytes.byteLength <= SINGLE_BLOCK_BYTES && prepared.digest.toLowerCase() !== `0x${createHash("sha256").update(bytes).digest("hex")}`) fail(`digest ${prepared.digest}`);
+  const metadata = await node.ipfsJson<{ content?: string; byteSize?: number }>(prepared.metadataCid);
+  if (metadata.content !== prepared.cid || metadata.byteSize !== bytes.byteLength) fail(`metadata ${prepared.metadataCid}`);
 }
 
 function contributionJson(c: ChainContribution): Record<string, unknown> {
