@@ -23,7 +23,7 @@ export interface UploadOutput {
 /**
  * What the phases before `upload` return, for `upload` to read (paths absolute or relative to the job's workDir):
  * `train` the PEFT adapter folder and, optionally, the TracIn checkpoints; `evaluate` the report; `sketch` the
- * attribution files (span index, gradient sketch, ...), by name.
+ * attribution files by name, "span-index" (the encoded span index serving loads) among them.
  */
 export interface TrainOutput {
   adapterDir: string;

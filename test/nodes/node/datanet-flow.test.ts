@@ -234,10 +234,16 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     const provenance = await read("models", "getProvenance", [1n]);
     assert.deepEqual(job.outputs.upload, { adapterCid: provenance.artifacts.adapterCid, evaluationCid: provenance.artifacts.evaluationCid, attributionIndexCid: provenance.artifacts.attributionIndexCid });
     const adapter = (await getJson(`/ipfs/${provenance.artifacts.adapterCid}`)).body;
-    assert.equal(adapter.format, "tributary.adapter/1");
-    const config = (await getJson(`/ipfs/${adapter.files["adapter_config.json"].cid}`)).body;
-    assert.equal(config.r, 4, "the tiny preset's rank reached training");
-    assert.equal((await getJson(`/ipfs/${provenance.artifacts.attributionIndexCid}`)).body.format, "tributary.attribution-index/1");
+    assert.equal(adapter.schema, "tributary.adapter/1");
+    assert.equal(adapter.format, "peft-lora");
+    assert.equal(adapter.adapterConfig.r, 4, "the tiny preset's rank reached training");
+    assert.equal(await (await fetch(`${nodeUrl}/ipfs/${adapter.weights}`)).text(), "stand-in weights over 3 texts");
+    const index = (await getJson(`/ipfs/${provenance.artifacts.attributionIndexCid}`)).body;
+    assert.equal(index.schema, "tributary.attribution-index/1");
+    assert.equal(index.spanIndex, index.files["span-index"].cid);
+    const { artifacts } = (await getJson("/jobs/1")).body as { artifacts: Array<{ cid: string; kind: string }> };
+    assert.deepEqual(artifacts.map((a) => a.kind).sort(), ["adapter", "adapter-weights", "attribution-file", "attribution-index", "evaluation"]);
+    assert.ok(artifacts.some((a) => a.cid === provenance.artifacts.adapterCid && a.kind === "adapter"));
   });
 
   it("fails a job on a tampered manifest and one on an invalid hyper-parameters document, recording why", async () => {

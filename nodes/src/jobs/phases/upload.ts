@@ -1,29 +1,42 @@
 /**
  * The `upload` phase: puts the job's results on IPFS (stored and pinned), records each as an artifact of the job,
- * and returns the three CIDs `submitResult` puts on-chain:
- *   adapterCid           a bundle document { format, files: { name: { cid, byteSize } } } over the PEFT adapter
- *                        folder's files (adapter_config.json, adapter_model.safetensors, ...)
+ * and returns the three CIDs `submitResult` puts on-chain. The two documents are the ones a serving node reads
+ * (the serving module's artifacts.ts):
+ *   adapterCid           { schema: "tributary.adapter/1", format: "peft-lora", adapterConfig, weights: <cid of
+ *                        adapter_model.safetensors> } over the train phase's PEFT folder
  *   evaluationCid        the evaluation report file
- *   attributionIndexCid  a bundle document over the attribution files (span index, gradient sketch, and the TracIn
- *                        checkpoints when training kept them): what a watcher needs to recompute a record
+ *   attributionIndexCid  { schema: "tributary.attribution-index/1", spanIndex: <cid>, files: { name: { cid, byteSize } } }:
+ *                        the span index, and every other attribution file (gradient sketch, TracIn checkpoints
+ *                        when training kept them), which is what a watcher needs to recompute a record
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "../../engine/formats/peft-adapter.ts";
 import type { ContentStore } from "../../storage/content-store.ts";
 import type { EvaluateOutput, PhaseHandler, SketchOutput, TrainOutput, UploadOutput } from "../pipeline.ts";
 import { JobDataError } from "./fetch-verify.ts";
 
-export const ADAPTER_BUNDLE_FORMAT = "tributary.adapter/1";
-export const ATTRIBUTION_BUNDLE_FORMAT = "tributary.attribution-index/1";
+export const ADAPTER_ARTIFACT_SCHEMA = "tributary.adapter/1";
+export const ATTRIBUTION_INDEX_ARTIFACT_SCHEMA = "tributary.attribution-index/1";
+/** The sketch phase's file that serving needs: the encoded span index. */
+export const SPAN_INDEX_FILE = "span-index";
 
-export interface BundleFile {
+export interface StoredFile {
   cid: string;
   byteSize: number;
 }
 
-export interface ArtifactBundle {
-  format: typeof ADAPTER_BUNDLE_FORMAT | typeof ATTRIBUTION_BUNDLE_FORMAT;
-  files: Record<string, BundleFile>;
+export interface AdapterArtifact {
+  schema: typeof ADAPTER_ARTIFACT_SCHEMA;
+  format: "peft-lora";
+  adapterConfig: Record<string, unknown>;
+  weights: string;
+}
+
+export interface AttributionIndexArtifact {
+  schema: typeof ATTRIBUTION_INDEX_ARTIFACT_SCHEMA;
+  spanIndex: string;
+  files: Record<string, StoredFile>;
 }
 
 function need<T>(value: T | undefined, what: string): T {
@@ -37,36 +50,40 @@ export function uploadPhase({ store }: { store: ContentStore }): PhaseHandler {
     const evaluation = need(outputs.evaluate as EvaluateOutput | undefined, "the evaluate phase's reportPath");
     const sketch = need(outputs.sketch as SketchOutput | undefined, "the sketch phase's files");
     const at = (path: string) => resolve(workDir, path);
-
-    const addFile = async (path: string, kind: string): Promise<BundleFile> => {
-      const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
-        throw new JobDataError(`cannot read ${path} to upload (${error.code ?? error.message})`);
-      });
+    const readOrFail = (path: string) => readFile(path).catch((error: NodeJS.ErrnoException) => {
+      throw new JobDataError(`cannot read ${path} to upload (${error.code ?? error.message})`);
+    });
+    const addFile = async (path: string, kind: string): Promise<StoredFile> => {
+      const bytes = await readOrFail(path);
       const cid = (await store.addBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))).toString();
       recordArtifact({ cid, kind });
       return { cid, byteSize: bytes.byteLength };
     };
-    const addBundle = async (format: ArtifactBundle["format"], files: Record<string, BundleFile>, kind: string): Promise<string> => {
-      const cid = (await store.addJson({ format, files } satisfies ArtifactBundle)).toString();
+    const addDocument = async (document: AdapterArtifact | AttributionIndexArtifact, kind: string): Promise<string> => {
+      const cid = (await store.addJson(document)).toString();
       recordArtifact({ cid, kind });
       return cid;
     };
 
     const adapterDir = at(need(train.adapterDir, "the train phase's adapterDir"));
-    const adapterFiles: Record<string, BundleFile> = {};
-    for (const name of (await readdir(adapterDir)).sort()) {
-      if ((await stat(join(adapterDir, name))).isFile()) adapterFiles[name] = await addFile(join(adapterDir, name), "adapter-file");
+    let adapterConfig: Record<string, unknown>;
+    try {
+      adapterConfig = JSON.parse((await readOrFail(join(adapterDir, ADAPTER_CONFIG_FILE))).toString("utf8")) as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof JobDataError) throw error;
+      throw new JobDataError(`${join(adapterDir, ADAPTER_CONFIG_FILE)} is not JSON: ${(error as Error).message}`);
     }
-    if (!adapterFiles["adapter_config.json"]) throw new JobDataError(`${adapterDir} has no adapter_config.json: it is not a PEFT adapter folder`);
-    const adapterCid = await addBundle(ADAPTER_BUNDLE_FORMAT, adapterFiles, "adapter");
+    const weights = await addFile(join(adapterDir, ADAPTER_WEIGHTS_FILE), "adapter-weights");
+    const adapterCid = await addDocument({ schema: ADAPTER_ARTIFACT_SCHEMA, format: "peft-lora", adapterConfig, weights: weights.cid }, "adapter");
 
     const evaluationCid = (await addFile(at(evaluation.reportPath), "evaluation")).cid;
 
-    const attributionFiles: Record<string, BundleFile> = {};
-    for (const [name, path] of Object.entries(sketch.files)) attributionFiles[name] = await addFile(at(path), "attribution-file");
-    for (const [name, path] of Object.entries(train.checkpointFiles ?? {})) attributionFiles[`checkpoints/${basename(name)}`] = await addFile(at(path), "tracin-checkpoint");
-    if (Object.keys(attributionFiles).length === 0) throw new JobDataError("the sketch phase returned no attribution files");
-    const attributionIndexCid = await addBundle(ATTRIBUTION_BUNDLE_FORMAT, attributionFiles, "attribution-index");
+    const files: Record<string, StoredFile> = {};
+    for (const [name, path] of Object.entries(sketch.files)) files[name] = await addFile(at(path), "attribution-file");
+    for (const [name, path] of Object.entries(train.checkpointFiles ?? {})) files[`checkpoints/${basename(name)}`] = await addFile(at(path), "tracin-checkpoint");
+    const spanIndex = files[SPAN_INDEX_FILE];
+    if (!spanIndex) throw new JobDataError(`the sketch phase returned no "${SPAN_INDEX_FILE}" file (it returned ${Object.keys(sketch.files).join(", ") || "none"})`);
+    const attributionIndexCid = await addDocument({ schema: ATTRIBUTION_INDEX_ARTIFACT_SCHEMA, spanIndex: spanIndex.cid, files }, "attribution-index");
 
     logger.info({ adapterCid, evaluationCid, attributionIndexCid }, "results stored and pinned");
     return { adapterCid, evaluationCid, attributionIndexCid } satisfies UploadOutput;
