@@ -2,7 +2,7 @@
 import { loadConfig, type ConfigSources } from "../config/load.ts";
 import { loadExtensions } from "../runtime/extensions.ts";
 import { startNode } from "../runtime/node.ts";
-import { withBuiltinExtensions } from "../runtime/storage-extension.ts";
+import { withBuiltinExtensions } from "../runtime/builtin-extensions.ts";
 
 export async function startCommand(sources: ConfigSources): Promise<number> {
   const config = await loadConfig(sources);

@@ -1,21 +1,15 @@
 /**
- * The node's built-in extensions, set up around the ones a config loads:
- *
- * - `storage` (first): opens the content store the `storage` setting names (embedded Helia under
+ * The built-in `storage` extension (set up before the configured ones, see builtin-extensions.ts): opens the content store the `storage` setting names (embedded Helia under
  *   `<dataDir>/ipfs`, listening on `p2p.listen`, or an external Kubo), serves the storage routes (contribution
  *   uploads, the `/ipfs` gateway) and the document routes (Datanet metadata, hyper-parameters, version
  *   manifests), adds a `storage` health entry, and with Helia starts the PeerNetwork: it dials `p2p.peers` and
  *   gossips the job runner's progress on TOPICS.jobs. Everything closes at shutdown.
- * - `datanet-phases` (last): the `fetch`, `verify` and `upload` job phases over that store and the chain, for
- *   whichever of them no loaded extension registered (a loaded extension may replace a built-in phase).
  */
 import type { HealthResult } from "../api/health.ts";
 import { datanetRoutes } from "../api/datanet-routes.ts";
 import { registerStorageRoutes } from "../api/storage-routes.ts";
 import type { NodeConfig } from "../config/load.ts";
-import { fetchPhase, verifyPhase } from "../jobs/phases/fetch-verify.ts";
-import { uploadPhase } from "../jobs/phases/upload.ts";
-import { remainingPhases, type PhaseHandler, type RegistrablePhase } from "../jobs/pipeline.ts";
+import { remainingPhases } from "../jobs/pipeline.ts";
 import type { JobUpdate } from "../jobs/runner.ts";
 import { JOB_STATUSES as GOSSIP_JOB_STATUSES, TOPICS, type JobProgress as GossipJobProgress } from "../p2p/messages.ts";
 import { PeerNetwork } from "../p2p/peer-network.ts";
@@ -118,25 +112,4 @@ export class StorageExtension implements NodeExtension {
       return result;
     });
   }
-}
-
-/** Registers each data phase no loaded extension provides. */
-export function datanetPhasesExtension(storage: StorageExtension): NodeExtension {
-  return {
-    name: "datanet-phases",
-    setup(context) {
-      const deps = { store: storage.storage.store, chain: context.chain, fromBlock: context.config.startBlock };
-      const builtIn: Array<[RegistrablePhase, PhaseHandler]> = [["fetch", fetchPhase(deps)], ["verify", verifyPhase(deps)], ["upload", uploadPhase(deps)]];
-      for (const [phase, handler] of builtIn) {
-        if (context.phases.get(phase)) context.logger.info({ phase }, "a loaded extension provides this phase; the built-in one is not used");
-        else context.phases.register(phase, handler);
-      }
-    },
-  };
-}
-
-/** The extensions `tributary-node start` runs: storage first, then the configured ones, then the built-in phases. */
-export function withBuiltinExtensions(loaded: readonly NodeExtension[]): NodeExtension[] {
-  const storage = new StorageExtension();
-  return [storage, ...loaded, datanetPhasesExtension(storage)];
 }
