@@ -1,4 +1,4 @@
-import type { Backend, MatmulOptions } from "../../nodes/src/engine/backend/backend.ts";
+import type { Backend, BackendMemoryStats, MatmulOptions } from "../../nodes/src/engine/backend/backend.ts";
 
 /** Every matmul of one shape and layout: how often it ran, its time and its multiply-adds. */
 export interface MatmulShapeTotal {
@@ -26,6 +26,14 @@ export class TimedBackend implements Backend {
 
   alloc(n: number): Float32Array {
     return this.inner.alloc(n);
+  }
+
+  free(buffer: Float32Array): void {
+    this.inner.free(buffer);
+  }
+
+  memoryStats(): BackendMemoryStats {
+    return this.inner.memoryStats();
   }
 
   matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, options?: MatmulOptions): void {

@@ -24,10 +24,25 @@ export function matmulReference(
   }
 }
 
+/** Buffers live on the JavaScript heap; `free` only keeps the byte count that memoryStats reports. */
 export function createReferenceBackend(): Backend {
+  const owned = new WeakSet<Float32Array>();
+  let liveBytes = 0;
+  let highWaterBytes = 0;
   return {
     name: "reference",
-    alloc: (n) => new Float32Array(n),
+    alloc(n) {
+      const buffer = new Float32Array(n);
+      owned.add(buffer);
+      liveBytes += buffer.byteLength;
+      highWaterBytes = Math.max(highWaterBytes, liveBytes);
+      return buffer;
+    },
+    free(buffer) {
+      if (!owned.delete(buffer)) return;
+      liveBytes -= buffer.byteLength;
+    },
+    memoryStats: () => ({ liveBytes, highWaterBytes, memoryBytes: liveBytes }),
     matmul: matmulReference,
     dispose: async () => {},
   };

@@ -196,8 +196,9 @@ export class BatchedDecoder {
     for (const { adapter } of groups) this.#maxRank = Math.max(this.#maxRank, adapter.config.rank);
     const current = this.#ws;
     if (current !== null && current.rows >= N && current.loraScratch.length >= current.rows * this.#maxRank) return current;
-    // Backend memory may be an arena that never frees (WASM), so grow geometrically: few regrowths.
+    // Grown geometrically, so a batch that keeps growing reallocates a few times, not every step.
     const rows = Math.max(N, 2 * (current?.rows ?? 0), 8);
+    if (current !== null) this.#freeWorkspace(current);
     const { hiddenSize: C, numHeads: NH, numKvHeads: NKV, headDim: HS, intermediateSize: F } = this.config;
     const alloc = (n: number) => this.backend.alloc(n);
     this.#ws = {
@@ -213,10 +214,29 @@ export class BatchedDecoder {
     const { hiddenSize: C, vocabSize: V } = this.config;
     if (this.#logits.length < R * V) {
       const rows = Math.max(R, 2 * (this.#logits.length / V));
+      this.backend.free(this.#selected);
+      this.backend.free(this.#logits);
       this.#selected = this.backend.alloc(rows * C);
       this.#logits = this.backend.alloc(rows * V);
     }
     return { selected: this.#selected, logits: this.#logits };
+  }
+
+  /**
+   * Gives back the step buffers (the weights belong to the caller). A decoder can keep being used:
+   * the next forward allocates afresh; a server calls this when it unloads a model.
+   */
+  dispose(): void {
+    if (this.#ws !== null) this.#freeWorkspace(this.#ws);
+    this.#ws = null;
+    this.backend.free(this.#selected);
+    this.backend.free(this.#logits);
+    this.#selected = new Float32Array(0);
+    this.#logits = new Float32Array(0);
+  }
+
+  #freeWorkspace(ws: Workspace): void {
+    for (const buffer of [ws.x, ws.xn, ws.q, ws.k, ws.v, ws.attOut, ws.proj, ws.gate, ws.up, ws.hidden, ws.loraScratch]) this.backend.free(buffer);
   }
 
   #attentionScratch(n: number): Float32Array {

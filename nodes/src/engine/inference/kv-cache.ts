@@ -23,10 +23,12 @@ export interface SequenceKvCache {
 export class KvCachePool {
   readonly slots: number;
   readonly capacity: number;
+  readonly #backend: Backend;
   readonly #caches: SequenceKvCache[];
   readonly #free: number[];
 
   constructor(backend: Backend, config: LlamaConfig, slots: number, capacity: number) {
+    this.#backend = backend;
     this.slots = slots;
     this.capacity = capacity;
     this.#caches = Array.from({ length: slots }, (_, slot) => allocateCache(backend, config, slot, capacity));
@@ -52,6 +54,18 @@ export class KvCachePool {
     cache.length = 0;
     this.#free.push(cache.slot);
   }
+
+  /** Gives every slot's memory back to the backend. The pool is unusable afterwards. Idempotent. */
+  dispose(): void {
+    for (const cache of this.#caches) freeSequenceKvCache(this.#backend, cache);
+    this.#caches.length = 0;
+    this.#free.length = 0;
+  }
+}
+
+/** Gives a cache's buffers back to the backend that allocated them. */
+export function freeSequenceKvCache(backend: Backend, cache: SequenceKvCache): void {
+  for (const buffer of [...cache.keys, ...cache.values]) backend.free(buffer);
 }
 
 /** A standalone cache, for a single sequence outside any pool (tests, one-off scoring). */

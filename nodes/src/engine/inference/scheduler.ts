@@ -137,12 +137,16 @@ export class GenerationScheduler {
     return slot.sequence.stream;
   }
 
-  /** Stops taking requests, fails those waiting or running with SchedulerClosedError, and waits for the loop to stop. */
+  /**
+   * Stops taking requests, fails those waiting or running with SchedulerClosedError, waits for the
+   * loop to stop, and gives the KV cache's memory back to the backend.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     for (const slot of [...this.#waiting, ...this.#active]) this.#end(slot, new SchedulerClosedError());
     this.#signal();
     await this.#loop;
+    this.#pool.dispose();
   }
 
   #ensureLoop(): void {

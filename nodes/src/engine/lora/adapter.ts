@@ -84,6 +84,15 @@ export function createLoraAdapter(
   return { config: { ...config, targetModules: [...config.targetModules] }, baseModel: options.baseModel, weights };
 }
 
+/** Gives an adapter's factors back to the allocator that made them (a backend's `free`), once nothing uses the adapter. */
+export function freeLoraAdapter(adapter: LoraAdapter, free: (buffer: Float32Array) => void): void {
+  for (const { A, B } of adapter.weights.values()) {
+    free(A);
+    free(B);
+  }
+  adapter.weights.clear();
+}
+
 /** Zeroed gradient buffers shaped like the adapter's factors. */
 export function createLoraGradients(
   adapter: LoraAdapter, alloc: (n: number) => Float32Array = (n) => new Float32Array(n),

@@ -96,6 +96,16 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       if (!Number.isInteger(n) || n < 0) throw new MatmulShapeError(`alloc needs a non-negative integer count of floats, got ${n}.`, { n });
       return arena.allocFloats(n);
     },
+    free(buffer: Float32Array): void {
+      if (disposed) return;
+      const address = arena.addressOf(buffer);
+      if (address === undefined) return;
+      arena.free(address);
+    },
+    memoryStats() {
+      const { liveBytes, highWaterBytes, memoryBytes } = arena.stats;
+      return { liveBytes, highWaterBytes, memoryBytes };
+    },
     matmul,
     async dispose(): Promise<void> {
       disposed = true;
