@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadModelFolder, saveModelFolder } from "../../nodes/src/engine/formats/model-folder.ts";
+import { saveModelFolder } from "../../nodes/src/engine/formats/model-folder.ts";
 import { llamaWeightShapes, initLlamaWeights } from "../../nodes/src/engine/model/weights.ts";
 import { BASE_MODEL_FOLDER, SMOLLM2_135M } from "../inference/model-presets.ts";
 import { measureWorkerPlacement, type PlacementResult } from "./measure.ts";
@@ -43,17 +43,21 @@ const options = {
 let modelDir = BASE_MODEL_FOLDER;
 let scratch: string | undefined;
 if (args.model === "smollm2-135m") {
-  // A checkpoint the engine loads from disk like any model folder; the base model's tokenizer fits its vocabulary.
+  // A checkpoint the engine loads from disk like any model folder, with a word-level tokenizer that
+  // names every one of its 49,152 ids ("t0"...): random weights sample any of them.
   scratch = await mkdtemp(join(tmpdir(), "engine-worker-bench-"));
   modelDir = scratch;
-  const base = await loadModelFolder(BASE_MODEL_FOLDER);
+  const vocab = Object.fromEntries(Array.from({ length: SMOLLM2_135M.vocabSize }, (_, i) => [`t${i}`, i]));
   const weights = initLlamaWeights(SMOLLM2_135M, 1, 0.02);
   const shapes = llamaWeightShapes(SMOLLM2_135M);
   await saveModelFolder(scratch, {
     config: SMOLLM2_135M,
     tensors: new Map([...weights].map(([name, data]) => [name, { dtype: "F32" as const, shape: shapes.get(name)!, data }])),
-    tokenizerJson: base.tokenizerJson,
-    tokenizerConfigJson: base.tokenizerConfigJson,
+    tokenizerJson: {
+      version: "1.0", truncation: null, padding: null, added_tokens: [], normalizer: null,
+      pre_tokenizer: { type: "WhitespaceSplit" }, post_processor: null, decoder: null,
+      model: { type: "WordLevel", vocab, unk_token: "t0" },
+    },
   });
 }
 

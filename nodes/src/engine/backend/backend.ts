@@ -31,6 +31,19 @@ export interface BackendMemoryStats {
   memoryBytes: number;
 }
 
+/**
+ * One adapter's rows of a batch for the segmented LoRA kernels (Punica's SGMV): rows
+ * [rowStart, rowEnd) use `factor`, which is A [rank, IN] for the shrink and B [OUT, rank] for the
+ * expand. `scale` (alpha / r) applies in the shrink, where it costs rank multiplies per row.
+ */
+export interface LoraSegment {
+  rowStart: number;
+  rowEnd: number;
+  factor: Float32Array;
+  rank: number;
+  scale: number;
+}
+
 export interface Backend {
   readonly name: string;
   /** A zeroed buffer of `n` floats that this backend's kernels can use without copying. */
@@ -45,6 +58,14 @@ export interface Backend {
   memoryStats(): BackendMemoryStats;
   /** out[M, N] (+)= op(a)[M, K] · op(b)[K, N]. */
   matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, options?: MatmulOptions): void;
+  /**
+   * SGMV shrink: u[row, 0:rank] = scale · x[row, 0:IN] · factorᵀ for every row of every segment, in
+   * one call for the whole batch. u has rows of `uStride` floats (≥ every segment's rank); rows in
+   * no segment are left as they are.
+   */
+  sgmvShrink(u: Float32Array, x: Float32Array, segments: readonly LoraSegment[], IN: number, uStride: number): void;
+  /** SGMV expand: out[row, 0:OUT] += u[row, 0:rank] · factorᵀ for every row of every segment (scale unused). */
+  sgmvExpand(out: Float32Array, u: Float32Array, segments: readonly LoraSegment[], OUT: number, uStride: number): void;
   /** Release threads and memory. The backend is unusable afterwards. */
   dispose(): Promise<void>;
 }

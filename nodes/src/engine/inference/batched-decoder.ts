@@ -11,7 +11,7 @@ import { loraScale, type LoraAdapter } from "../lora/adapter.ts";
 import type { LlamaWeights } from "../model/weights.ts";
 import { InvalidRequestError } from "./errors.ts";
 import { requireCapacity, type SequenceKvCache } from "./kv-cache.ts";
-import { addLoraDeltas, type AdapterRowGroup } from "./lora-batch.ts";
+import { addLoraDeltas, addLoraDeltasPerGroup, type AdapterRowGroup } from "./lora-batch.ts";
 import { selectModelWeights, type ModelWeights } from "./model-weights.ts";
 
 /**
@@ -24,6 +24,15 @@ export interface ForwardSegment {
   tokens: ArrayLike<number>;
   /** The sequence's LoRA adapter, or null for the base model. */
   adapter: LoraAdapter | null;
+}
+
+export interface BatchedDecoderOptions {
+  /**
+   * How the adapters' low-rank updates run: "sgmv" (default), one shrink and one expand kernel call
+   * per projection for the whole batch; "per-group", two matmuls per adapter in the batch (the
+   * reference, kept for tests and for the benchmark's comparison).
+   */
+  loraUpdate?: "sgmv" | "per-group";
 }
 
 export interface ForwardOptions {
@@ -68,8 +77,9 @@ interface Workspace {
  * Incremental (KV-cached) forward pass of a Llama decoder over a batch of sequences at different
  * positions and lengths, each with its own LoRA adapter or none.
  *
- * Every projection runs once for all rows of the step through the backend's matmul; then each
- * adapter's low-rank update is added to its own rows (lora-batch.ts). Attention runs per sequence
+ * Every projection runs once for all rows of the step through the backend's matmul; then the
+ * adapters' low-rank updates are added to their own rows by one SGMV shrink and one expand for the
+ * whole batch (lora-batch.ts), however many adapters it mixes. Attention runs per sequence
  * against that sequence's KV cache. Only the logits the caller needs are computed: the output layer
  * is the most expensive matmul of a small model.
  */
@@ -85,14 +95,16 @@ export class BatchedDecoder {
   #selected: Float32Array = new Float32Array(0);
   #logits: Float32Array = new Float32Array(0);
   #maxRank = 0;
+  readonly #addLoraDeltas: typeof addLoraDeltas;
 
   /**
    * `weights` are Hugging Face tensor names → data, used in place (not copied): allocate them with
    * `backend.alloc` so the backend's kernels read them without staging a copy on every call.
    * `contextLength` bounds positions (the RoPE table's size); it defaults to maxPositionEmbeddings.
    */
-  constructor(config: ScaledLlamaConfig, weights: LlamaWeights, backend: Backend, contextLength = config.maxPositionEmbeddings) {
+  constructor(config: ScaledLlamaConfig, weights: LlamaWeights, backend: Backend, contextLength = config.maxPositionEmbeddings, options: BatchedDecoderOptions = {}) {
     this.config = config;
+    this.#addLoraDeltas = options.loraUpdate === "per-group" ? addLoraDeltasPerGroup : addLoraDeltas;
     this.backend = backend;
     this.weights = selectModelWeights(config, weights);
     this.contextLength = contextLength;
@@ -128,7 +140,7 @@ export class BatchedDecoder {
 
     const project = (out: Float32Array, inp: Float32Array, weight: Float32Array, layer: number, target: LoraTarget, IN: number, OUT: number) => {
       linearForward(backend, out, inp, weight, N, IN, OUT);
-      addLoraDeltas(backend, out, inp, groups, layer, target, IN, OUT, loraScratch);
+      this.#addLoraDeltas(backend, out, inp, groups, layer, target, IN, OUT, loraScratch);
     };
 
     for (let l = 0; l < this.config.numLayers; l++) {

@@ -249,7 +249,15 @@ export class GenerationScheduler {
     const V = this.#decoder.config.vocabSize;
     stepping.forEach((slot, i) => {
       if (slot.sequence.promptRemaining > 0) return;
-      const reason = slot.sequence.step(logits, i * V, V);
+      let reason: FinishReason | null;
+      try {
+        reason = slot.sequence.step(logits, i * V, V);
+      } catch (error) {
+        // Sampling or detokenizing failed for this sequence alone (a token the tokenizer cannot
+        // decode, say): it ends with the error; the others and the loop go on.
+        this.#end(slot, error);
+        return;
+      }
       this.#generatedTokens++;
       if (reason !== null) this.#end(slot, reason);
     });

@@ -17,7 +17,7 @@ import { createDiskAdapterLoader } from "../inference/disk-adapter-loader.ts";
 import { AdapterLoadError } from "../inference/errors.ts";
 import type { GenerationEvent } from "../inference/generation-sequence.ts";
 import { GenerationScheduler } from "../inference/scheduler.ts";
-import { createLoraAdapter, freeLoraAdapter, validateLoraAdapter, type LoraAdapter } from "../lora/adapter.ts";
+import { copyLoraAdapter, createLoraAdapter, freeLoraAdapter, validateLoraAdapter, type LoraAdapter } from "../lora/adapter.ts";
 import { fromPeftLayers, toPeftLayers } from "../lora/peft-layers.ts";
 import { LlamaModel } from "../model/llama.ts";
 import type { LlamaWeights } from "../model/weights.ts";
@@ -91,6 +91,9 @@ export class EngineHost {
         throw new AdapterLoadError(adapterId, `no adapter is registered under this id for model "${modelId}"`);
       },
       validate: (adapter) => validateLoraAdapter(config, adapter),
+      // In the backend's memory the SGMV kernels read the factors in place; evicted ones go back.
+      place: (adapter) => copyLoraAdapter(adapter, (n) => this.backend.alloc(n)),
+      discard: (adapter) => freeLoraAdapter(adapter, (buffer) => this.backend.free(buffer)),
     });
     const decoder = new BatchedDecoder(config, weights, this.backend, contextLength);
     const scheduler = new GenerationScheduler({
@@ -116,6 +119,7 @@ export class EngineHost {
     if (model.trainingJobs > 0) throw new EngineRequestError("modelId", `names a model with ${model.trainingJobs} training job(s) running; cancel them first`, modelId);
     this.#models.delete(modelId);
     await model.scheduler.close();
+    model.adapters.clear();
     model.decoder.dispose();
     for (const buffer of model.weights.values()) this.backend.free(buffer);
   }
@@ -254,6 +258,7 @@ export class EngineHost {
     for (const [modelId, model] of [...this.#models]) {
       this.#models.delete(modelId);
       await model.scheduler.close();
+      model.adapters.clear();
       model.decoder.dispose();
       // Training jobs still running notice #closed after their step and free their own buffers;
       // the weights they read go back only once they have.
