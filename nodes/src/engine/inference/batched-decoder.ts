@@ -10,7 +10,7 @@ import { swigluForward } from "../ops/swiglu.ts";
 import { loraScale, type LoraAdapter } from "../lora/adapter.ts";
 import type { LlamaWeights } from "../model/weights.ts";
 import { InvalidRequestError } from "./errors.ts";
-import { requireCapacity, type SequenceKvCache } from "./kv-cache.ts";
+import { writeCacheRows, type SequenceKvCache } from "./kv-cache.ts";
 import { addLoraDeltas, addLoraDeltasPerGroup, type AdapterRowGroup } from "./lora-batch.ts";
 import { selectModelWeights, type ModelWeights } from "./model-weights.ts";
 
@@ -156,11 +156,11 @@ export class BatchedDecoder {
         const T = segmentTokens.length;
         const row = rowOf[s];
         const past = cache.length;
-        cache.keys[l].set(k.subarray(row * kvDim, (row + T) * kvDim), past * kvDim);
-        cache.values[l].set(v.subarray(row * kvDim, (row + T) * kvDim), past * kvDim);
+        writeCacheRows(cache, cache.keys[l], k, row, T, kvDim);
+        writeCacheRows(cache, cache.values[l], v, row, T, kvDim);
         attentionCachedForward(
           attOut, q, row, cache.keys[l], cache.values[l], this.#attentionScratch((NH / NKV) * (past + T)),
-          { Tq: T, Tk: past + T, NH, NKV, HS },
+          { Tq: T, Tk: past + T, NH, NKV, HS }, { table: cache.pageTable, size: cache.pageSize },
         );
       }
       project(proj, attOut, w.o, l, "o_proj", qDim, C);
@@ -197,10 +197,11 @@ export class BatchedDecoder {
       if (tokens.length === 0) throw new InvalidRequestError("tokens", "must hold at least one token per segment");
       if (seen.has(cache)) throw new InvalidRequestError("segments", "name the same KV cache twice");
       seen.add(cache);
-      requireCapacity(cache, tokens.length);
-      if (cache.length + tokens.length > this.contextLength) {
+      if (cache.length + tokens.length > this.contextLength && cache.length + tokens.length <= cache.capacity) {
         throw new InvalidRequestError("tokens", `reach position ${cache.length + tokens.length - 1}, past the context length ${this.contextLength}`);
       }
+      // Checks the capacity and, for a paged cache, takes the pages the new positions need.
+      cache.reserve(tokens.length);
     }
   }
 
