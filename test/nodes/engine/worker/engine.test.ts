@@ -16,12 +16,13 @@ import { loadModelFolder, type ModelFolder } from "../../../../nodes/src/engine/
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, savePeftAdapter } from "../../../../nodes/src/engine/formats/peft-adapter.ts";
 import { FolderFileError } from "../../../../nodes/src/engine/formats/errors.ts";
 import { AdapterCache, BatchedDecoder, GenerationScheduler, InvalidRequestError, type GenerationEvent, type GenerationRequest } from "../../../../nodes/src/engine/inference/index.ts";
-import { createLoraAdapter, type LoraAdapter } from "../../../../nodes/src/engine/lora/adapter.ts";
+import { InvalidLoraConfigError, createLoraAdapter, type LoraAdapter } from "../../../../nodes/src/engine/lora/adapter.ts";
 import { toPeftLayers } from "../../../../nodes/src/engine/lora/peft-layers.ts";
 import { LlamaModel } from "../../../../nodes/src/engine/model/llama.ts";
 import type { LoraConfig } from "../../../../nodes/src/engine/model/config.ts";
 import type { LlamaWeights } from "../../../../nodes/src/engine/model/weights.ts";
 import { Trainer, type TrainingEvent } from "../../../../nodes/src/engine/train/trainer.ts";
+import { TrainingConfigError } from "../../../../nodes/src/engine/train/errors.ts";
 import { evaluateAdapter } from "../../../../nodes/src/engine/train/evaluate.ts";
 import { Rng } from "../../../../nodes/src/engine/train/rng.ts";
 import {
@@ -152,6 +153,11 @@ describe("engine worker: generation", () => {
     await assert.rejects(engine.evaluate({ modelId: "base", adapterId: "unknown", heldOut: HELD_OUT, batchSize: 2, sequenceLength: 32 }),
       AdapterNotRegisteredError);
     await assert.rejects(engine.registerAdapter("base", "", { dir: randomAdapterDir }), EngineRequestError);
+    const badJob = { modelId: "base", train: DOCS, lora: LORA, outputDir: join(scratch, "never"), seed: 1, batchSize: 2, sequenceLength: 32, totalSteps: 2, learningRate: 1e-3 };
+    await assert.rejects(engine.train({ ...badJob, lora: { ...LORA, rank: 0 } }).result,
+      (error: unknown) => error instanceof InvalidLoraConfigError && error.details.field === "rank");
+    await assert.rejects(engine.train({ ...badJob, batchSize: 0 }).result,
+      (error: unknown) => error instanceof TrainingConfigError && /batchSize/.test(error.message));
   });
 });
 
