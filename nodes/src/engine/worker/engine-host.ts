@@ -231,6 +231,12 @@ export class EngineHost {
       ? { ...request.memorization, trainingSequences: this.#encodeDocuments(model, request.memorization.training, "memorization.training") }
       : undefined;
     const lease = await model.adapters.acquire(request.adapterId);
+    // The model may have been unloaded (its weights given back) while the adapter loaded.
+    if (this.#models.get(request.modelId) !== model) {
+      lease.release();
+      model.adapters.clear();
+      throw new ModelNotLoadedError(request.modelId);
+    }
     const llama = new LlamaModel(model.config, model.weights, this.backend);
     try {
       return evaluateAdapter(llama, lease.adapter, heldOut, request.batchSize, request.sequenceLength, { control, memorization });
