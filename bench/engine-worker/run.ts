@@ -72,7 +72,7 @@ try {
     `## Engine on its worker: the caller's event loop during batched generation (\`${args.model}\`, ${options.threads} compute thread${options.threads === 1 ? "" : "s"})`,
     "",
     `Measured by \`node bench/engine-worker/run.ts --model ${args.model} --threads ${options.threads}\` on ${new Date().toISOString().slice(0, 16)}Z, ` +
-      `${options.threads} compute threads, load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores at the end.`,
+      `${options.threads} compute thread${options.threads === 1 ? "" : "s"}, load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores at the end.`,
     `${options.requests} concurrent requests × ${options.maxTokens} tokens (prompt 8, temperature 0.8, top-k 50), continuous batching with batch ${options.batch}.`,
     "Event-loop delay of the calling thread sampled every 1 ms (perf_hooks.monitorEventLoopDelay) while the requests run.",
     "",
