@@ -1,4 +1,4 @@
-import type { Backend, BackendMemoryStats, LoraSegment, MatmulOptions } from "../../nodes/src/engine/backend/backend.ts";
+import type { Backend, BackendMemoryStats, HalfMatrix, LoraSegment, MatmulOptions, WeightMatrix } from "../../nodes/src/engine/backend/backend.ts";
 
 /** Every matmul of one shape and layout: how often it ran, its time and its multiply-adds. */
 export interface MatmulShapeTotal {
@@ -28,7 +28,11 @@ export class TimedBackend implements Backend {
     return this.inner.alloc(n);
   }
 
-  free(buffer: Float32Array): void {
+  allocHalf(n: number, dtype: HalfMatrix["dtype"]): HalfMatrix {
+    return this.inner.allocHalf(n, dtype);
+  }
+
+  free(buffer: Float32Array | HalfMatrix): void {
     this.inner.free(buffer);
   }
 
@@ -44,7 +48,7 @@ export class TimedBackend implements Backend {
     this.inner.sgmvExpand(out, u, segments, OUT, uStride);
   }
 
-  matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, options?: MatmulOptions): void {
+  matmul(out: Float32Array, a: Float32Array, b: WeightMatrix, M: number, K: number, N: number, options?: MatmulOptions): void {
     const started = performance.now();
     this.inner.matmul(out, a, b, M, K, N, options);
     const seconds = (performance.now() - started) / 1000;

@@ -21,6 +21,29 @@ export interface MatmulOptions {
   accumulate?: boolean;
 }
 
+/**
+ * A matrix of half-precision values kept as the checkpoint stores them (bf16 or IEEE f16, 2 bytes
+ * each): base weights at half the memory of float32. Only the `b` operand of a matmul with transB
+ * (a weight in nn.Linear's [out, in] layout) may be one; kernels convert it to float32 tile by tile
+ * and compute in float32, so results equal those of the float32 conversion bit for bit.
+ */
+export interface HalfMatrix {
+  readonly dtype: "bf16" | "f16";
+  readonly bits: Uint16Array;
+}
+
+/** A weight operand: float32, or half precision as stored. */
+export type WeightMatrix = Float32Array | HalfMatrix;
+
+export function isHalfMatrix(value: WeightMatrix): value is HalfMatrix {
+  return !(value instanceof Float32Array);
+}
+
+/** Elements of a weight operand. */
+export function weightLength(value: WeightMatrix): number {
+  return value instanceof Float32Array ? value.length : value.bits.length;
+}
+
 /** What a backend's own memory holds. */
 export interface BackendMemoryStats {
   /** Bytes in buffers handed out by `alloc` and not yet given back by `free`. */
@@ -54,10 +77,12 @@ export interface Backend {
    * not live in the backend's memory (a plain Float32Array) is left to the garbage collector.
    * Throws BufferOwnershipError for a buffer given back twice.
    */
-  free(buffer: Float32Array): void;
+  free(buffer: Float32Array | HalfMatrix): void;
   memoryStats(): BackendMemoryStats;
-  /** out[M, N] (+)= op(a)[M, K] · op(b)[K, N]. */
-  matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, options?: MatmulOptions): void;
+  /** A zeroed half-precision matrix of `n` values in this backend's memory (bits written by the caller). */
+  allocHalf(n: number, dtype: HalfMatrix["dtype"]): HalfMatrix;
+  /** out[M, N] (+)= op(a)[M, K] · op(b)[K, N]. A half-precision `b` needs transB. */
+  matmul(out: Float32Array, a: Float32Array, b: WeightMatrix, M: number, K: number, N: number, options?: MatmulOptions): void;
   /**
    * SGMV shrink: u[row, 0:rank] = scale · x[row, 0:IN] · factorᵀ for every row of every segment, in
    * one call for the whole batch. u has rows of `uStride` floats (≥ every segment's rank); rows in

@@ -1,13 +1,17 @@
-import type { Backend, LoraSegment, MatmulOptions } from "./backend.ts";
+import { isHalfMatrix, type Backend, type HalfMatrix, type LoraSegment, type MatmulOptions, type WeightMatrix } from "./backend.ts";
+import { MatmulShapeError } from "./errors.ts";
+import { bf16ToF32, f16ToF32 } from "../formats/half-precision.ts";
 
 /**
  * Plain TypeScript kernels: the readable reference every fast kernel is tested against, and the
  * fallback where WebAssembly threads are unavailable.
  */
 export function matmulReference(
-  out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number,
+  out: Float32Array, a: Float32Array, bOperand: WeightMatrix, M: number, K: number, N: number,
   { transA = false, transB = false, accumulate = false }: MatmulOptions = {},
 ): void {
+  if (isHalfMatrix(bOperand) && !transB) throw new MatmulShapeError("A half-precision b is supported with transB only (a weight in nn.Linear's layout).", {});
+  const b = isHalfMatrix(bOperand) ? halfToFloat32(bOperand) : bOperand;
   if (!accumulate) out.fill(0, 0, M * N);
   for (let i = 0; i < M; i++) {
     for (let k = 0; k < K; k++) {
@@ -22,6 +26,11 @@ export function matmulReference(
       }
     }
   }
+}
+
+/** The float32 values of a half-precision matrix (exact: every bf16 and f16 value is a float32). */
+export function halfToFloat32(matrix: HalfMatrix): Float32Array {
+  return matrix.dtype === "bf16" ? bf16ToF32(matrix.bits) : f16ToF32(matrix.bits);
 }
 
 /** SGMV shrink, plainly: each row's r dot products of length IN, scaled. */
@@ -52,7 +61,7 @@ export function sgmvExpandReference(out: Float32Array, u: Float32Array, segments
 
 /** Buffers live on the JavaScript heap; `free` only keeps the byte count that memoryStats reports. */
 export function createReferenceBackend(): Backend {
-  const owned = new WeakSet<Float32Array>();
+  const owned = new WeakSet<ArrayBufferView>();
   let liveBytes = 0;
   let highWaterBytes = 0;
   return {
@@ -64,9 +73,17 @@ export function createReferenceBackend(): Backend {
       highWaterBytes = Math.max(highWaterBytes, liveBytes);
       return buffer;
     },
+    allocHalf(n, dtype) {
+      const bits = new Uint16Array(n);
+      owned.add(bits);
+      liveBytes += bits.byteLength;
+      highWaterBytes = Math.max(highWaterBytes, liveBytes);
+      return { dtype, bits };
+    },
     free(buffer) {
-      if (!owned.delete(buffer)) return;
-      liveBytes -= buffer.byteLength;
+      const view = isHalfMatrix(buffer) ? buffer.bits : buffer;
+      if (!owned.delete(view)) return;
+      liveBytes -= view.byteLength;
     },
     memoryStats: () => ({ liveBytes, highWaterBytes, memoryBytes: liveBytes }),
     matmul: matmulReference,

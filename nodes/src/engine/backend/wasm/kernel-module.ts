@@ -13,7 +13,7 @@ export const KERNEL_FILES = {
 } as const;
 
 /** Flags of the kernel's `gemm`, as nodes/assembly/matmul.ts defines them. */
-export const GEMM_FLAGS = { transA: 1, transB: 2, accumulate: 4 } as const;
+export const GEMM_FLAGS = { transA: 1, transB: 2, accumulate: 4, halfBf16: 8, halfF16: 16 } as const;
 
 /** Pages the kernels' shared memory may grow to: wasm32's 4 GiB. */
 export const MAX_MEMORY_PAGES = 65536;

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import type { Backend, LoraSegment, MatmulOptions } from "../backend.ts";
+import { isHalfMatrix, weightLength, type Backend, type HalfMatrix, type LoraSegment, type MatmulOptions, type WeightMatrix } from "../backend.ts";
 import { BackendDisposedError, BackendOptionError, MatmulShapeError } from "../errors.ts";
 import { GEMM_FLAGS, createKernelMemory, instantiateKernels, loadKernelModule } from "./kernel-module.ts";
 import { SharedArena } from "./shared-arena.ts";
@@ -59,20 +59,28 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const name = `wasm-simd${fusedMultiplyAdd ? "-fma" : ""}, ${threads} thread${threads === 1 ? "" : "s"}`;
   let disposed = false;
 
-  function matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, matmulOptions: MatmulOptions = {}): void {
+  function matmul(out: Float32Array, a: Float32Array, bOperand: WeightMatrix, M: number, K: number, N: number, matmulOptions: MatmulOptions = {}): void {
     if (disposed) throw new BackendDisposedError(name);
-    checkShape(out, a, b, M, K, N);
+    checkShape(out, a, bOperand, M, K, N);
     if (M === 0 || N === 0) return;
     const { transA = false, transB = false, accumulate = false } = matmulOptions;
-    const flags = (transA ? GEMM_FLAGS.transA : 0) | (transB ? GEMM_FLAGS.transB : 0) | (accumulate ? GEMM_FLAGS.accumulate : 0);
+    let flags = (transA ? GEMM_FLAGS.transA : 0) | (transB ? GEMM_FLAGS.transB : 0) | (accumulate ? GEMM_FLAGS.accumulate : 0);
+    let halfAddress: number | undefined;
+    if (isHalfMatrix(bOperand)) {
+      if (!transB) throw new MatmulShapeError("A half-precision b is supported with transB only (a weight in nn.Linear's layout).", { M, K, N });
+      halfAddress = arena.addressOf(bOperand.bits);
+      if (halfAddress === undefined) throw new MatmulShapeError("A half-precision b must live in the backend's memory: allocate it with allocHalf.", {});
+      flags |= bOperand.dtype === "bf16" ? GEMM_FLAGS.halfBf16 : GEMM_FLAGS.halfF16;
+    }
+    const b = isHalfMatrix(bOperand) ? EMPTY : bOperand;
 
     const aUsed = a.subarray(0, M * K);
-    const bUsed = b.subarray(0, K * N);
+    const bUsed = b.subarray(0, halfAddress === undefined ? K * N : 0);
     const outUsed = out.subarray(0, M * N);
     const foreignBytes = [aUsed, bUsed, outUsed].reduce((sum, view) => sum + (arena.addressOf(view) === undefined ? view.byteLength : 0), 0);
     if (foreignBytes > 0) staging.begin(foreignBytes);
     const aAddress = arena.addressOf(aUsed) ?? staging.place(aUsed, true).byteOffset;
-    const bAddress = arena.addressOf(bUsed) ?? staging.place(bUsed, true).byteOffset;
+    const bAddress = halfAddress ?? arena.addressOf(bUsed) ?? staging.place(bUsed, true).byteOffset;
     const outInArena = arena.addressOf(outUsed) !== undefined;
     // A foreign `out` only needs copying in when the kernel adds to it.
     const outView = outInArena ? outUsed : staging.place(outUsed, accumulate);
@@ -135,9 +143,15 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       if (!Number.isInteger(n) || n < 0) throw new MatmulShapeError(`alloc needs a non-negative integer count of floats, got ${n}.`, { n });
       return arena.allocFloats(n);
     },
-    free(buffer: Float32Array): void {
+    allocHalf(n: number, dtype: HalfMatrix["dtype"]): HalfMatrix {
+      if (disposed) throw new BackendDisposedError(name);
+      if (!Number.isInteger(n) || n < 0) throw new MatmulShapeError(`allocHalf needs a non-negative integer count, got ${n}.`, { n });
+      const address = arena.allocBytes(2 * n);
+      return { dtype, bits: new Uint16Array(arena.memory.buffer, address, n) };
+    },
+    free(buffer: Float32Array | HalfMatrix): void {
       if (disposed) return;
-      const address = arena.addressOf(buffer);
+      const address = arena.addressOf(isHalfMatrix(buffer) ? buffer.bits : buffer);
       if (address === undefined) return;
       arena.free(address);
     },
@@ -173,7 +187,10 @@ function checkSegments(kind: "shrink" | "expand", target: Float32Array, source: 
   }
 }
 
-function checkShape(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number): void {
+const EMPTY = new Float32Array(0);
+
+function checkShape(out: Float32Array, a: Float32Array, bOperand: WeightMatrix, M: number, K: number, N: number): void {
+  const b = { length: weightLength(bOperand) };
   for (const [dimension, value] of [["M", M], ["K", K], ["N", N]] as const) {
     if (!Number.isInteger(value) || value < 0) {
       throw new MatmulShapeError(`matmul dimension ${dimension} must be a non-negative integer, got ${value}.`, { M, K, N });
