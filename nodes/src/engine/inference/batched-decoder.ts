@@ -2,17 +2,17 @@ import type { Backend } from "../backend/backend.ts";
 import { ropeInverseFrequencies, type ScaledLlamaConfig } from "../formats/llama-config.ts";
 import type { LoraTarget } from "../model/config.ts";
 import { attentionCachedForward } from "../ops/attention-cached.ts";
-import { encoderForward } from "../ops/encoder.ts";
+import { encoderForwardWeights } from "../ops/encoder.ts";
 import { linearForward } from "../ops/linear.ts";
 import { rmsnormForward } from "../ops/rmsnorm.ts";
 import { ropeForward, ropeTable, type RopeTable } from "../ops/rope.ts";
 import { swigluForward } from "../ops/swiglu.ts";
 import { loraScale, type LoraAdapter } from "../lora/adapter.ts";
-import type { LlamaWeights } from "../model/weights.ts";
 import { InvalidRequestError } from "./errors.ts";
 import { writeCacheRows, type SequenceKvCache } from "./kv-cache.ts";
 import { addLoraDeltas, addLoraDeltasPerGroup, type AdapterRowGroup } from "./lora-batch.ts";
-import { selectModelWeights, type ModelWeights } from "./model-weights.ts";
+import { selectModelWeights, type ModelWeights, type ServingWeights } from "./model-weights.ts";
+import type { WeightMatrix } from "../backend/backend.ts";
 
 /**
  * One sequence's part of a forward step: its new tokens, which go to positions
@@ -100,9 +100,10 @@ export class BatchedDecoder {
   /**
    * `weights` are Hugging Face tensor names → data, used in place (not copied): allocate them with
    * `backend.alloc` so the backend's kernels read them without staging a copy on every call.
+   * Matrices may be half precision (`backend.allocHalf`, as formats/weight-loader.ts reads them).
    * `contextLength` bounds positions (the RoPE table's size); it defaults to maxPositionEmbeddings.
    */
-  constructor(config: ScaledLlamaConfig, weights: LlamaWeights, backend: Backend, contextLength = config.maxPositionEmbeddings, options: BatchedDecoderOptions = {}) {
+  constructor(config: ScaledLlamaConfig, weights: ServingWeights, backend: Backend, contextLength = config.maxPositionEmbeddings, options: BatchedDecoderOptions = {}) {
     this.config = config;
     this.#addLoraDeltas = options.loraUpdate === "per-group" ? addLoraDeltasPerGroup : addLoraDeltas;
     this.backend = backend;
@@ -136,9 +137,9 @@ export class BatchedDecoder {
         positions[rowOf[s] + t] = cache.length + t;
       }
     }
-    encoderForward(x, tokens.subarray(0, N), this.weights.embedTokens, N, C, V);
+    encoderForwardWeights(x, tokens.subarray(0, N), this.weights.embedTokens, N, C, V);
 
-    const project = (out: Float32Array, inp: Float32Array, weight: Float32Array, layer: number, target: LoraTarget, IN: number, OUT: number) => {
+    const project = (out: Float32Array, inp: Float32Array, weight: WeightMatrix, layer: number, target: LoraTarget, IN: number, OUT: number) => {
       linearForward(backend, out, inp, weight, N, IN, OUT);
       this.#addLoraDeltas(backend, out, inp, groups, layer, target, IN, OUT, loraScratch);
     };

@@ -9,7 +9,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Backend } from "../backend/backend.ts";
-import { loadModelFolder } from "../formats/model-folder.ts";
+import { isHalfMatrix, weightLength } from "../backend/backend.ts";
+import { loadModelFolderMetadata } from "../formats/model-folder.ts";
+import { loadModelWeights, type ServingWeights } from "../formats/weight-loader.ts";
 import { loadPeftAdapter, readPeftAdapter, savePeftAdapter } from "../formats/peft-adapter.ts";
 import { AdapterCache, adapterByteSize } from "../inference/adapter-cache.ts";
 import { BatchedDecoder } from "../inference/batched-decoder.ts";
@@ -40,7 +42,9 @@ interface LoadedModel {
   info: ModelInfo;
   config: ScaledLlamaConfig;
   tokenizer: TextTokenizer;
-  weights: LlamaWeights;
+  weights: ServingWeights;
+  /** The weights as float32 for training and evaluation; null when matrices are kept in half precision. */
+  trainable: LlamaWeights | null;
   decoder: BatchedDecoder;
   scheduler: GenerationScheduler;
   adapters: AdapterCache;
@@ -63,22 +67,27 @@ export class EngineHost {
     requireString("modelId", modelId);
     requireString("dir", dir);
     if (this.#models.has(modelId)) throw new ModelAlreadyLoadedError(modelId);
-    const folder = await loadModelFolder(dir);
-    if (this.#models.has(modelId)) throw new ModelAlreadyLoadedError(modelId);
+    const precision = options.weightPrecision ?? "float32";
+    if (precision !== "float32" && precision !== "stored") throw new EngineRequestError("weightPrecision", 'must be "float32" or "stored"', precision);
+    const folder = await loadModelFolderMetadata(dir);
     const { config, tokenizer } = folder;
     const contextLength = options.contextLength ?? config.maxPositionEmbeddings;
     requirePositiveInteger("contextLength", contextLength, config.maxPositionEmbeddings);
     const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
     requirePositiveInteger("maxBatchSize", maxBatchSize);
 
-    // Copied into the backend's memory, so its kernels read them in place on every step.
-    const weights: LlamaWeights = new Map();
+    // Read straight into the backend's memory, where its kernels use them in place on every step.
+    const weights = await loadModelWeights(dir, config, this.backend, { keepHalf: precision === "stored" });
+    if (this.#models.has(modelId)) {
+      for (const buffer of weights.values()) this.backend.free(buffer);
+      throw new ModelAlreadyLoadedError(modelId);
+    }
+    const half = [...weights.values()].some(isHalfMatrix);
     let parameters = 0;
-    for (const [name, tensor] of folder.tensors) {
-      const buffer = this.backend.alloc(tensor.data.length);
-      buffer.set(tensor.data);
-      weights.set(name, buffer);
-      parameters += tensor.data.length;
+    let weightBytes = 0;
+    for (const tensor of weights.values()) {
+      parameters += weightLength(tensor);
+      weightBytes += isHalfMatrix(tensor) ? tensor.bits.byteLength : tensor.byteLength;
     }
     const registered = new Map<string, AdapterSource>();
     const fromDirectory = options.adapterDirectory === undefined ? undefined : createDiskAdapterLoader(options.adapterDirectory, config);
@@ -103,13 +112,14 @@ export class EngineHost {
     });
     const eos = config.eosTokenId;
     const info: ModelInfo = {
-      modelId, config, parameters, contextLength,
+      modelId, config, parameters, weightBytes, halfPrecisionWeights: half, contextLength,
       eosTokenIds: eos === undefined ? [] : Array.isArray(eos) ? [...eos] : [eos],
     };
     if (tokenizer.chatTemplate !== undefined) info.chatTemplate = tokenizer.chatTemplate;
     if (tokenizer.bosToken !== undefined) info.bosToken = tokenizer.bosToken;
     if (tokenizer.eosToken !== undefined) info.eosToken = tokenizer.eosToken;
-    this.#models.set(modelId, { info, config, tokenizer, weights, decoder, scheduler, adapters, registered, trainingJobs: 0 });
+    const trainable = half ? null : weights as LlamaWeights;
+    this.#models.set(modelId, { info, config, tokenizer, weights, trainable, decoder, scheduler, adapters, registered, trainingJobs: 0 });
     return info;
   }
 
@@ -180,7 +190,7 @@ export class EngineHost {
     const adapter = createLoraAdapter(model.config, job.lora, {
       seed: job.seed, baseModel: job.baseModelName ?? job.modelId, alloc: (n) => this.backend.alloc(n),
     });
-    const llama = new LlamaModel(model.config, model.weights, this.backend);
+    const llama = new LlamaModel(model.config, this.#trainableWeights(model), this.backend);
     model.trainingJobs++;
     try {
       llama.setAdapter(adapter);
@@ -237,7 +247,7 @@ export class EngineHost {
       model.adapters.clear();
       throw new ModelNotLoadedError(request.modelId);
     }
-    const llama = new LlamaModel(model.config, model.weights, this.backend);
+    const llama = new LlamaModel(model.config, this.#trainableWeights(model), this.backend);
     try {
       return evaluateAdapter(llama, lease.adapter, heldOut, request.batchSize, request.sequenceLength, { control, memorization });
     } finally {
@@ -278,6 +288,13 @@ export class EngineHost {
     const model = this.#models.get(modelId);
     if (model === undefined) throw new ModelNotLoadedError(modelId);
     return model;
+  }
+
+  #trainableWeights(model: LoadedModel): LlamaWeights {
+    if (model.trainable === null) {
+      throw new EngineRequestError("modelId", `names a model loaded with half-precision weights (weightPrecision "stored"), which serves only; training and evaluation need it loaded with weightPrecision "float32"`, model.info.modelId);
+    }
+    return model.trainable;
   }
 
   #open(): void {

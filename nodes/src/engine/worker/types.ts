@@ -31,6 +31,12 @@ export interface LoadModelOptions {
   adapterCacheBytes?: number;
   /** A folder of PEFT adapter folders, `<dir>/<adapterId>/`, tried for ids not registered explicitly. */
   adapterDirectory?: string;
+  /**
+   * "float32" (default): every weight widened to float32, the model serves, trains and evaluates.
+   * "stored": matrices stored as bf16/f16 stay half precision in memory (half the bytes; the kernels
+   * compute in float32 and give the same results), the model serves only.
+   */
+  weightPrecision?: "float32" | "stored";
 }
 
 export interface ModelInfo {
@@ -38,6 +44,10 @@ export interface ModelInfo {
   config: ScaledLlamaConfig;
   /** Parameters of the base model. */
   parameters: number;
+  /** Bytes its weights take in the engine's memory. */
+  weightBytes: number;
+  /** Whether some matrices are kept in half precision (weightPrecision "stored"): then it serves only. */
+  halfPrecisionWeights: boolean;
   contextLength: number;
   /** tokenizer_config.json's chat template and special tokens, to render chat prompts on the caller's side. */
   chatTemplate?: string;

@@ -161,6 +161,23 @@ describe("engine worker: generation", () => {
   });
 });
 
+describe("engine worker: half-precision weights", () => {
+  it("serves a bf16 checkpoint kept in bf16 with the tokens of its float32 widening, at half the weight bytes, and refuses to train it", async () => {
+    const bf16 = fileURLToPath(new URL("../interop/fixtures/llama-bf16/", import.meta.url));
+    const wide = await engine.loadModel("bf16-as-f32", bf16);
+    const half = await engine.loadModel("bf16-as-stored", bf16, { weightPrecision: "stored" });
+    assert.equal(half.halfPrecisionWeights, true);
+    assert.ok(half.weightBytes < 0.6 * wide.weightBytes, `${half.weightBytes} vs ${wide.weightBytes} bytes`);
+    const request = { prompt: [1, 2, 3, 4], maxTokens: 12, seed: 5, sampling: { temperature: 0.9 } };
+    const [a, b] = await Promise.all([collect(engine.generate({ modelId: "bf16-as-f32", ...request })), collect(engine.generate({ modelId: "bf16-as-stored", ...request }))]);
+    assert.deepEqual(b.tokens, a.tokens);
+    await assert.rejects(engine.train({ modelId: "bf16-as-stored", train: [[1, 2, 3, 4, 5]], lora: LORA, outputDir: join(scratch, "never-half"), seed: 1, batchSize: 1, sequenceLength: 4, totalSteps: 1, learningRate: 1e-3 }).result,
+      (error: unknown) => error instanceof EngineRequestError && /half-precision/.test(error.message));
+    await engine.unloadModel("bf16-as-f32");
+    await engine.unloadModel("bf16-as-stored");
+  });
+});
+
 describe("engine worker: training and evaluation", () => {
   const hyper = { seed: 11, batchSize: 2, sequenceLength: 32, totalSteps: 4, learningRate: 5e-3, warmupSteps: 1 } as const;
 
