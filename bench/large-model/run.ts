@@ -80,9 +80,9 @@ try {
     console.log(`float32: ${float32Outcome}`);
 
     lines = [
-      "## Large model: a 1B-parameter Llama in half precision",
+      `## Large model: ${(parameters / 1e9).toFixed(2)}B parameters in half precision (Llama 3.2 1B's shape${config.numLayers === LLAMA_3_2_1B.numLayers ? "" : `, ${config.numLayers} layers`})`,
       "",
-      `Measured by \`node bench/large-model/run.ts\` on ${new Date().toISOString().slice(0, 16)}Z, ${threads} compute threads, load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores at the end.`,
+      `Measured by \`node bench/large-model/run.ts${args.layers ? ` --layers ${config.numLayers}` : ""}\` on ${new Date().toISOString().slice(0, 16)}Z, ${threads} compute threads, load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores at the end.`,
       `Random weights in Llama 3.2 1B's shape (V=${config.vocabSize}, C=${config.hiddenSize}, L=${config.numLayers}, NH=${config.numHeads}, NKV=${config.numKvHeads}, F=${config.intermediateSize}, tied embeddings): ` +
         `${(parameters / 1e9).toFixed(2)}B parameters, written as a sharded bf16 checkpoint (${(bytes / GiB).toFixed(2)} GiB) to a temporary folder in ${writeSeconds.toFixed(0)} s.`,
       "",
@@ -104,7 +104,8 @@ try {
   }
   console.log(lines.join("\n"));
   await mkdir(new URL("../out/", import.meta.url), { recursive: true });
-  await writeFile(new URL("../out/large-model.md", import.meta.url), lines.join("\n"));
+  const suffix = config.numLayers === LLAMA_3_2_1B.numLayers ? "" : `-L${config.numLayers}`;
+  await writeFile(new URL(`../out/large-model${suffix}.md`, import.meta.url), lines.join("\n"));
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
