@@ -221,6 +221,16 @@ describe("engine worker: training and evaluation", () => {
     reference.model.dispose();
   });
 
+  it("serves generation between the steps of a training job, with the tokens it gives without one", async () => {
+    const request = { modelId: "base", prompt: "The whale", maxTokens: 20, seed: 9, adapterId: "random", sampling: { temperature: 0.7 } };
+    const alone = await collect(engine.generate(request));
+    const run = engine.train({ modelId: "base", train: DOCS, lora: LORA, outputDir: join(scratch, "concurrent"), ...hyper, totalSteps: 6 });
+    const during = await Promise.all([0, 1, 2].map(() => collect(engine.generate(request))));
+    const result = await run.result;
+    assert.equal(result.steps, 6);
+    for (const outcome of during) assert.deepEqual(outcome, alone);
+  });
+
   it("cancels a job after a step, leaving a checkpoint from which a new job resumes to the uninterrupted result", async () => {
     const checkpointDir = join(scratch, "checkpoints");
     const job: TrainingJob = { modelId: "base", train: DOCS, lora: LORA, outputDir: join(scratch, "resumed"), checkpointDir, ...hyper, totalSteps: 12 };
