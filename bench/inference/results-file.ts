@@ -18,6 +18,12 @@ const HEADER = [
   "(SmolLM2-135M, 540 MB of float32) a one-row decode is bound by memory bandwidth and a batch shares that read among",
   "all its rows: the advantage grows with the model, as on every serving stack.",
   "",
+  "Since 2026-12-01 the LoRA updates of a batch run as SGMV, one shrink and one expand kernel call per projection whatever",
+  "the number of adapters, with adapters held in the backend's memory; the \"per-group\" row serves the same batches with",
+  "the earlier loop of two matmuls per adapter group. Distinct adapters still cost their weights' memory traffic: at",
+  "SmolLM2-135M's shape a batch of 64 distinct rank-8 adapters reads 230 MB of adapter weights per step beside the base",
+  "model's 540 MB.",
+  "",
 ].join("\n");
 
 const begin = (model: string) => `<!-- model: ${model} -->`;

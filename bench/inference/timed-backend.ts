@@ -1,4 +1,4 @@
-import type { Backend, MatmulOptions } from "../../nodes/src/engine/backend/backend.ts";
+import type { Backend, MatmulOptions, WeightMatrix } from "../../nodes/src/engine/backend/backend.ts";
 
 /** A backend that forwards to another and adds up the wall-clock time its matmuls take. */
 export interface TimedBackend extends Backend {
@@ -17,7 +17,12 @@ export function timeMatmuls(inner: Backend): TimedBackend {
     get matmulCalls() { return matmulCalls; },
     reset() { matmulMs = 0; matmulCalls = 0; },
     alloc: (n: number) => inner.alloc(n),
-    matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, options?: MatmulOptions) {
+    allocHalf: (n, dtype) => inner.allocHalf(n, dtype),
+    free: (buffer) => inner.free(buffer),
+    memoryStats: () => inner.memoryStats(),
+    sgmvShrink: (u, x, segments, IN, uStride) => inner.sgmvShrink(u, x, segments, IN, uStride),
+    sgmvExpand: (out, u, segments, OUT, uStride) => inner.sgmvExpand(out, u, segments, OUT, uStride),
+    matmul(out: Float32Array, a: Float32Array, b: WeightMatrix, M: number, K: number, N: number, options?: MatmulOptions) {
       const start = performance.now();
       inner.matmul(out, a, b, M, K, N, options);
       matmulMs += performance.now() - start;

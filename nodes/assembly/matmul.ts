@@ -23,14 +23,22 @@ import { fewRows } from "./few-rows";
 import { microKernel } from "./micro-kernel";
 import { writeEdge, zeroRect } from "./output";
 import { packA, packB } from "./pack";
+import { convertRows } from "./half";
 
 export const TRANS_A: i32 = 1;
 export const TRANS_B: i32 = 2;
 export const ACCUMULATE: i32 = 4;
+/** b holds bf16 (or, with HALF_F16, f16) values, 2 bytes each; only with TRANS_B (weights as nn.Linear stores them). */
+export const HALF_BF16: i32 = 8;
+export const HALF_F16: i32 = 16;
 
-/** Bytes of per-thread scratch `gemm` needs: packed A block, packed B block and one edge tile. */
+/** Floats of the per-thread tile a half-precision b is converted into (one packed-B panel). */
+const HALF_TILE: i32 = KC * NC;
+const BASE_SCRATCH: i32 = MC * KC + KC * NC + MR * NR;
+
+/** Bytes of per-thread scratch `gemm` needs: packed A block, packed B block, one edge tile, the half-precision tile. */
 export function scratchBytes(): i32 {
-  return (MC * KC + KC * NC + MR * NR) * F32;
+  return (BASE_SCRATCH + HALF_TILE) * F32;
 }
 
 /** Rows of a micro-tile: the JavaScript side splits rows in multiples of it. */
@@ -60,10 +68,25 @@ export function gemm(
     if (!accumulate) zeroRect(out, N, r0, r1, c0, c1);
     return;
   }
+  const half = (flags & (HALF_BF16 | HALF_F16)) != 0;
+  const bf16 = (flags & HALF_BF16) != 0;
+  const halfTile = scratch + <usize>(BASE_SCRATCH * F32);
   // Decided on the whole product, not this thread's share, so that every element is computed the
   // same way whatever the split.
   if (M <= FEW_ROWS && K <= FEW_ROWS_MAX_K) {
-    fewRows(out, a, b, M, K, N, transA, transB, accumulate, r0, r1, c0, c1, scratch);
+    if (!half) {
+      fewRows(out, a, b, M, K, N, transA, transB, accumulate, r0, r1, c0, c1, scratch);
+      return;
+    }
+    // Blocks of b rows (output columns) converted to float32, then the same few-rows products over
+    // them: each output element is still one dot product in the same order.
+    const rowBytes = <usize>K * F32;
+    const block = max(1, HALF_TILE / K);
+    for (let j = c0; j < c1; j += block) {
+      const end = min(c1, j + block);
+      convertRows(halfTile, b + <usize>j * <usize>K * 2, end - j, K, K, bf16);
+      fewRows(out, a, halfTile - <usize>j * rowBytes, M, K, N, transA, true, accumulate, r0, r1, j, end, scratch);
+    }
     return;
   }
   const packedA = scratch;
@@ -75,7 +98,13 @@ export function gemm(
     const nc = min(NC, c1 - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      packB(b, transB, K, N, pc, kc, jc, nc, packedB);
+      if (half) {
+        // The panel's nc rows × kc columns of b, as float32 [nc, kc], packed as a transposed b of that shape.
+        convertRows(halfTile, b + (<usize>jc * <usize>K + <usize>pc) * 2, nc, kc, K, bf16);
+        packB(halfTile, true, kc, nc, 0, kc, 0, nc, packedB);
+      } else {
+        packB(b, transB, K, N, pc, kc, jc, nc, packedB);
+      }
       // The first K slice overwrites `out` unless the caller asked to accumulate.
       const addToOut = accumulate || pc > 0;
       for (let ic = r0; ic < r1; ic += MC) {
@@ -101,3 +130,5 @@ export function gemm(
     }
   }
 }
+
+export { sgmvShrink, sgmvExpand, segmentWords } from "./sgmv";

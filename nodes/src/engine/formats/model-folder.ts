@@ -49,7 +49,14 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
   const tensors = await readWeights(dir);
   const shapes = new Map([...tensors].map(([name, tensor]) => [name, tensor.shape]));
   for (const name of checkLlamaTensors(config, shapes)) tensors.delete(name);
+  return { ...await loadModelFolderMetadata(dir, config), tensors };
+}
 
+/** Everything in a model folder but the weights (which formats/weight-loader.ts reads into a backend). */
+export type ModelFolderMetadata = Omit<ModelFolder, "tensors">;
+
+export async function loadModelFolderMetadata(dir: string, parsedConfig?: ScaledLlamaConfig): Promise<ModelFolderMetadata> {
+  const config = parsedConfig ?? parseLlamaConfig(await readJson(dir, "config.json"));
   const tokenizerJson = await readJson(dir, "tokenizer.json");
   const tokenizerConfigJson = await readOptionalJson(dir, "tokenizer_config.json");
   const generationConfig = await readOptionalJson(dir, "generation_config.json");
@@ -57,7 +64,7 @@ export async function loadModelFolder(dir: string): Promise<ModelFolder> {
   if (tokenizer.vocabSize > config.vocabSize) {
     throw new FolderFileError(join(dir, "tokenizer.json"), `has ${tokenizer.vocabSize} token ids but config.json's vocab_size is ${config.vocabSize}`);
   }
-  const folder: ModelFolder = { config, tensors, tokenizerJson, tokenizer };
+  const folder: ModelFolderMetadata = { config, tokenizerJson, tokenizer };
   if (tokenizerConfigJson !== undefined) folder.tokenizerConfigJson = tokenizerConfigJson;
   if (generationConfig !== undefined) folder.generationConfig = generationConfig;
   if (tokenizer.chatTemplate !== undefined) folder.chatTemplate = tokenizer.chatTemplate;

@@ -68,13 +68,28 @@ const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] ===
 
 /** Parses and validates the header: lengths, entry fields, and offsets that tile the byte buffer exactly. */
 export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
-  if (bytes.byteLength < 8) {
-    throw new SafetensorsFormatError(`file is ${bytes.byteLength} bytes, too short for the 8-byte header length`, { size: bytes.byteLength });
+  return parseSafetensorsHeader(bytes, bytes.byteLength);
+}
+
+/** Bytes before the header JSON ends, from the 8-byte length at the start of a file (so a reader can fetch just the header). */
+export function safetensorsHeaderBytes(first8: Uint8Array): number {
+  if (first8.byteLength < 8) throw new SafetensorsFormatError(`file is ${first8.byteLength} bytes, too short for the 8-byte header length`, { size: first8.byteLength });
+  return 8 + Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
+}
+
+/**
+ * Parses and validates the header from the file's first bytes (`prefix`, at least through the
+ * header) and the file's size, so a large file can be read tensor by tensor instead of whole.
+ */
+export function parseSafetensorsHeader(prefix: Uint8Array, fileSize: number): SafetensorsHeader {
+  const bytes = prefix;
+  if (fileSize < 8 || bytes.byteLength < 8) {
+    throw new SafetensorsFormatError(`file is ${fileSize} bytes, too short for the 8-byte header length`, { size: fileSize });
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.byteLength) {
-    throw new SafetensorsFormatError(`header length ${headerLength} does not fit in a ${bytes.byteLength}-byte file`, { headerLength, size: bytes.byteLength });
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > fileSize || 8 + headerLength > bytes.byteLength) {
+    throw new SafetensorsFormatError(`header length ${headerLength} does not fit in a ${fileSize}-byte file`, { headerLength, size: fileSize });
   }
   let header: unknown;
   try {
@@ -87,7 +102,7 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   }
 
   const dataStart = 8 + headerLength;
-  const dataLength = bytes.byteLength - dataStart;
+  const dataLength = fileSize - dataStart;
   const entries = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {

@@ -1,3 +1,5 @@
+import type { WeightMatrix } from "../backend/backend.ts";
+import { bf16ToF32, f16ToF32 } from "../formats/half-precision.ts";
 import { requireSize } from "./errors.ts";
 
 /**
@@ -14,6 +16,20 @@ export function encoderForward(out: Float32Array, tokens: Int32Array, wte: Float
     const token = tokens[n];
     if (token < 0 || token >= V) throw new RangeError(`Token id ${token} at position ${n} is outside the vocabulary [0, ${V}).`);
     out.set(wte.subarray(token * C, token * C + C), n * C);
+  }
+}
+
+/** encoderForward over an embedding that may be half precision: each looked-up row is widened to float32 (exactly). */
+export function encoderForwardWeights(out: Float32Array, tokens: Int32Array, wte: WeightMatrix, N: number, C: number, V: number): void {
+  if (wte instanceof Float32Array) return encoderForward(out, tokens, wte, N, C, V);
+  requireSize("out", out, N * C);
+  requireSize("tokens", tokens, N);
+  requireSize("wte", wte.bits, V * C);
+  const widen = wte.dtype === "bf16" ? bf16ToF32 : f16ToF32;
+  for (let n = 0; n < N; n++) {
+    const token = tokens[n];
+    if (token < 0 || token >= V) throw new RangeError(`Token id ${token} at position ${n} is outside the vocabulary [0, ${V}).`);
+    widen(wte.bits.subarray(token * C, token * C + C), out.subarray(n * C, n * C + C));
   }
 }
 

@@ -1,16 +1,17 @@
-import type { Backend } from "../backend/backend.ts";
+import { weightLength, type Backend, type WeightMatrix } from "../backend/backend.ts";
 import { requireSize } from "./errors.ts";
 
 /**
  * A bias-free nn.Linear (every Llama projection), weights in HF's [out, in] layout:
  *   out [N, OUT] = inp [N, IN] · weightᵀ
- * The matmul goes through the backend (transB) so the fast kernels do the heavy work.
+ * The matmul goes through the backend (transB) so the fast kernels do the heavy work. The weight may
+ * be half precision as the checkpoint stored it (inference); the kernels compute in float32.
  */
 export function linearForward(
-  backend: Backend, out: Float32Array, inp: Float32Array, weight: Float32Array, N: number, IN: number, OUT: number,
+  backend: Backend, out: Float32Array, inp: Float32Array, weight: WeightMatrix, N: number, IN: number, OUT: number,
 ): void {
   requireSize("inp", inp, N * IN);
-  requireSize("weight", weight, OUT * IN);
+  requireSize("weight", { length: weightLength(weight) }, OUT * IN);
   requireSize("out", out, N * OUT);
   backend.matmul(out, inp, weight, N, IN, OUT, { transB: true });
 }

@@ -12,7 +12,7 @@
  * example's accumulator, weighted so each example gets the gradient of its own mean loss. No hook
  * in the model is needed; every other matmul passes straight through.
  */
-import type { Backend, MatmulOptions } from "../backend/backend.ts";
+import type { Backend, BackendMemoryStats, HalfMatrix, LoraSegment, MatmulOptions, WeightMatrix } from "../backend/backend.ts";
 import { LlamaModel } from "../model/llama.ts";
 import { ModelInputError } from "../model/errors.ts";
 import { LORA_TARGETS } from "../model/config.ts";
@@ -52,9 +52,31 @@ class GradientSplittingBackend implements Backend {
     return this.inner.alloc(n);
   }
 
-  matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, options: MatmulOptions = {}): void {
+  free(buffer: Float32Array | HalfMatrix): void {
+    this.inner.free(buffer);
+  }
+
+  memoryStats(): BackendMemoryStats {
+    return this.inner.memoryStats();
+  }
+
+  allocHalf(n: number, dtype: HalfMatrix["dtype"]): HalfMatrix {
+    return this.inner.allocHalf(n, dtype);
+  }
+
+  sgmvShrink(u: Float32Array, x: Float32Array, segments: readonly LoraSegment[], IN: number, uStride: number): void {
+    this.inner.sgmvShrink(u, x, segments, IN, uStride);
+  }
+
+  sgmvExpand(out: Float32Array, u: Float32Array, segments: readonly LoraSegment[], OUT: number, uStride: number): void {
+    this.inner.sgmvExpand(out, u, segments, OUT, uStride);
+  }
+
+  matmul(out: Float32Array, a: Float32Array, b: WeightMatrix, M: number, K: number, N: number, options: MatmulOptions = {}): void {
     const block = this.blocks.get(out);
     if (!block) return this.inner.matmul(out, a, b, M, K, N, options);
+    // The LoRA gradient matmuls multiply two float32 activations, never a half-precision weight.
+    if (!(b instanceof Float32Array)) throw new ModelInputError("A LoRA gradient matmul received a half-precision operand.", { M, K, N });
     // out [M, N] += aᵀ[M, K] · b[K, N] with K the batch rows (lora-linear.ts's dB and dA).
     if (!options.transA || options.transB || !options.accumulate || K !== this.slots.length * this.rowsPerSlot) {
       throw new ModelInputError("The LoRA backward no longer has the shape per-example gradients rely on (doutᵀ·hidden, dhiddenᵀ·inp).", { M, K, N });

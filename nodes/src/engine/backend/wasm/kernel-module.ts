@@ -13,7 +13,7 @@ export const KERNEL_FILES = {
 } as const;
 
 /** Flags of the kernel's `gemm`, as nodes/assembly/matmul.ts defines them. */
-export const GEMM_FLAGS = { transA: 1, transB: 2, accumulate: 4 } as const;
+export const GEMM_FLAGS = { transA: 1, transB: 2, accumulate: 4, halfBf16: 8, halfF16: 16 } as const;
 
 /** Pages the kernels' shared memory may grow to: wasm32's 4 GiB. */
 export const MAX_MEMORY_PAGES = 65536;
@@ -29,6 +29,12 @@ export interface MatmulKernels {
   tileRows(): number;
   /** Width of the register tile: column splits are multiples of it. */
   tileCols(): number;
+  /** SGMV shrink over a segment table (nodes/assembly/sgmv.ts): u[row, 0:r] = scale · x[row] · Aᵀ. */
+  sgmvShrink(u: number, x: number, table: number, segments: number, IN: number, uStride: number): void;
+  /** SGMV expand over a segment table: out[row] += u[row, 0:r] · Bᵀ. */
+  sgmvExpand(out: number, u: number, table: number, segments: number, OUT: number, uStride: number): void;
+  /** 32-bit words per segment-table entry: rowStart, rowEnd, factor address, rank, scale (f32). */
+  segmentWords(): number;
 }
 
 export interface KernelModule {
