@@ -4,7 +4,8 @@
  * on-chain root is the manifest's root); a training job whose fetch/verify phases rebuild that version and whose
  * upload phase stores the results; a tampered manifest and an invalid hyper-parameters document failing their
  * jobs with the reason recorded; malformed and oversized uploads refused with 4xx while the node keeps running.
- * Train/evaluate/sketch are a test stand-in (fixtures/stand-in-training.ts) until the engine's phases land.
+ * Train/evaluate/sketch are first a test stand-in (fixtures/stand-in-training.ts), then, after a restart without
+ * it, the built-in phases on the worker engine and the project's base model.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -14,6 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseEther, type Hex } from "viem";
+import { decodeSpanIndex } from "../../../nodes/src/attribution/span-index-file.ts";
 import { rootOf, type VersionManifest } from "../../../nodes/src/datanets/version-manifest.ts";
 import { capabilityMask } from "../../../nodes/src/config/fields.ts";
 import { PeerNetwork, TOPICS, type Announcement } from "../../../nodes/src/p2p/index.ts";
@@ -23,6 +25,7 @@ import { account, MIN_STAKE, privateKeyOf, startTestChain, waitUntil, type TestC
 const CLI = fileURLToPath(new URL("../../../nodes/src/cli/main.ts", import.meta.url));
 const STAND_IN = fileURLToPath(new URL("./fixtures/stand-in-training.ts", import.meta.url));
 const DAPP_ORIGIN = "http://localhost:5173";
+const BASE_MODEL = fileURLToPath(new URL("../../../models/tributary-base-v0", import.meta.url));
 
 const owner = account(0);
 const requester = account(1);
@@ -56,6 +59,26 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     });
   }
 
+  async function startNodeProcess(extra: string[]): Promise<void> {
+    nodeOutput = "";
+    node = spawn(process.execPath, [CLI, "start", "--deployment", deploymentFile, "--data-dir", dataDir, "--operator-key", privateKeyOf(operator),
+      "--port", "0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "1", "--poll-interval", "100", "--cors-origin", DAPP_ORIGIN, ...extra],
+    { stdio: ["ignore", "pipe", "pipe"] });
+    node.stdout!.on("data", (d) => (nodeOutput += d));
+    node.stderr!.on("data", (d) => (nodeOutput += d));
+    nodeUrl = await waitUntil("the node to listen", () => {
+      if (node.exitCode !== null) throw new Error(`node exited early:\n${nodeOutput}`);
+      return /serving (http:\/\/\S+),/.exec(nodeOutput)?.[1];
+    }, 60_000);
+  }
+
+  async function stopNodeProcess(): Promise<void> {
+    if (!node || node.exitCode !== null) return;
+    const exited = new Promise<number | null>((resolve) => node.once("exit", resolve));
+    node.kill("SIGTERM");
+    assert.equal(await exited, 0, nodeOutput);
+  }
+
   const read = (contract: "datanets" | "models" | "token", functionName: string, args: readonly unknown[]) =>
     t.client.readContract({ address: t.addresses[contract], abi: t.abis[contract], functionName, args } as never) as Promise<any>;
   const getJson = async (path: string) => {
@@ -83,23 +106,11 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     listenerNetwork.start();
     listenerNetwork.onAnnouncement(TOPICS.jobs, (a) => gossip.push(a));
 
-    node = spawn(process.execPath, [CLI, "start", "--peer", listenerNetwork.multiaddrs()[0], "--deployment", deploymentFile, "--data-dir", dataDir, "--operator-key", privateKeyOf(operator),
-      "--port", "0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "1", "--poll-interval", "100", "--base-model", `1=${t.dir}`,
-      "--extension", STAND_IN, "--cors-origin", DAPP_ORIGIN], { stdio: ["ignore", "pipe", "pipe"] });
-    node.stdout!.on("data", (d) => (nodeOutput += d));
-    node.stderr!.on("data", (d) => (nodeOutput += d));
-    nodeUrl = await waitUntil("the node to listen", () => {
-      if (node.exitCode !== null) throw new Error(`node exited early:\n${nodeOutput}`);
-      return /serving (http:\/\/\S+),/.exec(nodeOutput)?.[1];
-    }, 60_000);
+    await startNodeProcess(["--peer", listenerNetwork.multiaddrs()[0], "--base-model", `1=${t.dir}`, "--extension", STAND_IN]);
   });
 
   after(async () => {
-    if (node && node.exitCode === null) {
-      const exited = new Promise((resolve) => node.once("exit", resolve));
-      node.kill("SIGTERM");
-      await exited;
-    }
+    await stopNodeProcess();
     await listener?.stop();
     await t?.close();
   });
@@ -280,5 +291,37 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
 
     const health = await getJson("/health");
     assert.equal(health.body.checks.storage.ok, true, "the node keeps running");
+  });
+
+  it("trains, evaluates and indexes with the worker engine on the real base model when no extension replaces those phases", async () => {
+    await stopNodeProcess();
+    await startNodeProcess(["--base-model", `1=${BASE_MODEL}`]);
+    const created = await runCli(["job", "create", "--base-model", "1", "--datanet", "1", "--version", "1", "--preset", "tiny", "--fee", "10", "--deadline", "2h", "--node", nodeUrl], requester);
+    assert.equal(created.code, 0, created.stderr);
+    const jobId = Number(/^Created job (\d+)/.exec(created.stdout)![1]);
+    await t.rpc("hardhat_mine", ["0x1"]);
+    const watched = await runCli(["job", "watch", String(jobId), "--node", nodeUrl], requester);
+    assert.equal(watched.code, 0, watched.stdout + watched.stderr + nodeOutput);
+    assert.match(watched.stdout, new RegExp(`Job ${jobId} completed: model \\d+`));
+
+    const job = await jobWhen(jobId, ["completed"]);
+    const { progress } = (await getJson(`/jobs/${jobId}`)).body;
+    assert.equal(progress.step, progress.totalSteps, "the engine's last optimizer step was reported");
+    assert.ok(Number.isFinite(progress.loss) && progress.loss > 0 && progress.tokensPerSecond > 0);
+    assert.equal(job.outputs.train.heldOutContributionIds.length, 1, "one of three contributions held out");
+    assert.ok(job.outputs.train.steps >= 1);
+    const provenance = await read("models", "getProvenance", [BigInt(job.modelId)]);
+    const adapter = (await getJson(`/ipfs/${provenance.artifacts.adapterCid}`)).body;
+    assert.equal(adapter.schema, "tributary.adapter/1");
+    assert.equal(adapter.adapterConfig.r, 4);
+    assert.deepEqual(adapter.adapterConfig.target_modules, ["q_proj", "v_proj"]);
+    const evaluation = (await getJson(`/ipfs/${provenance.artifacts.evaluationCid}`)).body;
+    assert.equal(evaluation.heldOutContributions, 1);
+    assert.ok(Number.isFinite(evaluation.report.base.loss) && Number.isFinite(evaluation.report.adapter.loss));
+    const index = (await getJson(`/ipfs/${provenance.artifacts.attributionIndexCid}`)).body;
+    const spanIndex = decodeSpanIndex(new Uint8Array(await (await fetch(`${nodeUrl}/ipfs/${index.spanIndex}`)).arrayBuffer()));
+    const [root] = await read("datanets", "versionRoot", [1n, 1]);
+    assert.equal(spanIndex.datanetRoot, root);
+    assert.equal(spanIndex.contributionIds.length, 3);
   });
 });
