@@ -323,5 +323,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     const [root] = await read("datanets", "versionRoot", [1n, 1]);
     assert.equal(spanIndex.datanetRoot, root);
     assert.equal(spanIndex.contributionIds.length, 3);
+    const tracin = Object.keys(index.files).filter((name) => /^checkpoints\/tracin-step-\d+\.safetensors$/.test(name));
+    assert.ok(tracin.length >= 1, `TracIn checkpoints published: ${Object.keys(index.files).join(", ")}`);
   });
 });

@@ -5,12 +5,13 @@
  * `train` splits the training set `fetch` saved into train and held-out documents (a seeded choice, about one in
  * ten held out, none when there is a single contribution), fine-tunes a LoRA adapter of the job's base model with
  * the job's hyper-parameters (progress after every optimizer step goes to the job's SSE stream and gossip;
- * trainer checkpoints under the workDir let a restarted node resume), and writes the PEFT folder.
+ * trainer checkpoints under the workDir let a restarted node resume), writes the PEFT folder, and keeps TracIn
+ * checkpoints (adapter snapshots at up to four steps) for gradient attribution; `upload` publishes them.
  * `evaluate` compares the adapter with the bare base model on the held-out documents (loss, perplexity,
  * memorization of training prefixes) and writes the report. `sketch` builds the span index of the version's
  * contributions with the base model's tokenizer.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import { buildSpanIndex } from "../../attribution/span-index.ts";
@@ -89,9 +90,14 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
     const adapterDir = join(workDir, "adapter");
     await mkdir(adapterDir, { recursive: true });
     logger.info({ modelId, train: train.length, heldOut: heldOut.size, totalSteps }, "training started");
+    // TracIn snapshots at up to four steps spread over the run, the last included; the cosine stops at a tenth of
+    // the peak so every snapshot has a learning rate to weigh it by.
+    const tracinSteps = [...new Set([0.25, 0.5, 0.75, 1].map((f) => Math.max(1, Math.ceil(totalSteps * f))))];
+    const tracinDir = join(workDir, "tracin");
     const run = engine.train({
       modelId, train, lora: { rank: hp.rank, alpha: hp.alpha, targetModules: hp.targetModules as LoraTarget[] }, seed: hp.seed,
-      batchSize: hp.batchSize, sequenceLength: hp.sequenceLength, totalSteps, learningRate: hp.learningRate,
+      batchSize: hp.batchSize, sequenceLength: hp.sequenceLength, totalSteps, learningRate: hp.learningRate, minLearningRate: hp.learningRate / 10,
+      tracinSteps, tracinDir,
       outputDir: adapterDir, checkpointDir: join(workDir, "trainer-checkpoints"), checkpointEvery: Math.max(1, Math.ceil(totalSteps / 10)),
       resume: true, baseModelName: `tributary-base-model-${job.baseModelId}`, signal,
     });
@@ -99,8 +105,9 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
       progress({ step: step.step, totalSteps: step.totalSteps, loss: step.loss, tokensPerSecond: step.tokensPerSecond, etaSeconds: step.etaSeconds });
     }
     const result = await run.result;
+    const checkpointFiles = Object.fromEntries((await readdir(tracinDir)).filter((f) => f.endsWith(".safetensors")).sort().map((f) => [f, join("tracin", f)]));
     return {
-      adapterDir: "adapter", modelId, steps: result.steps, finalLoss: result.finalLoss, heldOutContributionIds: [...heldOut], seconds: result.seconds,
+      adapterDir: "adapter", checkpointFiles, modelId, steps: result.steps, finalLoss: result.finalLoss, heldOutContributionIds: [...heldOut], seconds: result.seconds,
     } satisfies EngineTrainOutput;
   };
 }
