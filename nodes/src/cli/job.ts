@@ -91,7 +91,9 @@ function formatEta(seconds: number | undefined): string {
 /** Follows a job until it ends; the exit code is 0 when it completed. */
 export async function jobWatch(node: NodeClient, jobIdText: string, options: { waitSeconds?: number } = {}): Promise<number> {
   const jobId = parseId(jobIdText, "<jobId>");
-  const waitUntil = Date.now() + (options.waitSeconds ?? 120) * 1000;
+  const waitMs = (options.waitSeconds ?? 120) * 1000;
+  // How long to keep trying without hearing from the node (it has not seen the job yet, or it is restarting).
+  let waitUntil = Date.now() + waitMs;
   const tty = process.stderr.isTTY === true;
   const bars = tty ? new MultiBar({ format: " {phase} |{bar}| {value}/{total} loss {loss} {tps} tok/s ETA {eta} {note}", stream: process.stderr, hideCursor: true }, Presets.shades_classic) : undefined;
   let bar: SingleBar | undefined;
@@ -100,6 +102,7 @@ export async function jobWatch(node: NodeClient, jobIdText: string, options: { w
   for (;;) {
     try {
       for await (const { event, data } of node.events(`/jobs/${jobId}/events`)) {
+        waitUntil = Date.now() + waitMs;
         if (event === "job") {
           const job = data as { status: string; phase: string | null; reason: string | null; modelId: string | null };
           status = job.status;
@@ -127,8 +130,9 @@ export async function jobWatch(node: NodeClient, jobIdText: string, options: { w
       // The stream ended (the node stopped): reconnect while allowed.
       if (Date.now() > waitUntil) break;
     } catch (error) {
-      // The node may not have seen the job yet (confirmations): wait for it.
-      if (!(error instanceof NodeApiError && error.status === 404 && Date.now() < waitUntil)) {
+      // The node may not have seen the job yet (confirmations), or be restarting: wait for it.
+      const retryable = error instanceof NodeApiError && (error.status === 404 || error.status === undefined);
+      if (!(retryable && Date.now() < waitUntil)) {
         bars?.stop();
         throw error;
       }
@@ -136,6 +140,6 @@ export async function jobWatch(node: NodeClient, jobIdText: string, options: { w
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
   bars?.stop();
-  console.log(`Job ${jobId}: lost the node's event stream (last status ${status || "unknown"})`);
+  console.log(`Job ${jobId}: no word from the node for ${waitMs / 1000} s (last status ${status || "unknown"}); run job watch again`);
   return 1;
 }

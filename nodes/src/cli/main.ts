@@ -164,7 +164,7 @@ function addRoleCommands(program: Command, setExit: (code: number) => void): voi
     });
   withJobOptions(job.command("watch").description("follow a job's progress on a node until it ends (exit 0 when completed)").argument("<jobId>"))
     .option(...NODE_OPTION)
-    .option("--wait <seconds>", "how long to wait for the node to see the job (default 120)")
+    .option("--wait <seconds>", "how long to wait for the node (to see the job, or to come back) (default 120)")
     .action(async (jobId: string, options: Record<string, unknown>) => {
       // Watching needs only the node's URL: the chain settings may be absent.
       const config = await loadConfig({ ...configSources(options, CLIENT_FIELDS), createKeyFile: false }).catch(() => undefined);
