@@ -27,7 +27,7 @@ import { BatchedDecoder } from "../../nodes/src/engine/inference/batched-decoder
 import { createDiskAdapterLoader } from "../../nodes/src/engine/inference/disk-adapter-loader.ts";
 import type { GenerationEvent } from "../../nodes/src/engine/inference/generation-sequence.ts";
 import { GenerationScheduler } from "../../nodes/src/engine/inference/scheduler.ts";
-import type { LoraAdapter } from "../../nodes/src/engine/lora/adapter.ts";
+import { copyLoraAdapter, freeLoraAdapter, type LoraAdapter } from "../../nodes/src/engine/lora/adapter.ts";
 import type { LlamaConfig } from "../../nodes/src/engine/model/config.ts";
 import type { LlamaWeights } from "../../nodes/src/engine/model/weights.ts";
 import { Rng } from "../../nodes/src/engine/train/rng.ts";
@@ -118,10 +118,14 @@ function median(values: number[]): number {
 async function batchedThroughput(
   decoder: BatchedDecoder, adapters: LoraAdapter[], adapterCount: number, requestPrompts: number[][],
 ): Promise<{ rate: Rate; evictions: number }> {
+  const backend = decoder.backend;
   const cache = new AdapterCache({
     budgetBytes: adapterByteSize(adapters[0]) * CACHE_ADAPTERS,
     // The memory tier is what is measured here; a miss is served from the pre-built set as a disk or IPFS tier would be.
     load: async (id) => adapters[Number(id.slice(1))],
+    // The memory tier is the backend's memory, where the SGMV kernels read factors in place (as a node serves).
+    place: (adapter) => copyLoraAdapter(adapter, (n) => backend.alloc(n)),
+    discard: (adapter) => freeLoraAdapter(adapter, (buffer) => backend.free(buffer)),
   });
   const scheduler = new GenerationScheduler({
     decoder, tokenizer, adapters: cache, maxBatchSize: BATCH, maxTokensInFlight: BATCH * (PROMPT + MAX_TOKENS), slotCapacity: PROMPT + MAX_TOKENS,
@@ -133,6 +137,7 @@ async function batchedThroughput(
     return counts.reduce((a, b) => a + b, 0);
   });
   await scheduler.close();
+  cache.clear();
   return { rate, evictions: cache.stats.evictions };
 }
 
@@ -189,6 +194,8 @@ async function main(): Promise<void> {
   const distinct = (k: number) => Math.min(k, REQUESTS);
   const adapters = Array.from({ length: Math.max(distinct(Math.max(...ADAPTER_COUNTS)), NAIVE_REQUESTS, COLD_LOADS) }, (_, i) => benchAdapter(i + 1, config));
   const decoder = new BatchedDecoder(config, weights, backend, PROMPT + MAX_TOKENS);
+  // The same decoder with the LoRA updates as two matmuls per adapter group (before SGMV), for comparison.
+  const perGroupDecoder = new BatchedDecoder(config, weights, backend, PROMPT + MAX_TOKENS, { loraUpdate: "per-group" });
   const requestPrompts = prompts(REQUESTS, config.vocabSize);
   const parameters = [...weights.values()].reduce((sum, w) => sum + w.length, 0);
   const modelLine = `${MODEL}: ${source}; C=${config.hiddenSize}, L=${config.numLayers}, V=${config.vocabSize}, NH=${config.numHeads}, NKV=${config.numKvHeads}, HS=${config.headDim}, F=${config.intermediateSize}` +
@@ -202,6 +209,7 @@ async function main(): Promise<void> {
 
   const batched = new Map<number, Rate[]>(ADAPTER_COUNTS.map((k) => [k, []]));
   const naive: Rate[] = [];
+  const perGroup: Rate[] = [];
   const show = (rate: Rate) => `${rate.wall.toFixed(1)} tok/s, ${rate.cpu.toFixed(1)} tok/CPU-s`;
   for (let r = 0; r < REPEATS; r++) {
     for (const k of ADAPTER_COUNTS) {
@@ -209,6 +217,9 @@ async function main(): Promise<void> {
       batched.get(k)!.push(rate);
       console.log(`  run ${r + 1}: ${k} adapter(s): ${show(rate)} (${evictions} evictions)`);
     }
+    const looped = await batchedThroughput(perGroupDecoder, adapters, Math.max(...ADAPTER_COUNTS), requestPrompts);
+    perGroup.push(looped.rate);
+    console.log(`  run ${r + 1}: ${Math.max(...ADAPTER_COUNTS)} adapters, per-group LoRA matmuls: ${show(looped.rate)}`);
     const rate = await naiveThroughput(backend, config, weights, adapters, requestPrompts.slice(0, NAIVE_REQUESTS));
     naive.push(rate);
     console.log(`  run ${r + 1}: naive merge/unmerge, one at a time: ${show(rate)}`);
@@ -236,6 +247,7 @@ async function main(): Promise<void> {
     `### Model \`${MODEL}\``,
     "",
     `${modelLine}. Measured on ${new Date().toISOString().slice(0, 16)}Z, backend \`${backend.name}\`, load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores at the end of the run.`,
+    "LoRA updates: one SGMV shrink and one expand kernel call per projection for the whole batch (rows gathered by adapter), adapters held in the backend's memory; the per-group row runs the same batches with two matmuls per adapter group.",
     `Adapters rank ${BENCH_LORA.rank} on ${BENCH_LORA.targetModules.join(", ")} (${adapterKiB} KiB of float32 each).`,
     `Workload: ${REQUESTS} requests, prompt ${PROMPT} tokens, ${MAX_TOKENS} generated each (temperature 0.8, top-k 50); continuous batching with batch ${BATCH}; request i uses adapter i mod K; the adapter memory tier holds ${CACHE_ADAPTERS} adapters (LRU), misses come from an in-memory tier. Naive baseline: ${NAIVE_REQUESTS} requests one at a time, adapter merged into the base weights and un-merged per request. Median of ${REPEATS} interleaved runs.`,
     "Tokens per CPU-second counts the CPU time of all of the process's threads: on a shared machine it is the steadier measure of the work itself.",
@@ -243,6 +255,7 @@ async function main(): Promise<void> {
     "| configuration | tokens/s | vs 1 adapter | vs naive | tokens/CPU-s | vs 1 adapter | vs naive |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...ADAPTER_COUNTS.map((k) => row(batchedLabel(k), medianRate(batched.get(k)!))),
+    row(`${batchedLabel(Math.max(...ADAPTER_COUNTS))}, LoRA as two matmuls per adapter group (before SGMV)`, medianRate(perGroup)),
     row("naive merge / un-merge, one request at a time", baseline),
     "",
     `Adapter cold load from disk (PEFT folder, rank ${BENCH_LORA.rank} on this model, ${adapterKiB} KiB of float32): median ${coldMedian.toFixed(2)} ms over ${COLD_LOADS} loads (min ${Math.min(...cold).toFixed(2)}, max ${Math.max(...cold).toFixed(2)}).`,

@@ -17,6 +17,10 @@ export function timeMatmuls(inner: Backend): TimedBackend {
     get matmulCalls() { return matmulCalls; },
     reset() { matmulMs = 0; matmulCalls = 0; },
     alloc: (n: number) => inner.alloc(n),
+    free: (buffer: Float32Array) => inner.free(buffer),
+    memoryStats: () => inner.memoryStats(),
+    sgmvShrink: (u, x, segments, IN, uStride) => inner.sgmvShrink(u, x, segments, IN, uStride),
+    sgmvExpand: (out, u, segments, OUT, uStride) => inner.sgmvExpand(out, u, segments, OUT, uStride),
     matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, options?: MatmulOptions) {
       const start = performance.now();
       inner.matmul(out, a, b, M, K, N, options);

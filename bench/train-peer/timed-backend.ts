@@ -1,4 +1,4 @@
-import type { Backend, MatmulOptions } from "../../nodes/src/engine/backend/backend.ts";
+import type { Backend, BackendMemoryStats, LoraSegment, MatmulOptions } from "../../nodes/src/engine/backend/backend.ts";
 
 /** Every matmul of one shape and layout: how often it ran, its time and its multiply-adds. */
 export interface MatmulShapeTotal {
@@ -26,6 +26,22 @@ export class TimedBackend implements Backend {
 
   alloc(n: number): Float32Array {
     return this.inner.alloc(n);
+  }
+
+  free(buffer: Float32Array): void {
+    this.inner.free(buffer);
+  }
+
+  memoryStats(): BackendMemoryStats {
+    return this.inner.memoryStats();
+  }
+
+  sgmvShrink(u: Float32Array, x: Float32Array, segments: readonly LoraSegment[], IN: number, uStride: number): void {
+    this.inner.sgmvShrink(u, x, segments, IN, uStride);
+  }
+
+  sgmvExpand(out: Float32Array, u: Float32Array, segments: readonly LoraSegment[], OUT: number, uStride: number): void {
+    this.inner.sgmvExpand(out, u, segments, OUT, uStride);
   }
 
   matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, options?: MatmulOptions): void {

@@ -101,3 +101,5 @@ export function gemm(
     }
   }
 }
+
+export { sgmvShrink, sgmvExpand, segmentWords } from "./sgmv";

@@ -5,7 +5,9 @@
  *
  * Buffers are plain Float32Arrays. A backend may hand out buffers from its own memory through
  * `alloc` (for example views on a shared WebAssembly.Memory) so its kernels use them without a copy;
- * every method must still accept any Float32Array, copying when it has to.
+ * every method must still accept any Float32Array, copying when it has to. That memory is not
+ * garbage collected: whoever allocates a buffer gives it back with `free` when done (a model's
+ * `dispose()`, a KV cache pool's `dispose()`), so an engine that runs for weeks stays flat.
  *
  * Shapes are row-major. Calls are synchronous: a multi-threaded backend blocks the calling thread
  * until its workers are done, which keeps the model code as plain as llm.c's.
@@ -19,12 +21,51 @@ export interface MatmulOptions {
   accumulate?: boolean;
 }
 
+/** What a backend's own memory holds. */
+export interface BackendMemoryStats {
+  /** Bytes in buffers handed out by `alloc` and not yet given back by `free`. */
+  liveBytes: number;
+  /** The most the backend's memory has had to span at once: flat while a long-running engine is healthy. */
+  highWaterBytes: number;
+  /** Bytes of memory the backend holds from the system now (wasm memory never shrinks, so ≥ highWaterBytes). */
+  memoryBytes: number;
+}
+
+/**
+ * One adapter's rows of a batch for the segmented LoRA kernels (Punica's SGMV): rows
+ * [rowStart, rowEnd) use `factor`, which is A [rank, IN] for the shrink and B [OUT, rank] for the
+ * expand. `scale` (alpha / r) applies in the shrink, where it costs rank multiplies per row.
+ */
+export interface LoraSegment {
+  rowStart: number;
+  rowEnd: number;
+  factor: Float32Array;
+  rank: number;
+  scale: number;
+}
+
 export interface Backend {
   readonly name: string;
   /** A zeroed buffer of `n` floats that this backend's kernels can use without copying. */
   alloc(n: number): Float32Array;
+  /**
+   * Gives back a buffer from `alloc` (the whole buffer: pass the view `alloc` returned). Its memory
+   * is reused by later allocations, so the buffer must not be used afterwards. A buffer that does
+   * not live in the backend's memory (a plain Float32Array) is left to the garbage collector.
+   * Throws BufferOwnershipError for a buffer given back twice.
+   */
+  free(buffer: Float32Array): void;
+  memoryStats(): BackendMemoryStats;
   /** out[M, N] (+)= op(a)[M, K] · op(b)[K, N]. */
   matmul(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number, options?: MatmulOptions): void;
+  /**
+   * SGMV shrink: u[row, 0:rank] = scale · x[row, 0:IN] · factorᵀ for every row of every segment, in
+   * one call for the whole batch. u has rows of `uStride` floats (≥ every segment's rank); rows in
+   * no segment are left as they are.
+   */
+  sgmvShrink(u: Float32Array, x: Float32Array, segments: readonly LoraSegment[], IN: number, uStride: number): void;
+  /** SGMV expand: out[row, 0:OUT] += u[row, 0:rank] · factorᵀ for every row of every segment (scale unused). */
+  sgmvExpand(out: Float32Array, u: Float32Array, segments: readonly LoraSegment[], OUT: number, uStride: number): void;
   /** Release threads and memory. The backend is unusable afterwards. */
   dispose(): Promise<void>;
 }

@@ -36,3 +36,6 @@ export class KernelFileError extends BackendError {}
 
 /** A matmul kernel failed (in a worker or on the calling thread); `details.causes` carries the messages. */
 export class KernelWorkerError extends BackendError {}
+
+/** A buffer given to `free` was not allocated by this backend, or was freed already. */
+export class BufferOwnershipError extends BackendError {}

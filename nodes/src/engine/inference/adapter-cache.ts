@@ -20,6 +20,14 @@ export interface AdapterCacheOptions {
   load: AdapterLoader;
   /** Checks a freshly loaded adapter (for example against the base model's shapes); throws to refuse it. */
   validate?: (adapter: LoraAdapter, adapterId: string) => void;
+  /**
+   * Moves a freshly loaded (and validated) adapter to where the kernels read it in place: a
+   * backend's own memory, so the SGMV kernels need no copy per step. Its factors go back through
+   * `discard` when the cache evicts it.
+   */
+  place?: (adapter: LoraAdapter) => LoraAdapter;
+  /** Gives back what `place` took, once the adapter is evicted (never while a lease pins it). */
+  discard?: (adapter: LoraAdapter) => void;
 }
 
 export interface AdapterCacheStats {
@@ -58,6 +66,8 @@ export class AdapterCache {
   readonly budgetBytes: number;
   readonly #load: AdapterLoader;
   readonly #validate: ((adapter: LoraAdapter, adapterId: string) => void) | undefined;
+  readonly #place: ((adapter: LoraAdapter) => LoraAdapter) | undefined;
+  readonly #discard: ((adapter: LoraAdapter) => void) | undefined;
   // A Map iterates in insertion order: re-inserting on use keeps the least recently used first.
   readonly #entries = new Map<string, Entry>();
   readonly #pending = new Map<string, PendingLoad>();
@@ -66,11 +76,13 @@ export class AdapterCache {
   #misses = 0;
   #evictions = 0;
 
-  constructor({ budgetBytes, load, validate }: AdapterCacheOptions) {
+  constructor({ budgetBytes, load, validate, place, discard }: AdapterCacheOptions) {
     if (!Number.isFinite(budgetBytes) || budgetBytes <= 0) throw new RangeError(`Adapter cache budget must be a positive number of bytes, got ${budgetBytes}.`);
     this.budgetBytes = budgetBytes;
     this.#load = load;
     this.#validate = validate;
+    this.#place = place;
+    this.#discard = discard;
   }
 
   get stats(): AdapterCacheStats {
@@ -123,6 +135,7 @@ export class AdapterCache {
       if (bytes > this.budgetBytes) {
         throw new AdapterLoadError(adapterId, `it needs ${bytes} bytes, more than the whole cache budget of ${this.budgetBytes}`);
       }
+      if (this.#place) adapter = this.#place(adapter);
       const entry: Entry = { adapter, bytes, pins: pending.waiters };
       this.#entries.set(adapterId, entry);
       this.#usedBytes += bytes;
@@ -158,6 +171,20 @@ export class AdapterCache {
       this.#entries.delete(adapterId);
       this.#usedBytes -= entry.bytes;
       this.#evictions++;
+      this.#discard?.(entry.adapter);
+    }
+  }
+
+  /**
+   * Evicts every adapter no lease pins (all of them once the requests using the cache have ended),
+   * giving each back through `discard`. Call it before dropping the cache.
+   */
+  clear(): void {
+    for (const [adapterId, entry] of this.#entries) {
+      if (entry.pins > 0) continue;
+      this.#entries.delete(adapterId);
+      this.#usedBytes -= entry.bytes;
+      this.#discard?.(entry.adapter);
     }
   }
 }

@@ -10,8 +10,8 @@ import { swigluForward } from "../ops/swiglu.ts";
 import { loraScale, type LoraAdapter } from "../lora/adapter.ts";
 import type { LlamaWeights } from "../model/weights.ts";
 import { InvalidRequestError } from "./errors.ts";
-import { requireCapacity, type SequenceKvCache } from "./kv-cache.ts";
-import { addLoraDeltas, type AdapterRowGroup } from "./lora-batch.ts";
+import { writeCacheRows, type SequenceKvCache } from "./kv-cache.ts";
+import { addLoraDeltas, addLoraDeltasPerGroup, type AdapterRowGroup } from "./lora-batch.ts";
 import { selectModelWeights, type ModelWeights } from "./model-weights.ts";
 
 /**
@@ -24,6 +24,15 @@ export interface ForwardSegment {
   tokens: ArrayLike<number>;
   /** The sequence's LoRA adapter, or null for the base model. */
   adapter: LoraAdapter | null;
+}
+
+export interface BatchedDecoderOptions {
+  /**
+   * How the adapters' low-rank updates run: "sgmv" (default), one shrink and one expand kernel call
+   * per projection for the whole batch; "per-group", two matmuls per adapter in the batch (the
+   * reference, kept for tests and for the benchmark's comparison).
+   */
+  loraUpdate?: "sgmv" | "per-group";
 }
 
 export interface ForwardOptions {
@@ -68,8 +77,9 @@ interface Workspace {
  * Incremental (KV-cached) forward pass of a Llama decoder over a batch of sequences at different
  * positions and lengths, each with its own LoRA adapter or none.
  *
- * Every projection runs once for all rows of the step through the backend's matmul; then each
- * adapter's low-rank update is added to its own rows (lora-batch.ts). Attention runs per sequence
+ * Every projection runs once for all rows of the step through the backend's matmul; then the
+ * adapters' low-rank updates are added to their own rows by one SGMV shrink and one expand for the
+ * whole batch (lora-batch.ts), however many adapters it mixes. Attention runs per sequence
  * against that sequence's KV cache. Only the logits the caller needs are computed: the output layer
  * is the most expensive matmul of a small model.
  */
@@ -85,14 +95,16 @@ export class BatchedDecoder {
   #selected: Float32Array = new Float32Array(0);
   #logits: Float32Array = new Float32Array(0);
   #maxRank = 0;
+  readonly #addLoraDeltas: typeof addLoraDeltas;
 
   /**
    * `weights` are Hugging Face tensor names → data, used in place (not copied): allocate them with
    * `backend.alloc` so the backend's kernels read them without staging a copy on every call.
    * `contextLength` bounds positions (the RoPE table's size); it defaults to maxPositionEmbeddings.
    */
-  constructor(config: ScaledLlamaConfig, weights: LlamaWeights, backend: Backend, contextLength = config.maxPositionEmbeddings) {
+  constructor(config: ScaledLlamaConfig, weights: LlamaWeights, backend: Backend, contextLength = config.maxPositionEmbeddings, options: BatchedDecoderOptions = {}) {
     this.config = config;
+    this.#addLoraDeltas = options.loraUpdate === "per-group" ? addLoraDeltasPerGroup : addLoraDeltas;
     this.backend = backend;
     this.weights = selectModelWeights(config, weights);
     this.contextLength = contextLength;
@@ -128,7 +140,7 @@ export class BatchedDecoder {
 
     const project = (out: Float32Array, inp: Float32Array, weight: Float32Array, layer: number, target: LoraTarget, IN: number, OUT: number) => {
       linearForward(backend, out, inp, weight, N, IN, OUT);
-      addLoraDeltas(backend, out, inp, groups, layer, target, IN, OUT, loraScratch);
+      this.#addLoraDeltas(backend, out, inp, groups, layer, target, IN, OUT, loraScratch);
     };
 
     for (let l = 0; l < this.config.numLayers; l++) {
@@ -144,11 +156,11 @@ export class BatchedDecoder {
         const T = segmentTokens.length;
         const row = rowOf[s];
         const past = cache.length;
-        cache.keys[l].set(k.subarray(row * kvDim, (row + T) * kvDim), past * kvDim);
-        cache.values[l].set(v.subarray(row * kvDim, (row + T) * kvDim), past * kvDim);
+        writeCacheRows(cache, cache.keys[l], k, row, T, kvDim);
+        writeCacheRows(cache, cache.values[l], v, row, T, kvDim);
         attentionCachedForward(
           attOut, q, row, cache.keys[l], cache.values[l], this.#attentionScratch((NH / NKV) * (past + T)),
-          { Tq: T, Tk: past + T, NH, NKV, HS },
+          { Tq: T, Tk: past + T, NH, NKV, HS }, { table: cache.pageTable, size: cache.pageSize },
         );
       }
       project(proj, attOut, w.o, l, "o_proj", qDim, C);
@@ -185,10 +197,11 @@ export class BatchedDecoder {
       if (tokens.length === 0) throw new InvalidRequestError("tokens", "must hold at least one token per segment");
       if (seen.has(cache)) throw new InvalidRequestError("segments", "name the same KV cache twice");
       seen.add(cache);
-      requireCapacity(cache, tokens.length);
-      if (cache.length + tokens.length > this.contextLength) {
+      if (cache.length + tokens.length > this.contextLength && cache.length + tokens.length <= cache.capacity) {
         throw new InvalidRequestError("tokens", `reach position ${cache.length + tokens.length - 1}, past the context length ${this.contextLength}`);
       }
+      // Checks the capacity and, for a paged cache, takes the pages the new positions need.
+      cache.reserve(tokens.length);
     }
   }
 
@@ -196,8 +209,9 @@ export class BatchedDecoder {
     for (const { adapter } of groups) this.#maxRank = Math.max(this.#maxRank, adapter.config.rank);
     const current = this.#ws;
     if (current !== null && current.rows >= N && current.loraScratch.length >= current.rows * this.#maxRank) return current;
-    // Backend memory may be an arena that never frees (WASM), so grow geometrically: few regrowths.
+    // Grown geometrically, so a batch that keeps growing reallocates a few times, not every step.
     const rows = Math.max(N, 2 * (current?.rows ?? 0), 8);
+    if (current !== null) this.#freeWorkspace(current);
     const { hiddenSize: C, numHeads: NH, numKvHeads: NKV, headDim: HS, intermediateSize: F } = this.config;
     const alloc = (n: number) => this.backend.alloc(n);
     this.#ws = {
@@ -213,10 +227,29 @@ export class BatchedDecoder {
     const { hiddenSize: C, vocabSize: V } = this.config;
     if (this.#logits.length < R * V) {
       const rows = Math.max(R, 2 * (this.#logits.length / V));
+      this.backend.free(this.#selected);
+      this.backend.free(this.#logits);
       this.#selected = this.backend.alloc(rows * C);
       this.#logits = this.backend.alloc(rows * V);
     }
     return { selected: this.#selected, logits: this.#logits };
+  }
+
+  /**
+   * Gives back the step buffers (the weights belong to the caller). A decoder can keep being used:
+   * the next forward allocates afresh; a server calls this when it unloads a model.
+   */
+  dispose(): void {
+    if (this.#ws !== null) this.#freeWorkspace(this.#ws);
+    this.#ws = null;
+    this.backend.free(this.#selected);
+    this.backend.free(this.#logits);
+    this.#selected = new Float32Array(0);
+    this.#logits = new Float32Array(0);
+  }
+
+  #freeWorkspace(ws: Workspace): void {
+    for (const buffer of [ws.x, ws.xn, ws.q, ws.k, ws.v, ws.attOut, ws.proj, ws.gate, ws.up, ws.hidden, ws.loraScratch]) this.backend.free(buffer);
   }
 
   #attentionScratch(n: number): Float32Array {

@@ -28,6 +28,14 @@ export class NoFreeSlotError extends InferenceError {
   }
 }
 
+/** The shared KV pages are all in use; the scheduler sizes its pool so that admitted sequences never meet this. */
+export class NoFreePageError extends InferenceError {
+  override name = "NoFreePageError";
+  constructor(needed: number, free: number, pages: number) {
+    super(`A sequence needs ${needed} more KV cache pages but ${free} of ${pages} are free.`, { needed, free, pages });
+  }
+}
+
 /** A generation request that cannot be served as asked (empty prompt, bad sampling value...). */
 export class InvalidRequestError extends InferenceError {
   override name = "InvalidRequestError";

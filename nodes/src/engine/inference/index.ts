@@ -4,9 +4,9 @@
  *   GenerationScheduler  continuous batching of requests, each streamed as an async iterator of events
  *   AdapterCache         the memory tier of adapters (LRU, byte budget, pins), filled by a loader such as the disk tier
  */
-export { BatchedDecoder, type ForwardSegment, type ForwardOptions } from "./batched-decoder.ts";
-export { KvCachePool, createSequenceKvCache, type SequenceKvCache } from "./kv-cache.ts";
-export { addLoraDeltas, type AdapterRowGroup } from "./lora-batch.ts";
+export { BatchedDecoder, type BatchedDecoderOptions, type ForwardSegment, type ForwardOptions } from "./batched-decoder.ts";
+export { KvCachePool, PagedKvCache, createSequenceKvCache, type PagedKvCacheOptions, type SequenceKvCache } from "./kv-cache.ts";
+export { addLoraDeltas, addLoraDeltasPerGroup, type AdapterRowGroup } from "./lora-batch.ts";
 export { GenerationScheduler, type SchedulerOptions, type SchedulerStats } from "./scheduler.ts";
 export type { GenerationRequest } from "./generation-request.ts";
 export type { GenerationEvent, FinishReason } from "./generation-sequence.ts";
@@ -16,5 +16,5 @@ export { StopMatcher } from "./stop-matcher.ts";
 export { AdapterCache, adapterByteSize, type AdapterLoader, type AdapterLease, type AdapterCacheOptions, type AdapterCacheStats } from "./adapter-cache.ts";
 export { createDiskAdapterLoader } from "./disk-adapter-loader.ts";
 export {
-  InferenceError, ContextOverflowError, NoFreeSlotError, InvalidRequestError, AdapterLoadError, SchedulerClosedError,
+  InferenceError, ContextOverflowError, NoFreeSlotError, NoFreePageError, InvalidRequestError, AdapterLoadError, SchedulerClosedError,
 } from "./errors.ts";

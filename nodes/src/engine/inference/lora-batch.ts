@@ -1,11 +1,10 @@
-import type { Backend } from "../backend/backend.ts";
+import type { Backend, LoraSegment } from "../backend/backend.ts";
 import type { LoraTarget } from "../model/config.ts";
 import type { LoraAdapter } from "../lora/adapter.ts";
 
 /**
  * A run of consecutive batch rows [rowStart, rowEnd) that all use one adapter. The forward pass
- * orders its rows by adapter, so each adapter present in the batch is one contiguous run and the
- * low-rank update needs no gather or scatter: it reads and adds into subarrays in place.
+ * orders its rows by adapter, so each adapter present in the batch is one contiguous run.
  */
 export interface AdapterRowGroup {
   adapter: LoraAdapter;
@@ -16,16 +15,40 @@ export interface AdapterRowGroup {
 }
 
 /**
- * The segmented LoRA update (the Punica / S-LoRA idea): after the base projection has run once for
- * the whole batch, each adapter's rows get
+ * The LoRA update of a whole mixed batch (Punica's SGMV, S-LoRA's batched LoRA): after the base
+ * projection has run once for all rows, every adapter's rows get
  *   out[rows] += ((inp[rows] · Aᵀ) · scale) · Bᵀ       inp [N, IN], out [N, OUT], A [r, IN], B [OUT, r]
- * Rows of sequences without an adapter are in no group and keep the base output.
- * `scratch` holds at least max(n·r) floats over the groups.
- *
- * Both products go through the backend even for one-row groups: measured on the WASM backend, a
- * plain TypeScript loop over a rank-8 row update was slower than the two backend calls.
+ * in two backend calls for the whole batch, whatever the number of adapters: one shrink gathers
+ * each segment's A, one expand each segment's B. Rows of sequences without an adapter (or whose
+ * adapter does not adapt this projection) are in no segment and keep the base output.
+ * `scratch` holds at least N · max(r) floats over the groups.
  */
 export function addLoraDeltas(
+  backend: Backend, out: Float32Array, inp: Float32Array, groups: readonly AdapterRowGroup[],
+  layer: number, target: LoraTarget, IN: number, OUT: number, scratch: Float32Array,
+): void {
+  const key = `${layer}.${target}`;
+  const shrink: LoraSegment[] = [];
+  const expand: LoraSegment[] = [];
+  let uStride = 0;
+  for (const { adapter, scale, rowStart, rowEnd } of groups) {
+    const pair = adapter.weights.get(key);
+    if (pair === undefined) continue;
+    const rank = adapter.config.rank;
+    uStride = Math.max(uStride, rank);
+    shrink.push({ rowStart, rowEnd, factor: pair.A, rank, scale });
+    expand.push({ rowStart, rowEnd, factor: pair.B, rank, scale });
+  }
+  if (shrink.length === 0) return;
+  backend.sgmvShrink(scratch, inp, shrink, IN, uStride);
+  backend.sgmvExpand(out, scratch, expand, OUT, uStride);
+}
+
+/**
+ * The same update as two matmuls per adapter group: the plain reference addLoraDeltas is tested
+ * against, and the baseline the inference bench compares it with.
+ */
+export function addLoraDeltasPerGroup(
   backend: Backend, out: Float32Array, inp: Float32Array, groups: readonly AdapterRowGroup[],
   layer: number, target: LoraTarget, IN: number, OUT: number, scratch: Float32Array,
 ): void {

@@ -4,7 +4,7 @@ import { InvalidRequestError, SchedulerClosedError } from "./errors.ts";
 import { normalizeRequest, type GenerationRequest } from "./generation-request.ts";
 import { GenerationSequence, type FinishReason, type GenerationEvent } from "./generation-sequence.ts";
 import type { GenerationTokenizer } from "./generation-tokenizer.ts";
-import { KvCachePool, type SequenceKvCache } from "./kv-cache.ts";
+import { PagedKvCache, type SequenceKvCache } from "./kv-cache.ts";
 
 export interface SchedulerOptions {
   decoder: BatchedDecoder;
@@ -18,8 +18,10 @@ export interface SchedulerOptions {
    * never run out of room mid-generation. Bounds the KV cache positions in use.
    */
   maxTokensInFlight: number;
-  /** Positions per KV cache slot (prompt + generated); defaults to the decoder's context length. */
+  /** Positions one sequence may hold (prompt + generated); defaults to the decoder's context length. */
   slotCapacity?: number;
+  /** Positions per page of the shared KV cache (16 by default). */
+  kvPageSize?: number;
   /**
    * Prompt tokens prefilled per step at most, over all joining sequences (chunked prefill, as in
    * vLLM/Sarathi): a long prompt is fed over several steps so the running sequences keep decoding
@@ -34,6 +36,9 @@ export interface SchedulerStats {
   tokensInFlight: number;
   steps: number;
   generatedTokens: number;
+  /** Pages of the shared KV cache free now, of kvPages. */
+  kvPagesFree: number;
+  kvPages: number;
 }
 
 interface Slot {
@@ -67,7 +72,7 @@ export class GenerationScheduler {
   readonly #maxBatchSize: number;
   readonly #maxTokensInFlight: number;
   readonly #maxPrefillTokens: number;
-  readonly #pool: KvCachePool;
+  readonly #pool: PagedKvCache;
   readonly #eosTokenIds: number[];
   readonly #waiting: Slot[] = [];
   readonly #active: Slot[] = [];
@@ -78,7 +83,7 @@ export class GenerationScheduler {
   #wake: (() => void) | null = null;
   #closed = false;
 
-  constructor({ decoder, tokenizer, adapters, maxBatchSize, maxTokensInFlight, slotCapacity = decoder.contextLength, maxPrefillTokens = 512 }: SchedulerOptions) {
+  constructor({ decoder, tokenizer, adapters, maxBatchSize, maxTokensInFlight, slotCapacity = decoder.contextLength, maxPrefillTokens = 512, kvPageSize = 16 }: SchedulerOptions) {
     if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1) throw new RangeError(`maxBatchSize must be an integer ≥ 1, got ${maxBatchSize}.`);
     if (!Number.isInteger(maxTokensInFlight) || maxTokensInFlight < 1) throw new RangeError(`maxTokensInFlight must be an integer ≥ 1, got ${maxTokensInFlight}.`);
     if (!Number.isInteger(maxPrefillTokens) || maxPrefillTokens < 1) throw new RangeError(`maxPrefillTokens must be an integer ≥ 1, got ${maxPrefillTokens}.`);
@@ -89,7 +94,12 @@ export class GenerationScheduler {
     this.#maxBatchSize = maxBatchSize;
     this.#maxTokensInFlight = maxTokensInFlight;
     this.#maxPrefillTokens = maxPrefillTokens;
-    this.#pool = new KvCachePool(decoder.backend, decoder.config, maxBatchSize, slotCapacity);
+    // Admission keeps the reserved tokens within maxTokensInFlight, and each sequence wastes less than
+    // one page at its end: this many pages can never run out.
+    this.#pool = new PagedKvCache(decoder.backend, decoder.config, {
+      pages: Math.ceil(Math.min(maxTokensInFlight, maxBatchSize * slotCapacity) / kvPageSize) + maxBatchSize,
+      pageSize: kvPageSize, sequenceCapacity: slotCapacity,
+    });
     const eos = decoder.config.eosTokenId;
     this.#eosTokenIds = eos === undefined ? [] : Array.isArray(eos) ? eos : [eos];
   }
@@ -97,7 +107,7 @@ export class GenerationScheduler {
   get stats(): SchedulerStats {
     return {
       waiting: this.#waiting.length, running: this.#active.length, tokensInFlight: this.#tokensInFlight,
-      steps: this.#steps, generatedTokens: this.#generatedTokens,
+      steps: this.#steps, generatedTokens: this.#generatedTokens, kvPagesFree: this.#pool.freePages, kvPages: this.#pool.pages,
     };
   }
 
@@ -109,7 +119,7 @@ export class GenerationScheduler {
   generate(request: GenerationRequest): AsyncIterableIterator<GenerationEvent> {
     if (this.#closed) throw new SchedulerClosedError();
     const normalized = normalizeRequest(request, this.#tokenizer, {
-      vocabSize: this.#decoder.config.vocabSize, contextLength: this.#pool.capacity, eosTokenIds: this.#eosTokenIds,
+      vocabSize: this.#decoder.config.vocabSize, contextLength: this.#pool.sequenceCapacity, eosTokenIds: this.#eosTokenIds,
     });
     if (normalized.adapterId !== null && this.#adapters === undefined) {
       throw new InvalidRequestError("adapterId", "names an adapter but this scheduler serves only the base model", normalized.adapterId);
@@ -137,12 +147,16 @@ export class GenerationScheduler {
     return slot.sequence.stream;
   }
 
-  /** Stops taking requests, fails those waiting or running with SchedulerClosedError, and waits for the loop to stop. */
+  /**
+   * Stops taking requests, fails those waiting or running with SchedulerClosedError, waits for the
+   * loop to stop, and gives the KV cache's memory back to the backend.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     for (const slot of [...this.#waiting, ...this.#active]) this.#end(slot, new SchedulerClosedError());
     this.#signal();
     await this.#loop;
+    this.#pool.dispose();
   }
 
   #ensureLoop(): void {
@@ -245,7 +259,15 @@ export class GenerationScheduler {
     const V = this.#decoder.config.vocabSize;
     stepping.forEach((slot, i) => {
       if (slot.sequence.promptRemaining > 0) return;
-      const reason = slot.sequence.step(logits, i * V, V);
+      let reason: FinishReason | null;
+      try {
+        reason = slot.sequence.step(logits, i * V, V);
+      } catch (error) {
+        // Sampling or detokenizing failed for this sequence alone (a token the tokenizer cannot
+        // decode, say): it ends with the error; the others and the loop go on.
+        this.#end(slot, error);
+        return;
+      }
       this.#generatedTokens++;
       if (reason !== null) this.#end(slot, reason);
     });

@@ -84,6 +84,28 @@ export function createLoraAdapter(
   return { config: { ...config, targetModules: [...config.targetModules] }, baseModel: options.baseModel, weights };
 }
 
+/** The same adapter with its factors copied into buffers from `alloc` (a backend's memory, where its kernels read them in place). */
+export function copyLoraAdapter(adapter: LoraAdapter, alloc: (n: number) => Float32Array): LoraAdapter {
+  const weights = new Map<string, LoraFactors>();
+  for (const [key, { A, B }] of adapter.weights) {
+    const a = alloc(A.length);
+    a.set(A);
+    const b = alloc(B.length);
+    b.set(B);
+    weights.set(key, { A: a, B: b });
+  }
+  return { config: { ...adapter.config, targetModules: [...adapter.config.targetModules] }, baseModel: adapter.baseModel, weights };
+}
+
+/** Gives an adapter's factors back to the allocator that made them (a backend's `free`), once nothing uses the adapter. */
+export function freeLoraAdapter(adapter: LoraAdapter, free: (buffer: Float32Array) => void): void {
+  for (const { A, B } of adapter.weights.values()) {
+    free(A);
+    free(B);
+  }
+  adapter.weights.clear();
+}
+
 /** Zeroed gradient buffers shaped like the adapter's factors. */
 export function createLoraGradients(
   adapter: LoraAdapter, alloc: (n: number) => Float32Array = (n) => new Float32Array(n),

@@ -85,3 +85,18 @@ export function allocateActivations(
     dgate: alloc(N * F), dup: alloc(N * F), dact: alloc(N * F), dhidden: alloc(N * Math.max(rank, 1)),
   };
 }
+
+/** Every Float32Array of a set of activations (positions is a plain Int32Array), so they can all be given back. */
+export function activationBuffers(acts: Activations): Float32Array[] {
+  const buffers: Float32Array[] = [];
+  const collect = (record: object) => {
+    for (const value of Object.values(record)) if (value instanceof Float32Array) buffers.push(value);
+  };
+  for (const layer of acts.layers) {
+    collect(layer);
+    buffers.push(...layer.loraHidden.values());
+  }
+  collect(acts);
+  collect(acts.attention);
+  return buffers;
+}

@@ -1,7 +1,7 @@
 import type { Backend } from "../backend/backend.ts";
 import type { LlamaConfig, LoraTarget } from "./config.ts";
 import { ropeInverseFrequencies as scaledRopeInverseFrequencies, type ScaledLlamaConfig } from "../formats/llama-config.ts";
-import { allocateActivations, type Activations } from "./activations.ts";
+import { activationBuffers, allocateActivations, type Activations } from "./activations.ts";
 import { ModelInputError } from "./errors.ts";
 import {
   EMBED_TOKENS, FINAL_NORM, LM_HEAD, layerWeightName, llamaWeightShapes, validateLlamaWeights,
@@ -60,6 +60,10 @@ export interface TrainableParameter {
  * An optional LoRA adapter adds its low-rank path to the projections it targets. By default only
  * the adapter has gradients (the base is frozen); `trainBase` adds gradients for every base weight.
  * Gradients accumulate across backward calls until `zeroGradients`.
+ *
+ * The model owns the backend buffers it allocates (activations, gradients) and gives them back: the
+ * activations when the batch shape or adapter changes, an adapter's gradients on `releaseAdapter`,
+ * everything on `dispose`. It does not own the weights or adapters it is given.
  */
 export class LlamaModel {
   readonly config: LlamaConfig;
@@ -71,7 +75,7 @@ export class LlamaModel {
   private rope: RopeTable | null = null;
   private adapter: LoraAdapter | null = null;
   private adapterGrads: Map<string, LoraFactors> | null = null;
-  private readonly gradsByAdapter = new WeakMap<LoraAdapter, Map<string, LoraFactors>>();
+  private readonly gradsByAdapter = new Map<LoraAdapter, Map<string, LoraFactors>>();
   private acts: Activations | null = null;
   private pending: { tokens: Int32Array; targets: Int32Array; count: number } | null = null;
 
@@ -113,6 +117,33 @@ export class LlamaModel {
       this.adapterGrads = grads;
     }
     this.pending = null;
+  }
+
+  /**
+   * Frees the gradient buffers kept for `adapter` (detaching it first if attached). Call it once a
+   * training job is done with an adapter: a long-lived model would otherwise keep every adapter's
+   * gradients it ever trained.
+   */
+  releaseAdapter(adapter: LoraAdapter): void {
+    if (this.adapter === adapter) this.setAdapter(null);
+    const grads = this.gradsByAdapter.get(adapter);
+    if (!grads) return;
+    this.gradsByAdapter.delete(adapter);
+    for (const { A, B } of grads.values()) {
+      this.backend.free(A);
+      this.backend.free(B);
+    }
+  }
+
+  /** Gives back every buffer the model allocated (activations, gradients). The model is unusable afterwards. */
+  dispose(): void {
+    this.setAdapter(null);
+    for (const adapter of [...this.gradsByAdapter.keys()]) this.releaseAdapter(adapter);
+    this.freeActivations();
+    if (this.weightGrads) {
+      for (const grad of this.weightGrads.values()) this.backend.free(grad);
+      this.weightGrads.clear();
+    }
   }
 
   getAdapter(): LoraAdapter | null {
@@ -286,8 +317,17 @@ export class LlamaModel {
       && acts.loraTargets.length === targets.length && targets.every((t) => acts.loraTargets.includes(t))) {
       return acts;
     }
+    // The old buffers go back first, so the new ones can take their place in the backend's memory.
+    this.freeActivations();
     this.acts = allocateActivations(this.config, B, T, this.adapter ? { rank, targets } : null, (n) => this.backend.alloc(n));
     return this.acts;
+  }
+
+  private freeActivations(): void {
+    if (!this.acts) return;
+    for (const buffer of activationBuffers(this.acts)) this.backend.free(buffer);
+    this.acts = null;
+    this.pending = null;
   }
 
   /** The cos/sin table, grown to cover T positions on first need (the full maxPositionEmbeddings can be huge). */

@@ -30,10 +30,19 @@ export interface CachedAttentionShape {
  *
  * Shapes: q, out [N, NH, HS] (this sequence at rows [row, row + Tq));  keys, values [capacity ≥ Tk, NKV, HS];
  * scores ≥ (NH/NKV)·Tk floats.
+ *
+ * With `pages` the cache is paged (inference/kv-cache.ts): position j is row
+ * table[⌊j / size⌋]·size + j mod size of keys and values. Only where each row is read from changes,
+ * so the results are bitwise equal to a contiguous cache's.
  */
+export interface CachePages {
+  table: readonly number[];
+  size: number;
+}
+
 export function attentionCachedForward(
   out: Float32Array, q: Float32Array, row: number, keys: Float32Array, values: Float32Array,
-  scores: Float32Array, shape: CachedAttentionShape,
+  scores: Float32Array, shape: CachedAttentionShape, pages?: CachePages,
 ): void {
   const { Tq, Tk, NH, NKV, HS } = shape;
   checkAttentionShape({ B: 1, Tq, Tk, NH, NKV, HS });
@@ -42,8 +51,18 @@ export function attentionCachedForward(
   const group = NH / NKV;
   requireSize("q", q, (row + Tq) * qDim);
   requireSize("out", out, (row + Tq) * qDim);
-  requireSize("keys", keys, Tk * kvDim);
-  requireSize("values", values, Tk * kvDim);
+  const kvRow = pages === undefined ? (j: number) => j : (j: number) => pages.table[(j / pages.size) | 0] * pages.size + (j % pages.size);
+  if (pages === undefined) {
+    requireSize("keys", keys, Tk * kvDim);
+    requireSize("values", values, Tk * kvDim);
+  } else {
+    const used = Math.ceil(Tk / pages.size);
+    if (pages.table.length < used) throw new RangeError(`The page table holds ${pages.table.length} pages; ${Tk} positions need ${used}.`);
+    let highest = 0;
+    for (let i = 0; i < used; i++) highest = Math.max(highest, pages.table[i]);
+    requireSize("keys", keys, (highest + 1) * pages.size * kvDim);
+    requireSize("values", values, (highest + 1) * pages.size * kvDim);
+  }
   requireSize("scores", scores, group * Tk);
   const past = Tk - Tq;
   const scale = 1 / Math.sqrt(HS);
@@ -54,7 +73,7 @@ export function attentionCachedForward(
     for (let kvh = 0; kvh < NKV; kvh++) {
       const firstHead = kvh * group;
       for (let j = 0; j < visible; j++) {
-        const kOff = j * kvDim + kvh * HS;
+        const kOff = kvRow(j) * kvDim + kvh * HS;
         for (let g = 0; g < group; g++) {
           const qOff = rowOffset + (firstHead + g) * HS;
           let dot = 0;
@@ -75,7 +94,7 @@ export function attentionCachedForward(
         out.fill(0, oOff, oOff + HS);
       }
       for (let j = 0; j < visible; j++) {
-        const vOff = j * kvDim + kvh * HS;
+        const vOff = kvRow(j) * kvDim + kvh * HS;
         for (let g = 0; g < group; g++) {
           const p = scores[g * Tk + j];
           const oOff = rowOffset + (firstHead + g) * HS;

@@ -35,6 +35,29 @@ function countingLoader(bytes = 400) {
 }
 
 describe("AdapterCache", () => {
+  it("places loaded adapters (in a backend's memory, say) and gives each back once when it is evicted or cleared", async () => {
+    const loader = countingLoader();
+    const placed: string[] = [];
+    const discarded: string[] = [];
+    const cache = new AdapterCache({
+      budgetBytes: 800, load: loader.load,
+      place: (adapter) => { placed.push(adapter.baseModel); return { ...adapter, baseModel: `placed-${adapter.baseModel}` }; },
+      discard: (adapter) => discarded.push(adapter.baseModel),
+    });
+    const a = await cache.acquire("a");
+    assert.equal(a.adapter.baseModel, "placed-a", "leases hand out the placed copy");
+    (await cache.acquire("b")).release();
+    (await cache.acquire("c")).release(); // over budget: b (unpinned, least recent) goes
+    assert.deepEqual(discarded, ["placed-b"]);
+    cache.clear();
+    assert.deepEqual(discarded, ["placed-b", "placed-c"], "clear leaves the pinned adapter");
+    a.release();
+    cache.clear();
+    assert.deepEqual(discarded, ["placed-b", "placed-c", "placed-a"]);
+    assert.deepEqual(placed, ["a", "b", "c"]);
+    assert.equal(cache.stats.usedBytes, 0);
+  });
+
   it("counts an adapter's factors in bytes", () => {
     assert.equal(adapterByteSize(adapterOf(400, "x")), 400);
   });

@@ -249,6 +249,22 @@ describe("GenerationScheduler", () => {
     assert.equal(s.stats.tokensInFlight, 0);
   });
 
+  it("fails only the sequence whose token the tokenizer cannot decode, and keeps serving", async () => {
+    // A tokenizer that cannot decode some ids (a random-weight model with a smaller tokenizer, say).
+    const picky = { encode: charTokenizer.encode, decode: (ids: readonly number[]) => {
+      if (ids.some((id) => id % 2 === 1)) throw new Error(`cannot decode ${ids.join(",")}`);
+      return charTokenizer.decode(ids);
+    } };
+    const s = new GenerationScheduler({ decoder, tokenizer: picky, maxBatchSize: 4, maxTokensInFlight: 512 });
+    const outcomes = await Promise.allSettled([0, 1, 2, 3, 4, 5].map((seed) => collect(s.generate({ prompt: "abc", maxTokens: 12, seed }))));
+    assert.ok(outcomes.some((o) => o.status === "rejected"), "some sequence sampled an odd id");
+    for (const outcome of outcomes) if (outcome.status === "rejected") assert.match(String(outcome.reason), /cannot decode/);
+    const after = await collect(s.generate({ prompt: [0, 2, 4], maxTokens: 1, seed: 1, stopTokenIds: [] })).catch((error) => error);
+    assert.ok(after instanceof Error || after.tokens.length === 1, "the scheduler still answers");
+    assert.equal(s.stats.running, 0);
+    await s.close();
+  });
+
   it("rejects requests it can never serve, naming the field", () => {
     const s = scheduler({ maxTokensInFlight: 40, slotCapacity: 32 });
     const field = (request: GenerationRequest) => {

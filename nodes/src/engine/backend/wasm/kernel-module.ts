@@ -29,6 +29,12 @@ export interface MatmulKernels {
   tileRows(): number;
   /** Width of the register tile: column splits are multiples of it. */
   tileCols(): number;
+  /** SGMV shrink over a segment table (nodes/assembly/sgmv.ts): u[row, 0:r] = scale · x[row] · Aᵀ. */
+  sgmvShrink(u: number, x: number, table: number, segments: number, IN: number, uStride: number): void;
+  /** SGMV expand over a segment table: out[row] += u[row, 0:r] · Bᵀ. */
+  sgmvExpand(out: number, u: number, table: number, segments: number, OUT: number, uStride: number): void;
+  /** 32-bit words per segment-table entry: rowStart, rowEnd, factor address, rank, scale (f32). */
+  segmentWords(): number;
 }
 
 export interface KernelModule {

@@ -2,7 +2,7 @@ import type { SharedArena } from "./shared-arena.ts";
 
 /**
  * Room in the shared memory for copies of buffers that live outside it (the kernels can only
- * address the shared memory). It grows by doubling and is reused by every call, so a backend fed
+ * address the shared memory). It grows by doubling (giving back the old room) and is reused by every call, so a backend fed
  * foreign buffers settles at a fixed footprint.
  */
 export class StagingArea {
@@ -18,6 +18,7 @@ export class StagingArea {
   /** Starts a call that will copy in at most `bytes` bytes; earlier copies may be overwritten. */
   begin(bytes: number): void {
     if (bytes > this.#capacity) {
+      if (this.#capacity > 0) this.#arena.free(this.#address);
       this.#capacity = Math.max(bytes, 2 * this.#capacity);
       this.#address = this.#arena.allocBytes(this.#capacity);
     }

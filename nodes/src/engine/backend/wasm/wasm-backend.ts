@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import type { Backend, MatmulOptions } from "../backend.ts";
+import type { Backend, LoraSegment, MatmulOptions } from "../backend.ts";
 import { BackendDisposedError, BackendOptionError, MatmulShapeError } from "../errors.ts";
 import { GEMM_FLAGS, createKernelMemory, instantiateKernels, loadKernelModule } from "./kernel-module.ts";
 import { SharedArena } from "./shared-arena.ts";
@@ -87,6 +87,45 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     if (!outInArena) outUsed.set(outView);
   }
 
+  // The segment table of the SGMV kernels (nodes/assembly/sgmv.ts), grown as batches hold more adapters.
+  const segmentWords = kernels.segmentWords();
+  let table: Int32Array = new Int32Array(0);
+  let tableFloats: Float32Array = new Float32Array(0);
+
+  /**
+   * One SGMV call on the calling thread: the LoRA part of a whole batch is small (rank × width per
+   * row), so waking the pool would cost more than it saves. Buffers outside the arena (adapters read
+   * from disk, say) are staged like matmul operands; a server keeps its adapters in the arena.
+   */
+  function sgmv(kind: "shrink" | "expand", target: Float32Array, source: Float32Array, segments: readonly LoraSegment[], width: number, uStride: number): void {
+    if (disposed) throw new BackendDisposedError(name);
+    if (segments.length === 0) return;
+    checkSegments(kind, target, source, segments, width, uStride);
+    if (table.length < segments.length * segmentWords) {
+      if (table.length > 0) arena.freeFloats(tableFloats);
+      tableFloats = arena.allocFloats(Math.max(segments.length, 2 * table.length / segmentWords, 16) * segmentWords);
+      table = new Int32Array(tableFloats.buffer, tableFloats.byteOffset, tableFloats.length);
+    }
+    const foreign = [target, source, ...segments.map((segment) => segment.factor)];
+    const foreignBytes = foreign.reduce((sum, view) => sum + (arena.addressOf(view) === undefined ? view.byteLength : 0), 0);
+    if (foreignBytes > 0) staging.begin(foreignBytes);
+    const place = (view: Float32Array) => arena.addressOf(view) ?? staging.place(view, true).byteOffset;
+    const targetInArena = arena.addressOf(target) !== undefined;
+    const targetView = targetInArena ? target : staging.place(target, true);
+    const sourceAddress = place(source);
+    segments.forEach(({ rowStart, rowEnd, factor, rank, scale }, s) => {
+      const at = s * segmentWords;
+      table[at] = rowStart;
+      table[at + 1] = rowEnd;
+      table[at + 2] = place(factor);
+      table[at + 3] = rank;
+      tableFloats[at + 4] = scale;
+    });
+    if (kind === "shrink") kernels.sgmvShrink(targetView.byteOffset, sourceAddress, tableFloats.byteOffset, segments.length, width, uStride);
+    else kernels.sgmvExpand(targetView.byteOffset, sourceAddress, tableFloats.byteOffset, segments.length, width, uStride);
+    if (!targetInArena) target.set(targetView);
+  }
+
   return {
     name,
     threads,
@@ -96,12 +135,42 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       if (!Number.isInteger(n) || n < 0) throw new MatmulShapeError(`alloc needs a non-negative integer count of floats, got ${n}.`, { n });
       return arena.allocFloats(n);
     },
+    free(buffer: Float32Array): void {
+      if (disposed) return;
+      const address = arena.addressOf(buffer);
+      if (address === undefined) return;
+      arena.free(address);
+    },
+    memoryStats() {
+      const { liveBytes, highWaterBytes, memoryBytes } = arena.stats;
+      return { liveBytes, highWaterBytes, memoryBytes };
+    },
     matmul,
+    sgmvShrink: (u, x, segments, IN, uStride) => sgmv("shrink", u, x, segments, IN, uStride),
+    sgmvExpand: (out, u, segments, OUT, uStride) => sgmv("expand", out, u, segments, OUT, uStride),
     async dispose(): Promise<void> {
       disposed = true;
       await pool?.dispose();
     },
   };
+}
+
+/** Rows and factors of every segment must lie inside the buffers: the kernel trusts its pointers. */
+function checkSegments(kind: "shrink" | "expand", target: Float32Array, source: Float32Array, segments: readonly LoraSegment[], width: number, uStride: number): void {
+  // shrink: source x [rows, width], target u [rows, uStride]; expand: source u [rows, uStride], target out [rows, width].
+  const [sourceRow, targetRow] = kind === "shrink" ? [width, uStride] : [uStride, width];
+  if (!Number.isInteger(width) || width < 0 || !Number.isInteger(uStride) || uStride < 0) {
+    throw new MatmulShapeError(`sgmv ${kind} needs non-negative integer width and uStride, got ${width} and ${uStride}.`, { width, uStride });
+  }
+  for (const { rowStart, rowEnd, factor, rank } of segments) {
+    const ok = Number.isInteger(rowStart) && Number.isInteger(rowEnd) && Number.isInteger(rank) && rowStart >= 0 && rowEnd >= rowStart
+      && rank >= 0 && rank <= uStride && rowEnd * sourceRow <= source.length && rowEnd * targetRow <= target.length && factor.length >= rank * width;
+    if (!ok) {
+      throw new MatmulShapeError(`sgmv ${kind} segment rows [${rowStart}, ${rowEnd}) of rank ${rank} do not fit its buffers (width ${width}, uStride ${uStride}).`, {
+        rowStart, rowEnd, rank, width, uStride, source: source.length, target: target.length, factor: factor.length,
+      });
+    }
+  }
 }
 
 function checkShape(out: Float32Array, a: Float32Array, b: Float32Array, M: number, K: number, N: number): void {

@@ -1,0 +1,332 @@
+/**
+ * The engine itself, as the worker hosts it: base models with their decoder, continuous-batching
+ * scheduler and adapter cache; adapter registration; training jobs; evaluation. It runs on whatever
+ * thread creates it: engine-worker.ts puts it on its own worker thread behind the async client
+ * (engine.ts), and tests may use it in-thread. It owns every buffer it allocates in the backend and
+ * gives it back (jobs' models and adapters when they end, a model's weights, KV cache and step
+ * buffers when it is unloaded), so it can run for weeks.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Backend } from "../backend/backend.ts";
+import { loadModelFolder } from "../formats/model-folder.ts";
+import { loadPeftAdapter, readPeftAdapter, savePeftAdapter } from "../formats/peft-adapter.ts";
+import { AdapterCache, adapterByteSize } from "../inference/adapter-cache.ts";
+import { BatchedDecoder } from "../inference/batched-decoder.ts";
+import { createDiskAdapterLoader } from "../inference/disk-adapter-loader.ts";
+import { AdapterLoadError } from "../inference/errors.ts";
+import type { GenerationEvent } from "../inference/generation-sequence.ts";
+import { GenerationScheduler } from "../inference/scheduler.ts";
+import { copyLoraAdapter, createLoraAdapter, freeLoraAdapter, validateLoraAdapter, type LoraAdapter } from "../lora/adapter.ts";
+import { fromPeftLayers, toPeftLayers } from "../lora/peft-layers.ts";
+import { LlamaModel } from "../model/llama.ts";
+import type { LlamaWeights } from "../model/weights.ts";
+import type { TextTokenizer } from "../tokenizer/text-tokenizer.ts";
+import { evaluateAdapter, type EvaluationReport } from "../train/evaluate.ts";
+import { Trainer } from "../train/trainer.ts";
+import type { ScaledLlamaConfig } from "../formats/llama-config.ts";
+import {
+  AdapterNotRegisteredError, EngineClosedError, EngineRequestError, ModelAlreadyLoadedError, ModelNotLoadedError, TrainingCancelledError,
+} from "./errors.ts";
+import type {
+  AdapterInfo, AdapterSource, Document, EngineGenerationRequest, EngineStats, EvaluationRequest, LoadModelOptions, ModelInfo,
+  TrainingJob, TrainingProgress, TrainingResult,
+} from "./types.ts";
+
+const DEFAULT_MAX_BATCH_SIZE = 16;
+const DEFAULT_ADAPTER_CACHE_BYTES = 256 * 2 ** 20;
+
+interface LoadedModel {
+  info: ModelInfo;
+  config: ScaledLlamaConfig;
+  tokenizer: TextTokenizer;
+  weights: LlamaWeights;
+  decoder: BatchedDecoder;
+  scheduler: GenerationScheduler;
+  adapters: AdapterCache;
+  registered: Map<string, AdapterSource>;
+  trainingJobs: number;
+}
+
+export class EngineHost {
+  readonly backend: Backend;
+  readonly #models = new Map<string, LoadedModel>();
+  #closed = false;
+
+  constructor(backend: Backend) {
+    this.backend = backend;
+  }
+
+  /** Loads a Hugging Face model folder and starts serving it under `modelId`. */
+  async loadModel(modelId: string, dir: string, options: LoadModelOptions = {}): Promise<ModelInfo> {
+    this.#open();
+    requireString("modelId", modelId);
+    requireString("dir", dir);
+    if (this.#models.has(modelId)) throw new ModelAlreadyLoadedError(modelId);
+    const folder = await loadModelFolder(dir);
+    if (this.#models.has(modelId)) throw new ModelAlreadyLoadedError(modelId);
+    const { config, tokenizer } = folder;
+    const contextLength = options.contextLength ?? config.maxPositionEmbeddings;
+    requirePositiveInteger("contextLength", contextLength, config.maxPositionEmbeddings);
+    const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+    requirePositiveInteger("maxBatchSize", maxBatchSize);
+
+    // Copied into the backend's memory, so its kernels read them in place on every step.
+    const weights: LlamaWeights = new Map();
+    let parameters = 0;
+    for (const [name, tensor] of folder.tensors) {
+      const buffer = this.backend.alloc(tensor.data.length);
+      buffer.set(tensor.data);
+      weights.set(name, buffer);
+      parameters += tensor.data.length;
+    }
+    const registered = new Map<string, AdapterSource>();
+    const fromDirectory = options.adapterDirectory === undefined ? undefined : createDiskAdapterLoader(options.adapterDirectory, config);
+    const adapters = new AdapterCache({
+      budgetBytes: options.adapterCacheBytes ?? DEFAULT_ADAPTER_CACHE_BYTES,
+      load: async (adapterId) => {
+        const source = registered.get(adapterId);
+        if (source !== undefined) return readAdapter(source, config);
+        if (fromDirectory !== undefined) return fromDirectory(adapterId);
+        throw new AdapterLoadError(adapterId, `no adapter is registered under this id for model "${modelId}"`);
+      },
+      validate: (adapter) => validateLoraAdapter(config, adapter),
+      // In the backend's memory the SGMV kernels read the factors in place; evicted ones go back.
+      place: (adapter) => copyLoraAdapter(adapter, (n) => this.backend.alloc(n)),
+      discard: (adapter) => freeLoraAdapter(adapter, (buffer) => this.backend.free(buffer)),
+    });
+    const decoder = new BatchedDecoder(config, weights, this.backend, contextLength);
+    const scheduler = new GenerationScheduler({
+      decoder, tokenizer, adapters, maxBatchSize,
+      maxTokensInFlight: options.maxTokensInFlight ?? maxBatchSize * contextLength,
+      maxPrefillTokens: options.maxPrefillTokens,
+    });
+    const eos = config.eosTokenId;
+    const info: ModelInfo = {
+      modelId, config, parameters, contextLength,
+      eosTokenIds: eos === undefined ? [] : Array.isArray(eos) ? [...eos] : [eos],
+    };
+    if (tokenizer.chatTemplate !== undefined) info.chatTemplate = tokenizer.chatTemplate;
+    if (tokenizer.bosToken !== undefined) info.bosToken = tokenizer.bosToken;
+    if (tokenizer.eosToken !== undefined) info.eosToken = tokenizer.eosToken;
+    this.#models.set(modelId, { info, config, tokenizer, weights, decoder, scheduler, adapters, registered, trainingJobs: 0 });
+    return info;
+  }
+
+  /** Stops serving a model (its running requests end with SchedulerClosedError) and gives back its memory. */
+  async unloadModel(modelId: string): Promise<void> {
+    const model = this.#model(modelId);
+    if (model.trainingJobs > 0) throw new EngineRequestError("modelId", `names a model with ${model.trainingJobs} training job(s) running; cancel them first`, modelId);
+    this.#models.delete(modelId);
+    await model.scheduler.close();
+    model.adapters.clear();
+    model.decoder.dispose();
+    for (const buffer of model.weights.values()) this.backend.free(buffer);
+  }
+
+  models(): ModelInfo[] {
+    return [...this.#models.values()].map((model) => model.info);
+  }
+
+  /**
+   * Registers an adapter of a loaded model under `adapterId`: it is read and checked against the
+   * base model now (so a bad adapter fails here, not in a user's request), then kept on its tier and
+   * loaded into the adapter cache when a request needs it. Registering an id again replaces it for
+   * requests that start afterwards.
+   */
+  async registerAdapter(modelId: string, adapterId: string, source: AdapterSource): Promise<AdapterInfo> {
+    const model = this.#model(modelId);
+    requireString("adapterId", adapterId);
+    const adapter = await readAdapter(checkSource(source), model.config);
+    validateLoraAdapter(model.config, adapter);
+    model.registered.set(adapterId, source);
+    return { modelId, adapterId, config: adapter.config, bytes: adapterByteSize(adapter) };
+  }
+
+  unregisterAdapter(modelId: string, adapterId: string): void {
+    const model = this.#model(modelId);
+    if (!model.registered.delete(adapterId)) throw new AdapterNotRegisteredError(modelId, adapterId);
+  }
+
+  /** Queues a generation request in the model's continuous batch; events stream as tokens are sampled. */
+  generate(request: EngineGenerationRequest): AsyncIterableIterator<GenerationEvent> {
+    const model = this.#model(request.modelId);
+    const { modelId: _, ...generation } = request;
+    return model.scheduler.generate(generation);
+  }
+
+  encode(modelId: string, text: string): number[] {
+    requireString("text", text, true);
+    return this.#model(modelId).tokenizer.encode(text);
+  }
+
+  decode(modelId: string, ids: readonly number[]): string {
+    return this.#model(modelId).tokenizer.decode(ids);
+  }
+
+  /**
+   * Trains a LoRA adapter on the model's frozen weights. Between steps the worker's event loop runs,
+   * so generation keeps going (one step at a time) and `signal` can stop the job. The adapter is
+   * written to `outputDir` as a PEFT folder; with `checkpointDir` the trainer checkpoints there and a
+   * job started again with the same directory resumes bit for bit.
+   */
+  async train(job: TrainingJob, onProgress: (progress: TrainingProgress) => void = () => {}): Promise<TrainingResult> {
+    const model = this.#model(job.modelId);
+    requireString("outputDir", job.outputDir);
+    if (!Array.isArray(job.train)) throw new EngineRequestError("train", "must be an array of documents");
+    const started = performance.now();
+    const train = this.#encodeDocuments(model, job.train, "train");
+    const heldOut = job.heldOut ? this.#encodeDocuments(model, job.heldOut, "heldOut") : [];
+    const adapter = createLoraAdapter(model.config, job.lora, {
+      seed: job.seed, baseModel: job.baseModelName ?? job.modelId, alloc: (n) => this.backend.alloc(n),
+    });
+    const llama = new LlamaModel(model.config, model.weights, this.backend);
+    model.trainingJobs++;
+    try {
+      llama.setAdapter(adapter);
+      const trainer = new Trainer({
+        model: llama, trainSequences: train, evalSequences: heldOut, batchSize: job.batchSize, sequenceLength: job.sequenceLength,
+        gradientAccumulation: job.gradientAccumulation, totalSteps: job.totalSteps, learningRate: job.learningRate,
+        warmupSteps: job.warmupSteps, minLearningRate: job.minLearningRate, weightDecay: job.weightDecay, maxGradNorm: job.maxGradNorm,
+        evalEvery: job.evalEvery, seed: job.seed, checkpointDir: job.checkpointDir, checkpointEvery: job.checkpointEvery,
+      });
+      if (job.checkpointDir !== undefined && (job.resume ?? true) && await hasCheckpoint(job.checkpointDir)) await trainer.resume(job.checkpointDir);
+      let finalLoss: number | null = null;
+      for await (const event of trainer.run()) {
+        finalLoss = event.loss;
+        onProgress(event);
+        if (event.step === event.totalSteps) break;
+        if (this.#closed) throw new EngineClosedError();
+        if (job.signal?.aborted) {
+          if (job.checkpointDir !== undefined) await trainer.saveCheckpoint(job.checkpointDir);
+          throw new TrainingCancelledError(trainer.step, job.checkpointDir);
+        }
+      }
+      await savePeftAdapter(job.outputDir, toPeftLayers(adapter, model.config.numLayers), model.config);
+      const result: TrainingResult = { adapterDir: job.outputDir, steps: trainer.step, finalLoss, seconds: 0 };
+      if (heldOut.length > 0) {
+        const { control, memorization } = job.evaluation ?? {};
+        result.evaluation = evaluateAdapter(llama, adapter, heldOut, job.batchSize, job.sequenceLength, {
+          control: control ? this.#encodeDocuments(model, control, "evaluation.control") : undefined,
+          memorization: memorization ? { trainingSequences: train, ...memorization } : undefined,
+        });
+      }
+      result.seconds = (performance.now() - started) / 1000;
+      return result;
+    } finally {
+      model.trainingJobs--;
+      llama.dispose();
+      freeLoraAdapter(adapter, (buffer) => this.backend.free(buffer));
+    }
+  }
+
+  /** The evaluation report of a registered adapter against the bare base model. */
+  async evaluate(request: EvaluationRequest): Promise<EvaluationReport> {
+    const model = this.#model(request.modelId);
+    requireString("adapterId", request.adapterId);
+    if (!model.registered.has(request.adapterId)) throw new AdapterNotRegisteredError(request.modelId, request.adapterId);
+    const heldOut = this.#encodeDocuments(model, request.heldOut, "heldOut");
+    const control = request.control ? this.#encodeDocuments(model, request.control, "control") : undefined;
+    const memorization = request.memorization
+      ? { ...request.memorization, trainingSequences: this.#encodeDocuments(model, request.memorization.training, "memorization.training") }
+      : undefined;
+    const lease = await model.adapters.acquire(request.adapterId);
+    // The model may have been unloaded (its weights given back) while the adapter loaded.
+    if (this.#models.get(request.modelId) !== model) {
+      lease.release();
+      model.adapters.clear();
+      throw new ModelNotLoadedError(request.modelId);
+    }
+    const llama = new LlamaModel(model.config, model.weights, this.backend);
+    try {
+      return evaluateAdapter(llama, lease.adapter, heldOut, request.batchSize, request.sequenceLength, { control, memorization });
+    } finally {
+      llama.dispose();
+      lease.release();
+    }
+  }
+
+  stats(): EngineStats {
+    const models: EngineStats["models"] = {};
+    for (const [modelId, model] of this.#models) {
+      models[modelId] = {
+        scheduler: model.scheduler.stats, adapters: model.adapters.stats,
+        registeredAdapters: model.registered.size, trainingJobs: model.trainingJobs,
+      };
+    }
+    return { backend: this.backend.name, memory: this.backend.memoryStats(), models };
+  }
+
+  /** Unloads every model (running requests end with SchedulerClosedError) and stops taking calls. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const [modelId, model] of [...this.#models]) {
+      this.#models.delete(modelId);
+      await model.scheduler.close();
+      model.adapters.clear();
+      model.decoder.dispose();
+      // Training jobs still running notice #closed after their step and free their own buffers;
+      // the weights they read go back only once they have.
+      if (model.trainingJobs === 0) for (const buffer of model.weights.values()) this.backend.free(buffer);
+    }
+  }
+
+  #model(modelId: string): LoadedModel {
+    this.#open();
+    requireString("modelId", modelId);
+    const model = this.#models.get(modelId);
+    if (model === undefined) throw new ModelNotLoadedError(modelId);
+    return model;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new EngineClosedError();
+  }
+
+  #encodeDocuments(model: LoadedModel, documents: readonly Document[], field: string): Int32Array[] {
+    if (!Array.isArray(documents)) throw new EngineRequestError(field, "must be an array of documents (strings or token id arrays)");
+    const V = model.config.vocabSize;
+    return documents.map((document, i) => {
+      if (typeof document === "string") return Int32Array.from(model.tokenizer.encode(document));
+      if (!Array.isArray(document) && !ArrayBuffer.isView(document)) throw new EngineRequestError(`${field}[${i}]`, "must be a string or an array of token ids");
+      const ids = Int32Array.from(document as ArrayLike<number>);
+      for (const id of ids) {
+        if (!(id >= 0 && id < V)) throw new EngineRequestError(`${field}[${i}]`, `holds token id ${id}, outside the vocabulary [0, ${V})`);
+      }
+      return ids;
+    });
+  }
+}
+
+async function readAdapter(source: AdapterSource, config: ScaledLlamaConfig): Promise<LoraAdapter> {
+  if ("dir" in source) return fromPeftLayers(await loadPeftAdapter(source.dir, config));
+  return fromPeftLayers(readPeftAdapter(source.adapterConfig, source.safetensors, config));
+}
+
+function checkSource(source: AdapterSource): AdapterSource {
+  if (source === null || typeof source !== "object") throw new EngineRequestError("source", "must be { dir } or { adapterConfig, safetensors }");
+  if ("dir" in source) {
+    requireString("source.dir", source.dir);
+    return source;
+  }
+  if (!(source.safetensors instanceof Uint8Array)) throw new EngineRequestError("source.safetensors", "must be the bytes of adapter_model.safetensors");
+  return source;
+}
+
+async function hasCheckpoint(dir: string): Promise<boolean> {
+  try {
+    await readFile(join(dir, "trainer-state.json"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function requireString(field: string, value: unknown, allowEmpty = false): void {
+  if (typeof value !== "string" || (!allowEmpty && value.length === 0)) throw new EngineRequestError(field, "must be a non-empty string", value);
+}
+
+function requirePositiveInteger(field: string, value: number, max = Infinity): void {
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new EngineRequestError(field, `must be an integer in [1, ${max}]`, value);
+}

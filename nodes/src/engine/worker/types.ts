@@ -1,0 +1,145 @@
+/**
+ * The engine service's public types: what the node's HTTP server and job runner send to the engine
+ * and get back. Everything here is plain data, so it crosses the worker boundary by structured clone.
+ */
+import type { BackendMemoryStats } from "../backend/backend.ts";
+import type { ScaledLlamaConfig } from "../formats/llama-config.ts";
+import type { AdapterCacheStats } from "../inference/adapter-cache.ts";
+import type { GenerationRequest } from "../inference/generation-request.ts";
+import type { SchedulerStats } from "../inference/scheduler.ts";
+import type { LoraConfig } from "../model/config.ts";
+import type { EvaluationReport } from "../train/evaluate.ts";
+import type { TrainingEvent } from "../train/trainer.ts";
+
+export interface EngineOptions {
+  /** Compute threads of the engine's backend, its own thread included (default: all cores). */
+  threads?: number;
+  /** Fused multiply-add kernels (default true; false gives results bit-identical on every host). */
+  fusedMultiplyAdd?: boolean;
+}
+
+export interface LoadModelOptions {
+  /** Positions a sequence may hold, prompt included (default: the config's maxPositionEmbeddings). */
+  contextLength?: number;
+  /** Sequences decoded together at most (default 16). */
+  maxBatchSize?: number;
+  /** Prompt + maxTokens reserved by running sequences at most (default maxBatchSize × contextLength). */
+  maxTokensInFlight?: number;
+  /** Prompt tokens prefilled per step at most (default 512). */
+  maxPrefillTokens?: number;
+  /** Bytes of adapter weights kept in memory (default 256 MiB); least recently used go first. */
+  adapterCacheBytes?: number;
+  /** A folder of PEFT adapter folders, `<dir>/<adapterId>/`, tried for ids not registered explicitly. */
+  adapterDirectory?: string;
+}
+
+export interface ModelInfo {
+  modelId: string;
+  config: ScaledLlamaConfig;
+  /** Parameters of the base model. */
+  parameters: number;
+  contextLength: number;
+  /** tokenizer_config.json's chat template and special tokens, to render chat prompts on the caller's side. */
+  chatTemplate?: string;
+  bosToken?: string;
+  eosToken?: string;
+  eosTokenIds: number[];
+}
+
+/** Where a registered adapter's files come from: a PEFT folder, or the two files' contents. */
+export type AdapterSource =
+  | { dir: string }
+  | { adapterConfig: unknown; safetensors: Uint8Array };
+
+export interface AdapterInfo {
+  modelId: string;
+  adapterId: string;
+  config: LoraConfig;
+  /** Bytes of the adapter's weights in memory (float32). */
+  bytes: number;
+}
+
+/** A generation request as GenerationRequest, for one loaded model; `signal` cancels it. */
+export interface EngineGenerationRequest extends GenerationRequest {
+  modelId: string;
+}
+
+/** A training or evaluation document: text (encoded with the model's tokenizer) or token ids. */
+export type Document = string | readonly number[];
+
+export interface TrainingJob {
+  modelId: string;
+  /** Training documents (one per contribution). */
+  train: readonly Document[];
+  /** Held-out documents: eval loss during training and the final evaluation report. */
+  heldOut?: readonly Document[];
+  lora: LoraConfig;
+  /** Seeds the adapter's initialisation and the data order. */
+  seed: number;
+  batchSize: number;
+  sequenceLength: number;
+  totalSteps: number;
+  learningRate: number;
+  warmupSteps?: number;
+  minLearningRate?: number;
+  weightDecay?: number;
+  gradientAccumulation?: number;
+  maxGradNorm?: number;
+  /** Evaluate held-out loss every this many steps (0: only after the last). */
+  evalEvery?: number;
+  /** The trained adapter is written here as a PEFT folder (adapter_config.json + adapter_model.safetensors). */
+  outputDir: string;
+  /** Trainer checkpoints (bit-identical resume) go here, every checkpointEvery steps and after the last. */
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  /** Continue from the checkpoint in checkpointDir when there is one (default true). */
+  resume?: boolean;
+  /** After training, compare the adapter with the bare base model on heldOut (and these) for the report. */
+  evaluation?: {
+    control?: readonly Document[];
+    memorization?: { prefixLength: number; copyLength?: number; maxSamples?: number };
+  };
+  /** Written as base_model_name_or_path in adapter_config.json (default: the modelId). */
+  baseModelName?: string;
+  signal?: AbortSignal;
+}
+
+/** Progress after each optimizer step: step, loss, eval loss, learning rate, tokens/s, ETA. */
+export type TrainingProgress = TrainingEvent;
+
+export interface TrainingResult {
+  adapterDir: string;
+  steps: number;
+  /** Training loss of the last step; null when the job resumed from a checkpoint of its last step (no step ran). */
+  finalLoss: number | null;
+  /** The evaluation report, when the job had held-out documents. */
+  evaluation?: EvaluationReport;
+  seconds: number;
+}
+
+/** A running training job: progress as it happens, and the result once it is done. */
+export interface TrainingRun {
+  /** One event per optimizer step; ends when the job ends, throws the job's error if it fails. */
+  progress: AsyncIterableIterator<TrainingProgress>;
+  /** The trained adapter's folder and report; rejects with TrainingCancelledError or the job's error. */
+  result: Promise<TrainingResult>;
+  /** Stops the job after its current step (its checkpoint is saved first when it has a checkpointDir). */
+  cancel(): void;
+}
+
+export interface EvaluationRequest {
+  modelId: string;
+  /** A registered adapter, compared with the bare base model. */
+  adapterId: string;
+  heldOut: readonly Document[];
+  control?: readonly Document[];
+  memorization?: { training: readonly Document[]; prefixLength: number; copyLength?: number; maxSamples?: number };
+  batchSize: number;
+  sequenceLength: number;
+}
+
+export interface EngineStats {
+  backend: string;
+  memory: BackendMemoryStats;
+  models: Record<string, { scheduler: SchedulerStats; adapters: AdapterCacheStats; registeredAdapters: number; trainingJobs: number }>;
+}
