@@ -115,6 +115,8 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
         price_per_1k_tokens: terms.pricePer1kTokens.toString(),
         terms_version: terms.termsVersion.toString(),
         cost: requestCost(prepared.promptIds.length, prepared.maxTokens, terms.pricePer1kTokens).toString(),
+        // What a voucher for this request signs besides the amount.
+        payment: { model_id: prepared.model.modelId.toString(), node: deps.node, chain_id: deps.domain.chainId, settlement: deps.domain.settlement },
       };
     });
 
