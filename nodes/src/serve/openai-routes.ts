@@ -175,6 +175,8 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
     try {
       const voucher = parseVoucherHeader(request.headers[VOUCHER_HEADER]);
       await deps.tiers.ensure({ baseModel: model.engineModel, adapterId: model.adapterId, dir: model.adapterDir, cid: model.adapterCid });
+      // The span index loads (once) while the tokens are generated, not after them.
+      deps.attribution.spanIndex(model).catch(() => undefined);
       const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("hex")}`;
       const accepted = await deps.payments.authorize({ requestId: id, voucher, modelId: model.modelId, promptTokens: promptIds.length, maxTokens });
       deps.metrics.vouchersAccepted.inc({ model: model.name });

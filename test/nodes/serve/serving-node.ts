@@ -48,6 +48,8 @@ export interface ServingNode {
   operator: Address;
   modelId: bigint;
   plantedOutput: number[];
+  /** Stops the node process and starts it again on the same data dir (same engine and store). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -109,20 +111,27 @@ export async function startServingNode(options: { maxQueued?: number } = {}): Pr
       confirmations: 0, pollIntervalMs: 100, maxBlockRange: 1000, startBlock: 0n, storage: { kind: "helia" }, logLevel: "silent",
       jobs: { minFee: 0n, baseModels: new Map([[1n, BASE_MODEL_DIR]]), capabilities: [] }, extensions: [],
     };
-    const node = await startNode(config, {
+    const start = () => startNode(config, {
       logger: pino({ level: "silent" }),
       extensions: [createServeExtension({ engine, store, models: [{ modelId }], maxQueued: options.maxQueued })],
     });
-    return {
-      t, node, engine, store, dataDir, payer, sessionKey, operator: operator.address, modelId, plantedOutput,
+    const serving: ServingNode = {
+      t, node: await start(), engine, store, dataDir, payer, sessionKey, operator: operator.address, modelId, plantedOutput,
+      async restart() {
+        await serving.node.stop();
+        // The engine outlives the node (the caller owns it); a fresh node registers the adapter again.
+        await engine.unregisterAdapter("base-1", `model-${modelId}`);
+        serving.node = await start();
+      },
       async close() {
-        await node.stop();
+        await serving.node.stop();
         await engine.close();
         await store.close();
         await t.close();
         await rm(dataDir, { recursive: true, force: true });
       },
     };
+    return serving;
   } catch (error) {
     await engine.close();
     await store.close();

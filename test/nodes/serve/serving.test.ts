@@ -23,12 +23,17 @@ const MODEL = "tributary:1";
 
 before(async () => {
   s = await startServingNode({ maxQueued: 2 });
-  const fetch = createPayingFetch({ sessionKey: s.sessionKey, payer: s.payer.address, onPayment: (p) => payments.push(p) });
-  openai = new OpenAI({ baseURL: `${s.node.url}/v1`, apiKey: "unused", fetch, maxRetries: 0 });
+  openai = openAiClient();
 }, { timeout: 240_000 });
 after(async () => {
   await s?.close();
 });
+
+/** The unmodified openai client, paying through the session key. */
+function openAiClient(): OpenAI {
+  const fetch = createPayingFetch({ sessionKey: s.sessionKey, payer: s.payer.address, onPayment: (p) => payments.push(p) });
+  return new OpenAI({ baseURL: `${s.node.url}/v1`, apiKey: "unused", fetch, maxRetries: 0 });
+}
 
 /** A voucher signed by hand (for the refusal cases). */
 async function voucherHeader(signer = s.sessionKey, fields: { cumulativeAmount: bigint; termsVersion?: bigint; modelId?: bigint; payer?: Address }): Promise<string> {
@@ -72,6 +77,8 @@ describe("serving: OpenAI API, payment and attribution", () => {
     assert.equal(tributary.payment.charged, expected.toString());
     assert.equal(tributary.payment.cumulative_amount, expected.toString());
     assert.deepEqual(payments.map((p) => p.cumulativeAmount), [expected]);
+    // The adapter came from IPFS (the node's data dir started empty).
+    assert.match(await (await fetch(`${s.node.url}/metrics`)).text(), /tributary_adapter_loads\{tier="ipfs"\} 1/);
   });
 
   it("streams a completion as SSE chunks; the last event carries the attribution with the planted spans", async () => {
@@ -182,6 +189,14 @@ describe("serving: OpenAI API, payment and attribution", () => {
   });
 
   it("answers 429 with Retry-After when the generation queue is full", async () => {
+    // A training job on the same engine runs a long step between decode steps, so the two streams below stay in flight.
+    const training = s.engine.train({
+      modelId: "base-1", train: ["The sea was calm and the ship moved slowly through the fog towards the harbour. ".repeat(8)],
+      lora: { rank: 4, alpha: 8, targetModules: ["q_proj", "v_proj", "up_proj", "down_proj"] }, seed: 1, batchSize: 8, sequenceLength: 128,
+      totalSteps: 10_000, learningRate: 1e-3, outputDir: join(s.dataDir, "busy-adapter"),
+    });
+    training.result.catch(() => undefined);
+    await training.progress.next();
     const fetchWithVoucher = createPayingFetch({ sessionKey: s.sessionKey, payer: s.payer.address });
     const streams = await Promise.all([1, 2].map(() => fetchWithVoucher(`${s.node.url}/v1/completions`, {
       method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, prompt: "The sea", max_tokens: 100, stream: true }),
@@ -193,6 +208,7 @@ describe("serving: OpenAI API, payment and attribution", () => {
     assert.equal((await bodyOf(refused)).error.code, "queue_full");
     // Leaving a stream cancels its generation; the queue frees.
     for (const r of streams) await r.body!.cancel();
+    training.cancel();
     await waitFor(async () => (await post("/v1/completions", { model: MODEL, prompt: "The sea", max_tokens: 4 })).status === 402);
     payments = [];
   });
@@ -250,14 +266,39 @@ describe("serving: OpenAI API, payment and attribution", () => {
     assert.ok(BigInt((await bodyOf(caughtUp)).tributary.payment.cumulative_amount) > amount);
   });
 
+  it("stores the voucher before the response starts, and keeps it across a restart (adapter then from disk)", async () => {
+    const body = JSON.stringify({ model: MODEL, prompt: "The sea", max_tokens: 20, stream: true });
+    const { cost } = await (await post("/tokenize", body)).json() as { cost: string };
+    const amount = (await currentChannelAmount()) + BigInt(cost);
+    const header = await voucherHeader(s.sessionKey, { cumulativeAmount: amount });
+    const response = await post("/v1/completions", body, { [VOUCHER_HEADER]: header });
+    assert.equal(response.status, 200);
+    // Headers only, nothing of the body read yet: the voucher is already on disk.
+    assert.equal(await currentChannelAmount(), amount);
+    await response.body!.cancel();
+
+    await s.restart();
+    openai = openAiClient();
+    const replay = await post("/v1/completions", body, { [VOUCHER_HEADER]: header });
+    assert.equal(replay.status, 402);
+    assert.equal((await bodyOf(replay)).error.code, "voucher_stale");
+    const next = await createPayingFetch({ sessionKey: s.sessionKey, payer: s.payer.address })(`${s.node.url}/v1/completions`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: MODEL, prompt: "The sea", max_tokens: 2 }),
+    });
+    assert.equal(next.status, 200);
+    const metrics = await (await fetch(`${s.node.url}/metrics`)).text();
+    assert.match(metrics, /tributary_adapter_loads\{tier="disk"\} 1/);
+    assert.match(metrics, /tributary_adapter_loads\{tier="ipfs"\} 0/);
+  });
+
   it("reports adapter cache, adapter tiers and attribution cost in /metrics", async () => {
     const metrics = await (await fetch(`${s.node.url}/metrics`)).text();
     assert.match(metrics, /tributary_adapter_cache_bytes\{base_model="base-1"\} [1-9]/);
     assert.match(metrics, /tributary_adapter_cache_hit_ratio\{base_model="base-1"\} 0\.[0-9]+/);
-    assert.match(metrics, /tributary_adapter_loads\{tier="ipfs"\} 1/);
     assert.match(metrics, /tributary_attribution_seconds_count\{model="tributary:1"\} [1-9]/);
     assert.match(metrics, /tributary_vouchers_accepted_total\{model="tributary:1"\} [1-9]/);
     assert.match(metrics, /tributary_payments_refused_total\{code="voucher_stale"\} [1-9]/);
+    assert.match(metrics, /tributary_serve_requests_total\{endpoint="\/v1\/completions",status="200"\} [1-9]/);
   });
 
   it("survives a fuzz of random bodies: never a 5xx, and still serves afterwards", async () => {
