@@ -113,6 +113,23 @@ describe("serving: OpenAI API, payment and attribution", () => {
     assert.equal(fromIpfs.requestId, tributary.record.id);
   });
 
+  it("pays concurrent requests of one client on one channel in turn, each voucher raising the amount by its cost", async () => {
+    const before = latestAccepted();
+    const start = payments.length;
+    const completions = await Promise.all(["One", "Two", "Three"].map((content) =>
+      openai.chat.completions.create({ model: MODEL, messages: [{ role: "user", content }], max_tokens: 3 })));
+    assert.equal(completions.length, 3);
+    const made = payments.slice(start);
+    assert.equal(made.length, 3);
+    let previous = before;
+    for (const payment of made) {
+      assert.equal(payment.cumulativeAmount, previous + payment.cost);
+      previous = payment.cumulativeAmount;
+    }
+    const charged = completions.map((c) => BigInt((c as unknown as { tributary: TributaryField }).tributary.payment.charged)).sort();
+    assert.deepEqual(charged, made.map((p) => p.cost).sort());
+  });
+
   it("streams chat chunks in OpenAI's format ending in [DONE], with usage when asked", async () => {
     const fetchWithVoucher = createPayingFetch({ sessionKey: s.sessionKey, payer: s.payer.address });
     // Raw SSE through the paying fetch: check the wire format itself.
