@@ -193,7 +193,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
       });
       const created = Math.floor(Date.now() / 1000);
       const chunkBase = { id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created, model: model.name };
-      const context: ResponseContext = { id, model, accepted, created, kind };
+      const context: ResponseContext = { id, model, accepted };
 
       if (!parsed.stream) {
         const { text, outputTokens, finish } = await collect(events);
@@ -229,7 +229,10 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
           }
         }
         finished = true;
-        if (finish === undefined || finish.reason === "cancelled") return;
+        if (finish === undefined || finish.reason === "cancelled") {
+          sse.done();
+          return reply;
+        }
         sse.send(delta(null, finishReasonOf(finish.reason)));
         if (parsed.includeUsage) {
           sse.send({ ...chunkBase, choices: [], usage: { prompt_tokens: finish.promptTokens, completion_tokens: finish.completionTokens, total_tokens: finish.promptTokens + finish.completionTokens } });
@@ -285,8 +288,6 @@ interface ResponseContext {
   id: string;
   model: DeployedModel;
   accepted: AcceptedVoucher;
-  created: number;
-  kind: ParsedRequest["kind"];
 }
 
 const finishReasonOf = (reason: FinishReason): string => (reason === "length" ? "length" : "stop");
