@@ -81,7 +81,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
           object: "model",
           created: 0,
           owned_by: model.owner,
-          root: model.baseModelName,
+          root: `ipfs://${model.adapterCid}`,
           parent: model.baseModelName,
           max_model_len: model.base.contextLength,
           tributary: {

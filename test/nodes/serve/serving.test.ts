@@ -52,9 +52,10 @@ describe("serving: OpenAI API, payment and attribution", () => {
   it("lists the deployed model with its base model as parent, price, Datanet and node", async () => {
     const models = await openai.models.list();
     assert.equal(models.data.length, 1);
-    const model = models.data[0] as unknown as { id: string; parent: string; max_model_len: number; tributary: Record<string, unknown> };
+    const model = models.data[0] as unknown as { id: string; parent: string; root: string; max_model_len: number; tributary: Record<string, unknown> };
     assert.equal(model.id, MODEL);
     assert.equal(model.parent, "tributary-base-v0");
+    assert.equal(model.root, `ipfs://${model.tributary.adapter_cid}`);
     assert.equal(model.max_model_len, 128);
     assert.equal(model.tributary.price_per_1k_tokens, PRICE.toString());
     assert.equal(model.tributary.terms_version, "2");
