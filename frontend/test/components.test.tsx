@@ -43,7 +43,7 @@ describe("CreateDatanetPage", () => {
     expect(screen.getByText(/Enter the IPFS CID/)).toBeTruthy();
     expect(screen.getByText(/whole number of bytes/)).toBeTruthy();
     expect(screen.getByLabelText("Metadata CID").getAttribute("aria-invalid")).toBe("true");
-    expect((screen.getByRole("button", { name: "Send" }) as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByRole("button", { name: "Create the Datanet" }) as HTMLButtonElement).disabled).toBe(true);
     fireEvent.change(screen.getByLabelText("Metadata CID"), { target: { value: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy" } });
     fireEvent.change(screen.getByLabelText("Largest contribution (bytes)"), { target: { value: "100" } });
     expect(screen.queryByText(/Enter the IPFS CID/)).toBeNull();

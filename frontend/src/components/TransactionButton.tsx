@@ -25,12 +25,15 @@ export function TransactionButton({
   disabled,
   onConfirmed,
   variant = "primary",
+  label,
 }: {
   /** The write to send, or a reason it cannot be sent yet (shown instead of the button's action). */
   call: ContractCall | null;
   disabled?: boolean;
   onConfirmed?: (receipt: TransactionReceipt) => void;
   variant?: "primary" | "secondary" | "danger";
+  /** The button's text while `call` is null (the form is not complete yet); otherwise the call's own label. */
+  label?: string;
 }) {
   const config = useConfig();
   const queryClient = useQueryClient();
@@ -60,7 +63,7 @@ export function TransactionButton({
   return (
     <div className="tx">
       <button type="button" className={`button ${variant}`} onClick={send} disabled={!isConnected || !call || disabled || busy} aria-busy={busy}>
-        {call?.label ?? "Send"}
+        {call?.label ?? label ?? "Send"}
       </button>
       {!isConnected && <p className="hint">Connect a wallet to sign this.</p>}
       <TransactionStatus state={state} />

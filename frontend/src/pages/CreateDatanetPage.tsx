@@ -30,6 +30,7 @@ export function CreateDatanetPage() {
           <label htmlFor="forfeit">A rejected contribution's stake goes to the Datanet (otherwise it is refunded)</label>
         </div>
         <TransactionButton
+          label="Create the Datanet"
           call={"args" in checked ? createDatanetCall(checked.args) : null}
           onConfirmed={(receipt) => {
             const [created] = parseEventLogs({ abi: datanetRegistryAbi, logs: receipt.logs, eventName: "DatanetCreated" });

@@ -50,7 +50,7 @@ export function DatanetPage({ id }: { id: bigint }) {
             <QueryView query={versions} what="versions" isEmpty={(v) => v.length === 0} empty={<p>No version published yet.</p>}>
               {(list) => <Versions versions={list} />}
             </QueryView>
-            {canCurate && contributions.data && <PublishVersion datanetId={id} contributions={contributions.data} />}
+            {canCurate && contributions.data && versions.data && <PublishVersion datanetId={id} contributions={contributions.data} latest={versions.data.at(-1)} />}
           </section>
 
           <section aria-labelledby="contributors-heading">

@@ -85,7 +85,7 @@ function RegisterNode({ operator, minStake }: { operator: Address; minStake: big
       <Field label="Capabilities bitmask" inputMode="numeric" value={form.capabilities} onChange={set("capabilities")} error={errors.capabilities} />
       <Field label="Stake (TRIB)" inputMode="decimal" value={form.stake} onChange={set("stake")} error={errors.stake} />
       {"args" in checked && needsApproval && <TransactionButton call={approveCall(nodeRegistryAddress(), checked.args.stake, "node registry")} variant="secondary" />}
-      <TransactionButton call={"args" in checked && !needsApproval ? registerCall(checked.args) : null} />
+      <TransactionButton label="Register the node" call={"args" in checked && !needsApproval ? registerCall(checked.args) : null} />
     </form>
   );
 }
@@ -100,7 +100,7 @@ function AddStake({ operator }: { operator: Address }) {
       <p>Your node is registered. Add to its stake:</p>
       <Field label="Amount (TRIB)" inputMode="decimal" value={text} onChange={(e) => setText(e.target.value)} error={typeof parsed === "string" ? parsed : undefined} />
       {amount !== undefined && needsApproval && <TransactionButton call={approveCall(nodeRegistryAddress(), amount, "node registry")} variant="secondary" />}
-      <TransactionButton call={amount !== undefined && !needsApproval ? addStakeCall(amount) : null} />
+      <TransactionButton label="Add stake" call={amount !== undefined && !needsApproval ? addStakeCall(amount) : null} />
     </form>
   );
 }

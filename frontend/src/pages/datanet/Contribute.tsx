@@ -105,6 +105,7 @@ export function Contribute({ datanet }: { datanet: DatanetSummary }) {
           )}
           {needsApproval && <TransactionButton call={approveCall(registryAddress(), stake, "Datanet registry")} variant="secondary" />}
           <TransactionButton
+            label="Register the contribution"
             call={uploaded && (!needsConsent || consent) && !needsApproval ? contributeCall(datanet.id, uploaded, datanet.policy, consent) : null}
             onConfirmed={() => {
               setUploaded(null);

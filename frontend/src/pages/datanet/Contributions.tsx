@@ -21,8 +21,8 @@ export function Contributions({ datanetId, contributions, canCurate }: { datanet
           <button type="button" className="button secondary" onClick={() => setSelected(new Set(pending.map((c) => c.id)))}>
             Select all {pending.length} pending
           </button>
-          <TransactionButton call={chosen.length ? decideCall(datanetId, chosen, true) : null} onConfirmed={() => setSelected(new Set())} />
-          <TransactionButton call={chosen.length ? decideCall(datanetId, chosen, false) : null} variant="danger" onConfirmed={() => setSelected(new Set())} />
+          <TransactionButton label="Accept selected" call={chosen.length ? decideCall(datanetId, chosen, true) : null} onConfirmed={() => setSelected(new Set())} />
+          <TransactionButton label="Reject selected" call={chosen.length ? decideCall(datanetId, chosen, false) : null} variant="danger" onConfirmed={() => setSelected(new Set())} />
         </div>
       )}
       <div className="table-wrap">

@@ -1,0 +1,188 @@
+/**
+ * End to end: the dApp in Debian's chromium (playwright-core) with a test wallet, against a real hardhat node with
+ * the protocol deployed and Vite's dev server. Connects, takes test tokens from the faucet, creates a Datanet,
+ * curates contributions made by another account, publishes a version whose on-chain root matches the one the page
+ * built, registers a node, and saves a screenshot of each page (test/e2e/screenshots/).
+ *
+ * Run: npm run test:e2e (installs chromium with apt-get when missing).
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, test } from "node:test";
+import { chromium, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { createPublicClient, createWalletClient, http, type Abi, type Address } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { CHROMIUM, dropIgnitionJournal, ensureChromium, root, startChain, startVite, type DevServer, type LocalChain } from "./servers.ts";
+import { HARDHAT_MNEMONIC, installTestWallet } from "./test-wallet.ts";
+
+const screenshots = resolve(import.meta.dirname, "screenshots");
+const workDir = resolve(root, ".data", "e2e");
+const METADATA_CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
+const MANIFEST_CID = "bafkreidivzimqfqtoqxkrpge6bjyhlvxqs3rhe73owtmdulaxr5do5in7u";
+
+let chain: LocalChain;
+let vite: DevServer;
+let context: BrowserContext;
+let page: Page;
+let userDataDir: string;
+
+function artifactAbi(name: string): Abi {
+  const find = (dir: string): string | undefined => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        const found = find(path);
+        if (found) return found;
+      } else if (entry.name === `${name}.json`) return path;
+    }
+    return undefined;
+  };
+  return JSON.parse(readFileSync(find(resolve(root, "artifacts", "contracts"))!, "utf8")).abi as Abi;
+}
+
+before(async () => {
+  ensureChromium();
+  rmSync(screenshots, { recursive: true, force: true });
+  mkdirSync(screenshots, { recursive: true });
+  chain = await startChain(workDir);
+  vite = await startVite(chain.deploymentFile, resolve(workDir, "vite.log"));
+  userDataDir = join(tmpdir(), `tributary-e2e-${process.pid}`);
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1280, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+  await installTestWallet(page, chain.node.rpcUrl, 1);
+});
+
+after(async () => {
+  await context?.close();
+  await vite?.stop();
+  await chain?.node.stop();
+  if (chain) dropIgnitionJournal(chain.deploymentId);
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+async function shot(name: string) {
+  await page.screenshot({ path: resolve(screenshots, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Clicks the transaction button named `name` and waits until its status says confirmed, or until `done` shows
+ * when confirming moves the page elsewhere; a "Failed:" status fails the test with its message.
+ */
+async function sendTransaction(name: string | RegExp, done?: Locator) {
+  const button = page.getByRole("button", { name });
+  const tx = page.locator(".tx", { has: button });
+  await button.click();
+  const failed = tx.getByText(/Failed:/);
+  await (done ?? tx.getByText(/Confirmed in block/)).or(failed).first().waitFor({ timeout: 30_000 });
+  if (await failed.isVisible()) assert.fail(`${String(name)}: ${await failed.textContent()}`);
+}
+
+test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 }, async (t) => {
+  t.after(async () => {
+    if (page && !page.isClosed()) await shot("99-last-state").catch(() => undefined);
+  });
+  await page.goto(vite.url);
+  await page.getByRole("heading", { name: "Datanets" }).waitFor();
+  await page.getByText("No Datanet yet").waitFor();
+  await shot("01-datanets-empty");
+
+  // Connect through RainbowKit's injected wallet.
+  await page.getByRole("button", { name: "Connect Wallet" }).click();
+  await page.getByText(/Browser Wallet|Injected Wallet/).first().click();
+  await page.getByTestId("balance").waitFor();
+  assert.equal(await page.getByTestId("balance").textContent(), "0 TRIB");
+
+  await sendTransaction("Get test tokens from the faucet");
+  await page.getByTestId("balance").getByText("1,000 TRIB").waitFor();
+
+  // Create a Datanet that asks 1 TRIB per contribution and forfeits rejected stakes.
+  await page.getByRole("link", { name: "Create a Datanet" }).click();
+  await page.getByLabel("Metadata CID").fill(METADATA_CID);
+  await page.getByLabel("Licence").fill("CC-BY-4.0");
+  await page.getByLabel("Stake per contribution (TRIB)").fill("1");
+  await page.getByLabel("Largest contribution (bytes)").fill("4096");
+  await page.getByLabel(/rejected contribution's stake goes to the Datanet/).check();
+  await shot("02-create-datanet");
+  await sendTransaction("Create the Datanet", page.getByRole("heading", { name: "Datanet #1" }));
+  assert.equal(new URL(page.url()).hash, "#/datanets/1");
+
+  // Another account contributes twice, straight to the registry.
+  const contributor = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: 2 });
+  const publicClient = createPublicClient({ transport: http(chain.node.rpcUrl) });
+  const wallet = createWalletClient({ account: contributor, transport: http(chain.node.rpcUrl), chain: { id: chain.node.chainId, name: "local", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [chain.node.rpcUrl] } } } });
+  const tokenAbi = artifactAbi("TributaryToken");
+  const registryAbi = artifactAbi("DatanetRegistry");
+  const send = async (address: Address, abi: Abi, functionName: string, args: unknown[]) => {
+    const hash = await wallet.writeContract({ address, abi, functionName, args });
+    assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, "success");
+  };
+  await send(chain.contracts.token, tokenAbi, "drip", []);
+  await send(chain.contracts.token, tokenAbi, "approve", [chain.contracts.datanets, 10n ** 19n]);
+  const contribute = registryAbi.find((item) => item.type === "function" && item.name === "contribute");
+  const inputs = contribute?.type === "function" ? contribute.inputs.map((input) => input.name) : [];
+  for (const [i, digest] of [`0x${"11".repeat(32)}`, `0x${"22".repeat(32)}`].entries()) {
+    const args: unknown[] = [1n, digest, 100n + BigInt(i), METADATA_CID];
+    if (inputs.includes("maxStake")) args.push(10n ** 18n);
+    if (inputs.includes("acceptForfeit")) args.push(true);
+    await send(chain.contracts.datanets, registryAbi, "contribute", args);
+  }
+
+  // The owner accepts both in one batch and publishes a version.
+  await page.reload();
+  await page.getByRole("button", { name: "Select all 2 pending" }).click();
+  await shot("03-datanet-curate");
+  await sendTransaction("Accept 2 contributions", page.getByText("2 contributions, 2 accepted, 0 versions"));
+  const root = (await page.getByTestId("version-root").textContent())!;
+  await page.getByLabel("Manifest CID").fill(MANIFEST_CID);
+  await sendTransaction("Publish a version of 2 contributions", page.getByRole("cell", { name: "v1" }));
+  const [onChainRoot, manifest] = (await publicClient.readContract({ address: chain.contracts.datanets, abi: registryAbi, functionName: "versionRoot", args: [1n, 1] })) as [string, string];
+  assert.equal(onChainRoot, root);
+  assert.equal(manifest, MANIFEST_CID);
+  await page.getByText("Version 1 includes every accepted contribution").waitFor();
+
+  // Contributing needs the node: with none running, the page says so instead of failing silently.
+  await page.getByLabel("File (.txt, .md or .jsonl)").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello tributary\n") });
+  await page.getByRole("button", { name: "Upload to the node" }).click();
+  await page.getByText(/did not answer/).waitFor();
+  assert.match((await page.getByTestId("stake-terms").textContent()) ?? "", /You stake 1 TRIB.*forfeited/);
+  await shot("04-datanet-page");
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot("05-datanet-phone");
+  await page.goto(`${vite.url}#/datanets`);
+  await page.getByRole("link", { name: "Datanet #1" }).waitFor();
+  await shot("06-datanets-phone");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.getByLabel("Search").fill("cc0");
+  await page.getByText("No Datanet matches").waitFor();
+  await page.getByLabel("Search").fill("cc-by");
+  await page.getByRole("link", { name: "Datanet #1" }).waitFor();
+  await shot("07-datanets");
+
+  // Register the connected account as a node operator: approve the stake, then register.
+  await page.getByRole("link", { name: "Nodes" }).click();
+  await page.getByText("No node is registered yet.").waitFor();
+  await page.getByLabel("Peer id").fill("12D3KooWE2eTestPeer");
+  await page.getByRole("button", { name: "Allow the node registry to take the stake" }).click();
+  // The register button is enabled once the approval is confirmed (the approve button then goes away).
+  await page.locator("button:enabled", { hasText: "Register the node" }).waitFor({ timeout: 30_000 });
+  await sendTransaction("Register the node", page.getByRole("cell", { name: "100 TRIB" }));
+  await page.getByText("Your node is registered.").waitFor();
+  await shot("08-nodes");
+
+  await page.getByRole("link", { name: "Models" }).click();
+  await page.getByText("No model has been trained yet.").waitFor();
+  await shot("09-models");
+
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByLabel("Node URL").waitFor();
+  await shot("10-settings");
+});
