@@ -7,7 +7,7 @@ import { TransactionStatus } from "../src/components/TransactionButton.tsx";
 import { CreateDatanetPage } from "../src/pages/CreateDatanetPage.tsx";
 import { matchesSearch } from "../src/pages/DatanetsPage.tsx";
 import { contributorTotals } from "../src/pages/datanet/Contributors.tsx";
-import type { ContributionRecord, DatanetSummary } from "../src/chain/datanets.ts";
+import { withdrawable, withdrawStakesCall, type ContributionRecord, type DatanetSummary } from "../src/chain/datanets.ts";
 
 vi.mock("../src/chain/generated/contracts.ts", async (importOriginal) => ({
   ...(await importOriginal<object>()),
@@ -52,8 +52,13 @@ describe("CreateDatanetPage", () => {
 });
 
 describe("lists", () => {
-  const record = (contributor: `0x${string}`, status: ContributionRecord["status"], byteSize: bigint): ContributionRecord => ({
-    id: 1n, contributor, digest: "0x00", number: 1, byteSize, stake: 0n, metadataCid: "b", status,
+  const record = (contributor: `0x${string}`, status: ContributionRecord["status"], byteSize: bigint, released = 0n, withdrawn = false): ContributionRecord => ({
+    id: byteSize, contributor, digest: "0x00", number: 1, byteSize, stake: 1n, metadataCid: "b", status, released, withdrawn,
+  });
+  it("finds the stakes a contributor can withdraw", () => {
+    const list = [record(alice, "accepted", 1n, 1n), record(alice, "accepted", 2n, 1n, true), record(alice, "rejected", 3n, 0n), record(alice, "pending", 4n), record(bob, "accepted", 5n, 1n)];
+    expect(withdrawable(list, alice.toLowerCase() as `0x${string}`).map((c) => c.id)).toEqual([1n]);
+    expect(withdrawStakesCall([1n, 2n]).label).toBe("Withdraw 2 released stakes");
   });
   it("totals contributions per contributor, most accepted first", () => {
     const totals = contributorTotals([record(alice, "pending", 10n), record(bob, "accepted", 5n), record(alice.toLowerCase() as `0x${string}`, "accepted", 1n), record(bob, "accepted", 5n)]);
@@ -71,5 +76,6 @@ describe("lists", () => {
     expect(matchesSearch(datanet, "cc-by #12")).toBe(true);
     expect(matchesSearch(datanet, "0x7099 bafmeta")).toBe(true);
     expect(matchesSearch(datanet, "cc0")).toBe(false);
+    expect(matchesSearch(datanet, "jargon", "The Jargon File")).toBe(true);
   });
 });

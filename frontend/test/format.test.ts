@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBps, formatBytes, formatTimestamp, formatToken, shortAddress, shortHash } from "../src/lib/format.ts";
+import { formatBps, formatBytes, formatTimestamp, formatToken, plural, shortAddress, shortHash } from "../src/lib/format.ts";
 
 describe("format", () => {
   it("formats token amounts with grouping and trimmed decimals", () => {
@@ -25,5 +25,7 @@ describe("format", () => {
     expect(formatTimestamp(1_764_607_200)).toBe("2025-12-01 16:40 UTC");
     expect(formatBps(4000)).toBe("40%");
     expect(formatBps(250)).toBe("2.5%");
+    expect(plural(1, "version")).toBe("1 version");
+    expect(plural(0n, "version")).toBe("0 versions");
   });
 });

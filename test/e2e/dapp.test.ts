@@ -97,8 +97,7 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
   // Connect through RainbowKit's injected wallet.
   await page.getByRole("button", { name: "Connect Wallet" }).click();
   await page.getByText(/Browser Wallet|Injected Wallet/).first().click();
-  await page.getByTestId("balance").waitFor();
-  assert.equal(await page.getByTestId("balance").textContent(), "0 TRIB");
+  await page.getByTestId("balance").getByText("0 TRIB", { exact: true }).waitFor();
 
   await sendTransaction("Get test tokens from the faucet");
   await page.getByTestId("balance").getByText("1,000 TRIB").waitFor();
@@ -114,22 +113,22 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
   await sendTransaction("Create the Datanet", page.getByRole("heading", { name: "Datanet #1" }));
   assert.equal(new URL(page.url()).hash, "#/datanets/1");
 
-  // Another account contributes twice, straight to the registry.
-  const contributor = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: 2 });
+  // Two contributions straight to the registry: one from another account, one from the wallet's own account.
   const publicClient = createPublicClient({ transport: http(chain.node.rpcUrl) });
-  const wallet = createWalletClient({ account: contributor, transport: http(chain.node.rpcUrl), chain: { id: chain.node.chainId, name: "local", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [chain.node.rpcUrl] } } } });
+  const localChain = { id: chain.node.chainId, name: "local", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [chain.node.rpcUrl] } } };
   const tokenAbi = artifactAbi("TributaryToken");
   const registryAbi = artifactAbi("DatanetRegistry");
-  const send = async (address: Address, abi: Abi, functionName: string, args: unknown[]) => {
-    const hash = await wallet.writeContract({ address, abi, functionName, args });
-    assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, "success");
-  };
-  await send(chain.contracts.token, tokenAbi, "drip", []);
-  await send(chain.contracts.token, tokenAbi, "approve", [chain.contracts.datanets, 10n ** 19n]);
   const contribute = registryAbi.find((item) => item.type === "function" && item.name === "contribute");
   const inputs = contribute?.type === "function" ? contribute.inputs.map((input) => input.name) : [];
-  for (const [i, digest] of [`0x${"11".repeat(32)}`, `0x${"22".repeat(32)}`].entries()) {
-    const args: unknown[] = [1n, digest, 100n + BigInt(i), METADATA_CID];
+  for (const [addressIndex, digest, drip] of [[2, `0x${"11".repeat(32)}`, true], [1, `0x${"22".repeat(32)}`, false]] as const) {
+    const wallet = createWalletClient({ account: mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex }), transport: http(chain.node.rpcUrl), chain: localChain });
+    const send = async (address: Address, abi: Abi, functionName: string, args: unknown[]) => {
+      const hash = await wallet.writeContract({ address, abi, functionName, args });
+      assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, "success");
+    };
+    if (drip) await send(chain.contracts.token, tokenAbi, "drip", []);
+    await send(chain.contracts.token, tokenAbi, "approve", [chain.contracts.datanets, 10n ** 18n]);
+    const args: unknown[] = [1n, digest, 100n + BigInt(addressIndex), METADATA_CID];
     if (inputs.includes("maxStake")) args.push(10n ** 18n);
     if (inputs.includes("acceptForfeit")) args.push(true);
     await send(chain.contracts.datanets, registryAbi, "contribute", args);
@@ -147,6 +146,16 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
   assert.equal(onChainRoot, root);
   assert.equal(manifest, MANIFEST_CID);
   await page.getByText("Version 1 includes every accepted contribution").waitFor();
+
+  // The wallet's own accepted contribution released its stake: withdraw it.
+  await page.getByText("1 TRIB released from 1 contribution, ready to withdraw.").waitFor();
+  await page.getByTestId("balance").getByText("999 TRIB", { exact: true }).waitFor();
+  await sendTransaction("Withdraw 1 released stake", page.getByTestId("balance").getByText("1,000 TRIB"));
+
+  // The owner appoints a curator.
+  const curator = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: 3 }).address;
+  await page.getByLabel("Curator address").fill(curator);
+  await sendTransaction("Appoint curator", page.locator(".plain-list code", { hasText: curator }));
 
   // Contributing needs the node: with none running, the page says so instead of failing silently.
   await page.getByLabel("File (.txt, .md or .jsonl)").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello tributary\n") });

@@ -39,6 +39,10 @@ export interface ContributionRecord {
   stake: bigint;
   metadataCid: string;
   status: ContributionStatus;
+  /** Stake released to the contributor by the decision (0 while pending, or when forfeited). */
+  released: bigint;
+  /** Whether the contributor has withdrawn the released stake. */
+  withdrawn: boolean;
 }
 
 export interface VersionRecord {
@@ -74,14 +78,23 @@ export async function listDatanets(client: PublicClient): Promise<DatanetSummary
 /** A Datanet's contributions in submission order, each with its current decision (from the decision events). */
 export async function listContributions(client: PublicClient, datanetId: bigint): Promise<ContributionRecord[]> {
   const filter = { ...registry(), args: { datanetId }, fromBlock: 0n } as const;
-  const [submitted, accepted, rejected] = await Promise.all([
+  const [submitted, accepted, rejected, withdrawals] = await Promise.all([
     client.getContractEvents({ ...filter, eventName: "ContributionSubmitted" }),
     client.getContractEvents({ ...filter, eventName: "ContributionAccepted" }),
     client.getContractEvents({ ...filter, eventName: "ContributionRejected" }),
+    client.getContractEvents({ ...filter, eventName: "StakeWithdrawn" }),
   ]);
   const status = new Map<bigint, ContributionStatus>();
-  for (const log of accepted) status.set(log.args.contributionId as bigint, "accepted");
-  for (const log of rejected) status.set(log.args.contributionId as bigint, "rejected");
+  const released = new Map<bigint, bigint>();
+  for (const log of accepted) {
+    status.set(log.args.contributionId as bigint, "accepted");
+    released.set(log.args.contributionId as bigint, log.args.stakeReleased as bigint);
+  }
+  for (const log of rejected) {
+    status.set(log.args.contributionId as bigint, "rejected");
+    released.set(log.args.contributionId as bigint, log.args.stakeRefunded as bigint);
+  }
+  const withdrawn = new Set(withdrawals.map((log) => log.args.contributionId as bigint));
   return submitted.map((log) => {
     const args = log.args;
     const id = args.contributionId as bigint;
@@ -94,6 +107,8 @@ export async function listContributions(client: PublicClient, datanetId: bigint)
       stake: args.stake as bigint,
       metadataCid: args.metadataCid as string,
       status: status.get(id) ?? "pending",
+      released: released.get(id) ?? 0n,
+      withdrawn: withdrawn.has(id),
     };
   });
 }
@@ -118,6 +133,25 @@ export async function listVersions(client: PublicClient, datanetId: bigint): Pro
 
 export function isCurator(client: PublicClient, datanetId: bigint, account: Address): Promise<boolean> {
   return client.readContract({ ...registry(), functionName: "isCurator", args: [datanetId, account] });
+}
+
+/** The Datanet's current curators: CuratorSet events since the last CuratorsCleared (a transfer clears them). */
+export async function listCurators(client: PublicClient, datanetId: bigint): Promise<Address[]> {
+  const filter = { ...registry(), args: { datanetId }, fromBlock: 0n } as const;
+  const [set, cleared] = await Promise.all([
+    client.getContractEvents({ ...filter, eventName: "CuratorSet" }),
+    client.getContractEvents({ ...filter, eventName: "CuratorsCleared" }),
+  ]);
+  const lastClear = cleared.at(-1);
+  const after = (log: { blockNumber: bigint; logIndex: number }) =>
+    !lastClear || log.blockNumber > lastClear.blockNumber || (log.blockNumber === lastClear.blockNumber && log.logIndex > lastClear.logIndex);
+  const curators = new Map<string, Address>();
+  for (const log of set.filter(after)) {
+    const curator = log.args.curator as Address;
+    if (log.args.enabled) curators.set(curator.toLowerCase(), curator);
+    else curators.delete(curator.toLowerCase());
+  }
+  return [...curators.values()];
 }
 
 export function registryAddress(): Address {
@@ -165,4 +199,19 @@ export function contributeCall(datanetId: bigint, prepared: PreparedContribution
   if (inputs.includes("maxStake")) args.push(policy.stake);
   if (inputs.includes("acceptForfeit")) args.push(acceptForfeit);
   return { ...registry(), functionName: "contribute", args, label: "Register the contribution" };
+}
+
+export function setCuratorCall(datanetId: bigint, curator: Address, enabled: boolean): ContractCall {
+  return { ...registry(), functionName: "setCurator", args: [datanetId, curator, enabled], label: enabled ? "Appoint curator" : "Remove curator" };
+}
+
+/** Withdraws released stakes of one contributor's contributions, in one transfer. */
+export function withdrawStakesCall(contributionIds: readonly bigint[]): ContractCall {
+  const n = contributionIds.length;
+  return { ...registry(), functionName: "withdrawStakes", args: [contributionIds], label: `Withdraw ${n} released stake${n === 1 ? "" : "s"}` };
+}
+
+/** The connected contributor's contributions whose stake is released and not yet withdrawn. */
+export function withdrawable(contributions: readonly ContributionRecord[], contributor: Address): ContributionRecord[] {
+  return contributions.filter((c) => c.contributor.toLowerCase() === contributor.toLowerCase() && c.released > 0n && !c.withdrawn);
 }

@@ -47,3 +47,8 @@ export function formatTimestamp(seconds: number | bigint): string {
 export function formatBps(bps: number): string {
   return `${(bps / 100).toLocaleString("en-US", { maximumFractionDigits: 2 })}%`;
 }
+
+/** `plural(1, "version")` → "1 version", `plural(2, "version")` → "2 versions". */
+export function plural(count: number | bigint, noun: string, pluralNoun = `${noun}s`): string {
+  return `${count} ${BigInt(count) === 1n ? noun : pluralNoun}`;
+}

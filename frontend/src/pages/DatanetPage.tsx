@@ -3,10 +3,14 @@ import { useAccount } from "wagmi";
 import { getDatanet, isCurator, listContributions, listVersions } from "../chain/datanets.ts";
 import { useChainQuery } from "../chain/hooks.ts";
 import { QueryView } from "../components/States.tsx";
-import { formatBytes, formatToken, shortAddress } from "../lib/format.ts";
+import { formatBytes, formatToken, plural, shortAddress } from "../lib/format.ts";
 import { Contribute } from "./datanet/Contribute.tsx";
 import { Contributions } from "./datanet/Contributions.tsx";
 import { Contributors } from "./datanet/Contributors.tsx";
+import { Curators } from "./datanet/Curators.tsx";
+import { YourStakes } from "./datanet/YourStakes.tsx";
+import { useDatanetMetadata } from "../node-api/hooks.ts";
+import type { DatanetSummary } from "../chain/datanets.ts";
 import { PublishVersion } from "./datanet/PublishVersion.tsx";
 import { Versions } from "./datanet/Versions.tsx";
 
@@ -22,7 +26,7 @@ export function DatanetPage({ id }: { id: bigint }) {
     <QueryView query={datanet} what={`Datanet #${id}`}>
       {(d) => (
         <>
-          <h1>Datanet #{d.id.toString()}</h1>
+          <DatanetTitle datanet={d} />
           <dl className="facts wide">
             <dt>Owner</dt>
             <dd>
@@ -41,7 +45,7 @@ export function DatanetPage({ id }: { id: bigint }) {
             </dd>
             <dt>Counts</dt>
             <dd>
-              {d.contributionCount} contributions, {d.acceptedCount} accepted, {d.versionCount} versions
+              {plural(d.contributionCount, "contribution")}, {d.acceptedCount} accepted, {plural(d.versionCount, "version")}
             </dd>
           </dl>
 
@@ -67,8 +71,14 @@ export function DatanetPage({ id }: { id: bigint }) {
             </QueryView>
           </section>
 
+          <section aria-labelledby="curators-heading">
+            <h2 id="curators-heading">Curators</h2>
+            <Curators datanetId={id} isOwner={address?.toLowerCase() === d.owner.toLowerCase()} />
+          </section>
+
           <section aria-labelledby="contribute-heading">
             <h2 id="contribute-heading">Contribute</h2>
+            {address && contributions.data && <YourStakes contributions={contributions.data} account={address} />}
             <Contribute datanet={d} />
           </section>
           {!address && <p className="hint">Connect a wallet to curate or contribute.</p>}
@@ -76,5 +86,19 @@ export function DatanetPage({ id }: { id: bigint }) {
         </>
       )}
     </QueryView>
+  );
+}
+
+/** The Datanet's number, and its name and description when the node can serve its metadata. */
+function DatanetTitle({ datanet }: { datanet: DatanetSummary }) {
+  const { name, description } = useDatanetMetadata(datanet.metadataCid);
+  return (
+    <>
+      <h1>
+        Datanet #{datanet.id.toString()}
+        {name && `: ${name}`}
+      </h1>
+      {description && <p className="lead">{description}</p>}
+    </>
   );
 }

@@ -1,20 +1,38 @@
 /** Browse and search Datanets (from DatanetCreated events; current state from the registry). */
+import { useQueries } from "@tanstack/react-query";
 import { useState } from "react";
 import { listDatanets, type DatanetSummary } from "../chain/datanets.ts";
 import { useChainQuery } from "../chain/hooks.ts";
 import { QueryView } from "../components/States.tsx";
 import { formatBytes, formatToken, shortAddress, shortHash } from "../lib/format.ts";
+import { fetchJson, readDatanetMetadata, type DatanetMetadata } from "../node-api/gateway.ts";
 import { href } from "../router.ts";
+import { useNodeUrl } from "../settings.ts";
 
-/** Whether a Datanet matches a search: its id, owner, licence or metadata CID contains every word typed. */
-export function matchesSearch(datanet: DatanetSummary, search: string): boolean {
-  const haystack = [`#${datanet.id}`, datanet.id.toString(), datanet.owner, datanet.licence, datanet.metadataCid].join(" ").toLowerCase();
+/** Names from each Datanet's metadata, through the node's gateway (missing while loading or when it cannot serve). */
+function useMetadata(datanets: readonly DatanetSummary[]): Map<string, DatanetMetadata> {
+  const nodeUrl = useNodeUrl();
+  const results = useQueries({
+    queries: datanets.map((d) => ({
+      queryKey: ["ipfs", nodeUrl, d.metadataCid],
+      queryFn: async () => readDatanetMetadata(await fetchJson(nodeUrl, d.metadataCid)),
+      staleTime: Infinity,
+      retry: false,
+    })),
+  });
+  return new Map(datanets.map((d, i) => [d.metadataCid, results[i]?.data ?? {}]));
+}
+
+/** Whether a Datanet matches a search: its id, owner, licence, metadata CID or name contains every word typed. */
+export function matchesSearch(datanet: DatanetSummary, search: string, name = ""): boolean {
+  const haystack = [`#${datanet.id}`, datanet.id.toString(), datanet.owner, datanet.licence, datanet.metadataCid, name].join(" ").toLowerCase();
   return search.toLowerCase().split(/\s+/).filter(Boolean).every((word) => haystack.includes(word));
 }
 
 export function DatanetsPage() {
   const datanets = useChainQuery(["datanets"], listDatanets);
   const [search, setSearch] = useState("");
+  const metadata = useMetadata(datanets.data ?? []);
   return (
     <>
       <div className="page-title">
@@ -26,7 +44,7 @@ export function DatanetsPage() {
       <p className="lead">Curated, versioned datasets. Contributors stake on their data; curators accept it; versions commit a Merkle root that models are trained on.</p>
       <div className="field search">
         <label htmlFor="datanet-search">Search</label>
-        <input id="datanet-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Id, owner, licence or CID" />
+        <input id="datanet-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name, id, owner, licence or CID" />
       </div>
       <QueryView
         query={datanets}
@@ -35,15 +53,19 @@ export function DatanetsPage() {
         empty={<p>No Datanet yet. <a href={href({ page: "datanet-new" })}>Create the first one</a>.</p>}
       >
         {(list) => {
-          const shown = list.filter((d) => matchesSearch(d, search));
+          const shown = list.filter((d) => matchesSearch(d, search, metadata.get(d.metadataCid)?.name));
           if (shown.length === 0) return <p className="state empty">No Datanet matches “{search}”.</p>;
           return (
             <ul className="cards">
               {shown.map((d) => (
                 <li key={d.id.toString()} className="card">
                   <h2>
-                    <a href={href({ page: "datanet", id: d.id })}>Datanet #{d.id.toString()}</a>
+                    <a href={href({ page: "datanet", id: d.id })}>
+                      Datanet #{d.id.toString()}
+                      {metadata.get(d.metadataCid)?.name && `: ${metadata.get(d.metadataCid)?.name}`}
+                    </a>
                   </h2>
+                  {metadata.get(d.metadataCid)?.description && <p className="hint">{metadata.get(d.metadataCid)?.description}</p>}
                   <dl className="facts">
                     <dt>Licence</dt>
                     <dd>{d.licence}</dd>

@@ -8,6 +8,7 @@ export function Contributions({ datanetId, contributions, canCurate }: { datanet
   const [selected, setSelected] = useState<Set<bigint>>(new Set());
   const pending = contributions.filter((c) => c.status === "pending");
   const chosen = pending.filter((c) => selected.has(c.id)).map((c) => c.id);
+  const selecting = canCurate && pending.length > 0;
   const toggle = (id: bigint) => {
     const next = new Set(selected);
     if (next.has(id)) next.delete(id);
@@ -16,7 +17,7 @@ export function Contributions({ datanetId, contributions, canCurate }: { datanet
   };
   return (
     <>
-      {canCurate && pending.length > 0 && (
+      {selecting && (
         <div className="toolbar">
           <button type="button" className="button secondary" onClick={() => setSelected(new Set(pending.map((c) => c.id)))}>
             Select all {pending.length} pending
@@ -30,7 +31,7 @@ export function Contributions({ datanetId, contributions, canCurate }: { datanet
           <caption className="visually-hidden">Contributions</caption>
           <thead>
             <tr>
-              {canCurate && <th scope="col">Select</th>}
+              {selecting && <th scope="col">Select</th>}
               <th scope="col">#</th>
               <th scope="col">Contributor</th>
               <th scope="col">Size</th>
@@ -42,7 +43,7 @@ export function Contributions({ datanetId, contributions, canCurate }: { datanet
           <tbody>
             {contributions.map((c) => (
               <tr key={c.id.toString()}>
-                {canCurate && (
+                {selecting && (
                   <td>
                     {c.status === "pending" && (
                       <input type="checkbox" aria-label={`Select contribution ${c.number}`} checked={selected.has(c.id)} onChange={() => toggle(c.id)} />
