@@ -101,6 +101,9 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
 
   await sendTransaction("Get test tokens from the faucet");
   await page.getByTestId("balance").getByText("1,000 TRIB").waitFor();
+  // A second drip within the cooldown reverts: the page names the custom error's meaning, decoded from the ABI.
+  await page.getByRole("button", { name: "Get test tokens from the faucet" }).click();
+  await page.getByText(/Failed: The faucet already paid this account recently; try again after/).waitFor({ timeout: 30_000 });
 
   // Create a Datanet that asks 1 TRIB per contribution and forfeits rejected stakes.
   await page.getByRole("link", { name: "Create a Datanet" }).click();
