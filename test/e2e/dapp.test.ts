@@ -123,12 +123,14 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
   const registryAbi = artifactAbi("DatanetRegistry");
   const contribute = registryAbi.find((item) => item.type === "function" && item.name === "contribute");
   const inputs = contribute?.type === "function" ? contribute.inputs.map((input) => input.name) : [];
-  for (const [addressIndex, digest, drip] of [[2, `0x${"11".repeat(32)}`, true], [1, `0x${"22".repeat(32)}`, false]] as const) {
+  /** Sends a transaction from Hardhat account `addressIndex`, outside the browser, and checks it succeeded. */
+  const sendAs = async (addressIndex: number, address: Address, abi: Abi, functionName: string, args: unknown[]) => {
     const wallet = createWalletClient({ account: mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex }), transport: http(chain.node.rpcUrl), chain: localChain });
-    const send = async (address: Address, abi: Abi, functionName: string, args: unknown[]) => {
-      const hash = await wallet.writeContract({ address, abi, functionName, args });
-      assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, "success");
-    };
+    const hash = await wallet.writeContract({ address, abi, functionName, args });
+    assert.equal((await publicClient.waitForTransactionReceipt({ hash })).status, "success", `${functionName} from account ${addressIndex}`);
+  };
+  for (const [addressIndex, digest, drip] of [[2, `0x${"11".repeat(32)}`, true], [1, `0x${"22".repeat(32)}`, false]] as const) {
+    const send = (address: Address, abi: Abi, functionName: string, args: unknown[]) => sendAs(addressIndex, address, abi, functionName, args);
     if (drip) await send(chain.contracts.token, tokenAbi, "drip", []);
     await send(chain.contracts.token, tokenAbi, "approve", [chain.contracts.datanets, 10n ** 18n]);
     const args: unknown[] = [1n, digest, 100n + BigInt(addressIndex), METADATA_CID];
@@ -192,6 +194,21 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
 
   await page.getByRole("link", { name: "Models" }).click();
   await page.getByText("No model has been trained yet.").waitFor();
+
+  // A model trained on version 1 by the node just registered (the wallet's account): governance registers a base
+  // model, account 2 pays for a job, the node claims it and submits its artifacts, which mints the model.
+  const modelsAbi = artifactAbi("ModelRegistry");
+  await sendAs(0, chain.contracts.models, modelsAbi, "registerBaseModel", ["tributary-base-v0", MANIFEST_CID, "Apache-2.0"]);
+  await sendAs(2, chain.contracts.token, tokenAbi, "approve", [chain.contracts.models, 5n * 10n ** 18n]);
+  const { timestamp } = await publicClient.getBlock();
+  await sendAs(2, chain.contracts.models, modelsAbi, "createJob", [{ datanetId: 1n, datanetVersion: 1, baseModelId: 1n, hyperParamsCid: METADATA_CID, fee: 5n * 10n ** 18n, deadline: timestamp + 86_400n }]);
+  await sendAs(1, chain.contracts.models, modelsAbi, "claimJob", [1n]);
+  await sendAs(1, chain.contracts.models, modelsAbi, "submitResult", [1n, { adapterCid: MANIFEST_CID, evaluationCid: METADATA_CID, attributionIndexCid: MANIFEST_CID }]);
+  await page.reload();
+  await page.getByRole("heading", { name: "Model #1" }).waitFor();
+  await page.getByRole("link", { name: "Datanet #1" }).waitFor();
+  await page.getByText("#1 tributary-base-v0").first().waitFor();
+  await page.getByText("not priced yet").waitFor();
   await shot("09-models");
 
   await page.getByRole("link", { name: "Settings" }).click();

@@ -22,7 +22,7 @@ export function ModelsPage() {
                   <dt>Owner</dt>
                   <dd title={m.owner}>{shortAddress(m.owner)}</dd>
                   <dt>Price</dt>
-                  <dd>{formatToken(m.pricePer1kTokens)} per 1k tokens</dd>
+                  <dd>{m.pricePer1kTokens === 0n ? "not priced yet" : `${formatToken(m.pricePer1kTokens)} per 1k tokens`}</dd>
                   <dt>Split</dt>
                   <dd>
                     owner {formatBps(m.split.ownerBps)}, contributors {formatBps(m.split.contributorBps)}, node {formatBps(m.split.nodeBps)}
@@ -33,7 +33,9 @@ export function ModelsPage() {
                     <code title={m.provenance.datanetRoot}>{shortHash(m.provenance.datanetRoot)}</code>)
                   </dd>
                   <dt>Base model</dt>
-                  <dd>#{m.provenance.baseModelId.toString()}</dd>
+                  <dd>
+                    #{m.provenance.baseModelId.toString()} {bases.data?.find((b) => b.id === m.provenance.baseModelId)?.name}
+                  </dd>
                   <dt>Trainer</dt>
                   <dd title={m.provenance.trainer}>{shortAddress(m.provenance.trainer)} (job #{m.provenance.jobId.toString()})</dd>
                   <dt>Adapter</dt>
