@@ -157,6 +157,17 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
   await page.getByTestId("balance").getByText("999 TRIB", { exact: true }).waitFor();
   await sendTransaction("Withdraw 1 released stake", page.getByTestId("balance").getByText("1,000 TRIB"));
 
+  // A third contribution is rejected: under this Datanet's rule its stake is forfeited, and the owner withdraws it.
+  await sendAs(2, chain.contracts.token, tokenAbi, "approve", [chain.contracts.datanets, 10n ** 18n]);
+  const third: unknown[] = [1n, `0x${"33".repeat(32)}`, 50n, METADATA_CID];
+  if (inputs.includes("maxStake")) third.push(10n ** 18n);
+  if (inputs.includes("acceptForfeit")) third.push(true);
+  await sendAs(2, chain.contracts.datanets, registryAbi, "contribute", third);
+  await page.reload();
+  await page.getByRole("checkbox", { name: "Select contribution 3" }).check();
+  await sendTransaction("Reject 1 contribution", page.getByText("Rejections forfeited 1 TRIB to this Datanet."));
+  await sendTransaction("Withdraw forfeited stakes", page.getByTestId("balance").getByText("1,001 TRIB"));
+
   // The owner appoints a curator.
   const curator = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: 3 }).address;
   await page.getByLabel("Curator address").fill(curator);
@@ -210,6 +221,11 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
   await page.getByText("#1 tributary-base-v0").first().waitFor();
   await page.getByText("not priced yet").waitFor();
   await shot("09-models");
+
+  // The operator leaves: unbonding starts and the node is no longer active.
+  await page.getByRole("link", { name: "Nodes" }).click();
+  await sendTransaction("Begin unbonding", page.getByText(/Your node is unbonding until/));
+  await page.getByText(/^unbonding until/).waitFor();
 
   await page.getByRole("link", { name: "Settings" }).click();
   await page.getByLabel("Node URL").waitFor();

@@ -154,6 +154,11 @@ export async function listCurators(client: PublicClient, datanetId: bigint): Pro
   return [...curators.values()];
 }
 
+/** Stakes forfeited to the Datanet by rejections and not yet withdrawn by its owner. */
+export function forfeitedOf(client: PublicClient, datanetId: bigint): Promise<bigint> {
+  return client.readContract({ ...registry(), functionName: "forfeitedOf", args: [datanetId] });
+}
+
 export function registryAddress(): Address {
   return addressOf("datanets");
 }
@@ -214,4 +219,8 @@ export function withdrawStakesCall(contributionIds: readonly bigint[]): Contract
 /** The connected contributor's contributions whose stake is released and not yet withdrawn. */
 export function withdrawable(contributions: readonly ContributionRecord[], contributor: Address): ContributionRecord[] {
   return contributions.filter((c) => c.contributor.toLowerCase() === contributor.toLowerCase() && c.released > 0n && !c.withdrawn);
+}
+
+export function withdrawForfeitsCall(datanetId: bigint): ContractCall {
+  return { ...registry(), functionName: "withdrawForfeits", args: [datanetId], label: "Withdraw forfeited stakes" };
 }

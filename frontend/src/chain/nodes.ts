@@ -56,3 +56,11 @@ export function registerCall(args: { peerId: string; endpoint: string; capabilit
 export function addStakeCall(amount: bigint): ContractCall {
   return { ...registry(), functionName: "addStake", args: [amount], label: "Add stake" };
 }
+
+export function beginUnbondingCall(): ContractCall {
+  return { ...registry(), functionName: "beginUnbonding", args: [], label: "Begin unbonding" };
+}
+
+export function withdrawStakeCall(): ContractCall {
+  return { ...registry(), functionName: "withdraw", args: [], label: "Withdraw the stake" };
+}

@@ -1,6 +1,7 @@
 /** One Datanet: its terms, versions, contributors and contributions; curation, publishing and contributing. */
 import { useAccount } from "wagmi";
-import { getDatanet, isCurator, listContributions, listVersions } from "../chain/datanets.ts";
+import { forfeitedOf, getDatanet, isCurator, listContributions, listVersions, withdrawForfeitsCall } from "../chain/datanets.ts";
+import { TransactionButton } from "../components/TransactionButton.tsx";
 import { useChainQuery } from "../chain/hooks.ts";
 import { QueryView } from "../components/States.tsx";
 import { formatBytes, formatToken, plural, shortAddress } from "../lib/format.ts";
@@ -21,6 +22,8 @@ export function DatanetPage({ id }: { id: bigint }) {
   const versions = useChainQuery(["versions", id.toString()], (client) => listVersions(client, id));
   const curator = useChainQuery(["curator", id.toString(), address], (client) => isCurator(client, id, address!), Boolean(address));
   const canCurate = curator.data === true;
+  const isOwner = Boolean(address && datanet.data && address.toLowerCase() === datanet.data.owner.toLowerCase());
+  const forfeits = useChainQuery(["forfeits", id.toString()], (client) => forfeitedOf(client, id), isOwner);
 
   return (
     <QueryView query={datanet} what={`Datanet #${id}`}>
@@ -30,7 +33,7 @@ export function DatanetPage({ id }: { id: bigint }) {
           <dl className="facts wide">
             <dt>Owner</dt>
             <dd>
-              <code>{d.owner}</code> {address?.toLowerCase() === d.owner.toLowerCase() && <span className="badge">you</span>}
+              <code>{d.owner}</code> {isOwner && <span className="badge">you</span>}
             </dd>
             <dt>Licence</dt>
             <dd>{d.licence}</dd>
@@ -48,6 +51,13 @@ export function DatanetPage({ id }: { id: bigint }) {
               {plural(d.contributionCount, "contribution")}, {d.acceptedCount} accepted, {plural(d.versionCount, "version")}
             </dd>
           </dl>
+
+          {isOwner && forfeits.data !== undefined && forfeits.data > 0n && (
+            <div className="panel">
+              <p>Rejections forfeited {formatToken(forfeits.data)} to this Datanet.</p>
+              <TransactionButton call={withdrawForfeitsCall(id)} />
+            </div>
+          )}
 
           <section aria-labelledby="versions-heading">
             <h2 id="versions-heading">Versions</h2>
@@ -73,7 +83,7 @@ export function DatanetPage({ id }: { id: bigint }) {
 
           <section aria-labelledby="curators-heading">
             <h2 id="curators-heading">Curators</h2>
-            <Curators datanetId={id} isOwner={address?.toLowerCase() === d.owner.toLowerCase()} />
+            <Curators datanetId={id} isOwner={isOwner} />
           </section>
 
           <section aria-labelledby="contribute-heading">

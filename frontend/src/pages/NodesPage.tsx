@@ -3,7 +3,7 @@ import { useState } from "react";
 import type { Address } from "viem";
 import { useAccount } from "wagmi";
 import { useChainQuery } from "../chain/hooks.ts";
-import { addStakeCall, getNode, listNodes, minStake, nodeRegistryAddress, registerCall } from "../chain/nodes.ts";
+import { addStakeCall, beginUnbondingCall, getNode, listNodes, minStake, nodeRegistryAddress, registerCall, withdrawStakeCall, type NodeRecord } from "../chain/nodes.ts";
 import { allowance, approveCall } from "../chain/token.ts";
 import { Field } from "../components/Field.tsx";
 import { QueryView } from "../components/States.tsx";
@@ -58,7 +58,7 @@ export function NodesPage() {
         <h2 id="operate-heading">Operate a node</h2>
         {!address && <p className="hint">Connect the operator's wallet to register a node.</p>}
         {address && mine.data === null && minimum.data !== undefined && <RegisterNode operator={address} minStake={minimum.data} />}
-        {address && mine.data && <AddStake operator={address} />}
+        {address && mine.data && <OwnNode node={mine.data} />}
       </section>
     </>
   );
@@ -87,6 +87,30 @@ function RegisterNode({ operator, minStake }: { operator: Address; minStake: big
       {"args" in checked && needsApproval && <TransactionButton call={approveCall(nodeRegistryAddress(), checked.args.stake, "node registry")} variant="secondary" />}
       <TransactionButton label="Register the node" call={"args" in checked && !needsApproval ? registerCall(checked.args) : null} />
     </form>
+  );
+}
+
+/** The connected operator's node: add stake while bonded; begin unbonding, then withdraw once the delay is over. */
+function OwnNode({ node }: { node: NodeRecord }) {
+  if (node.unbondingEndsAt === 0) {
+    return (
+      <>
+        <AddStake operator={node.operator} />
+        <div className="panel">
+          <p>Leaving: unbonding stops the node taking jobs; the stake can be withdrawn when the unbonding delay ends.</p>
+          <TransactionButton call={beginUnbondingCall()} variant="danger" />
+        </div>
+      </>
+    );
+  }
+  const ready = Date.now() / 1000 >= node.unbondingEndsAt;
+  return (
+    <div className="panel">
+      <p>
+        Your node is unbonding {ready ? "and its stake can be withdrawn now" : `until ${formatTimestamp(node.unbondingEndsAt)}`}.
+      </p>
+      <TransactionButton call={withdrawStakeCall()} disabled={!ready} />
+    </div>
   );
 }
 

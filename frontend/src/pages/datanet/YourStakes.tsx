@@ -12,7 +12,7 @@ export function YourStakes({ contributions, account }: { contributions: Contribu
   return (
     <div className="panel">
       <h3>Your stakes</h3>
-      {pending.length > 0 && <p>{plural(pending.length, "contribution")} awaiting a decision hold {formatToken(pending.reduce((sum, c) => sum + c.stake, 0n))}.</p>}
+      {pending.length > 0 && <p>{plural(pending.length, "contribution")} awaiting a decision {pending.length === 1 ? "holds" : "hold"} {formatToken(pending.reduce((sum, c) => sum + c.stake, 0n))}.</p>}
       {ready.length > 0 && (
         <>
           <p>
