@@ -27,6 +27,8 @@ let vite: DevServer;
 let context: BrowserContext;
 let page: Page;
 let userDataDir: string;
+/** Every request the page made to a host other than 127.0.0.1: the dApp must work offline. */
+const remoteRequests: string[] = [];
 
 function artifactAbi(name: string): Abi {
   const find = (dir: string): string | undefined => {
@@ -57,6 +59,10 @@ before(async () => {
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
+  page.on("request", (request) => {
+    const { protocol, hostname } = new URL(request.url());
+    if ((protocol === "http:" || protocol === "https:" || protocol === "ws:" || protocol === "wss:") && hostname !== "127.0.0.1") remoteRequests.push(request.url());
+  });
   await installTestWallet(page, chain.node.rpcUrl, 1);
 });
 
@@ -230,4 +236,5 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
   await page.getByRole("link", { name: "Settings" }).click();
   await page.getByLabel("Node URL").waitFor();
   await shot("10-settings");
+  assert.deepEqual(remoteRequests, [], "the dApp reached outside 127.0.0.1");
 });
