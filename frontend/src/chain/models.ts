@@ -1,5 +1,5 @@
 /** ModelRegistry: the catalogue of trained models with their provenance and terms, and the base models. */
-import type { Address, Hex, PublicClient } from "viem";
+import type { Abi, Address, Hex, PublicClient } from "viem";
 import { addressOf } from "./deployment.ts";
 import { modelRegistryAbi as abi } from "./generated/contracts.ts";
 
@@ -8,6 +8,8 @@ const registry = () => ({ address: addressOf("models"), abi });
 export interface ModelRecord {
   id: bigint;
   owner: Address;
+  /** Version of the model's terms, when the registry versions them (vouchers name the version they accept). */
+  termsVersion?: bigint;
   pricePer1kTokens: bigint;
   split: { ownerBps: number; contributorBps: number; nodeBps: number };
   provenance: {
@@ -37,12 +39,14 @@ export async function getModel(client: PublicClient, id: bigint): Promise<ModelR
     client.readContract({ ...registry(), functionName: "modelTerms", args: [id] }),
     client.readContract({ ...registry(), functionName: "getProvenance", args: [id] }),
   ]);
-  const [owner, pricePer1kTokens, ownerBps, contributorBps, nodeBps] = terms;
+  // Read by output name, not position, so added outputs (the terms version) do not shift the others.
+  const t = namedOutputs("modelTerms", terms as readonly unknown[]);
   return {
     id,
-    owner,
-    pricePer1kTokens,
-    split: { ownerBps, contributorBps, nodeBps },
+    owner: t.owner as Address,
+    termsVersion: t.termsVersion as bigint | undefined,
+    pricePer1kTokens: t.pricePer1kTokens as bigint,
+    split: { ownerBps: Number(t.ownerBps), contributorBps: Number(t.contributorBps), nodeBps: Number(t.nodeBps) },
     provenance: {
       jobId: provenance.jobId,
       baseModelId: provenance.baseModelId,
@@ -54,6 +58,13 @@ export async function getModel(client: PublicClient, id: bigint): Promise<ModelR
       ...provenance.artifacts,
     },
   };
+}
+
+/** A multi-output view's result as a record keyed by the ABI's output names. */
+function namedOutputs(functionName: string, values: readonly unknown[]): Record<string, unknown> {
+  const fn = (abi as Abi).find((item) => item.type === "function" && item.name === functionName);
+  const outputs = fn?.type === "function" ? fn.outputs : [];
+  return Object.fromEntries(outputs.map((output, i) => [output.name ?? `out${i}`, values[i]]));
 }
 
 /** Every model, newest first (ids run 1..modelCount). */

@@ -23,6 +23,12 @@ export function ModelsPage() {
                   <dd title={m.owner}>{shortAddress(m.owner)}</dd>
                   <dt>Price</dt>
                   <dd>{m.pricePer1kTokens === 0n ? "not priced yet" : `${formatToken(m.pricePer1kTokens)} per 1k tokens`}</dd>
+                  {m.termsVersion !== undefined && (
+                    <>
+                      <dt>Terms</dt>
+                      <dd>version {m.termsVersion.toString()}</dd>
+                    </>
+                  )}
                   <dt>Split</dt>
                   <dd>
                     owner {formatBps(m.split.ownerBps)}, contributors {formatBps(m.split.contributorBps)}, node {formatBps(m.split.nodeBps)}
