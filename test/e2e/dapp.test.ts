@@ -74,7 +74,15 @@ after(async () => {
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
 
+/** Form controls and buttons on the page that have no accessible name (no label, aria-label or text). */
+const UNNAMED_CONTROLS = `[...document.querySelectorAll("input, select, textarea, button")]
+  .filter((el) => el.type !== "hidden" && !(el.labels && el.labels.length) && !el.getAttribute("aria-label")
+    && !el.getAttribute("aria-labelledby") && !(el.tagName === "BUTTON" && el.textContent.trim()))
+  .map((el) => el.outerHTML.slice(0, 120))`;
+
+/** Saves a full-page screenshot, after checking every control on the page is labelled. */
 async function shot(name: string) {
+  assert.deepEqual(await page.evaluate(UNNAMED_CONTROLS), [], `${name}: unlabelled controls`);
   await page.screenshot({ path: resolve(screenshots, `${name}.png`), fullPage: true });
 }
 
@@ -93,10 +101,15 @@ async function sendTransaction(name: string | RegExp, done?: Locator) {
 
 test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 }, async (t) => {
   t.after(async () => {
-    if (page && !page.isClosed()) await shot("99-last-state").catch(() => undefined);
+    if (page && !page.isClosed()) await page.screenshot({ path: resolve(screenshots, "99-last-state.png"), fullPage: true }).catch(() => undefined);
   });
   await page.goto(vite.url);
   await page.getByRole("heading", { name: "Datanets" }).waitFor();
+  // Keyboard: the first Tab reaches the skip link, which moves focus to the main content.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate("document.activeElement.textContent"), "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate("document.activeElement.id"), "main");
   await page.getByText("No Datanet yet").waitFor();
   await shot("01-datanets-empty");
 
