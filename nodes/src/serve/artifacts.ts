@@ -1,0 +1,69 @@
+/**
+ * How a model's serving artifacts are laid out on IPFS, as the ModelRegistry's provenance names them
+ * (`adapterCid`, `attributionIndexCid`). Each is a small JSON document (`json` codec) pointing at the files:
+ *
+ *   adapter            { schema: "tributary.adapter/1", format: "peft-lora", adapterConfig: {...}, weights: "<cid of adapter_model.safetensors>" }
+ *   attribution index  { schema: "tributary.attribution-index/1", spanIndex: "<cid of the span index file (attribution/span-index-file.ts)>" }
+ *
+ * The training job's upload phase writes these (publishAdapter / publishAttributionIndex); the serving node
+ * reads them. Every byte comes back verified against its CID by the ContentStore.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { CID } from "multiformats/cid";
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "../engine/formats/peft-adapter.ts";
+import type { ContentStore } from "../storage/content-store.ts";
+import { parseCid } from "../storage/helia-store.ts";
+
+export const ADAPTER_ARTIFACT_SCHEMA = "tributary.adapter/1";
+export const ATTRIBUTION_INDEX_ARTIFACT_SCHEMA = "tributary.attribution-index/1";
+
+export interface AdapterArtifact {
+  schema: typeof ADAPTER_ARTIFACT_SCHEMA;
+  format: "peft-lora";
+  adapterConfig: Record<string, unknown>;
+  weights: string;
+}
+
+export interface AttributionIndexArtifact {
+  schema: typeof ATTRIBUTION_INDEX_ARTIFACT_SCHEMA;
+  spanIndex: string;
+}
+
+export class ArtifactFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ArtifactFormatError";
+  }
+}
+
+/** Stores a PEFT adapter folder: its weights as a file, then the document pointing at them. */
+export async function publishAdapter(store: ContentStore, dir: string): Promise<CID> {
+  const adapterConfig = JSON.parse(await readFile(join(dir, ADAPTER_CONFIG_FILE), "utf8")) as Record<string, unknown>;
+  const weights = await store.addBytes(await readFile(join(dir, ADAPTER_WEIGHTS_FILE)));
+  const artifact: AdapterArtifact = { schema: ADAPTER_ARTIFACT_SCHEMA, format: "peft-lora", adapterConfig, weights: weights.toString() };
+  return store.addJson(artifact);
+}
+
+/** Stores an encoded span index (encodeSpanIndex) and the document pointing at it. */
+export async function publishAttributionIndex(store: ContentStore, spanIndexBytes: Uint8Array): Promise<CID> {
+  const spanIndex = await store.addBytes(spanIndexBytes);
+  const artifact: AttributionIndexArtifact = { schema: ATTRIBUTION_INDEX_ARTIFACT_SCHEMA, spanIndex: spanIndex.toString() };
+  return store.addJson(artifact);
+}
+
+export async function fetchAdapterArtifact(store: ContentStore, cid: string): Promise<{ adapterConfig: Record<string, unknown>; safetensors: Uint8Array }> {
+  const artifact = await store.getJson<AdapterArtifact>(parseCid(cid));
+  if (artifact?.schema !== ADAPTER_ARTIFACT_SCHEMA || artifact.format !== "peft-lora" || typeof artifact.weights !== "string" || typeof artifact.adapterConfig !== "object") {
+    throw new ArtifactFormatError(`${cid} is not a ${ADAPTER_ARTIFACT_SCHEMA} document`);
+  }
+  return { adapterConfig: artifact.adapterConfig, safetensors: await store.get(parseCid(artifact.weights)) };
+}
+
+export async function fetchSpanIndexBytes(store: ContentStore, cid: string): Promise<Uint8Array> {
+  const artifact = await store.getJson<AttributionIndexArtifact>(parseCid(cid));
+  if (artifact?.schema !== ATTRIBUTION_INDEX_ARTIFACT_SCHEMA || typeof artifact.spanIndex !== "string") {
+    throw new ArtifactFormatError(`${cid} is not a ${ATTRIBUTION_INDEX_ARTIFACT_SCHEMA} document`);
+  }
+  return store.get(parseCid(artifact.spanIndex));
+}

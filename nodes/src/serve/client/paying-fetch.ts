@@ -1,0 +1,109 @@
+/**
+ * Pay-per-request for OpenAI clients: a `fetch` wrapper that signs a fresh voucher for every completion and
+ * chat request with a session key the payer authorized on-chain (`Settlement.authorizeSessionKey`), so an
+ * app pays per request with no wallet prompt:
+ *
+ *   const fetch = createPayingFetch({ sessionKey: privateKeyToAccount(key), payer: "0x…" });
+ *   const openai = new OpenAI({ baseURL: "http://node:8080/v1", apiKey: "unused", fetch });
+ *   await openai.chat.completions.create({ model: "tributary:7", messages: [...] });
+ *
+ * For each request it asks the node's `POST /tokenize` what the request costs (prompt tokens + max output
+ * tokens at the model's current price) and which node, chain and terms version to sign for, then signs the
+ * channel's cumulative amount plus that cost. Cumulative amounts are tracked per (node, model); requests on
+ * one channel are signed one after another (each waits until the node answered the previous one, which is
+ * when the node has stored its voucher), so concurrent requests never sign the same amount twice. If the
+ * node answers 402 with the amount it requires (another client of the same payer used the channel, or the
+ * terms changed), the request is signed again once with that amount.
+ */
+import type { Address, LocalAccount } from "viem";
+import { requestCost } from "../pricing.ts";
+import { VOUCHER_HEADER, signVoucher } from "../voucher.ts";
+
+export interface PayingFetchOptions {
+  /** The session key (or the payer's own key) that signs vouchers. */
+  sessionKey: LocalAccount;
+  /** The payer whose escrow pays. */
+  payer: Address;
+  /** The underlying fetch (default: the global one). */
+  fetch?: typeof fetch;
+  /** Called after each accepted payment (for an app's spending display). */
+  onPayment?: (payment: { node: Address; modelId: bigint; cumulativeAmount: bigint; cost: bigint }) => void;
+}
+
+interface Quote {
+  cost: bigint;
+  termsVersion: bigint;
+  modelId: bigint;
+  node: Address;
+  chainId: number;
+  settlement: Address;
+}
+
+const PAID_PATHS = /\/v1\/(chat\/)?completions$/;
+const RETRYABLE = new Set(["payment_required", "voucher_stale", "terms_changed"]);
+
+export function createPayingFetch(options: PayingFetchOptions): typeof fetch {
+  const baseFetch = options.fetch ?? globalThis.fetch;
+  /** Latest cumulative amount this client signed and the node accepted, per `${node}/${modelId}`. */
+  const cumulative = new Map<string, bigint>();
+  /** Per channel, the end of the last request's signing turn. */
+  const turns = new Map<string, Promise<void>>();
+
+  async function quote(url: URL, body: string, headers: Headers): Promise<Quote | undefined> {
+    const tokenizeUrl = new URL(url.pathname.replace(PAID_PATHS, "/tokenize"), url);
+    const response = await baseFetch(tokenizeUrl, { method: "POST", body, headers: { "content-type": "application/json", ...(headers.get("authorization") ? { authorization: headers.get("authorization")! } : {}) } });
+    if (!response.ok) return undefined;
+    const q = await response.json() as { cost: string; terms_version: string; payment: { model_id: string; node: Address; chain_id: number; settlement: Address } };
+    return { cost: BigInt(q.cost), termsVersion: BigInt(q.terms_version), modelId: BigInt(q.payment.model_id), node: q.payment.node, chainId: q.payment.chain_id, settlement: q.payment.settlement };
+  }
+
+  async function signed(init: RequestInit, q: Quote, amount: bigint): Promise<RequestInit> {
+    const { header } = await signVoucher(options.sessionKey, { chainId: q.chainId, settlement: q.settlement }, q.node, {
+      payer: options.payer, modelId: q.modelId, termsVersion: q.termsVersion, cumulativeAmount: amount,
+    });
+    const headers = new Headers(init.headers);
+    headers.set(VOUCHER_HEADER, header);
+    return { ...init, headers };
+  }
+
+  return async function payingFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+    const url = new URL(input instanceof Request ? input.url : input.toString());
+    const body = init.body;
+    if ((init.method ?? "GET").toUpperCase() !== "POST" || !PAID_PATHS.test(url.pathname) || typeof body !== "string") return baseFetch(input, init);
+
+    let q = await quote(url, body, new Headers(init.headers));
+    // A request the node would refuse anyway (bad field, unknown model) goes out unpaid, to get the node's own error.
+    if (q === undefined) return baseFetch(input, init);
+    const channel = `${q.node}/${q.modelId}`;
+    const previousTurn = turns.get(channel) ?? Promise.resolve();
+    let endTurn!: () => void;
+    const turn = new Promise<void>((resolve) => { endTurn = resolve; });
+    turns.set(channel, previousTurn.then(() => turn));
+    await previousTurn;
+    try {
+      let amount = (cumulative.get(channel) ?? 0n) + q.cost;
+      let response = await baseFetch(input, await signed(init, q, amount));
+      if (response.status === 402) {
+        const error = (await response.clone().json().catch(() => undefined) as { error?: { code?: string; required?: string } } | undefined)?.error;
+        if (error?.code !== undefined && RETRYABLE.has(error.code)) {
+          if (error.code === "terms_changed") {
+            q = (await quote(url, body, new Headers(init.headers))) ?? q;
+            amount = (cumulative.get(channel) ?? 0n) + q.cost;
+          } else if (error.required !== undefined) {
+            amount = BigInt(error.required);
+          }
+          response = await baseFetch(input, await signed(init, q, amount));
+        }
+      }
+      if (response.ok) {
+        cumulative.set(channel, amount);
+        options.onPayment?.({ node: q.node, modelId: q.modelId, cumulativeAmount: amount, cost: q.cost });
+      }
+      return response;
+    } finally {
+      endTurn();
+    }
+  } as typeof fetch;
+}
+
+export { requestCost };

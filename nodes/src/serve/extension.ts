@@ -1,0 +1,64 @@
+/**
+ * Serving as a NodeExtension: `createServeExtension(options)` plugs the OpenAI-compatible API, the payment
+ * checks and attribution into a node. At setup it reads the served models' provenance from the chain and
+ * loads their base models into the engine; adapters and span indexes load on first use.
+ *
+ *   const node = await startNode(config, { extensions: [createServeExtension({ engine, store, models: [{ modelId: 1n }] })] });
+ */
+import { join } from "node:path";
+import type { Engine } from "../engine/worker/index.ts";
+import type { NodeContext, NodeExtension } from "../runtime/extensions.ts";
+import type { ContentStore } from "../storage/content-store.ts";
+import { AdapterTiers } from "./adapter-tiers.ts";
+import { AttributionService } from "./attribution-service.ts";
+import { DeployedModels, type ServedModelConfig } from "./deployed-models.ts";
+import { openAiRoutes } from "./openai-routes.ts";
+import { PaymentGate, protocolPaymentChain, type PaymentChain } from "./payment-gate.ts";
+import { createServeMetrics } from "./serve-metrics.ts";
+import { VoucherStore } from "./voucher-store.ts";
+
+export interface ServeOptions {
+  /** The engine (started by the caller, who closes it after the node stops). */
+  engine: Engine;
+  /** Where adapters, span indexes and records come from and go to (IPFS); optional with local files only. */
+  store?: ContentStore;
+  models: readonly ServedModelConfig[];
+  /** Generations admitted at once (waiting or running); more get 429 (default 64). */
+  maxQueued?: number;
+  /** Positions per sequence (default: the base model's). */
+  contextLength?: number;
+  /** Replaces the chain reads of the payment checks (unit tests). */
+  paymentChain?: PaymentChain;
+}
+
+export function createServeExtension(options: ServeOptions): NodeExtension {
+  return {
+    name: "serve",
+    async setup(context: NodeContext) {
+      const { config, chain, state, metrics, health } = context;
+      const models = await DeployedModels.load({
+        chain, engine: options.engine, models: options.models, baseModelDirs: config.jobs.baseModels, contextLength: options.contextLength,
+      });
+      const tiers = new AdapterTiers({ engine: options.engine, store: options.store, diskDir: join(config.dataDir, "adapters") });
+      const paymentChain = options.paymentChain ?? protocolPaymentChain(chain);
+      const domain = { chainId: config.chainId, settlement: chain.addresses.settlement };
+      const node = chain.account.address;
+      const payments = new PaymentGate({ chain: paymentChain, store: new VoucherStore(state.database), domain, node });
+      const attribution = new AttributionService({ database: state.database, store: options.store });
+      let queued = () => 0;
+      const serveMetrics = createServeMetrics(metrics.registry, options.engine, tiers, () => queued());
+      const routes = openAiRoutes({
+        engine: options.engine, models, tiers, payments, paymentChain, attribution, metrics: serveMetrics, node, domain,
+        maxQueued: options.maxQueued ?? 64,
+      });
+      queued = routes.queued;
+      context.addRoutes("openai", routes);
+      health.add("serve", async () => {
+        const loaded = new Set((await options.engine.models()).map((m) => m.modelId));
+        const missing = models.list().filter((m) => !loaded.has(m.engineModel)).map((m) => m.name);
+        return { ok: missing.length === 0, models: models.list().length, queued: routes.queued(), ...(missing.length === 0 ? {} : { missing }) };
+      });
+      context.logger.info({ models: models.list().map((m) => m.name) }, "serving models");
+    },
+  };
+}

@@ -1,0 +1,48 @@
+/** Serving's Prometheus metrics, in the node's registry: requests, queue, adapter cache, payments, attribution. */
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { Engine } from "../engine/worker/index.ts";
+import type { AdapterTiers } from "./adapter-tiers.ts";
+
+export interface ServeMetrics {
+  requests: Counter<"endpoint" | "status">;
+  queue: Gauge;
+  vouchersAccepted: Counter<"model">;
+  paymentsRefused: Counter<"code">;
+  attributionSeconds: Histogram<"model">;
+}
+
+export function createServeMetrics(registry: Registry, engine: Engine, tiers: AdapterTiers, queued: () => number): ServeMetrics {
+  const registers = [registry];
+  // Adapter-cache figures come from the engine's worker when Prometheus scrapes.
+  const cacheStat = (name: string, help: string, pick: (s: { hits: number; misses: number; usedBytes: number; adapters: number; evictions: number }) => number) =>
+    new Gauge({
+      name, help, labelNames: ["base_model"], registers,
+      async collect() {
+        this.reset();
+        const stats = await engine.stats().catch(() => undefined);
+        for (const [model, { adapters }] of Object.entries(stats?.models ?? {})) this.set({ base_model: model }, pick(adapters));
+      },
+    });
+  cacheStat("tributary_adapter_cache_bytes", "Bytes of adapter weights held in the engine's memory (hot tier)", (s) => s.usedBytes);
+  cacheStat("tributary_adapter_cache_adapters", "Adapters held in the engine's memory", (s) => s.adapters);
+  cacheStat("tributary_adapter_cache_hits", "Adapter cache hits since the model was loaded", (s) => s.hits);
+  cacheStat("tributary_adapter_cache_misses", "Adapter cache misses (loads from disk) since the model was loaded", (s) => s.misses);
+  cacheStat("tributary_adapter_cache_evictions", "Adapters evicted from memory since the model was loaded", (s) => s.evictions);
+  cacheStat("tributary_adapter_cache_hit_ratio", "Adapter cache hits / (hits + misses)", (s) => (s.hits + s.misses === 0 ? 0 : s.hits / (s.hits + s.misses)));
+  new Gauge({
+    name: "tributary_adapter_loads", help: "Adapter requests by the tier that served them (memory: registered; disk; ipfs)", labelNames: ["tier"], registers,
+    collect() {
+      for (const [tier, count] of Object.entries(tiers.loads)) this.set({ tier }, count);
+    },
+  });
+  return {
+    requests: new Counter({ name: "tributary_serve_requests_total", help: "OpenAI API requests by endpoint and status", labelNames: ["endpoint", "status"], registers }),
+    queue: new Gauge({ name: "tributary_serve_generations", help: "Generations admitted and not finished (waiting or running)", registers, collect() { this.set(queued()); } }),
+    vouchersAccepted: new Counter({ name: "tributary_vouchers_accepted_total", help: "Vouchers accepted and stored, by model", labelNames: ["model"], registers }),
+    paymentsRefused: new Counter({ name: "tributary_payments_refused_total", help: "Requests refused for payment, by error code", labelNames: ["code"], registers }),
+    attributionSeconds: new Histogram({
+      name: "tributary_attribution_seconds", help: "Attribution cost per response (span matching, record storage on sqlite and IPFS)", labelNames: ["model"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers,
+    }),
+  };
+}
