@@ -19,7 +19,8 @@ import { decodeSpanIndex } from "../../../nodes/src/attribution/span-index-file.
 import { rootOf, type VersionManifest } from "../../../nodes/src/datanets/version-manifest.ts";
 import { capabilityMask } from "../../../nodes/src/config/fields.ts";
 import { PeerNetwork, TOPICS, type Announcement } from "../../../nodes/src/p2p/index.ts";
-import { createHeliaNode, type HeliaNode } from "../../../nodes/src/storage/index.ts";
+import { fetchAdapterArtifact, fetchSpanIndexBytes } from "../../../nodes/src/serve/artifacts.ts";
+import { createHeliaNode, HeliaContentStore, type HeliaNode } from "../../../nodes/src/storage/index.ts";
 import { account, MIN_STAKE, privateKeyOf, startTestChain, waitUntil, type TestChain } from "./helpers/local-chain.ts";
 
 const CLI = fileURLToPath(new URL("../../../nodes/src/cli/main.ts", import.meta.url));
@@ -46,6 +47,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
   let dataDir: string;
   // A peer the node is told to dial (--peer), listening to the job-progress gossip.
   let listener: HeliaNode;
+  let listenerAddress: string;
   const gossip: Announcement<typeof TOPICS.jobs>[] = [];
 
   function runCli(args: string[], as = owner): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -106,7 +108,8 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     listenerNetwork.start();
     listenerNetwork.onAnnouncement(TOPICS.jobs, (a) => gossip.push(a));
 
-    await startNodeProcess(["--peer", listenerNetwork.multiaddrs()[0], "--base-model", `1=${t.dir}`, "--extension", STAND_IN]);
+    listenerAddress = listenerNetwork.multiaddrs()[0];
+    await startNodeProcess(["--peer", listenerAddress, "--base-model", `1=${t.dir}`, "--extension", STAND_IN]);
   });
 
   after(async () => {
@@ -295,7 +298,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
 
   it("trains, evaluates and indexes with the worker engine on the real base model when no extension replaces those phases", async () => {
     await stopNodeProcess();
-    await startNodeProcess(["--base-model", `1=${BASE_MODEL}`]);
+    await startNodeProcess(["--base-model", `1=${BASE_MODEL}`, "--peer", listenerAddress]);
     const created = await runCli(["job", "create", "--base-model", "1", "--datanet", "1", "--version", "1", "--preset", "tiny", "--fee", "10", "--deadline", "2h", "--node", nodeUrl], requester);
     assert.equal(created.code, 0, created.stderr);
     const jobId = Number(/^Created job (\d+)/.exec(created.stdout)![1]);
@@ -323,6 +326,12 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     const [root] = await read("datanets", "versionRoot", [1n, 1]);
     assert.equal(spanIndex.datanetRoot, root);
     assert.equal(spanIndex.contributionIds.length, 3);
+    // Another node (the listener peer) fetches the artifacts over bitswap and reads them as serving does.
+    const peerStore = new HeliaContentStore(listener);
+    const fetched = await fetchAdapterArtifact(peerStore, provenance.artifacts.adapterCid);
+    assert.equal(fetched.adapterConfig.r, 4);
+    assert.ok(fetched.safetensors.byteLength > 0);
+    assert.equal(decodeSpanIndex(await fetchSpanIndexBytes(peerStore, provenance.artifacts.attributionIndexCid)).datanetRoot, root);
     const tracin = Object.keys(index.files).filter((name) => /^checkpoints\/tracin-step-\d+\.safetensors$/.test(name));
     assert.ok(tracin.length >= 1, `TracIn checkpoints published: ${Object.keys(index.files).join(", ")}`);
   });

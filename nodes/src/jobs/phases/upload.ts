@@ -1,7 +1,7 @@
 /**
  * The `upload` phase: puts the job's results on IPFS (stored and pinned), records each as an artifact of the job,
  * and returns the three CIDs `submitResult` puts on-chain. The two documents are the ones a serving node reads
- * (the serving module's artifacts.ts):
+ * (nodes/src/serve/artifacts.ts):
  *   adapterCid           { schema: "tributary.adapter/1", format: "peft-lora", adapterConfig, weights: <cid of
  *                        adapter_model.safetensors> } over the train phase's PEFT folder
  *   evaluationCid        the evaluation report file
@@ -12,12 +12,11 @@
 import { readFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "../../engine/formats/peft-adapter.ts";
+import { ADAPTER_ARTIFACT_SCHEMA, ATTRIBUTION_INDEX_ARTIFACT_SCHEMA, type AdapterArtifact, type AttributionIndexArtifact } from "../../serve/artifacts.ts";
 import type { ContentStore } from "../../storage/content-store.ts";
 import type { EvaluateOutput, PhaseHandler, SketchOutput, TrainOutput, UploadOutput } from "../pipeline.ts";
 import { JobDataError } from "./fetch-verify.ts";
 
-export const ADAPTER_ARTIFACT_SCHEMA = "tributary.adapter/1";
-export const ATTRIBUTION_INDEX_ARTIFACT_SCHEMA = "tributary.attribution-index/1";
 /** The sketch phase's file that serving needs: the encoded span index. */
 export const SPAN_INDEX_FILE = "span-index";
 
@@ -26,16 +25,8 @@ export interface StoredFile {
   byteSize: number;
 }
 
-export interface AdapterArtifact {
-  schema: typeof ADAPTER_ARTIFACT_SCHEMA;
-  format: "peft-lora";
-  adapterConfig: Record<string, unknown>;
-  weights: string;
-}
-
-export interface AttributionIndexArtifact {
-  schema: typeof ATTRIBUTION_INDEX_ARTIFACT_SCHEMA;
-  spanIndex: string;
+/** Serving's document, plus every attribution file by name (the span index among them). */
+export interface AttributionIndexDocument extends AttributionIndexArtifact {
   files: Record<string, StoredFile>;
 }
 
@@ -59,7 +50,7 @@ export function uploadPhase({ store }: { store: ContentStore }): PhaseHandler {
       recordArtifact({ cid, kind });
       return { cid, byteSize: bytes.byteLength };
     };
-    const addDocument = async (document: AdapterArtifact | AttributionIndexArtifact, kind: string): Promise<string> => {
+    const addDocument = async (document: AdapterArtifact | AttributionIndexDocument, kind: string): Promise<string> => {
       const cid = (await store.addJson(document)).toString();
       recordArtifact({ cid, kind });
       return cid;
