@@ -26,7 +26,7 @@ contract ModelEscrowInvariantTest is InvariantBase {
 
         uint256 datanetId = datanets.createDatanet("meta", "CC0-1.0", DatanetRegistry.ContributionPolicy(0, 100, false));
         uint256[] memory ids = new uint256[](1);
-        ids[0] = datanets.contribute(datanetId, keccak256("content"), 1, "m");
+        ids[0] = datanets.contribute(datanetId, keccak256("content"), 1, "m", type(uint256).max, true);
         datanets.acceptContributions(datanetId, ids);
         datanets.publishVersion(datanetId, keccak256("root"), "manifest", 1, 1);
         models.registerBaseModel("base", "bafy-base", "Apache-2.0");

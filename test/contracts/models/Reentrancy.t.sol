@@ -34,7 +34,7 @@ contract ReentrancyTest is TestBase {
         datanets.createDatanet("meta", "CC0-1.0", DatanetRegistry.ContributionPolicy(1, 10, false));
         token.arm(address(datanets), abi.encodeCall(DatanetRegistry.contribute, (1, keccak256("b"), 1, "m")));
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
-        datanets.contribute(1, keccak256("a"), 1, "m");
+        datanets.contribute(1, keccak256("a"), 1, "m", type(uint256).max, true);
     }
 
     function testRegisterCannotBeReentered() public {
@@ -47,7 +47,7 @@ contract ReentrancyTest is TestBase {
     function testSubmitResultCannotReenterARefund() public {
         datanets.createDatanet("meta", "CC0-1.0", DatanetRegistry.ContributionPolicy(0, 10, false));
         uint256[] memory ids = new uint256[](1);
-        ids[0] = datanets.contribute(1, keccak256("a"), 1, "m");
+        ids[0] = datanets.contribute(1, keccak256("a"), 1, "m", type(uint256).max, true);
         datanets.acceptContributions(1, ids);
         datanets.publishVersion(1, keccak256("root"), "manifest", 1, 1);
         models.registerBaseModel("base", "cid", "MIT");

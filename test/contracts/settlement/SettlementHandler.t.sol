@@ -132,7 +132,7 @@ contract SettlementHandler {
         uint256 balance = settlement.escrowBalanceOf(who);
         if (balance == 0) return;
         vm.prank(who);
-        settlement.requestInference(MODEL_ID, "prompt", 1, bound(fee, 1, balance));
+        settlement.requestInference(MODEL_ID, node, "prompt", 1, bound(fee, 1, balance));
     }
 
     /// @notice Serves a random open request, or refunds it once expired.
@@ -175,9 +175,15 @@ contract SettlementHandler {
         token.mint(address(this), bond);
         settlement.challenge(node, batchId);
         ghostDeposits += bond;
-        settlement.resolveChallenge(node, batchId, upheld);
-        // Upheld: the bond comes back to the challenger. Rejected: it becomes the node's earnings.
-        if (upheld) ghostPayouts += bond;
+        uint256 stakeBefore = nodes.stakeOf(node);
+        settlement.resolveChallenge(node, batchId, address(this), upheld);
+        // Upheld: the slash moves into the settlement (its reward share to the challenger, the rest to the
+        // node's pool) and the bond comes back. Rejected: the bond becomes the node's earnings.
+        if (upheld) {
+            uint256 penalty = stakeBefore - nodes.stakeOf(node);
+            ghostDeposits += penalty;
+            ghostPayouts += bond + penalty * settlement.CHALLENGER_REWARD_BPS() / 10_000;
+        }
         _learnFinalRoot();
     }
 

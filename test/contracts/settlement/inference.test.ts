@@ -14,10 +14,10 @@ describe("Settlement on-chain inference", () => {
     const expiresAt = BigInt(await networkHelpers.time.latest()) + 1n + HOUR;
     await networkHelpers.time.setNextBlockTimestamp(expiresAt - HOUR);
     await viem.assertions.emitWithArgs(
-      settlement.write.requestInference([MODEL_A.id, "bafy-prompt", maxTokens, fee], { account: payer.account }),
+      settlement.write.requestInference([MODEL_A.id, node.account.address, "bafy-prompt", maxTokens, fee], { account: payer.account }),
       settlement,
       "InferenceRequested",
-      [1n, payer.account.address, MODEL_A.id, "bafy-prompt", maxTokens, fee, expiresAt],
+      [1n, payer.account.address, node.account.address, MODEL_A.id, "bafy-prompt", maxTokens, fee, expiresAt],
     );
     expect(await settlement.read.escrowBalanceOf([payer.account.address])).to.equal(PAYER_DEPOSIT - fee);
     await viem.assertions.emitWithArgs(
@@ -49,7 +49,7 @@ describe("Settlement on-chain inference", () => {
 
   it("refunds an unserved request after the timeout, and only then", async () => {
     const { settlement, payer, node, outsider } = await networkHelpers.loadFixture(deploy);
-    await settlement.write.requestInference([MODEL_B.id, "bafy-prompt", 10n, UNIT], { account: payer.account });
+    await settlement.write.requestInference([MODEL_B.id, node.account.address, "bafy-prompt", 10n, UNIT], { account: payer.account });
     const [, , , expiresAt] = await settlement.read.inferenceRequestOf([1n]);
     await viem.assertions.revertWithCustomErrorWithArgs(
       settlement.write.refundInference([1n], { account: outsider.account }),
@@ -86,31 +86,37 @@ describe("Settlement on-chain inference", () => {
   });
 
   it("rejects bad requests", async () => {
-    const { settlement, payer, outsider } = await networkHelpers.loadFixture(deploy);
+    const { settlement, payer, node, outsider } = await networkHelpers.loadFixture(deploy);
     const as = { account: payer.account };
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.requestInference([MODEL_A.id, outsider.account.address, "p", 10n, UNIT], as),
+      settlement,
+      "NodeNotActive",
+      [outsider.account.address],
+    );
     await viem.assertions.revertWithCustomError(
-      settlement.write.requestInference([MODEL_A.id, "", 10n, UNIT], as),
+      settlement.write.requestInference([MODEL_A.id, node.account.address, "", 10n, UNIT], as),
       settlement,
       "EmptyCid",
     );
     await viem.assertions.revertWithCustomError(
-      settlement.write.requestInference([MODEL_A.id, "p", 0n, UNIT], as),
+      settlement.write.requestInference([MODEL_A.id, node.account.address, "p", 0n, UNIT], as),
       settlement,
       "MaxTokensZero",
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
-      settlement.write.requestInference([MODEL_A.id, "p", 1_001n, 2n * UNIT], as),
+      settlement.write.requestInference([MODEL_A.id, node.account.address, "p", 1_001n, 2n * UNIT], as),
       settlement,
       "FeeBelowModelPrice",
       [MODEL_A.id, 2n * UNIT, 2n * UNIT + 2n * 10n ** 15n],
     );
     await viem.assertions.revertWithCustomError(
-      settlement.write.requestInference([MODEL_B.id, "p", 10n, 0n], as),
+      settlement.write.requestInference([MODEL_B.id, node.account.address, "p", 10n, 0n], as),
       settlement,
       "ZeroAmount",
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
-      settlement.write.requestInference([MODEL_B.id, "p", 10n, UNIT], { account: outsider.account }),
+      settlement.write.requestInference([MODEL_B.id, node.account.address, "p", 10n, UNIT], { account: outsider.account }),
       settlement,
       "InsufficientEscrow",
       [outsider.account.address, 0n, UNIT],
@@ -119,7 +125,7 @@ describe("Settlement on-chain inference", () => {
 
   it("serves only from an active node with a result CID", async () => {
     const { settlement, payer, node, outsider } = await networkHelpers.loadFixture(deploy);
-    await settlement.write.requestInference([MODEL_B.id, "bafy-prompt", 10n, UNIT], { account: payer.account });
+    await settlement.write.requestInference([MODEL_B.id, node.account.address, "bafy-prompt", 10n, UNIT], { account: payer.account });
     await viem.assertions.revertWithCustomErrorWithArgs(
       settlement.write.serveInference([1n, "r"], { account: outsider.account }),
       settlement,
