@@ -369,18 +369,21 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
         bool acceptForfeit
     ) external nonReentrant returns (uint256 contributionId) {
         Datanet storage datanet = _datanets[datanetId];
-        uint40 maxBytes = datanet.maxBytes;
-        if (maxBytes == 0) revert DatanetNotFound(datanetId);
-        if (digest == bytes32(0)) revert ZeroDigest();
-        if (byteSize == 0 || byteSize > maxBytes) revert InvalidContributionSize(datanetId, byteSize, maxBytes);
+        {
+            uint40 maxBytes = datanet.maxBytes;
+            if (maxBytes == 0) revert DatanetNotFound(datanetId);
+            if (digest == bytes32(0)) revert ZeroDigest();
+            if (byteSize == 0 || byteSize > maxBytes) revert InvalidContributionSize(datanetId, byteSize, maxBytes);
+        }
         if (bytes(metadataCid).length == 0) revert EmptyField("metadataCid");
         uint256 stake = datanet.stake;
         if (stake > maxStake) revert StakeAboveMaximum(datanetId, stake, maxStake);
-        bool forfeitOnReject = datanet.forfeitRejectedStake;
-        if (forfeitOnReject && stake != 0 && !acceptForfeit) revert ForfeitNotAccepted(datanetId, stake);
+        if (datanet.forfeitRejectedStake && stake != 0 && !acceptForfeit) revert ForfeitNotAccepted(datanetId, stake);
         contributionId = contributionIdOf(datanetId, digest, msg.sender);
-        ContributionStatus status = _contributions[contributionId].status;
-        if (status != ContributionStatus.None) _requireResubmittable(datanetId, digest, contributionId, status);
+        {
+            ContributionStatus status = _contributions[contributionId].status;
+            if (status != ContributionStatus.None) _requireResubmittable(datanetId, digest, contributionId, status);
+        }
 
         uint40 number = ++datanet.contributionCount;
         _contributions[contributionId] = Contribution({
@@ -388,7 +391,7 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
             datanetId: uint32(datanetId),
             number: number,
             status: ContributionStatus.Pending,
-            forfeitOnReject: forfeitOnReject,
+            forfeitOnReject: datanet.forfeitRejectedStake,
             staked: stake != 0
         });
         if (stake != 0) _stakes[contributionId] = stake;

@@ -27,7 +27,7 @@ import {RevenueLedger} from "./RevenueLedger.sol";
 /// A node whose own root is pending or challenged cannot withdraw its stake ({hasOpenDisputes}, asked by the
 /// NodeRegistry), so an upheld challenge always finds the stake to slash; a ruling never reverts for want of it.
 /// Recovery: a node that leaves, falls below its minimum stake or just stops posting roots would lock its
-/// contributor pool above its final root forever. From `recoveryDelay` after the node last proposed a root (or
+/// contributor pool above its final root forever. From `RECOVERY_DELAY` after the node last proposed a root (or
 /// its pool first received funds), anyone may propose a root for that pool with {proposeRecoveryRoot}, posting
 /// `challengeBond`; it is pending for the same dispute window and challengeable like any root. If it becomes
 /// final the bond returns to the proposer as earnings; if a challenge is upheld the bond is the penalty (to the
@@ -65,8 +65,10 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
     /// @notice Stake taken from a node whose root a challenge proves wrong (capped by the node's stake).
     uint256 public slashAmount;
     /// @notice Seconds a node must have been silent (no root of its own, counted from its last one or from its
-    /// pool's first funds) before anyone may propose a recovery root for its pool.
-    uint256 public recoveryDelay = 30 days;
+    /// pool's first funds) before anyone may propose a recovery root for its pool: long enough that a live node
+    /// never meets it by accident (it posts roots every few hours), short enough that contributors are not left
+    /// waiting for months.
+    uint256 public constant RECOVERY_DELAY = 30 days;
 
     mapping(address node => mapping(uint64 batchId => mapping(address challenger => Challenge))) private _challenges;
     mapping(address node => RecoveryProposal) private _recoveries;
@@ -83,10 +85,6 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
     /// @param previousAmount The amount before.
     /// @param amount The amount now.
     event SlashAmountUpdated(uint256 previousAmount, uint256 amount);
-    /// @notice Governance set the recovery delay.
-    /// @param previousDelay The delay before, in seconds.
-    /// @param delay The delay now, in seconds.
-    event RecoveryDelayUpdated(uint256 previousDelay, uint256 delay);
     /// @notice A pending credit root was challenged.
     /// @param batchId The batch that proposed it.
     /// @param node The node whose pool the root divides.
@@ -161,7 +159,6 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
         _setChallengeBond(initialBond);
         emit SlashAmountUpdated(0, initialSlashAmount);
         slashAmount = initialSlashAmount;
-        emit RecoveryDelayUpdated(0, recoveryDelay);
     }
 
     /// @notice Challenges `node`'s pending credit root proposed by `batchId`, pulling `challengeBond` from the caller.
@@ -235,7 +232,7 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
     }
 
     /// @notice Proposes a credit root for the contributor pool of a node that has been silent for
-    /// `recoveryDelay`, pulling `challengeBond` from the caller.
+    /// `RECOVERY_DELAY`, pulling `challengeBond` from the caller.
     /// @dev Anyone may call. The root is pending for `disputeWindow` and challengeable like a node's own; the
     /// same bounds hold (total between the final total and the pool). Final: the bond is credited back to the
     /// caller as earnings. Upheld challenge: the bond is the penalty. The node itself may propose again once it
@@ -252,7 +249,7 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
         returns (uint64 batchId)
     {
         uint256 silentSince = _credits[node].silentSince;
-        uint256 recoverableAt = silentSince + recoveryDelay;
+        uint256 recoverableAt = silentSince + RECOVERY_DELAY;
         if (silentSince == 0 || block.timestamp < recoverableAt) revert NodeNotSilent(node, silentSince, recoverableAt);
         if (bytes(recordsCid).length == 0) revert EmptyRecordsCid();
         batchId = _newBatchId();
@@ -284,13 +281,6 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
         slashAmount = amount;
     }
 
-    /// @notice Sets how long a node must be silent before recovery roots may be proposed for its pool. Only governance.
-    /// @param delay Seconds.
-    function setRecoveryDelay(uint256 delay) external onlyOwner {
-        emit RecoveryDelayUpdated(recoveryDelay, delay);
-        recoveryDelay = delay;
-    }
-
     /// @notice A challenger's open challenge of a node's root (zeros if none).
     /// @param node The node whose pool the root divides.
     /// @param batchId The batch.
@@ -304,20 +294,6 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
     {
         Challenge memory opened = _challenges[node][batchId][challenger];
         return (opened.open, opened.bond);
-    }
-
-    /// @notice The open challenges of a node's pending root, and who proposed it.
-    /// @param node The node.
-    /// @return openChallenges Challenges not yet ruled on.
-    /// @return recoveryProposer The proposer of a pending recovery root (zero: the node's own root, or none).
-    /// @return recoveryBond The recovery proposer's bond.
-    function disputeStateOf(address node)
-        external
-        view
-        returns (uint256 openChallenges, address recoveryProposer, uint256 recoveryBond)
-    {
-        RecoveryProposal memory recovery = _recoveries[node];
-        return (_credits[node].openChallenges, recovery.proposer, recovery.bond);
     }
 
     /// @inheritdoc IStakeLock

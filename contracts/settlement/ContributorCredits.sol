@@ -28,7 +28,7 @@ abstract contract ContributorCredits is PaymentTokenHolder {
     /// @dev Four words per node. The final root's totals are in `_finalTotals`, keyed by the root.
     /// `openChallenges` counts the unresolved challenges of the pending root (several challengers may dispute
     /// one root, so none can hold it hostage). `silentSince` is when the node last proposed a root itself, or
-    /// when its pool first received funds: from `silentSince + recoveryDelay` anyone may propose a bonded
+    /// when its pool first received funds: from `silentSince + RECOVERY_DELAY` anyone may propose a bonded
     /// recovery root for the pool (see {BatchDisputes-proposeRecoveryRoot}).
     struct NodeCredits {
         bytes32 finalizedRoot;

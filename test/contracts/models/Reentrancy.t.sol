@@ -32,7 +32,7 @@ contract ReentrancyTest is TestBase {
 
     function testContributeCannotBeReentered() public {
         datanets.createDatanet("meta", "CC0-1.0", DatanetRegistry.ContributionPolicy(1, 10, false));
-        token.arm(address(datanets), abi.encodeCall(DatanetRegistry.contribute, (1, keccak256("b"), 1, "m")));
+        token.arm(address(datanets), abi.encodeCall(DatanetRegistry.contribute, (1, keccak256("b"), 1, "m", type(uint256).max, true)));
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
         datanets.contribute(1, keccak256("a"), 1, "m", type(uint256).max, true);
     }
