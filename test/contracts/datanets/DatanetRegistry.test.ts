@@ -138,6 +138,76 @@ describe("DatanetRegistry", () => {
     });
   });
 
+  describe("attacks (issue 7)", () => {
+    it("8: refuses a contribution whose stake or forfeit rule an owner changed under it", async () => {
+      const { registry, token, owner, alice, publicClient } = await networkHelpers.loadFixture(deployRegistry);
+      const as = { account: alice.account };
+      // Alice read the policy (stake STAKE, refund on reject); the owner front-runs with her whole allowance.
+      await registry.write.setContributionPolicy([1n, { stake: parseEther("1000"), maxBytes: MAX_BYTES, forfeitRejectedStake: true }], { account: owner.account });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.contribute([1n, digestOf("a"), 1n, "m", STAKE, false], as), registry, "StakeAboveMaximum", [1n, parseEther("1000"), STAKE],
+      );
+      await registry.write.setContributionPolicy([1n, { stake: STAKE, maxBytes: MAX_BYTES, forfeitRejectedStake: true }], { account: owner.account });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.contribute([1n, digestOf("a"), 1n, "m", STAKE, false], as), registry, "ForfeitNotAccepted", [1n, STAKE],
+      );
+      // A lower stake is fine, and a forfeit rule without a stake risks nothing.
+      await registry.write.setContributionPolicy([1n, { stake: STAKE / 2n, maxBytes: MAX_BYTES, forfeitRejectedStake: false }], { account: owner.account });
+      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.contribute([1n, digestOf("a"), 1n, "m", STAKE, false], as), [
+        { address: alice.account.address, amount: -STAKE / 2n },
+      ]);
+      await registry.write.setContributionPolicy([1n, { stake: 0n, maxBytes: MAX_BYTES, forfeitRejectedStake: true }], { account: owner.account });
+      await registry.write.contribute([1n, digestOf("b"), 1n, "m", 0n, false], as);
+    });
+
+    it("9: a copied digest makes the copier's own contribution, and never takes or blocks the author's", async () => {
+      const { registry, alice, bob } = await networkHelpers.loadFixture(deployRegistry);
+      const d = digestOf("alice's text");
+      // Bob saw Alice's digest in the mempool and front-runs her.
+      await registry.write.contribute([1n, d, 1n, "copy", STAKE, false], { account: bob.account });
+      await viem.assertions.emitWithArgs(
+        registry.write.contribute([1n, d, 1n, "original", STAKE, false], { account: alice.account }),
+        registry, "ContributionSubmitted", [1n, idOf(1n, d, alice.account.address), alice.account.address, d, 2, 1n, STAKE, "original"],
+      );
+      const [aliceRecord] = await registry.read.getContribution([idOf(1n, d, alice.account.address)]);
+      const [bobRecord] = await registry.read.getContribution([idOf(1n, d, bob.account.address)]);
+      assert.equal(aliceRecord.contributor.toLowerCase(), alice.account.address);
+      assert.equal(bobRecord.contributor.toLowerCase(), bob.account.address);
+      await registry.write.rejectContributions([1n, [idOf(1n, d, bob.account.address)]]);
+      await registry.write.acceptContributions([1n, [idOf(1n, d, alice.account.address)]]);
+    });
+
+    it("9: lets a contributor bring a rejected digest back once its refunded stake is withdrawn", async () => {
+      const { registry, alice } = await networkHelpers.loadFixture(deployRegistry);
+      const as = { account: alice.account };
+      const d = digestOf("draft");
+      const id = idOf(1n, d, alice.account.address);
+      await registry.write.contribute([1n, d, 1n, "m", STAKE, false], as);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 1n, "m", STAKE, false], as), registry, "DuplicateContribution", [1n, d, id]);
+      await registry.write.rejectContributions([1n, [id]]);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 1n, "m", STAKE, false], as), registry, "RejectedStakeNotWithdrawn", [id, STAKE]);
+      await registry.write.withdrawStakes([[id]], as);
+      await viem.assertions.emitWithArgs(
+        registry.write.contribute([1n, d, 1n, "fixed", STAKE, false], as), registry, "ContributionSubmitted", [1n, id, alice.account.address, d, 2, 1n, STAKE, "fixed"],
+      );
+      const [record, held] = await registry.read.getContribution([id]);
+      assert.equal(record.status, 1);
+      assert.equal(record.number, 2);
+      assert.equal(held, STAKE);
+      await registry.write.acceptContributions([1n, [id]]);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 1n, "m", STAKE, false], as), registry, "DuplicateContribution", [1n, d, id]);
+    });
+
+    it("9: lets a forfeited digest come back at once", async () => {
+      const { registry, alice } = await networkHelpers.loadFixture(deployRegistry);
+      const as = { account: alice.account };
+      const d = digestOf("spam?");
+      await registry.write.contribute([2n, d, 1n, "m", STAKE, true], as);
+      await registry.write.rejectContributions([2n, [idOf(2n, d, alice.account.address)]]);
+      await registry.write.contribute([2n, d, 1n, "m", STAKE, true], as);
+    });
+  });
+
   describe("curation", () => {
     async function withContributions() {
       const fixture = await deployRegistry();
