@@ -296,6 +296,15 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
         return (opened.open, opened.bond);
     }
 
+    /// @notice Who proposed `node`'s pending recovery root and the bond it holds (zeros if none).
+    /// @param node The node.
+    /// @return proposer The proposer (zero: no recovery root pending).
+    /// @return bond Token units posted.
+    function recoveryOf(address node) external view returns (address proposer, uint256 bond) {
+        RecoveryProposal memory recovery = _recoveries[node];
+        return (recovery.proposer, recovery.bond);
+    }
+
     /// @inheritdoc IStakeLock
     /// @dev A pending recovery root was proposed by someone else, so it does not lock the node's stake.
     function hasOpenDisputes(address node) external view returns (bool) {

@@ -12,8 +12,8 @@ import {FakeNodeRegistry} from "./mocks/FakeNodeRegistry.sol";
 import {FakeModelRegistry} from "./mocks/FakeModelRegistry.sol";
 
 /// @notice Money invariants of the Settlement under random sequences of deposits, withdrawals, channel
-/// funding and releases, voucher redemptions, on-chain inference requests, credit roots, challenges,
-/// claims and payouts.
+/// funding and releases, voucher redemptions, on-chain inference requests, credit roots, recovery roots,
+/// challenges (several per root, ruled on one by one), slashes into the pool, claims and payouts.
 /// forge-config: default.invariant.runs = 32
 /// forge-config: default.invariant.depth = 40
 contract SettlementInvariantTest is InvariantBase {
@@ -57,7 +57,9 @@ contract SettlementInvariantTest is InvariantBase {
 
     function invariant_tokensHeldEqualTheLedgers() public view {
         uint256 ledgers = settlement.earningsOf(handler.node()) + settlement.earningsOf(handler.modelOwner())
-            + settlement.protocolFeesAccrued();
+            + settlement.earningsOf(handler.recoveryProposer()) + settlement.protocolFeesAccrued();
+        (, uint256 recoveryBond) = settlement.recoveryOf(handler.node());
+        ledgers += recoveryBond + handler.openChallengeBonds();
         for (uint256 i; i < handler.PAYER_COUNT(); ++i) {
             (, uint256 unspent) = settlement.channelOf(handler.payer(i), handler.node());
             ledgers += settlement.escrowBalanceOf(handler.payer(i)) + unspent;
