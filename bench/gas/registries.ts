@@ -148,10 +148,12 @@ export async function measureRegistryGas({ viem, networkHelpers }: NetworkConnec
   const jobId = await models.read.jobCount();
   await measure("claimJob (lease taken)", models.write.claimJob([jobId], { account: newNode.account }));
   await measure(
-    "submitResult (Model minted, fee paid)",
+    "submitResult (Model minted, fee held for the dispute window)",
     models.write.submitResult([jobId, { adapterCid: CID, evaluationCid: CID, attributionIndexCid: CID }], {
       account: newNode.account,
     }),
   );
+  await networkHelpers.time.increase(await models.read.jobDisputeWindow());
+  await measure("releaseJobPayment (fee paid to the node)", models.write.releaseJobPayment([jobId]));
   return rows;
 }

@@ -29,7 +29,7 @@ import {RevenueLedger} from "./RevenueLedger.sol";
 /// Recovery: a node that leaves, falls below its minimum stake or just stops posting roots would lock its
 /// contributor pool above its final root forever. From `RECOVERY_DELAY` after the node last proposed a root (or
 /// its pool first received funds), anyone may propose a root for that pool with {proposeRecoveryRoot}, posting
-/// `challengeBond`; it is pending for the same dispute window and challengeable like any root. If it becomes
+/// {recoveryBond} (at least `slashAmount`, so a node gains nothing by posting its roots this way); it is pending for the same dispute window and challengeable like any root. If it becomes
 /// final the bond returns to the proposer as earnings; if a challenge is upheld the bond is the penalty (to the
 /// pool, minus the challenger's reward) and the node's stake is untouched.
 /// Only roots are disputable: the batch's voucher redemptions and revenue splits are final at settlement,
@@ -60,7 +60,7 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
 
     /// @notice Account that resolves challenges (see the contract notice for how it decentralizes).
     address public arbiter;
-    /// @notice Bond a challenger, or a recovery root's proposer, posts, in payment-token units.
+    /// @notice Bond a challenger posts, in payment-token units.
     uint256 public challengeBond;
     /// @notice Stake taken from a node whose root a challenge proves wrong (capped by the node's stake).
     uint256 public slashAmount;
@@ -232,8 +232,8 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
     }
 
     /// @notice Proposes a credit root for the contributor pool of a node that has been silent for
-    /// `RECOVERY_DELAY`, pulling `challengeBond` from the caller.
-    /// @dev Anyone may call. The root is pending for `disputeWindow` and challengeable like a node's own; the
+    /// `RECOVERY_DELAY`, pulling {recoveryBond} from the caller.
+    /// @dev Anyone may call; needs an ERC-20 approval for the bond. The root is pending for `disputeWindow` and challengeable like a node's own; the
     /// same bounds hold (total between the final total and the pool). Final: the bond is credited back to the
     /// caller as earnings. Upheld challenge: the bond is the penalty. The node itself may propose again once it
     /// is resolved. Reverts with {NodeNotSilent}, {ZeroCreditRoot}, {EmptyRecordsCid}, {CreditRootPending},
@@ -254,9 +254,10 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
         if (bytes(recordsCid).length == 0) revert EmptyRecordsCid();
         batchId = _newBatchId();
         uint256 disputeUntil = _proposeRoot(node, batchId, root, totalCredit);
-        uint256 bond = challengeBond;
-        // challengeBond is bounded to uint96 when set, so the cast is lossless.
-        _recoveries[node] = RecoveryProposal(msg.sender, uint96(bond));
+        // At least what a node's own wrong root costs it, so a node cannot post its roots as recovery roots to
+        // risk less than its slash.
+        uint256 bond = recoveryBond();
+        _recoveries[node] = RecoveryProposal(msg.sender, SafeCast.toUint96(bond));
         emit RecoveryRootProposed(batchId, node, msg.sender, root, totalCredit, bond, disputeUntil, recordsCid);
         if (bond > 0) _pullTokens(msg.sender, bond);
     }
@@ -267,7 +268,7 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
         _setArbiter(newArbiter);
     }
 
-    /// @notice Sets the bond for future challenges and recovery roots. Only governance; reverts with
+    /// @notice Sets the bond for future challenges (and recovery roots, see {recoveryBond}). Only governance; reverts with
     /// {SafeCast.SafeCastOverflowedUintDowncast} above 96 bits.
     /// @param bond The bond in payment-token units.
     function setChallengeBond(uint256 bond) external onlyOwner {
@@ -294,6 +295,14 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
     {
         Challenge memory opened = _challenges[node][batchId][challenger];
         return (opened.open, opened.bond);
+    }
+
+    /// @notice Bond a recovery root's proposer posts: the larger of `challengeBond` and `slashAmount`.
+    /// @return The bond in payment-token units.
+    function recoveryBond() public view returns (uint256) {
+        uint256 bond = challengeBond;
+        uint256 slash = slashAmount;
+        return slash > bond ? slash : bond;
     }
 
     /// @notice Who proposed `node`'s pending recovery root and the bond it holds (zeros if none).

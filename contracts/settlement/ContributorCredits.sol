@@ -241,7 +241,8 @@ abstract contract ContributorCredits is PaymentTokenHolder {
     /// final one (claims stay on the final root while the challenge is open).
     function _openChallenge(address node) internal {
         NodeCredits storage c = _credits[node];
-        if (c.openChallenges++ == 0) _setSupersededAt(node, 0);
+        uint32 open = ++c.openChallenges;
+        if (open == 1) _setSupersededAt(node, 0);
     }
 
     /// @dev Closes one rejected challenge of `node`'s pending root. With none left the root supersedes the final

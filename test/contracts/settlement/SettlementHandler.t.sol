@@ -251,7 +251,7 @@ contract SettlementHandler {
         b += bound(extraB, 0, pool - finalTotal - (a - ghostCredited[contributors[0]]));
         bytes32 root = _root(a, b);
         _rootCredits[root] = [a, b];
-        uint256 bond = settlement.challengeBond();
+        uint256 bond = settlement.recoveryBond();
         token.mint(recoveryProposer, bond);
         vm.startPrank(recoveryProposer);
         token.approve(address(settlement), bond);

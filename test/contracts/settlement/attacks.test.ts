@@ -265,6 +265,13 @@ describe("Attacks on disputes, credits and stakes (issue 7)", () => {
       await settlement.write.proposeRecoveryRoot([node, tree.root, tree.total, "bafy-records-2"], { account: challenger.account });
     });
 
+    it("asks a recovery proposer at least the slash, so a node gains nothing by posting its roots that way", async () => {
+      const { settlement, governance } = await networkHelpers.loadFixture(withPool);
+      expect(await settlement.read.recoveryBond()).to.equal(CHALLENGE_BOND);
+      await settlement.write.setSlashAmount([3n * CHALLENGE_BOND], { account: governance.account });
+      expect(await settlement.read.recoveryBond()).to.equal(3n * CHALLENGE_BOND);
+    });
+
     it("lets the node itself post again, and restarts its silence, once it proposes a root", async () => {
       const ctx = await networkHelpers.loadFixture(withPool);
       const { settlement, nodeA, proposer, alice } = ctx;
