@@ -13,8 +13,8 @@ import {CreditProof} from "./libraries/CreditProof.sol";
 /// and new roots promote it lazily). A claim pays `cumulativeAmount - claimed[node][account]` against the
 /// node's latest final root only, so one claim covers every batch so far: once a pending root's window has
 /// passed unchallenged, a proof against the root it supersedes no longer pays (the claim promotes the new
-/// root first), so later claimers never find the pool drained by proofs against a stale root. Safety bounds that hold even for a
-/// dishonest root: a root's declared total never exceeds the node's cumulative contributor pool, and the
+/// root first), so later claimers never find the pool drained by proofs against a stale root. Safety bounds
+/// that hold even for a dishonest root: a root's declared total never exceeds the node's cumulative contributor pool, and the
 /// node's total claimed never exceeds its final root's declared total.
 ///
 /// Gas: the final root's totals are stored under the root itself (`_finalTotals[node][root]`), and only the
@@ -303,7 +303,7 @@ abstract contract ContributorCredits is PaymentTokenHolder {
         _afterRootFinalized(node, batchId);
     }
 
-    function _promotePendingIfFinal(address node) internal returns (bool promoted) {
+    function _promotePendingIfFinal(address node) private returns (bool promoted) {
         if (_isPendingFinal(_credits[node])) {
             _finalizePendingRoot(node);
             return true;
