@@ -23,7 +23,7 @@ import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 /// cumulative Merkle claims. Every ledger is in one ERC-20 fixed at deployment.
 /// @dev Token conservation: the contract's token balance equals the sum of escrow balances, unspent
 /// channel funds, fees of open inference requests, earnings, accrued protocol fees, unclaimed
-/// contributor pools (pool - claimed per node) and open challenge bonds.
+/// contributor pools (pool - claimed per node) and open challenge and recovery bonds.
 contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
     /// @notice Deployment parameters (a struct keeps the constructor readable).
     /// @param token The payment ERC-20.
@@ -59,7 +59,7 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
         uint256 contributorPool;
     }
 
-    /// @notice Number of batches settled; batch ids are 1..batchCount.
+    /// @notice Number of batch ids given out (settled batches and recovery roots); ids are 1..batchCount.
     uint64 public batchCount;
 
     /// @notice A node settled a batch. Voucher details are in the transaction's calldata, per-model splits
@@ -164,6 +164,11 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
             disputeUntil,
             recordsCid
         );
+    }
+
+    /// @dev Recovery roots take their ids from the batch counter, so a root is challenged by one kind of id.
+    function _newBatchId() internal override returns (uint64) {
+        return ++batchCount;
     }
 
     /// @dev Redeems the vouchers in order, splitting each run of consecutive vouchers with the same (model,

@@ -43,6 +43,8 @@ export function addRegistries(m: IgnitionModuleBuilder, token: ContractFuture<st
   // The grant is sent by the deploying account, so it must be the registry's admin (governance): deploy with
   // governance = deployer, then hand the admin roles to a multisig with grantRole + renounceRole.
   m.call(nodes, "grantRole", [m.staticCall(nodes, "SLASHER_ROLE"), settlement]);
+  // A node with a credit root still open to dispute must not withdraw its stake: the registry asks the settlement.
+  m.call(nodes, "setStakeLock", [settlement]);
 
   return { datanets, nodes, models, settlement };
 }

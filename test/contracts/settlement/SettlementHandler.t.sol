@@ -27,6 +27,12 @@ contract SettlementHandler {
     address public immutable node = address(0x0DE);
     address public immutable modelOwner = address(0x0A11);
     address[2] public contributors = [address(0xC0A), address(0xC0B)];
+    /// @dev Challengers that leave their challenges open for the arbiter to rule on later, and a recovery proposer.
+    address[2] public challengers = [address(0xC4A1), address(0xC4A2)];
+    address public immutable recoveryProposer = address(0xFEC0);
+    uint256 public constant NODE_STAKE = 1_000e18;
+    /// @dev Every batch some challenger challenged, to sum the bonds still held.
+    uint64[] private _challengedBatches;
 
     uint256 public ghostDeposits;
     uint256 public ghostWithdrawals;
@@ -52,6 +58,9 @@ contract SettlementHandler {
         settlement_.setArbiter(address(this));
         nodes_.setSlasher(address(settlement_));
         nodes_.setActive(node, true);
+        // Staked for real (the fake holds the tokens), so upheld challenges move slashed stake into the pool.
+        token_.mint(address(nodes_), NODE_STAKE);
+        nodes_.setStake(node, NODE_STAKE);
         models_.setTerms(MODEL_ID, modelOwner, 0, 2_000, 5_000, 3_000);
         token_.approve(address(settlement_), type(uint256).max);
     }
@@ -140,7 +149,7 @@ contract SettlementHandler {
     function requestInference(uint256 fee) external {
         fee = bound(fee, 1, 1e24);
         token.mint(address(this), fee);
-        settlement.requestInference(MODEL_ID, "prompt", 1, fee);
+        settlement.requestInference(MODEL_ID, node, "prompt", 1, fee);
         ghostDeposits += fee;
     }
 
@@ -183,10 +192,94 @@ contract SettlementHandler {
         token.mint(address(this), bond);
         settlement.challenge(node, batchId);
         ghostDeposits += bond;
-        settlement.resolveChallenge(node, batchId, upheld);
-        // Upheld: the bond comes back to the challenger. Rejected: it becomes the node's earnings.
-        if (upheld) ghostPayouts += bond;
+        uint256 stakeBefore = nodes.stakeOf(node);
+        uint256 balanceBefore = token.balanceOf(address(this));
+        settlement.resolveChallenge(node, batchId, address(this), upheld);
+        // Upheld: a node's slashed stake moves into the settlement (a recovery proposer's bond is there already);
+        // the bond and the reward come back. Rejected: the bond becomes the proposer's earnings.
+        ghostDeposits += stakeBefore - nodes.stakeOf(node);
+        ghostPayouts += token.balanceOf(address(this)) - balanceBefore;
         _learnFinalRoot();
+    }
+
+    /// @notice A challenger challenges the pending root and leaves the challenge open.
+    function openChallenge(uint256 challengerSeed) external {
+        (,,,, bytes32 pending, uint64 batchId, uint256 until,) = settlement.creditsOf(node);
+        address challenger = challengers[challengerSeed % 2];
+        if (pending == bytes32(0) || block.timestamp >= until) return;
+        (bool open,) = settlement.challengeOf(node, batchId, challenger);
+        if (open) return;
+        uint256 bond = settlement.challengeBond();
+        token.mint(challenger, bond);
+        vm.startPrank(challenger);
+        token.approve(address(settlement), bond);
+        settlement.challenge(node, batchId);
+        vm.stopPrank();
+        ghostDeposits += bond;
+        if (_challengedBatches.length == 0 || _challengedBatches[_challengedBatches.length - 1] != batchId) {
+            _challengedBatches.push(batchId);
+        }
+    }
+
+    /// @notice The arbiter rules on one open challenge of the pending root.
+    function ruleOnChallenge(uint256 challengerSeed, bool upheld) external {
+        (,,,,, uint64 batchId,,) = settlement.creditsOf(node);
+        address challenger = challengers[challengerSeed % 2];
+        (bool open,) = settlement.challengeOf(node, batchId, challenger);
+        if (!open) return;
+        uint256 stakeBefore = nodes.stakeOf(node);
+        uint256 balanceBefore = token.balanceOf(challenger);
+        settlement.resolveChallenge(node, batchId, challenger, upheld);
+        // As in challengeAndResolve: slashed stake in, bond plus reward out when upheld.
+        ghostDeposits += stakeBefore - nodes.stakeOf(node);
+        ghostPayouts += token.balanceOf(challenger) - balanceBefore;
+        _learnFinalRoot();
+    }
+
+    /// @notice A challenger whose challenge outlived its root (another was upheld) takes its bond back.
+    function withdrawChallengeBond(uint256 batchSeed, uint256 challengerSeed) external {
+        if (_challengedBatches.length == 0) return;
+        uint64 batchId = _challengedBatches[batchSeed % _challengedBatches.length];
+        address challenger = challengers[challengerSeed % 2];
+        (bool open,) = settlement.challengeOf(node, batchId, challenger);
+        (,,,,, uint64 pendingBatch,,) = settlement.creditsOf(node);
+        if (!open || pendingBatch == batchId) return;
+        vm.prank(challenger);
+        ghostPayouts += settlement.withdrawChallengeBond(node, batchId);
+    }
+
+    /// @notice After the node's silence, someone proposes a recovery root over both contributors.
+    function proposeRecoveryRoot(uint256 extraA, uint256 extraB) external {
+        _learnFinalRoot();
+        vm.warp(block.timestamp + settlement.RECOVERY_DELAY());
+        (, uint256 finalTotal,, uint256 pool, bytes32 pending,,,) = settlement.creditsOf(node);
+        if (pending != bytes32(0) || pool == finalTotal) return;
+        (uint256 a, uint256 b) = (ghostCredited[contributors[0]], ghostCredited[contributors[1]]);
+        a += bound(extraA, 0, pool - finalTotal);
+        b += bound(extraB, 0, pool - finalTotal - (a - ghostCredited[contributors[0]]));
+        bytes32 root = _root(a, b);
+        _rootCredits[root] = [a, b];
+        uint256 bond = settlement.recoveryBond();
+        token.mint(recoveryProposer, bond);
+        vm.startPrank(recoveryProposer);
+        token.approve(address(settlement), bond);
+        try settlement.proposeRecoveryRoot(node, root, a + b, "records") {
+            ghostDeposits += bond;
+        } catch {
+            // Not silent long enough (the node proposed within the delay): nothing happened.
+            token.transfer(address(0xDEAD), bond);
+        }
+        vm.stopPrank();
+    }
+
+    /// @notice Bonds of challenges still open (held by the settlement), read from the settlement itself.
+    function openChallengeBonds() external view returns (uint256 held) {
+        for (uint256 i; i < _challengedBatches.length; ++i) {
+            for (uint256 j; j < 2; ++j) {
+                (, uint256 bond) = settlement.challengeOf(node, _challengedBatches[i], challengers[j]);
+                held += bond;
+            }
+        }
     }
 
     function passTime(uint256 seconds_) external {
@@ -206,8 +299,8 @@ contract SettlementHandler {
         ghostPayouts += settlement.claim(node, account, credits[index], proof);
     }
 
-    function withdrawEarnings(bool ofNode) external {
-        address who = ofNode ? node : modelOwner;
+    function withdrawEarnings(uint256 whoSeed) external {
+        address who = [node, modelOwner, recoveryProposer][whoSeed % 3];
         if (settlement.earningsOf(who) == 0) return;
         vm.prank(who);
         ghostPayouts += settlement.withdrawEarnings();

@@ -12,8 +12,8 @@ import {FakeNodeRegistry} from "./mocks/FakeNodeRegistry.sol";
 import {FakeModelRegistry} from "./mocks/FakeModelRegistry.sol";
 
 /// @notice Money invariants of the Settlement under random sequences of deposits, withdrawals, channel
-/// funding and releases, voucher redemptions, on-chain inference requests, credit roots, challenges,
-/// claims and payouts.
+/// funding and releases, voucher redemptions, on-chain inference requests, credit roots, recovery roots,
+/// challenges (several per root, ruled on one by one), slashes into the pool, claims and payouts.
 /// forge-config: default.invariant.runs = 32
 /// forge-config: default.invariant.depth = 40
 contract SettlementInvariantTest is InvariantBase {
@@ -57,7 +57,9 @@ contract SettlementInvariantTest is InvariantBase {
 
     function invariant_tokensHeldEqualTheLedgers() public view {
         uint256 ledgers = settlement.earningsOf(handler.node()) + settlement.earningsOf(handler.modelOwner())
-            + settlement.protocolFeesAccrued();
+            + settlement.earningsOf(handler.recoveryProposer()) + settlement.protocolFeesAccrued();
+        (, uint256 recoveryBond) = settlement.recoveryOf(handler.node());
+        ledgers += recoveryBond + handler.openChallengeBonds();
         for (uint256 i; i < handler.PAYER_COUNT(); ++i) {
             (, uint256 unspent) = settlement.channelOf(handler.payer(i), handler.node(), handler.MODEL_ID());
             ledgers += settlement.escrowBalanceOf(handler.payer(i)) + unspent;
@@ -69,6 +71,42 @@ contract SettlementInvariantTest is InvariantBase {
             if (status == 1) ledgers += fee;
         }
         assertEq(handler.token().balanceOf(address(settlement)), ledgers, "held == sum of ledgers");
+    }
+
+    /// @notice The dispute paths the fuzzer reaches only by long sequences, played once in order and checked with
+    /// the same invariants: two open challenges, one upheld (slash into the pool) and the other's bond returned;
+    /// a recovery root challenged and the challenge dismissed; claims against what became final.
+    function testDisputePathsKeepTheLedgers() public {
+        handler.deposit(0, 1e21);
+        handler.redeem(0, 1e20, false);
+        handler.proposeRoot(1e18, 2e18);
+        handler.openChallenge(0);
+        handler.openChallenge(1);
+        handler.ruleOnChallenge(0, true);
+        _checkLedgers();
+        handler.withdrawChallengeBond(0, 1);
+        _checkLedgers();
+        (,,, uint256 poolAfterSlash,,,,) = settlement.creditsOf(handler.node());
+        assertLe(1, poolAfterSlash, "pool kept");
+        handler.proposeRecoveryRoot(1e18, 1e18);
+        (address proposer,) = settlement.recoveryOf(handler.node());
+        assertEq(proposer, handler.recoveryProposer(), "recovery root proposed");
+        handler.openChallenge(0);
+        handler.ruleOnChallenge(0, false);
+        _checkLedgers();
+        handler.passTime(1 days);
+        handler.claim(0);
+        handler.claim(1);
+        assertLe(1, settlement.earningsOf(handler.recoveryProposer()), "dismissed bond earned");
+        handler.withdrawEarnings(2);
+        _checkLedgers();
+    }
+
+    function _checkLedgers() private view {
+        invariant_tokensHeldEqualTheLedgers();
+        invariant_tokensHeldEqualDepositsMinusWithdrawalsMinusPayouts();
+        invariant_nodeClaimsNeverExceedItsPool();
+        invariant_noAccountClaimsMoreThanCredited();
     }
 
     function invariant_noVoucherPaysTwice() public view {

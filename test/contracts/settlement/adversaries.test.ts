@@ -59,7 +59,7 @@ describe("Settlement under adversaries (real registries)", () => {
       const throwaway = privateKeyToAccount(generatePrivateKey()).address;
       await settlement.write.requestWithdrawal([DEPOSIT], { account: payer.account });
       await settlement.write.fundChannel([payer.account.address, throwaway, MODEL_1, DEPOSIT], { account: payer.account });
-      await settlement.write.requestInference([MODEL_1, "bafy-prompt", 1n, DEPOSIT], { account: payer.account });
+      await settlement.write.requestInference([MODEL_1, nodeA.account.address, "bafy-prompt", 1n, DEPOSIT], { account: payer.account });
       expect(await settlement.read.escrowBalanceOf([payer.account.address])).to.equal(DEPOSIT);
       await settlement.write.requestChannelRelease([throwaway, MODEL_1, DEPOSIT], { account: payer.account });
 

@@ -5,6 +5,8 @@ import { CHALLENGE_BOND, DAY, MODEL_A, NODE_STAKE, SLASH_AMOUNT, UNIT, creditTre
 
 const { viem, networkHelpers } = await network.create();
 const NO_ROOT = ("0x" + "00".repeat(32)) as `0x${string}`;
+/** The challenger's share of an upheld slash (CHALLENGER_REWARD_BPS = 10 %). */
+const REWARD = SLASH_AMOUNT / 10n;
 
 /** A node with a pool and a pending root (batch 2) crediting alice. */
 async function deployWithPendingRoot() {
@@ -23,7 +25,7 @@ async function deployWithPendingRoot() {
 }
 
 describe("Settlement disputes", () => {
-  it("upholds a challenge: discards the root, returns the bond and slashes the node", async () => {
+  it("upholds a challenge: discards the root, returns the bond plus the reward and slashes the node into its pool", async () => {
     const ctx = await networkHelpers.loadFixture(deployWithPendingRoot);
     const { settlement, token, nodes, node, challenger, arbiter, batchId } = ctx;
     const before = await token.read.balanceOf([challenger.account.address]);
@@ -33,37 +35,43 @@ describe("Settlement disputes", () => {
       "BatchChallenged",
       [batchId, node.account.address, challenger.account.address, CHALLENGE_BOND],
     );
-    const [openedBy, bond] = await settlement.read.challengeOf([batchId]);
-    expect([openedBy.toLowerCase(), bond]).to.deep.equal([challenger.account.address.toLowerCase(), CHALLENGE_BOND]);
+    expect(await settlement.read.challengeOf([node.account.address, batchId, challenger.account.address])).to.deep.equal([true, CHALLENGE_BOND]);
+    const [, , , poolBefore] = await settlement.read.creditsOf([node.account.address]);
     await networkHelpers.time.increase(2n * DAY);
     const [, , , , pendingRoot, , , challenged] = await settlement.read.creditsOf([node.account.address]);
     expect([pendingRoot, challenged]).to.deep.equal([ctx.tree.root, true]);
     await viem.assertions.emitWithArgs(
-      settlement.write.resolveChallenge([node.account.address, batchId, true], { account: arbiter.account }),
+      settlement.write.resolveChallenge([node.account.address, batchId, challenger.account.address, true], { account: arbiter.account }),
       settlement,
       "ChallengeUpheld",
-      [batchId, node.account.address, challenger.account.address, SLASH_AMOUNT],
+      [batchId, node.account.address, challenger.account.address, SLASH_AMOUNT, REWARD],
     );
-    expect((await token.read.balanceOf([challenger.account.address])) - before).to.equal(SLASH_AMOUNT);
+    // The bond came back (so the balance is as before the challenge) plus the reward; the rest went to the pool.
+    expect((await token.read.balanceOf([challenger.account.address])) - before).to.equal(REWARD);
     expect(await nodes.read.stakeOf([node.account.address])).to.equal(NODE_STAKE - SLASH_AMOUNT);
     const [finalRoot, , , pool, rootAfter] = await settlement.read.creditsOf([node.account.address]);
     expect([finalRoot, rootAfter]).to.deep.equal([NO_ROOT, NO_ROOT]);
-    expect(pool > 0n).to.equal(true);
+    expect(pool).to.equal(poolBefore + SLASH_AMOUNT - REWARD);
+    expect(await settlement.read.challengeOf([node.account.address, batchId, challenger.account.address])).to.deep.equal([false, 0n]);
     // The pool is still there for a corrected root.
     const corrected = creditTree([[ctx.alice.account.address, 4n * UNIT]]);
     await settlement.write.settleBatch([[], corrected.root, corrected.total, "bafy-fixed"], { account: node.account });
   });
 
-  it("rejects a challenge: the root is final and the bond goes to the node", async () => {
+  it("rejects a challenge: the bond goes to the node and the root is final at the end of its window", async () => {
     const ctx = await networkHelpers.loadFixture(deployWithPendingRoot);
     const { settlement, node, challenger, arbiter, batchId, tree, alice } = ctx;
     await settlement.write.challenge([node.account.address, batchId], { account: challenger.account });
     await viem.assertions.emitWithArgs(
-      settlement.write.resolveChallenge([node.account.address, batchId, false], { account: arbiter.account }),
+      settlement.write.resolveChallenge([node.account.address, batchId, challenger.account.address, false], { account: arbiter.account }),
       settlement,
       "ChallengeRejected",
       [batchId, node.account.address, challenger.account.address, CHALLENGE_BOND],
     );
+    // Another challenger may still come within the window, so the root is not final yet.
+    const [rootNow, , , , pending, , , challenged] = await settlement.read.creditsOf([node.account.address]);
+    expect([rootNow, pending, challenged]).to.deep.equal([NO_ROOT, tree.root, false]);
+    await networkHelpers.time.increase(DAY);
     const [finalRoot] = await settlement.read.creditsOf([node.account.address]);
     expect(finalRoot).to.equal(tree.root);
     await settlement.write.claim([node.account.address, alice.account.address, 10n * UNIT, tree.proofOf(alice.account.address)]);
@@ -87,8 +95,8 @@ describe("Settlement disputes", () => {
     await viem.assertions.revertWithCustomErrorWithArgs(
       settlement.write.challenge([node.account.address, batchId], as),
       settlement,
-      "BatchNotChallengeable",
-      [node.account.address, batchId],
+      "AlreadyChallenged",
+      [node.account.address, batchId, challenger.account.address],
     );
   });
 
@@ -105,19 +113,19 @@ describe("Settlement disputes", () => {
 
   it("lets only the arbiter resolve, and only an open challenge", async () => {
     const ctx = await networkHelpers.loadFixture(deployWithPendingRoot);
-    const { settlement, node, arbiter, outsider, batchId } = ctx;
+    const { settlement, node, arbiter, outsider, challenger, batchId } = ctx;
     await viem.assertions.revertWithCustomErrorWithArgs(
-      settlement.write.resolveChallenge([node.account.address, batchId, true], { account: outsider.account }),
+      settlement.write.resolveChallenge([node.account.address, batchId, challenger.account.address, true], { account: outsider.account }),
       settlement,
       "NotArbiter",
       [outsider.account.address],
     );
     for (const id of [0n, batchId]) {
       await viem.assertions.revertWithCustomErrorWithArgs(
-        settlement.write.resolveChallenge([node.account.address, id, true], { account: arbiter.account }),
+        settlement.write.resolveChallenge([node.account.address, id, challenger.account.address, true], { account: arbiter.account }),
         settlement,
         "NoOpenChallenge",
-        [node.account.address, id],
+        [node.account.address, id, challenger.account.address],
       );
     }
   });
@@ -129,10 +137,10 @@ describe("Settlement disputes", () => {
     await settlement.write.setSlashAmount([0n], { account: governance.account });
     await settlement.write.challenge([node.account.address, batchId], { account: challenger.account });
     await viem.assertions.emitWithArgs(
-      settlement.write.resolveChallenge([node.account.address, batchId, true], { account: arbiter.account }),
+      settlement.write.resolveChallenge([node.account.address, batchId, challenger.account.address, true], { account: arbiter.account }),
       settlement,
       "ChallengeUpheld",
-      [batchId, node.account.address, challenger.account.address, 0n],
+      [batchId, node.account.address, challenger.account.address, 0n, 0n],
     );
   });
 
