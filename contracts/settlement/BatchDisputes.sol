@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IStakeLock} from "../interfaces/IStakeLock.sol";
 import {ActiveNodes} from "./ActiveNodes.sol";
 import {ContributorCredits} from "./ContributorCredits.sol";
-import {RevenueLedger} from "./RevenueLedger.sol";
 
 /// @title BatchDisputes
 /// @notice Challenges against a pending credit root, resolved by a governance-appointed arbiter; stake locks
@@ -41,7 +41,7 @@ import {RevenueLedger} from "./RevenueLedger.sol";
 /// challenge, voting with their stake at risk, with appeals escalating to a larger committee. Because every
 /// challenger gets its own ruling, a challenger that plays such a game badly on purpose cannot make a wrong
 /// root final while an honest challenge of it is open.
-abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits, ActiveNodes {
+abstract contract BatchDisputes is IStakeLock, Ownable2Step, ContributorCredits, ActiveNodes {
     /// @dev One challenger's open challenge of one root.
     struct Challenge {
         bool open;
@@ -319,6 +319,9 @@ abstract contract BatchDisputes is IStakeLock, RevenueLedger, ContributorCredits
     function hasOpenDisputes(address node) external view returns (bool) {
         return _hasUnsettledRoot(node) && _recoveries[node].proposer == address(0);
     }
+
+    /// @dev Credits `amount` (held by this contract) to `account`'s withdrawable earnings.
+    function _creditEarnings(address account, uint256 amount) internal virtual;
 
     /// @dev A final recovery root returns its bond to the proposer, as earnings.
     function _afterRootFinalized(address node, uint64 batchId) internal override {

@@ -4,7 +4,6 @@ pragma solidity ^0.8.28;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ActiveNodes} from "./ActiveNodes.sol";
-import {ContributorCredits} from "./ContributorCredits.sol";
 import {RevenueLedger} from "./RevenueLedger.sol";
 import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 
@@ -23,7 +22,7 @@ import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 /// serving node's contributor pool, to be divided by the node's next credit root). Splitting at once
 /// binds the fee to the requested model, which a later batch could not enforce. The split uses the model's
 /// terms version current when the request was made, so an owner cannot change the split under a request.
-abstract contract InferenceRequests is RevenueLedger, ContributorCredits, ActiveNodes {
+abstract contract InferenceRequests is RevenueLedger, ActiveNodes {
     /// @notice Lifecycle of a request; `None` marks an unknown id.
     uint8 internal constant STATUS_NONE = 0;
     uint8 internal constant STATUS_OPEN = 1;
@@ -161,6 +160,9 @@ abstract contract InferenceRequests is RevenueLedger, ContributorCredits, Active
         emit InferenceRefunded(requestId, request.requester, request.fee);
         _pushTokens(request.requester, request.fee);
     }
+
+    /// @dev Adds `amount` of this contract's tokens to `node`'s contributor pool.
+    function _addToPool(address node, uint256 amount) internal virtual;
 
     /// @notice An on-chain inference request.
     /// @param requestId The request.

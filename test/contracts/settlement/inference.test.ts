@@ -8,7 +8,7 @@ const STATUS = { none: 0, open: 1, served: 2, refunded: 3 } as const;
 
 describe("Settlement on-chain inference", () => {
   it("takes the fee from the wallet, not the escrow, and splits it when an active node serves the request", async () => {
-    const { settlement, token, payer, node, modelOwner } = await networkHelpers.loadFixture(deploy);
+    const { settlement, pools, token, payer, node, modelOwner } = await networkHelpers.loadFixture(deploy);
     const walletBefore = await token.read.balanceOf([payer.account.address]);
     const fee = 3n * UNIT;
     const maxTokens = 1_500n; // price 2 per 1k tokens -> minimum fee 3
@@ -31,7 +31,7 @@ describe("Settlement on-chain inference", () => {
     const split = expectedSplit(fee, PROTOCOL_FEE_BPS, MODEL_A.ownerBps, MODEL_A.contributorBps);
     expect(await settlement.read.earningsOf([node.account.address])).to.equal(split.node);
     expect(await settlement.read.earningsOf([modelOwner.account.address])).to.equal(split.owner);
-    const [, , , pool] = await settlement.read.creditsOf([node.account.address]);
+    const [, , , pool] = await pools.read.creditsOf([node.account.address]);
     expect(pool).to.equal(split.contributors);
     const [requester, modelId, storedFee, , status, servedBy] = await settlement.read.inferenceRequestOf([1n]);
     expect([requester.toLowerCase(), modelId, storedFee, status, servedBy.toLowerCase()]).to.deep.equal([
@@ -50,7 +50,7 @@ describe("Settlement on-chain inference", () => {
   });
 
   it("refunds an unserved request to the wallet after the timeout, and only then", async () => {
-    const { settlement, token, payer, node, outsider } = await networkHelpers.loadFixture(deploy);
+    const { settlement, pools, token, payer, node, outsider } = await networkHelpers.loadFixture(deploy);
     const walletBefore = await token.read.balanceOf([payer.account.address]);
     await settlement.write.requestInference([MODEL_B.id, node.account.address, "bafy-prompt", 10n, UNIT], { account: payer.account });
     const [, , , expiresAt] = await settlement.read.inferenceRequestOf([1n]);
@@ -90,7 +90,7 @@ describe("Settlement on-chain inference", () => {
   });
 
   it("rejects bad requests", async () => {
-    const { settlement, token, payer, node, outsider } = await networkHelpers.loadFixture(deploy);
+    const { settlement, pools, token, payer, node, outsider } = await networkHelpers.loadFixture(deploy);
     // The token's own ABI, to decode its allowance error (the fixture's client has the plain ERC-20 ABI).
     const tokenWithErrors = await viem.getContractAt("TestPaymentToken", token.address);
     const as = { account: payer.account };
@@ -130,7 +130,7 @@ describe("Settlement on-chain inference", () => {
   });
 
   it("serves only from an active node with a result CID", async () => {
-    const { settlement, payer, node, outsider } = await networkHelpers.loadFixture(deploy);
+    const { settlement, pools, payer, node, outsider } = await networkHelpers.loadFixture(deploy);
     await settlement.write.requestInference([MODEL_B.id, node.account.address, "bafy-prompt", 10n, UNIT], { account: payer.account });
     await viem.assertions.revertWithCustomErrorWithArgs(
       settlement.write.serveInference([1n, "r"], { account: outsider.account }),
@@ -146,7 +146,7 @@ describe("Settlement on-chain inference", () => {
   });
 
   it("splits the fee by the terms version current when the request was made", async () => {
-    const { settlement, models, payer, node, modelOwner } = await networkHelpers.loadFixture(deploy);
+    const { settlement, pools, models, payer, node, modelOwner } = await networkHelpers.loadFixture(deploy);
     const fee = 3n * UNIT;
     await settlement.write.requestInference([MODEL_A.id, node.account.address, "bafy-prompt", 1_000n, fee], { account: payer.account });
     // The owner front-runs the node's serve with a 100 % owner split: the request keeps version 1.
@@ -158,7 +158,7 @@ describe("Settlement on-chain inference", () => {
   });
 
   it("rejects a model whose current terms do not sum to 100 %", async () => {
-    const { settlement, models, payer, node, modelOwner } = await networkHelpers.loadFixture(deploy);
+    const { settlement, pools, models, payer, node, modelOwner } = await networkHelpers.loadFixture(deploy);
     await models.write.setTerms([9n, modelOwner.account.address, 0n, 5_000, 5_000, 1]);
     await viem.assertions.revertWithCustomErrorWithArgs(
       settlement.write.requestInference([9n, node.account.address, "p", 10n, UNIT], { account: payer.account }),

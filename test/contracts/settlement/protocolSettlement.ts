@@ -12,9 +12,9 @@ export const MODEL_PRICE = UNIT;
 export const PROTOCOL_SLASH = parseEther("50");
 
 /**
- * Deploys the protocol and a Settlement on it; mints model 1 through a real training job (trained by nodeA,
+ * Deploys the protocol and a Settlement (with its ContributorPools) on it; mints model 1 through a real training job (trained by nodeA,
  * owned by the requester, priced); funds a payer's escrow and gives the payer, challengers and a recovery
- * proposer tokens approved for the Settlement.
+ * proposer tokens approved for the Settlement and the pools.
  */
 export async function deployProtocolWithSettlement(viem: HardhatViem) {
   const protocol = await deployProtocol(viem);
@@ -29,8 +29,9 @@ export async function deployProtocolWithSettlement(viem: HardhatViem) {
       slashAmount: PROTOCOL_SLASH,
     },
   ]);
-  await nodes.write.grantRole([await nodes.read.SLASHER_ROLE(), settlement.address]);
-  await nodes.write.setStakeLock([settlement.address]);
+  const pools = await viem.getContractAt("ContributorPools", await settlement.read.contributorPools());
+  await nodes.write.grantRole([await nodes.read.SLASHER_ROLE(), pools.address]);
+  await nodes.write.setStakeLock([pools.address]);
 
   const deadline = BigInt((await publicClient.getBlock()).timestamp) + 10n * LEASE_DURATION;
   await models.write.createJob(
@@ -44,8 +45,9 @@ export async function deployProtocolWithSettlement(viem: HardhatViem) {
   for (const who of [payer, challenger, sockPuppet, proposer]) {
     await token.write.transfer([who.account.address, 10n * PAYER_DEPOSIT]);
     await token.write.approve([settlement.address, 2n ** 256n - 1n], { account: who.account });
+    await token.write.approve([pools.address, 2n ** 256n - 1n], { account: who.account });
   }
   await settlement.write.deposit([PAYER_DEPOSIT], { account: payer.account });
   const domain: VoucherDomain = { chainId: await publicClient.getChainId(), verifyingContract: settlement.address };
-  return { ...protocol, settlement, domain, arbiter, payer, alice, bob, challenger, sockPuppet, proposer };
+  return { ...protocol, settlement, pools, domain, arbiter, payer, alice, bob, challenger, sockPuppet, proposer };
 }
