@@ -108,8 +108,12 @@ export async function datanetContribute(session: ChainSession, node: NodeClient,
   });
   await checkPrepared(node, view, prepared);
   await ensureFunds(chain, chain.addresses.datanets, stake, "the contribution stake");
+  // The stake and rejection rule the user was shown are the most the contract may take: an owner who raises the
+  // stake or turns on forfeits after this read makes the transaction revert instead of costing the contributor.
   const { hash, receipt } = await chain.sender.write({
-    contract: "datanets", functionName: "contribute", args: [datanetId, prepared.digest, BigInt(prepared.byteSize), prepared.metadataCid],
+    contract: "datanets",
+    functionName: "contribute",
+    args: [datanetId, prepared.digest, BigInt(prepared.byteSize), prepared.metadataCid, stake, forfeitRejectedStake],
   });
   const { contributionId, number } = eventArgs<{ contributionId: bigint; number: number }>(session, receipt, "ContributionSubmitted");
   console.log(`Contributed ${file} to Datanet ${datanetId} as contribution #${number}, id ${contributionId} (content ${prepared.cid}, metadata ${prepared.metadataCid}, stake ${formatTokens(stake)}); tx ${hash}`);
