@@ -91,7 +91,7 @@ export function renderMarkdownReport(r: BenchmarkReport): string {
   }
   if (r.scale) {
     const s = r.scale;
-    lines.push(`**Scale (span only)**: ${s.contributions} contributions of ${s.contributors} contributors with the same templates (${s.indexTokens} indexed tokens; index built in ${s.seconds.index.toFixed(1)} s, ${s.outputs.length} outputs attributed in ${s.seconds.attribution.toFixed(1)} s). Outputs are the texts' own continuations.`, "");
+    lines.push(`**Scale (span only)**: ${s.contributions} contributions of ${s.contributors} contributors with the same templates, contents from the base model's training split (${s.indexTokens} indexed tokens; index built in ${s.seconds.index.toFixed(1)} s, ${s.outputs.length} outputs attributed in ${s.seconds.attribution.toFixed(1)} s). Outputs are the texts' own continuations.`, "");
     lines.push(table(rankingHeader, rankingRows("scale", s.outputs, s.contributors, ["span"])), "");
     lines.push(table(["regime", "output", "method", "precision", "recall", "abstentions", "unrelated ≥ threshold", "unrelated top share median / max", "≤ 5 %"], thresholdRows("scale", s.outputs, r.threshold, ["span"])), "");
   }

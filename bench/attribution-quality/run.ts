@@ -80,6 +80,15 @@ const datanetOptions: TemplatedDatanetOptions = {
 const datanet = buildTemplatedDatanet(text.datanet, text.unrelated, tokenizer, datanetOptions);
 log(`Datanet: ${datanet.contributions.length} contributions of ${datanet.contributors.length} contributors, ${datanet.probes.length} probes`);
 
+// Span only, no model: contents from the base model's training split (the held-out split is too small for thousands).
+const scaleDatanet = buildTemplatedDatanet(text.baseTraining, text.unrelated, tokenizer, {
+  ...datanetOptions, contributors: num("scale-contributors"), uniquePerContributor: num("scale-per-contributor"),
+  nearDuplicates: Math.round(num("scale-contributors") / 5), mixed: 100, heldOut: 0, unrelated: 100, seed: seed + 100,
+});
+const scale = runSpanScale(scaleDatanet);
+log(`scale: ${scale.contributions} contributions indexed and ${scale.outputs.length} outputs attributed`);
+
+
 const backend = await createBackend({ fusedMultiplyAdd: false });
 const base = await loadBaseModel(values.base!, backend, tokenizer.vocabSize);
 const common = { batchSize: num("batch-size"), sequenceLength: num("sequence-length"), rank: num("rank"), dims: num("dims"), mixPpm: num("mix"), threshold: num("threshold"), seed, log };
@@ -92,13 +101,6 @@ const spec = regimes[1];
 const ldsOutputs = spec.outputs.filter((x) => (x.source === "generated" && (x.kind === "unique" || x.kind === "near-duplicate")) || (x.source === "text" && x.kind === "mixed"));
 const lds = num("subsets") >= 3 ? { regime: spec.name, result: await runLds(backend, base, datanet, ldsOutputs, specialized, { subsets: num("subsets"), epochs: spec.epochs, seed }) } : null;
 await backend.dispose();
-
-const scaleDatanet = buildTemplatedDatanet(text.datanet, text.unrelated, tokenizer, {
-  ...datanetOptions, contributors: num("scale-contributors"), uniquePerContributor: num("scale-per-contributor"),
-  nearDuplicates: Math.round(num("scale-contributors") / 5), mixed: 100, heldOut: 0, unrelated: 100, seed: seed + 100,
-});
-const scale = runSpanScale(scaleDatanet);
-log(`scale: ${scale.contributions} contributions indexed and ${scale.outputs.length} outputs attributed`);
 
 const setup = `**Setup.** Templated Datanet (\`templated-datanet.ts\`, seed ${seed}): ${datanetOptions.contributors} contributors with ${datanetOptions.uniquePerContributor} contents each, ${datanetOptions.nearDuplicates} of them also held by a second contributor with every 10th token changed (${datanet.contributions.length} contributions). Every contribution is one of 3 shared headers (≈ 16 tokens) + ${datanetOptions.contentTokens} tokens of real English from the corpus held-out split (no 8-gram shared between contents) + a footer shared by all (≈ 15 tokens). Prompts as a user would write them: the template header + the first ${datanetOptions.promptContentTokens} content tokens; outputs are the adapter's greedy continuations ("generated") and the texts' own continuations ("text", the rest of the content + footer). ${datanetOptions.mixed} mixed outputs: half of one contributor's continuation then the end of another's. ${datanetOptions.unrelated} unrelated outputs: a header + text from the control split, ending in the shared footer. Base: the committed pretrained \`tributary-base-v0\` (3.95M parameters). Adapter: LoRA rank ${common.rank} on all 7 projections, AdamW, batch ${common.batchSize} × ${common.sequenceLength} tokens, TracIn checkpoints at 1/3, 2/3 and the end, Kronecker projection to ${common.dims} dims; combined = 50 % span.`;
 const report: BenchmarkReport = {

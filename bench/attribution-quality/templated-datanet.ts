@@ -49,6 +49,8 @@ export interface TemplatedDatanetOptions {
   promptContentTokens: number;
   distinctNgram: number;
   seed: number;
+  /** At most this many contents from one corpus document (default: spread evenly, at least 2). */
+  perSource?: number;
 }
 
 export interface TemplatedContribution {
@@ -110,7 +112,7 @@ export function buildTemplatedDatanet(
   const footer = Int32Array.from(tokenizer.encode(` ${FOOTER}`));
   const registry = new NgramRegistry(o.distinctNgram);
   const wanted = o.contributors * o.uniquePerContributor + o.heldOut;
-  const perSource = (count: number, sources: number) => Math.max(2, Math.ceil((1.5 * count) / Math.max(1, sources)));
+  const perSource = (count: number, sources: number) => o.perSource ?? Math.max(2, Math.ceil((1.5 * count) / Math.max(1, sources)));
   const contents = extractPassages(seededShuffle(datanetSources, o.seed), wanted, tokenizer, registry, {
     length: o.contentTokens, distinctNgram: o.distinctNgram, perSource: perSource(wanted, datanetSources.length),
   }).map((p) => p.tokens);
