@@ -3,7 +3,7 @@
  * section of the training job's evaluation report.
  *
  * Before training, `holdOutAttributionCanaries` takes a canary passage out of each (sampled)
- * contribution: the last `promptTokens + outputTokens` tokens, whose owner is known. In "held-out"
+ * contribution: `promptTokens + outputTokens` tokens at a seeded position, whose owner is known. In "held-out"
  * mode (the default) the canary is cut off the training text, so it is text the contributor wrote
  * but the adapter never saw: attributing it tests whether attribution credits the contributor
  * whose data taught the model, not whether it spots copying. In "planted" mode the contribution
@@ -54,7 +54,7 @@ export interface AttributionCanary {
 
 export interface CanarySplit {
   mode: CanaryMode;
-  /** The examples to train on, index and sketch: held-out canaries cut off, in the input order. */
+  /** The examples to train on, index and sketch: held-out canaries cut out (the text before and after each as two examples), in the input order. */
   training: TaggedTrainingExample[];
   canaries: AttributionCanary[];
   /** Contributions drawn but too short to give a canary (held-out mode keeps at least a canary's length of training text). */
@@ -65,7 +65,12 @@ function positiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) throw new InvalidParameterError(`${name} must be a positive integer, got ${value}.`, { field: name, value });
 }
 
-/** One canary per sampled contribution (its first example long enough, by the examples' order). */
+/**
+ * One canary per sampled contribution: `promptTokens + outputTokens` consecutive tokens at a seeded
+ * position of its first example long enough. Held out, the example is replaced by the text before
+ * and the text after the canary, as two examples of the same contribution (no junction the
+ * contributor never wrote; pieces under 2 tokens are dropped).
+ */
 export function holdOutAttributionCanaries(examples: readonly TaggedTrainingExample[], options: CanaryOptions): CanarySplit {
   positiveInteger("promptTokens", options.promptTokens);
   positiveInteger("outputTokens", options.outputTokens);
@@ -76,9 +81,10 @@ export function holdOutAttributionCanaries(examples: readonly TaggedTrainingExam
   const length = options.promptTokens + options.outputTokens;
   // Held out, the contribution keeps at least as much training text as it gives up.
   const needed = mode === "held-out" ? 2 * length : length;
+  const rng = new Rng(options.seed);
   const contributions = [...new Set(examples.map((e) => e.contributionId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const drawn = new Rng(options.seed).shuffle(contributions).slice(0, maxCanaries);
-  const canaryOf = new Map<number, AttributionCanary>();
+  const drawn = rng.shuffle(contributions).slice(0, maxCanaries);
+  const canaryAt = new Map<number, { canary: AttributionCanary; start: number }>();
   const tooShort: bigint[] = [];
   for (const id of drawn) {
     const at = examples.findIndex((e) => e.contributionId === id && e.tokens.length >= needed);
@@ -86,11 +92,17 @@ export function holdOutAttributionCanaries(examples: readonly TaggedTrainingExam
       tooShort.push(id);
       continue;
     }
-    const tail = examples[at].tokens.slice(examples[at].tokens.length - length);
-    canaryOf.set(at, { contributionId: id, prompt: tail.slice(0, options.promptTokens), reference: tail.slice(options.promptTokens) });
+    const tokens = examples[at].tokens;
+    const start = rng.nextInt(tokens.length - length + 1);
+    const window = tokens.slice(start, start + length);
+    canaryAt.set(at, { canary: { contributionId: id, prompt: window.slice(0, options.promptTokens), reference: window.slice(options.promptTokens) }, start });
   }
-  const training = examples.map((e, i) => (mode === "held-out" && canaryOf.has(i) ? { contributionId: e.contributionId, tokens: e.tokens.slice(0, e.tokens.length - length) } : e));
-  const canaries = [...canaryOf.entries()].sort(([a], [b]) => a - b).map(([, c]) => c);
+  const training = examples.flatMap((e, i) => {
+    const cut = canaryAt.get(i);
+    if (mode === "planted" || !cut) return [e];
+    return [e.tokens.slice(0, cut.start), e.tokens.slice(cut.start + length)].filter((t) => t.length >= 2).map((tokens) => ({ contributionId: e.contributionId, tokens }));
+  });
+  const canaries = [...canaryAt.entries()].sort(([a], [b]) => a - b).map(([, c]) => c.canary);
   return { mode, training, canaries, tooShort };
 }
 

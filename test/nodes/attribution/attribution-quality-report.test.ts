@@ -52,18 +52,26 @@ async function trainAndReport(mode: CanaryMode) {
 }
 
 describe("attribution quality report (held-out canaries per contribution)", () => {
-  it("cuts each drawn contribution's last prompt + output tokens off as its canary; planted mode keeps them in training", () => {
+  it("cuts a prompt + output window out of each drawn contribution as its canary, keeping the text around it; planted mode keeps it in training", () => {
     const all = examples();
     const heldOut = holdOutAttributionCanaries(all, OPTIONS);
     assert.equal(heldOut.mode, "held-out");
     assert.equal(heldOut.canaries.length, 4);
     for (const canary of heldOut.canaries) {
-      const original = all.find((e) => e.contributionId === canary.contributionId)!.tokens;
-      assert.deepEqual([...canary.prompt, ...canary.reference], [...original.slice(32)]);
+      const original = [...all.find((e) => e.contributionId === canary.contributionId)!.tokens];
+      const window = [...canary.prompt, ...canary.reference];
       assert.equal(canary.prompt.length, 6);
-      assert.equal(heldOut.training.find((e) => e.contributionId === canary.contributionId)!.tokens.length, 32);
+      assert.equal(window.length, 16);
+      const pieces = heldOut.training.filter((e) => e.contributionId === canary.contributionId).map((e) => [...e.tokens]);
+      // The pieces are the text before and after the window, which is gone from training.
+      const start = original.findIndex((_, i) => window.every((t, j) => original[i + j] === t));
+      assert.ok(start >= 0);
+      assert.deepEqual(pieces.flat(), [...original.slice(0, start), ...original.slice(start + 16)]);
+      assert.equal(pieces.flat().length, 32);
     }
-    assert.deepEqual(heldOut.training.map((e) => e.contributionId), all.map((e) => e.contributionId), "order and ids kept");
+    const ids = heldOut.training.map((e) => e.contributionId);
+    assert.deepEqual([...new Set(ids)], all.map((e) => e.contributionId), "order and ids kept");
+    assert.deepEqual(holdOutAttributionCanaries(all, OPTIONS), heldOut, "deterministic by seed");
 
     const planted = holdOutAttributionCanaries(all, { ...OPTIONS, mode: "planted", maxCanaries: 2 });
     assert.equal(planted.canaries.length, 2);
@@ -104,8 +112,8 @@ describe("attribution quality report (held-out canaries per contribution)", () =
     const { all, split, section } = await trainAndReport("held-out");
     assert.equal(section.mode, "held-out");
     for (const c of split.canaries) {
-      const trained = split.training.find((e) => e.contributionId === c.contributionId)!.tokens;
-      assert.equal(trained.length, all.find((e) => e.contributionId === c.contributionId)!.tokens.length - 16);
+      const trained = split.training.filter((e) => e.contributionId === c.contributionId).reduce((n, e) => n + e.tokens.length, 0);
+      assert.equal(trained, all.find((e) => e.contributionId === c.contributionId)!.tokens.length - 16);
     }
     assert.equal(section.canaries, 4);
     assert.ok(section.generated.gradient.abstentions === 0, "every output has gradient evidence");
