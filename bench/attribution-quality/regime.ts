@@ -65,6 +65,21 @@ export interface AttributedOutput {
   /** Generated outputs: tokens agreeing with the reference before the first difference. */
   copied: number;
   longestSpan: number;
+  /** The output contains an n-gram (n = the span minimum, 8) of some contribution's content, not of the shared templates: it copies Datanet text. */
+  copiesContent: boolean;
+}
+
+/** The 8-grams of the contributions' contents, the shared headers' and footer's removed. */
+export function contentNgrams(datanet: TemplatedDatanet, n = 8): (tokens: Int32Array) => boolean {
+  const key = (t: Int32Array, i: number) => Array.prototype.join.call(t.subarray(i, i + n), ",");
+  const template = new Set<string>();
+  for (const part of [...datanet.header, datanet.footer]) for (let i = 0; i + n <= part.length; i++) template.add(key(part, i));
+  const content = new Set<string>();
+  for (const c of datanet.contributions) for (let i = 0; i + n <= c.tokens.length; i++) if (!template.has(key(c.tokens, i))) content.add(key(c.tokens, i));
+  return (tokens) => {
+    for (let i = 0; i + n <= tokens.length; i++) if (content.has(key(tokens, i))) return true;
+    return false;
+  };
 }
 
 export interface RegimeResult {
@@ -126,13 +141,14 @@ export async function runRegime(backend: Backend, base: BaseModel, datanet: Temp
   const gradients = tracinGradients(model, training.checkpoints, examples, outputs.map((x) => ({ prompt: x.probe.prompt, output: x.tokens })), T,
     { dimensions: o.dims, seed: o.seed, kind: "kronecker-rademacher" }, base.digest);
   o.log(`${o.name}: gradients of ${examples.length} examples + ${outputs.length} outputs in ${gradients.seconds.toFixed(1)} s`);
+  const copiesContent = contentNgrams(datanet);
   const attributionStart = performance.now();
   const attributed: AttributedOutput[] = outputs.map((x, i) => {
     const a = attributeOutput(index, gradients.sketch, { requestId: `${o.name}-${i}`, prompt: x.probe.prompt, tokens: x.tokens, gradients: gradients.outputs[i] }, o.mixPpm, "wasm-simd");
     return {
       kind: x.probe.kind, source: x.source, truths: x.probe.truths, prompt: x.probe.prompt, tokens: x.tokens,
       shares: Object.fromEntries(METHODS.map((m) => [m, accountShares(a.weights[m], contributorOf)])) as Record<Method, Map<Address, number>>,
-      copied: copiedPrefixLength(x.tokens, x.probe.reference), longestSpan: a.longestSpan,
+      copied: copiedPrefixLength(x.tokens, x.probe.reference), longestSpan: a.longestSpan, copiesContent: copiesContent(x.tokens),
     };
   });
   model.setAdapter(training.adapter);

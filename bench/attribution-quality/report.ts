@@ -46,6 +46,12 @@ function rankingRows(label: string, outputs: readonly AttributedOutput[], candid
   return rows;
 }
 
+/** Of the unrelated outputs over the threshold, how many copy Datanet content (the model regurgitating it: crediting its owner is then right). */
+function crossingCopies(unrelated: readonly AttributedOutput[], m: Method, threshold: number): string {
+  const crossing = unrelated.filter((x) => Math.max(0, ...x.shares[m].values()) >= threshold);
+  return `${crossing.filter((x) => x.copiesContent).length} copy content (all unrelated: ${unrelated.filter((x) => x.copiesContent).length}/${unrelated.length})`;
+}
+
 function thresholdRows(label: string, outputs: readonly AttributedOutput[], threshold: number, methods: readonly Method[]): string[][] {
   const rows: string[][] = [];
   for (const source of ["generated", "text"] as const) {
@@ -57,7 +63,7 @@ function thresholdRows(label: string, outputs: readonly AttributedOutput[], thre
       const q: QualityMetrics = byMethod[m];
       rows.push([
         label, source, m, q.precision === null ? "undefined (no prediction)" : `${f3(q.precision)} (${q.correct}/${q.predictions})`, `${f3(q.recall)} (${q.correct}/${q.planted})`,
-        String(q.abstentions), pct(q.unrelatedPredictions, q.unrelated), `${f2(q.unrelatedTopShare.median)} / ${f2(q.unrelatedTopShare.max)}`,
+        String(q.abstentions), `${pct(q.unrelatedPredictions, q.unrelated)}; ${crossingCopies(unrelated, m, threshold)}`, `${f2(q.unrelatedTopShare.median)} / ${f2(q.unrelatedTopShare.max)}`,
         q.unrelatedCrossingRate <= GOALS.unrelatedCrossing ? "yes" : "**no**",
       ]);
     }
@@ -80,7 +86,7 @@ export function renderMarkdownReport(r: BenchmarkReport): string {
   const rankingHeader = ["regime", "output", "kind", "copied", "median longest span", "method", "outputs", "abstentions", "top-1", "MRR", "recall@truths", "chance top-1 / MRR"];
   lines.push(table(rankingHeader, r.regimes.flatMap((g) => rankingRows(g.name, g.outputs, g.contributors, METHODS))), "");
   lines.push(`**Threshold view** (a prediction when the top account's share is ≥ ${r.threshold}; precision is undefined when no prediction is made; abstentions = attributable outputs below the threshold; unrelated outputs — prompts and text from outside the Datanet, ending in the shared footer — over the threshold are false positives, goal ≤ ${GOALS.unrelatedCrossing * 100} %):`, "");
-  lines.push(table(["regime", "output", "method", "precision", "recall", "abstentions", "unrelated ≥ threshold", "unrelated top share median / max", "≤ 5 %"], r.regimes.flatMap((g) => thresholdRows(g.name, g.outputs, r.threshold, METHODS))), "");
+  lines.push(table(["regime", "output", "method", "precision", "recall", "abstentions", "unrelated ≥ threshold; of those, copying Datanet content", "unrelated top share median / max", "≤ 5 %"], r.regimes.flatMap((g) => thresholdRows(g.name, g.outputs, r.threshold, METHODS))), "");
   if (r.lds) {
     const l = r.lds.result;
     lines.push(`**Linear datamodeling score** (regime ${r.lds.regime}): ${l.subsets} adapters retrained from scratch on random halves of the contributors (same recipe and epochs: ${l.stepsPerSubset} steps each, same seed); for each of ${l.outputs} outputs (generated continuations of unique and near-duplicate prompts, and the mixed texts) the loss reduction against the base model under each half is correlated (Spearman, over the halves) with the sum of the method's attribution over the half's accounts; LDS is the mean over outputs (an output a method gives no evidence for counts 0), with a 95 % percentile bootstrap interval over outputs (2000 resamples). Mean standard deviation of the real loss reductions across halves: ${f3(l.actualSpread)} nats.`, "");
@@ -93,7 +99,7 @@ export function renderMarkdownReport(r: BenchmarkReport): string {
     const s = r.scale;
     lines.push(`**Scale (span only)**: ${s.contributions} contributions of ${s.contributors} contributors with the same templates, contents from the base model's training split (${s.indexTokens} indexed tokens; index built in ${s.seconds.index.toFixed(1)} s, ${s.outputs.length} outputs attributed in ${s.seconds.attribution.toFixed(1)} s). Outputs are the texts' own continuations.`, "");
     lines.push(table(rankingHeader, rankingRows("scale", s.outputs, s.contributors, ["span"])), "");
-    lines.push(table(["regime", "output", "method", "precision", "recall", "abstentions", "unrelated ≥ threshold", "unrelated top share median / max", "≤ 5 %"], thresholdRows("scale", s.outputs, r.threshold, ["span"])), "");
+    lines.push(table(["regime", "output", "method", "precision", "recall", "abstentions", "unrelated ≥ threshold; of those, copying Datanet content", "unrelated top share median / max", "≤ 5 %"], thresholdRows("scale", s.outputs, r.threshold, ["span"])), "");
   }
   lines.push("**Goals.**", "");
   for (const g of r.regimes) {

@@ -8,7 +8,7 @@ import { contributorsById } from "../../nodes/src/attribution/datanet-manifest.t
 import { buildSpanIndex } from "../../nodes/src/attribution/span-index.ts";
 import type { Method } from "./attribute-output.ts";
 import { accountShares } from "./ranking-metrics.ts";
-import type { AttributedOutput } from "./regime.ts";
+import { contentNgrams, type AttributedOutput } from "./regime.ts";
 import type { TemplatedDatanet } from "./templated-datanet.ts";
 
 export interface SpanScaleResult {
@@ -24,6 +24,7 @@ export function runSpanScale(datanet: TemplatedDatanet): SpanScaleResult {
   const index = buildSpanIndex(datanet.root, datanet.indexDocuments);
   const indexSeconds = (performance.now() - t) / 1000;
   const contributorOf = contributorsById(datanet.manifest);
+  const copiesContent = contentNgrams(datanet);
   t = performance.now();
   const outputs = datanet.probes.map((p, i): AttributedOutput => {
     const record = attribute({ requestId: `scale-${i}`, model: { id: 1n, cid: "bench-attribution-quality" }, datanet: { id: 1n, version: 1 }, outputTokens: p.reference, index });
@@ -32,7 +33,7 @@ export function runSpanScale(datanet: TemplatedDatanet): SpanScaleResult {
     return {
       kind: p.kind, source: "text", truths: p.truths, prompt: p.prompt, tokens: p.reference,
       shares: { span, gradient: empty, combined: span } as Record<Method, Map<Address, number>>,
-      copied: p.reference.length, longestSpan: record.evidence.spans.reduce((m, s) => Math.max(m, s.length), 0),
+      copied: p.reference.length, copiesContent: copiesContent(p.reference), longestSpan: record.evidence.spans.reduce((m, s) => Math.max(m, s.length), 0),
     };
   });
   return {
