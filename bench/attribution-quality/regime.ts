@@ -69,13 +69,15 @@ export interface AttributedOutput {
   copiesContent: boolean;
 }
 
-/** The 8-grams of the contributions' contents, the shared headers' and footer's removed. */
+/** The 8-grams lying wholly inside a contribution's content (none touching its header or the footer). */
 export function contentNgrams(datanet: TemplatedDatanet, n = 8): (tokens: Int32Array) => boolean {
   const key = (t: Int32Array, i: number) => Array.prototype.join.call(t.subarray(i, i + n), ",");
-  const template = new Set<string>();
-  for (const part of [...datanet.header, datanet.footer]) for (let i = 0; i + n <= part.length; i++) template.add(key(part, i));
   const content = new Set<string>();
-  for (const c of datanet.contributions) for (let i = 0; i + n <= c.tokens.length; i++) if (!template.has(key(c.tokens, i))) content.add(key(c.tokens, i));
+  for (const c of datanet.contributions) {
+    const start = datanet.header[datanet.contributors.indexOf(c.contributor) % datanet.header.length].length;
+    const end = c.tokens.length - datanet.footer.length;
+    for (let i = start; i + n <= end; i++) content.add(key(c.tokens, i));
+  }
   return (tokens) => {
     for (let i = 0; i + n <= tokens.length; i++) if (content.has(key(tokens, i))) return true;
     return false;
