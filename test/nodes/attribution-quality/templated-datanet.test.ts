@@ -6,6 +6,7 @@ import { attribute } from "../../../nodes/src/attribution/attribute.ts";
 import { buildTemplatedDatanet } from "../../../bench/attribution-quality/templated-datanet.ts";
 import { contributorAddress } from "../../../bench/attribution-quality/planted-datanet.ts";
 import { accountShares } from "../../../bench/attribution-quality/ranking-metrics.ts";
+import { contentNgrams } from "../../../bench/attribution-quality/regime.ts";
 import { BenchmarkInputError } from "../../../bench/attribution-quality/errors.ts";
 import { uniqueProse, wordTokenizer } from "./word-tokenizer.ts";
 
@@ -56,6 +57,16 @@ describe("templated Datanet (boilerplate, near-duplicates, mixed outputs)", () =
     }
     assert.equal(d.heldOut.length, 2);
     assert.throws(() => buildTemplatedDatanet(datanetText, unrelatedText, tokenizer, { ...options, contributors: 1 }), BenchmarkInputError);
+  });
+
+  it("flags outputs that copy a content's 8-gram, not ones made of template text or running across the template junction", () => {
+    const copies = contentNgrams(d);
+    const c = d.contributions[0];
+    const header = d.header[0].length;
+    assert.equal(copies(c.tokens.subarray(header, header + 8)), true);
+    assert.equal(copies(d.footer), false);
+    assert.equal(copies(c.tokens.subarray(0, header + 7)), false, "header + 7 content tokens: no 8-gram wholly inside the content");
+    assert.equal(copies(c.tokens.subarray(c.tokens.length - d.footer.length - 7)), false);
   });
 
   it("the shared footer alone splits among every holder, so an unrelated output is credited to nobody strongly by span", () => {
