@@ -158,20 +158,29 @@ export interface AttributionQualitySection {
   reproduced: number;
 }
 
-/** Greedy decoding with the model's training forward (no KV cache: canaries are few and short). */
+/**
+ * Greedy decoding with the model's training forward (no KV cache: canaries are few and short). Every
+ * step runs one fixed-length window (padding after the tokens so far cannot affect a causal model),
+ * so the model keeps one set of activation buffers, as evaluate.ts's memorization probe does.
+ */
 function greedyContinuation(model: LlamaModel, prompt: Int32Array, newTokens: number): Int32Array {
   const V = model.config.vocabSize;
-  const context = model.config.maxPositionEmbeddings;
-  const tokens = Array.from(prompt);
-  for (let t = 0; t < newTokens; t++) {
-    const window = Int32Array.from(tokens.slice(Math.max(0, tokens.length - context)));
-    const { logits } = model.forward(window, 1, window.length);
-    const last = (window.length - 1) * V;
-    let best = 0;
-    for (let v = 1; v < V; v++) if (logits[last + v] > logits[last + best]) best = v;
-    tokens.push(best);
+  const T = prompt.length + newTokens - 1;
+  if (T > model.config.maxPositionEmbeddings) {
+    throw new InvalidParameterError(`A canary of ${prompt.length} + ${newTokens} tokens exceeds the model's context of ${model.config.maxPositionEmbeddings}.`, { field: "promptTokens" });
   }
-  return Int32Array.from(tokens.slice(prompt.length));
+  const window = new Int32Array(T);
+  window.set(prompt);
+  const out = new Int32Array(newTokens);
+  for (let t = 0; t < newTokens; t++) {
+    const position = prompt.length + t - 1;
+    const { logits } = model.forward(window, 1, T);
+    let best = 0;
+    for (let v = 1; v < V; v++) if (logits[position * V + v] > logits[position * V + best]) best = v;
+    out[t] = best;
+    if (position + 1 < T) window[position + 1] = best;
+  }
+  return out;
 }
 
 /** 1-based rank of `id` by share, ties counted against it; null when it has no weight. */
