@@ -13,6 +13,7 @@ import { DatanetsPage } from "./pages/DatanetsPage.tsx";
 import { JobPage } from "./pages/JobPage.tsx";
 import { ModelFactoryPage } from "./pages/ModelFactoryPage.tsx";
 import { ModelsPage } from "./pages/ModelsPage.tsx";
+import { PlaygroundPage } from "./pages/PlaygroundPage.tsx";
 import { NodesPage } from "./pages/NodesPage.tsx";
 import { SettingsPage } from "./pages/SettingsPage.tsx";
 import { href, useRoute, type Route } from "./router.ts";
@@ -34,6 +35,8 @@ function Page({ route }: { route: Route }) {
       return <ModelFactoryPage />;
     case "job":
       return <JobPage id={route.id} />;
+    case "playground":
+      return <PlaygroundPage />;
     case "models":
       return <ModelsPage />;
     case "settings":
