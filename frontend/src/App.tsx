@@ -14,6 +14,7 @@ import { JobPage } from "./pages/JobPage.tsx";
 import { ModelFactoryPage } from "./pages/ModelFactoryPage.tsx";
 import { ModelsPage } from "./pages/ModelsPage.tsx";
 import { PlaygroundPage } from "./pages/PlaygroundPage.tsx";
+import { RewardsPage } from "./pages/RewardsPage.tsx";
 import { NodesPage } from "./pages/NodesPage.tsx";
 import { SettingsPage } from "./pages/SettingsPage.tsx";
 import { href, useRoute, type Route } from "./router.ts";
@@ -37,6 +38,8 @@ function Page({ route }: { route: Route }) {
       return <JobPage id={route.id} />;
     case "playground":
       return <PlaygroundPage />;
+    case "rewards":
+      return <RewardsPage />;
     case "models":
       return <ModelsPage />;
     case "settings":

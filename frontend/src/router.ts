@@ -1,4 +1,4 @@
-/** A hash router: #/datanets, #/datanets/new, #/datanets/<id>, #/factory, #/jobs/<id>, #/playground, #/nodes, #/models, #/settings. */
+/** A hash router: #/datanets, #/datanets/new, #/datanets/<id>, #/factory, #/jobs/<id>, #/playground, #/rewards, #/nodes, #/models, #/settings. */
 import { useSyncExternalStore } from "react";
 
 export type Route =
@@ -7,6 +7,7 @@ export type Route =
   | { page: "datanet"; id: bigint }
   | { page: "factory" }
   | { page: "playground" }
+  | { page: "rewards" }
   | { page: "job"; id: bigint }
   | { page: "nodes" }
   | { page: "models" }
@@ -22,7 +23,7 @@ export function parseRoute(hash: string): Route {
     if (parts.length === 2 && /^\d+$/.test(parts[1])) return { page: "datanet", id: BigInt(parts[1]) };
   }
   if (parts.length === 2 && parts[0] === "jobs" && /^\d+$/.test(parts[1])) return { page: "job", id: BigInt(parts[1]) };
-  if (parts.length === 1 && (parts[0] === "factory" || parts[0] === "playground" || parts[0] === "nodes" || parts[0] === "models" || parts[0] === "settings")) return { page: parts[0] };
+  if (parts.length === 1 && (parts[0] === "factory" || parts[0] === "playground" || parts[0] === "rewards" || parts[0] === "nodes" || parts[0] === "models" || parts[0] === "settings")) return { page: parts[0] };
   return { page: "not-found", path };
 }
 

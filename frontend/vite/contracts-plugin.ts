@@ -17,6 +17,9 @@ export const DAPP_CONTRACTS = [
   { name: "Settlement", key: "settlement" },
 ] as const;
 
+/** Contracts the dApp reaches through another's address (ContributorPools: `Settlement.contributorPools()`): ABI only. */
+export const ABI_ONLY_CONTRACTS = ["ContributorPools"] as const;
+
 export interface ContractsPluginOptions {
   /** The repository root (holds artifacts/ and .data/). */
   repoRoot: string;
@@ -58,7 +61,7 @@ export function renderContractsModule(options: ContractsPluginOptions): string {
     "// rebuild the contracts (npm run build) or redeploy (npm start) and Vite regenerates it.",
     "",
   ];
-  for (const { name } of DAPP_CONTRACTS) {
+  for (const name of [...DAPP_CONTRACTS.map((c) => c.name), ...ABI_ONLY_CONTRACTS]) {
     const path = findArtifact(artifactsDir, `${name}.json`);
     if (!path) throw new MissingArtifactError(name, artifactsDir);
     const { abi } = JSON.parse(readFileSync(path, "utf8")) as { abi: unknown[] };
