@@ -67,3 +67,25 @@ export function claimManyCall(pools: Address, account: Address, claims: readonly
     label: claims.length === 1 ? "Claim from 1 node" : `Claim from ${claims.length} nodes in one transaction`,
   };
 }
+
+export interface BatchDispute {
+  batchId: bigint;
+  node: Address;
+  challenger: Address;
+  outcome: "open" | "upheld" | "rejected";
+}
+
+/** Challenges of a node's credit batches and their rulings (ContributorPools' BatchDisputes events). */
+export async function batchDisputes(client: PublicClient, pools: Address, node: Address): Promise<BatchDispute[]> {
+  const [challenged, upheld, rejected] = await Promise.all(
+    (["BatchChallenged", "ChallengeUpheld", "ChallengeRejected"] as const).map((eventName) =>
+      client.getContractEvents({ address: pools, abi: contributorPoolsAbi, eventName, args: { node }, fromBlock: 0n }),
+    ),
+  );
+  const ruled = (logs: typeof upheld, batchId: bigint) => logs.some((log) => BigInt((log.args as { batchId?: bigint }).batchId ?? -1n) === batchId);
+  return challenged.map((log) => {
+    const args = log.args as { batchId?: bigint; challenger?: Address };
+    const batchId = BigInt(args.batchId ?? 0n);
+    return { batchId, node, challenger: args.challenger as Address, outcome: ruled(upheld, batchId) ? "upheld" : ruled(rejected, batchId) ? "rejected" : "open" };
+  });
+}

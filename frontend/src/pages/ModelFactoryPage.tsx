@@ -57,6 +57,7 @@ export function ModelFactoryPage() {
   const [datanetId, setDatanetId] = useState("");
   const [version, setVersion] = useState("");
   const [form, setForm] = useState<HyperparameterForm>(() => formFromPreset("tiny"));
+  const [advancedOpen, setAdvancedOpen] = useState(false);
   const [feeText, setFeeText] = useState("10");
   const [hoursText, setHoursText] = useState("24");
   const [upload, setUpload] = useState<{ status: "idle" | "uploading" } | { status: "done"; cid: string; document: string } | { status: "failed"; message: string }>({ status: "idle" });
@@ -191,7 +192,7 @@ export function ModelFactoryPage() {
           ))}
           {!preset && <p className="hint">Custom: you changed the preset in the advanced panel.</p>}
         </fieldset>
-        <details className="advanced" open={!preset || Object.keys(errors).length > 0 ? true : undefined}>
+        <details className="advanced" open={advancedOpen || Object.keys(errors).length > 0} onToggle={(e) => setAdvancedOpen(e.currentTarget.open)}>
           <summary>Advanced</summary>
           <div className="field-grid">
             {(Object.keys(FIELD_LABELS) as NumericField[]).map((field) => (
