@@ -60,9 +60,9 @@ export function AttributedAnswer({ text, attribution }: { text: string; attribut
         </summary>
         <ul className="plain-list" aria-label="Contributors and their shares">
           {shares.map((s) => (
-            <li key={s.contributor}>
+            <li key={s.contributionIds.join(",")}>
               <span className="share-bar" style={{ width: `${Math.max(2, s.share * 100)}%` }} aria-hidden="true" />
-              {s.contributor === "unknown" ? "unknown contributor" : <code title={s.contributor}>{shortAddress(s.contributor)}</code>}: {(s.share * 100).toFixed(1)}% (contribution{s.contributionIds.length === 1 ? "" : "s"} {s.contributionIds.map((id) => `#${id}`).join(", ")})
+              {s.contributor === "unknown" ? "contributor not loaded" : <code title={s.contributor}>{shortAddress(s.contributor)}</code>}: {(s.share * 100).toFixed(1)}% (contribution{s.contributionIds.length === 1 ? "" : "s"} {s.contributionIds.map((id) => `#${id}`).join(", ")})
             </li>
           ))}
         </ul>

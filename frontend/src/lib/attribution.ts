@@ -47,17 +47,19 @@ export function segmentOutput(output: string, spans: readonly { text: string }[]
   return segments;
 }
 
-/** Shares summed per contributor address (contributions whose contributor is unknown are grouped under "unknown"). */
+/** Shares summed per contributor address, largest first (a contribution of unknown contributor is its own "unknown" line). */
 export function sharesByContributor(contributions: TributaryAttribution["contributions"], contributorOf: (contributionId: string) => string | undefined): { contributor: string; share: number; contributionIds: string[] }[] {
-  const totals = new Map<string, { share: number; contributionIds: string[] }>();
+  // A contribution whose contributor is not known (yet) stays on its own line rather than merging with others.
+  const totals = new Map<string, { contributor: string; share: number; contributionIds: string[] }>();
   for (const c of contributions) {
-    const who = contributorOf(c.contribution_id) ?? "unknown";
-    const entry = totals.get(who) ?? { share: 0, contributionIds: [] };
+    const who = contributorOf(c.contribution_id);
+    const key = who?.toLowerCase() ?? `unknown:${c.contribution_id}`;
+    const entry = totals.get(key) ?? { contributor: who ?? "unknown", share: 0, contributionIds: [] };
     entry.share += c.share;
     entry.contributionIds.push(c.contribution_id);
-    totals.set(who, entry);
+    totals.set(key, entry);
   }
-  return [...totals].map(([contributor, v]) => ({ contributor, ...v })).sort((a, b) => b.share - a.share);
+  return [...totals.values()].sort((a, b) => b.share - a.share);
 }
 
 /** The attribution field of a streamed chunk, or undefined when the chunk has none. */
