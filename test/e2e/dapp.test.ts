@@ -215,6 +215,8 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
   await page.getByRole("link", { name: "Nodes" }).click();
   await page.getByText("No node is registered yet.").waitFor();
   await page.getByLabel("Peer id").fill("12D3KooWE2eTestPeer");
+  // No node answers there (port 9, discard), whatever else runs on this machine.
+  await page.getByLabel("API endpoint").fill("http://127.0.0.1:9");
   await page.getByRole("button", { name: "Allow the node registry to take the stake" }).click();
   // The register button is enabled once the approval is confirmed (the approve button then goes away).
   await page.locator("button:enabled", { hasText: "Register the node" }).waitFor({ timeout: 30_000 });
@@ -243,7 +245,7 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
 
   // ModelFactory: the job just made is listed; its page shows the chain's state, and says the node holding the live
   // progress and the report is not running. The wallet's account is the node, not the requester: it cannot dispute.
-  await page.getByRole("link", { name: "ModelFactory" }).click();
+  await page.getByRole("link", { name: "ModelFactory", exact: true }).click();
   await page.getByRole("link", { name: "Job #1" }).click();
   await page.getByRole("heading", { name: "Training job #1" }).waitFor();
   assert.equal(await page.getByTestId("job-status").textContent(), "Submitted");
@@ -253,7 +255,7 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
 
   // A new job: choose the base model and version; the advanced panel checks each field as it is typed, with the
   // node's own schema; the estimate follows the version's size; storing the hyper-parameters needs the node.
-  await page.getByRole("link", { name: "ModelFactory" }).click();
+  await page.getByRole("link", { name: "ModelFactory", exact: true }).click();
   await page.getByLabel("Base model").selectOption("1");
   await page.getByLabel("Datanet", { exact: true }).selectOption("1");
   await page.getByLabel("Version").selectOption("1");

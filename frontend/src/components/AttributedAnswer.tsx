@@ -42,7 +42,7 @@ export function AttributedAnswer({ text, attribution }: { text: string; attribut
             <p>
               “{span.text}” appears {span.occurrences} {span.occurrences === 1 ? "time" : "times"} in <a href={datanetLink}>Datanet #{attribution.model.datanet.id}</a> v{attribution.model.datanet.version}, in:
             </p>
-            <ul className="plain-list">
+            <ul className="text-list">
               {span.sources.map((source) => (
                 <li key={source.contribution_id}>
                   <a href={datanetLink}>contribution #{source.contribution_id}</a>
@@ -58,7 +58,7 @@ export function AttributedAnswer({ text, attribution }: { text: string; attribut
         <summary>
           Attributed to {shares.length} {shares.length === 1 ? "contributor" : "contributors"} · paid {formatToken(BigInt(attribution.payment.charged))}
         </summary>
-        <ul className="plain-list" aria-label="Contributors and their shares">
+        <ul className="text-list" aria-label="Contributors and their shares">
           {shares.map((s) => (
             <li key={s.contributionIds.join(",")}>
               <span className="share-bar" style={{ width: `${Math.max(2, s.share * 100)}%` }} aria-hidden="true" />

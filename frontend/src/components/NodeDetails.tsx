@@ -47,7 +47,7 @@ export function NodeDetails({ node }: { node: NodeRecord }) {
       ) : served.data.length === 0 ? (
         <p>No priced model.</p>
       ) : (
-        <ul className="plain-list">
+        <ul className="text-list">
           {served.data.map((m) => (
             <li key={m.id}>
               <a href={href({ page: "playground" })}>{m.id}</a> on {m.baseModel}: {formatToken(m.pricePer1kTokens)} per 1k tokens (terms v{m.termsVersion.toString()})
@@ -62,7 +62,7 @@ export function NodeDetails({ node }: { node: NodeRecord }) {
             {jobs.length === 0 ? (
               <p>None taken.</p>
             ) : (
-              <ul className="plain-list">
+              <ul className="text-list">
                 {jobs.map((j) => (
                   <li key={j.id.toString()}>
                     <a href={href({ page: "job", id: j.id })}>Job #{j.id.toString()}</a>: {j.status}
@@ -75,7 +75,7 @@ export function NodeDetails({ node }: { node: NodeRecord }) {
             {batches.length === 0 ? (
               <p>None yet.</p>
             ) : (
-              <ul className="plain-list">
+              <ul className="text-list">
                 {batches.map((b) => (
                   <li key={b.batchId.toString()}>
                     Batch #{b.batchId.toString()}:{" "}
@@ -90,7 +90,7 @@ export function NodeDetails({ node }: { node: NodeRecord }) {
             {disputes.length === 0 && !jobs.some((j) => j.status === "Disputed") ? (
               <p>None.</p>
             ) : (
-              <ul className="plain-list">
+              <ul className="text-list">
                 {jobs.filter((j) => j.status === "Disputed").map((j) => (
                   <li key={`job-${j.id}`}>
                     <a href={href({ page: "job", id: j.id })}>Job #{j.id.toString()}</a>'s result, disputed by its requester: awaiting the arbiter
