@@ -145,3 +145,18 @@ describe("routes", () => {
     expect(href({ page: "job", id: 12n })).toBe("#/jobs/12");
   });
 });
+
+describe("dispute evidence", () => {
+  it("stores the reason as a job-dispute document through the node and answers its CID", async () => {
+    const { jobDisputeDocument, uploadDocument } = await import("../src/node-api/documents.ts");
+    let sent: { url: string; body: unknown } | undefined;
+    const fetcher = (async (url: URL, init: RequestInit) => {
+      sent = { url: url.toString(), body: JSON.parse(String(init.body)) };
+      return new Response(JSON.stringify({ cid: "bafyreason" }), { status: 201 });
+    }) as unknown as typeof fetch;
+    expect(await uploadDocument("http://127.0.0.1:8080", jobDisputeDocument(3n, 2n, "  the loss curve never fell  "), fetcher)).toBe("bafyreason");
+    expect(sent).toEqual({ url: "http://127.0.0.1:8080/v1/documents", body: { format: "tributary.job-dispute/1", jobId: "3", modelId: "2", reason: "the loss curve never fell" } });
+    const refused = (async () => new Response(JSON.stringify({ error: { code: "invalid_document", message: "needs a format", field: "format" } }), { status: 400 })) as unknown as typeof fetch;
+    await expect(uploadDocument("http://n", { format: "x/1" }, refused)).rejects.toMatchObject({ field: "format" });
+  });
+});

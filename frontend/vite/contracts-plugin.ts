@@ -71,7 +71,9 @@ export function renderContractsModule(options: ContractsPluginOptions): string {
   let deployment = "null";
   if (existsSync(deploymentFile)) {
     const parsed = JSON.parse(readFileSync(deploymentFile, "utf8")) as { rpcUrl: string; chainId: number; contracts: Record<string, string> };
-    deployment = JSON.stringify({ rpcUrl: parsed.rpcUrl, chainId: parsed.chainId, contracts: parsed.contracts }, null, 2);
+    // Only the dApp's keys: a deployment file may list more contracts (contributorPools) than the type below names.
+    const contracts = Object.fromEntries(DAPP_CONTRACTS.map(({ key }) => [key, parsed.contracts[key]]));
+    deployment = JSON.stringify({ rpcUrl: parsed.rpcUrl, chainId: parsed.chainId, contracts }, null, 2);
   }
   lines.push(
     "/** The deployment the dApp was built against, or null when none was found (start a chain with `npm start`). */",

@@ -16,7 +16,8 @@ import { TransactionButton } from "../components/TransactionButton.tsx";
 import { formatBps, formatTimestamp, formatToken, shortAddress } from "../lib/format.ts";
 import { formatDuration } from "../lib/hyperparameters.ts";
 import { applyJobEvent, EMPTY_LIVE_JOB, type LiveJob } from "../lib/job-progress.ts";
-import { isCid, parseTokenAmount } from "../lib/validation.ts";
+import { parseTokenAmount } from "../lib/validation.ts";
+import { jobDisputeDocument, uploadDocument } from "../node-api/documents.ts";
 import { fetchJson } from "../node-api/gateway.ts";
 import { watchJobEvents } from "../node-api/jobs.ts";
 import { href } from "../router.ts";
@@ -92,7 +93,7 @@ function JobDetails({ job }: { job: JobRecord }) {
           {now < job.payableAt ? (
             <>
               <p>The node is paid at {formatTimestamp(job.payableAt)} unless the requester disputes the result before then; the job arbiter rules on a dispute.</p>
-              {isRequester ? <Dispute jobId={job.id} /> : <p className="hint">Only the requester can dispute.</p>}
+              {isRequester ? <Dispute jobId={job.id} modelId={job.modelId} /> : <p className="hint">Only the requester can dispute.</p>}
             </>
           ) : (
             <>
@@ -219,14 +220,40 @@ function Deploy({ model }: { model: ModelRecord }) {
   );
 }
 
-function Dispute({ jobId }: { jobId: bigint }) {
-  const [reasonCid, setReasonCid] = useState("");
-  const error = reasonCid && !isCid(reasonCid) ? "Enter the IPFS CID of your evidence (for example, a recomputed evaluation)." : undefined;
+function Dispute({ jobId, modelId }: { jobId: bigint; modelId: bigint }) {
+  const nodeUrl = useNodeUrl();
+  const [reason, setReason] = useState("");
+  const [stored, setStored] = useState<{ status: "idle" | "uploading" } | { status: "done"; cid: string; reason: string } | { status: "failed"; message: string }>({ status: "idle" });
+  const reasonCid = stored.status === "done" && stored.reason === reason ? stored.cid : undefined;
+  async function store() {
+    setStored({ status: "uploading" });
+    try {
+      setStored({ status: "done", cid: await uploadDocument(nodeUrl, jobDisputeDocument(jobId, modelId, reason)), reason });
+    } catch (error) {
+      setStored({ status: "failed", message: (error as Error).message });
+    }
+  }
   return (
     <>
-      <Field label="Evidence CID" hint="A document on IPFS saying what is wrong with the result, for the arbiter." error={error} value={reasonCid} onChange={(e) => setReasonCid(e.target.value.trim())} />
-      <TransactionButton call={reasonCid && !error ? disputeJobResultCall(jobId, reasonCid) : null} label="Dispute the result" variant="danger" />
+      <div className="field">
+        <label htmlFor="dispute-reason">What is wrong with the result</label>
+        <textarea id="dispute-reason" rows={3} value={reason} onChange={(e) => setReason(e.target.value)} aria-describedby="dispute-hint" />
+        <p className="hint" id="dispute-hint">Stored on IPFS through the node as the evidence the arbiter reads (for example, the perplexity you measured yourself).</p>
+      </div>
+      <ol className="steps">
+        <li>
+          <button type="button" className="button secondary" onClick={store} disabled={reason.trim().length < 10 || stored.status === "uploading" || reasonCid !== undefined}>
+            {reasonCid ? "Evidence stored" : "Store the evidence on the node"}
+          </button>
+          <div role="status" aria-live="polite">
+            {reasonCid && <p className="ok">Stored as <code className="break">{reasonCid}</code>.</p>}
+            {stored.status === "failed" && <p className="field-error" role="alert">{stored.message}</p>}
+          </div>
+        </li>
+        <li>
+          <TransactionButton call={reasonCid ? disputeJobResultCall(jobId, reasonCid) : null} label="Dispute the result" variant="danger" />
+        </li>
+      </ol>
     </>
   );
 }
-
