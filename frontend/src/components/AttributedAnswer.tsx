@@ -7,7 +7,7 @@ import { useId, useState } from "react";
 import { listContributions } from "../chain/datanets.ts";
 import { useChainQuery } from "../chain/hooks.ts";
 import { segmentOutput, sharesByContributor, type TributaryAttribution } from "../lib/attribution.ts";
-import { formatToken, shortAddress } from "../lib/format.ts";
+import { formatPrice, shortAddress } from "../lib/format.ts";
 import { href } from "../router.ts";
 
 export function AttributedAnswer({ text, attribution }: { text: string; attribution?: TributaryAttribution }) {
@@ -56,7 +56,7 @@ export function AttributedAnswer({ text, attribution }: { text: string; attribut
       {attribution.spans.length === 0 && <p className="hint">No span of this answer appears verbatim in the Datanet; the shares below come from the attribution record.</p>}
       <details className="attribution-details">
         <summary>
-          Attributed to {shares.length} {shares.length === 1 ? "contributor" : "contributors"} · paid {formatToken(BigInt(attribution.payment.charged))}
+          Attributed to {shares.length} {shares.length === 1 ? "contributor" : "contributors"} · paid {formatPrice(BigInt(attribution.payment.charged))}
         </summary>
         <ul className="text-list" aria-label="Contributors and their shares">
           {shares.map((s) => (

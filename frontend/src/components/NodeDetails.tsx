@@ -9,7 +9,7 @@ import { useChainQuery } from "../chain/hooks.ts";
 import { listJobs } from "../chain/models.ts";
 import type { NodeRecord } from "../chain/nodes.ts";
 import { batchDisputes, contributorPoolsAddress, isCreditBatch, settledBatches } from "../chain/rewards.ts";
-import { formatTimestamp, formatToken, plural, shortAddress } from "../lib/format.ts";
+import { formatPrice, formatTimestamp, formatToken, plural, shortAddress } from "../lib/format.ts";
 import { listServedModels } from "../node-api/serving.ts";
 import { href } from "../router.ts";
 import { QueryView } from "./States.tsx";
@@ -50,7 +50,7 @@ export function NodeDetails({ node }: { node: NodeRecord }) {
         <ul className="text-list">
           {served.data.map((m) => (
             <li key={m.id}>
-              <a href={href({ page: "playground" })}>{m.id}</a> on {m.baseModel}: {formatToken(m.pricePer1kTokens)} per 1k tokens (terms v{m.termsVersion.toString()})
+              <a href={href({ page: "playground" })}>{m.id}</a> on {m.baseModel}: {formatPrice(m.pricePer1kTokens)} per 1k tokens (terms v{m.termsVersion.toString()})
             </li>
           ))}
         </ul>

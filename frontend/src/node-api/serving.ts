@@ -60,23 +60,45 @@ export function payingFetchFor(sessionKey: LocalAccount, payer: Address, onPayme
 }
 
 /**
- * Streams one chat completion: `onText` gets the answer so far after every token; resolves with the answer and its
+ * Streams one chat completion (the base model's chat template applied by the node): `onText` gets the answer so far after every token; resolves with the answer and its
  * attribution (the stream's last event). Throws NodeRejectedError with the node's code (402 payment problems
  * included) or an error event from the stream.
  */
 export async function streamChat(
   nodeUrl: string,
   fetcher: typeof fetch,
-  request: { model: string; messages: ChatMessage[]; maxTokens: number },
+  request: { model: string; messages: ChatMessage[]; maxTokens: number; temperature?: number },
+  onText: (text: string) => void,
+  signal?: AbortSignal,
+): Promise<{ text: string; attribution?: TributaryAttribution }> {
+  return streamGeneration(nodeUrl, fetcher, "/v1/chat/completions", { model: request.model, messages: request.messages, max_tokens: request.maxTokens, temperature: request.temperature, stream: true }, onText, signal);
+}
+
+/** The same as a plain text completion (`/v1/completions`, no chat template): the model continues `prompt`. */
+export async function streamCompletion(
+  nodeUrl: string,
+  fetcher: typeof fetch,
+  request: { model: string; prompt: string; maxTokens: number; temperature?: number },
+  onText: (text: string) => void,
+  signal?: AbortSignal,
+): Promise<{ text: string; attribution?: TributaryAttribution }> {
+  return streamGeneration(nodeUrl, fetcher, "/v1/completions", { model: request.model, prompt: request.prompt, max_tokens: request.maxTokens, temperature: request.temperature, stream: true }, onText, signal);
+}
+
+async function streamGeneration(
+  nodeUrl: string,
+  fetcher: typeof fetch,
+  path: string,
+  body: Record<string, unknown>,
   onText: (text: string) => void,
   signal?: AbortSignal,
 ): Promise<{ text: string; attribution?: TributaryAttribution }> {
   let response: Response;
   try {
-    response = await fetcher(new URL("/v1/chat/completions", nodeUrl).toString(), {
+    response = await fetcher(new URL(path, nodeUrl).toString(), {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: request.model, messages: request.messages, max_tokens: request.maxTokens, stream: true }),
+      body: JSON.stringify(body),
       signal,
     });
   } catch (error) {
@@ -90,9 +112,9 @@ export async function streamChat(
   let text = "";
   let attribution: TributaryAttribution | undefined;
   for await (const data of readSse(response.body)) {
-    const chunk = JSON.parse(data) as { choices?: { delta?: { content?: string } }[]; error?: { code?: string; message?: string } };
+    const chunk = JSON.parse(data) as { choices?: { delta?: { content?: string }; text?: string }[]; error?: { code?: string; message?: string } };
     if (chunk.error) throw new NodeRejectedError(500, chunk.error.code ?? "", chunk.error.message ?? "the node stopped the answer");
-    const delta = chunk.choices?.[0]?.delta?.content;
+    const delta = chunk.choices?.[0]?.delta?.content ?? chunk.choices?.[0]?.text;
     if (delta) {
       text += delta;
       onText(text);

@@ -15,10 +15,10 @@ import { Field } from "../components/Field.tsx";
 import { ErrorNotice, Loading } from "../components/States.tsx";
 import { TransactionButton } from "../components/TransactionButton.tsx";
 import type { TributaryAttribution } from "../lib/attribution.ts";
-import { formatTimestamp, formatToken, shortAddress } from "../lib/format.ts";
+import { formatPrice, formatTimestamp, formatToken, shortAddress } from "../lib/format.ts";
 import { loadSessionKey, replaceSessionKey, sessionKeyStatus } from "../lib/session-key.ts";
 import { parseTokenAmount } from "../lib/validation.ts";
-import { listServedModels, payingFetchFor, streamChat, type ChatMessage, type Payment } from "../node-api/serving.ts";
+import { listServedModels, payingFetchFor, streamChat, streamCompletion, type ChatMessage, type Payment } from "../node-api/serving.ts";
 import { useNodeUrl } from "../settings.ts";
 
 interface Turn {
@@ -50,15 +50,20 @@ function Playground({ payer }: { payer: Address }) {
   const [model, setModel] = useState("");
   const [input, setInput] = useState("");
   const [maxTokens, setMaxTokens] = useState("64");
+  const [temperatureText, setTemperatureText] = useState("0");
   const [turns, setTurns] = useState<Turn[]>([]);
+  // Chat applies the base model's chat template to the conversation; completion continues the text as written.
+  const [mode, setMode] = useState<"chat" | "complete">("chat");
   const abort = useRef<AbortController | null>(null);
   const chosen = models.data?.find((m) => m.id === model) ?? models.data?.[0];
   const busy = turns.some((t) => t.streaming);
   const max = Number(maxTokens);
   const maxError = Number.isInteger(max) && max >= 1 && max <= 4096 ? undefined : "A whole number of tokens from 1 to 4096.";
+  const temperature = Number(temperatureText);
+  const temperatureError = temperatureText.trim() !== "" && temperature >= 0 && temperature <= 2 ? undefined : "A number from 0 to 2.";
 
   async function send() {
-    if (!chosen || !input.trim() || maxError) return;
+    if (!chosen || !input.trim() || maxError || temperatureError) return;
     const question = input.trim();
     setInput("");
     const history: ChatMessage[] = turns.filter((t) => !t.error).flatMap((t) => [{ role: "user" as const, content: t.question }, { role: "assistant" as const, content: t.answer }]);
@@ -67,7 +72,11 @@ function Playground({ payer }: { payer: Address }) {
     setTurns((list) => [...list, { question, answer: "", streaming: true }]);
     abort.current = new AbortController();
     try {
-      const { text, attribution } = await streamChat(nodeUrl, payingFetch, { model: chosen.id, messages: [...history, { role: "user", content: question }], maxTokens: max }, (answer) => update({ answer }), abort.current.signal);
+      const onText = (answer: string) => update({ answer });
+      const { text, attribution } =
+        mode === "chat"
+          ? await streamChat(nodeUrl, payingFetch, { model: chosen.id, messages: [...history, { role: "user", content: question }], maxTokens: max, temperature }, onText, abort.current.signal)
+          : await streamCompletion(nodeUrl, payingFetch, { model: chosen.id, prompt: question, maxTokens: max, temperature }, onText, abort.current.signal);
       update({ answer: text, attribution, streaming: false });
     } catch (error) {
       update({ error: (error as Error).name === "AbortError" ? "Stopped." : (error as Error).message, streaming: false });
@@ -92,7 +101,7 @@ function Playground({ payer }: { payer: Address }) {
             <select id="chat-model" value={chosen?.id ?? ""} onChange={(e) => setModel(e.target.value)}>
               {models.data.map((m) => (
                 <option key={m.id} value={m.id}>
-                  {m.id} on {m.baseModel}: {formatToken(m.pricePer1kTokens)} per 1k tokens
+                  {m.id} on {m.baseModel}: {formatPrice(m.pricePer1kTokens)} per 1k tokens
                 </option>
               ))}
             </select>
@@ -119,13 +128,25 @@ function Playground({ payer }: { payer: Address }) {
             void send();
           }}
         >
+          <fieldset>
+            <legend>Mode</legend>
+            <div className="field checkbox inline">
+              <input type="radio" id="mode-chat" name="mode" checked={mode === "chat"} onChange={() => setMode("chat")} />
+              <label htmlFor="mode-chat">Chat (the conversation, in the model's chat template)</label>
+            </div>
+            <div className="field checkbox inline">
+              <input type="radio" id="mode-complete" name="mode" checked={mode === "complete"} onChange={() => setMode("complete")} />
+              <label htmlFor="mode-complete">Complete (continue the text as written)</label>
+            </div>
+          </fieldset>
           <div className="field">
             <label htmlFor="chat-input">Message</label>
             <textarea id="chat-input" rows={3} value={input} onChange={(e) => setInput(e.target.value)} onKeyDown={(e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); void send(); } }} />
           </div>
           <Field label="Longest answer (tokens)" hint="You pay for the prompt plus this many tokens at the model's price." error={maxError} inputMode="numeric" value={maxTokens} onChange={(e) => setMaxTokens(e.target.value)} />
+          <Field label="Temperature" hint="0 always picks the most likely token (the same answer every time); higher varies it." error={temperatureError} inputMode="decimal" value={temperatureText} onChange={(e) => setTemperatureText(e.target.value)} />
           <div className="toolbar">
-            <button type="submit" className="button primary" disabled={!chosen || !input.trim() || busy || Boolean(maxError)}>
+            <button type="submit" className="button primary" disabled={!chosen || !input.trim() || busy || Boolean(maxError) || Boolean(temperatureError)}>
               Send
             </button>
             {busy && (
@@ -137,7 +158,7 @@ function Playground({ payer }: { payer: Address }) {
         </form>
         {payments.length > 0 && (
           <p className="hint" data-testid="spent">
-            This tab paid {payments.length} {payments.length === 1 ? "answer" : "answers"}, {formatToken(payments.reduce((sum, p) => sum + p.cost, 0n))} in all (signed by the session key, no wallet prompt).
+            This tab paid {payments.length} {payments.length === 1 ? "answer" : "answers"}, {formatPrice(payments.reduce((sum, p) => sum + p.cost, 0n))} in all (signed by the session key, no wallet prompt).
           </p>
         )}
       </section>
