@@ -111,6 +111,16 @@ describe("node job API", () => {
     expect(request).toEqual({ url: "http://127.0.0.1:8080/v1/hyperparameters", body: JSON.stringify(HYPERPARAMETER_PRESETS.tiny), type: "application/json" });
   });
 
+  it("falls back to the plain document route on a node without the hyper-parameters route", async () => {
+    const paths: string[] = [];
+    const fetcher = (async (url: URL) => {
+      paths.push(url.pathname);
+      return url.pathname === "/v1/documents" ? new Response(JSON.stringify({ cid: "bafydoc" }), { status: 201 }) : new Response(JSON.stringify({ error: { code: "not_found" } }), { status: 404 });
+    }) as unknown as typeof fetch;
+    expect(await uploadHyperparameters("http://n", HYPERPARAMETER_PRESETS.tiny, fetcher)).toBe("bafydoc");
+    expect(paths).toEqual(["/v1/hyperparameters", "/v1/documents"]);
+  });
+
   it("passes on the node's refusal with its field", async () => {
     const fetcher = (async () => new Response(JSON.stringify({ error: { code: "invalid_hyperparameters", message: "rank must be <= 256", field: "rank" } }), { status: 400 })) as unknown as typeof fetch;
     await expect(uploadHyperparameters("http://n", HYPERPARAMETER_PRESETS.tiny, fetcher)).rejects.toMatchObject({ field: "rank", code: "invalid_hyperparameters" });

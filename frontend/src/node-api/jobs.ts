@@ -1,15 +1,20 @@
 /**
  * The node's training-job API: `POST /v1/hyperparameters` stores a job's hyper-parameter document on the node's
- * IPFS (checked by the node against the same schema) and answers its CID; `GET /jobs/:jobId/events` streams a job's
+ * IPFS (checked by the node against the same schema) and answers its CID (`POST /v1/documents` where the node lacks
+ * that route); `GET /jobs/:jobId/events` streams a job's
  * progress as server-sent events.
  */
 import type { Hyperparameters } from "../lib/hyperparameters.ts";
 import { NodeRejectedError, NodeUnreachableError } from "./contributions.ts";
 
 export async function uploadHyperparameters(nodeUrl: string, document: Hyperparameters, fetcher: typeof fetch = fetch): Promise<string> {
+  const post = (path: string) => fetcher(new URL(path, nodeUrl), { method: "POST", body: JSON.stringify(document), headers: { "Content-Type": "application/json" } });
   let response: Response;
   try {
-    response = await fetcher(new URL("/v1/hyperparameters", nodeUrl), { method: "POST", body: JSON.stringify(document), headers: { "Content-Type": "application/json" } });
+    response = await post("/v1/hyperparameters");
+    // A node without the checked route stores it as a plain document (it carries its format); the node that takes
+    // the job checks it against the schema either way, and the form already did.
+    if (response.status === 404) response = await post("/v1/documents");
   } catch (error) {
     throw new NodeUnreachableError(nodeUrl, error);
   }
