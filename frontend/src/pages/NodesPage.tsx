@@ -6,6 +6,7 @@ import { useChainQuery } from "../chain/hooks.ts";
 import { addStakeCall, beginUnbondingCall, getNode, listNodes, minStake, nodeRegistryAddress, registerCall, withdrawStakeCall, type NodeRecord } from "../chain/nodes.ts";
 import { allowance, approveCall } from "../chain/token.ts";
 import { Field } from "../components/Field.tsx";
+import { NodeDetails } from "../components/NodeDetails.tsx";
 import { QueryView } from "../components/States.tsx";
 import { TransactionButton } from "../components/TransactionButton.tsx";
 import { formatTimestamp, formatToken, shortAddress } from "../lib/format.ts";
@@ -54,6 +55,16 @@ export function NodesPage() {
           </div>
         )}
       </QueryView>
+      {nodes.data && nodes.data.length > 0 && (
+        <section aria-labelledby="node-details-heading">
+          <h2 id="node-details-heading">Details</h2>
+          <div className="cards">
+            {nodes.data.map((n) => (
+              <NodeDetails key={n.operator} node={n} />
+            ))}
+          </div>
+        </section>
+      )}
       <section aria-labelledby="operate-heading">
         <h2 id="operate-heading">Operate a node</h2>
         {!address && <p className="hint">Connect the operator's wallet to register a node.</p>}
