@@ -107,8 +107,8 @@ describe("node job API", () => {
       request = { url: url.toString(), body: String(init.body), type: new Headers(init.headers).get("content-type") };
       return new Response(JSON.stringify({ cid: "bafyhp" }), { status: 201 });
     }) as unknown as typeof fetch;
-    expect(await uploadHyperparameters("http://127.0.0.1:8080", HYPERPARAMETER_PRESETS.tiny, fetcher)).toBe("bafyhp");
-    expect(request).toEqual({ url: "http://127.0.0.1:8080/v1/hyperparameters", body: JSON.stringify(HYPERPARAMETER_PRESETS.tiny), type: "application/json" });
+    expect(await uploadHyperparameters("http://127.0.0.1:8700", HYPERPARAMETER_PRESETS.tiny, fetcher)).toBe("bafyhp");
+    expect(request).toEqual({ url: "http://127.0.0.1:8700/v1/hyperparameters", body: JSON.stringify(HYPERPARAMETER_PRESETS.tiny), type: "application/json" });
   });
 
   it("falls back to the plain document route on a node without the hyper-parameters route", async () => {
@@ -135,8 +135,8 @@ describe("node job API", () => {
     const source: EventSourceLike = { addEventListener: (type, l) => listeners.set(type, l), close: () => { closed = true; }, onerror: null };
     const seen: [string, unknown][] = [];
     let errors = 0;
-    const stop = watchJobEvents("http://127.0.0.1:8080", 7n, (e, d) => seen.push([e, d]), () => errors++, (url) => { openedUrl = url; return source; });
-    expect(openedUrl).toBe("http://127.0.0.1:8080/jobs/7/events");
+    const stop = watchJobEvents("http://127.0.0.1:8700", 7n, (e, d) => seen.push([e, d]), () => errors++, (url) => { openedUrl = url; return source; });
+    expect(openedUrl).toBe("http://127.0.0.1:8700/jobs/7/events");
     listeners.get("job")!(new MessageEvent("job", { data: JSON.stringify({ status: "running" }) }));
     listeners.get("progress")!(new MessageEvent("progress", { data: "{not json" }));
     listeners.get("progress")!(new MessageEvent("progress", { data: JSON.stringify({ step: 1 }) }));
@@ -164,8 +164,8 @@ describe("dispute evidence", () => {
       sent = { url: url.toString(), body: JSON.parse(String(init.body)) };
       return new Response(JSON.stringify({ cid: "bafyreason" }), { status: 201 });
     }) as unknown as typeof fetch;
-    expect(await uploadDocument("http://127.0.0.1:8080", jobDisputeDocument(3n, 2n, "  the loss curve never fell  "), fetcher)).toBe("bafyreason");
-    expect(sent).toEqual({ url: "http://127.0.0.1:8080/v1/documents", body: { format: "tributary.job-dispute/1", jobId: "3", modelId: "2", reason: "the loss curve never fell" } });
+    expect(await uploadDocument("http://127.0.0.1:8700", jobDisputeDocument(3n, 2n, "  the loss curve never fell  "), fetcher)).toBe("bafyreason");
+    expect(sent).toEqual({ url: "http://127.0.0.1:8700/v1/documents", body: { format: "tributary.job-dispute/1", jobId: "3", modelId: "2", reason: "the loss curve never fell" } });
     const refused = (async () => new Response(JSON.stringify({ error: { code: "invalid_document", message: "needs a format", field: "format" } }), { status: 400 })) as unknown as typeof fetch;
     await expect(uploadDocument("http://n", { format: "x/1" }, refused)).rejects.toMatchObject({ field: "format" });
   });

@@ -101,8 +101,8 @@ describe("paid streaming chat", () => {
       const payments: Payment[] = [];
       const paying = payingFetchFor(sessionKey, PAYER, (p) => payments.push(p));
       const partial: string[] = [];
-      const first = await streamChat("http://127.0.0.1:8080", paying, { model: "tributary:1", messages: [{ role: "user", content: "hi" }], maxTokens: 8 }, (t) => partial.push(t));
-      const second = await streamChat("http://127.0.0.1:8080", paying, { model: "tributary:1", messages: [{ role: "user", content: "again" }], maxTokens: 8 }, () => {});
+      const first = await streamChat("http://127.0.0.1:8700", paying, { model: "tributary:1", messages: [{ role: "user", content: "hi" }], maxTokens: 8 }, (t) => partial.push(t));
+      const second = await streamChat("http://127.0.0.1:8700", paying, { model: "tributary:1", messages: [{ role: "user", content: "again" }], maxTokens: 8 }, () => {});
       expect(partial).toEqual(["Hel", "Hello"]);
       expect(first.text).toBe("Hello");
       expect(first.attribution?.contributions[0].contribution_id).toBe("1");

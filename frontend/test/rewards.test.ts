@@ -62,8 +62,8 @@ describe("rewards", () => {
   it("reads a node's credit API and ignores nodes without it", async () => {
     let url = "";
     const ok = (async (u: URL) => { url = u.toString(); return new Response(JSON.stringify({ cumulative: "40", proof: proof(5), root: root(5), node: NODE_B })); }) as unknown as typeof fetch;
-    expect(await fetchCredit("http://127.0.0.1:8080", ME, ok)).toEqual({ cumulative: 40n, proof: proof(5), root: root(5) });
-    expect(url).toBe(`http://127.0.0.1:8080/v1/credits/${ME}`);
+    expect(await fetchCredit("http://127.0.0.1:8700", ME, ok)).toEqual({ cumulative: 40n, proof: proof(5), root: root(5) });
+    expect(url).toBe(`http://127.0.0.1:8700/v1/credits/${ME}`);
     const missing = (async () => new Response("{}", { status: 404 })) as unknown as typeof fetch;
     expect(await fetchCredit("http://n", ME, missing)).toBeUndefined();
     expect(parseRoute("#/rewards")).toEqual({ page: "rewards" });

@@ -81,7 +81,7 @@ function useApprovalFor(operator: Address, amount: bigint | undefined) {
 }
 
 function RegisterNode({ operator, minStake }: { operator: Address; minStake: bigint }) {
-  const [form, setForm] = useState<RegisterNodeForm>({ peerId: "", endpoint: "http://127.0.0.1:8080", capabilities: "0", stake: formatToken(minStake, { symbol: "" }).replace(/,/g, "") });
+  const [form, setForm] = useState<RegisterNodeForm>({ peerId: "", endpoint: "http://127.0.0.1:8700", capabilities: "0", stake: formatToken(minStake, { symbol: "" }).replace(/,/g, "") });
   const checked = validateRegisterNode(form, minStake);
   const errors = "errors" in checked ? checked.errors : {};
   const needsApproval = useApprovalFor(operator, "args" in checked ? checked.args.stake : undefined);

@@ -25,8 +25,8 @@ export interface ApiServerOptions {
   corsOrigins?: readonly string[];
 }
 
-/** Request headers a browser may send cross-origin: JSON bodies, and a contribution's metadata. */
-const CORS_ALLOWED_HEADERS = "content-type, x-contribution-metadata, accept, range";
+/** Request headers a browser may send cross-origin: JSON bodies, a contribution's metadata, and a paid request's voucher. */
+const CORS_ALLOWED_HEADERS = "content-type, authorization, x-contribution-metadata, x-tributary-voucher, accept, range";
 
 function errorBody(code: string, message: string, field?: string): ErrorBody {
   return { error: field === undefined ? { code, message } : { code, message, field } };
@@ -49,7 +49,7 @@ export class ApiServer {
       if (origin === undefined || !(origins.has("*") || origins.has(origin))) return;
       reply.header("access-control-allow-origin", origins.has("*") ? "*" : origin);
       reply.header("vary", "origin");
-      reply.header("access-control-expose-headers", "content-length, content-range, x-ipfs-path, x-ipfs-roots");
+      reply.header("access-control-expose-headers", "content-length, content-range, retry-after, x-ipfs-path, x-ipfs-roots");
       if (request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined) {
         reply.header("access-control-allow-methods", "GET, HEAD, POST, OPTIONS");
         reply.header("access-control-allow-headers", CORS_ALLOWED_HEADERS);

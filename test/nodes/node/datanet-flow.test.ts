@@ -166,6 +166,8 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers.get("access-control-allow-origin"), DAPP_ORIGIN);
     assert.match(preflight.headers.get("access-control-allow-headers") ?? "", /x-contribution-metadata/);
+    // The dApp's playground pays each chat request with a voucher header: the browser must be allowed to send it.
+    assert.match(preflight.headers.get("access-control-allow-headers") ?? "", /x-tributary-voucher/);
     const stranger = await fetch(`${nodeUrl}/health`, { headers: { origin: "http://evil.example" } });
     assert.equal(stranger.headers.get("access-control-allow-origin"), null);
   });
