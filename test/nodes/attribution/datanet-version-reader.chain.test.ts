@@ -58,9 +58,11 @@ describe("Datanet version roots read from a real chain", () => {
 
     await send("createDatanet", ["bafy-meta", "CC0-1.0", { stake: 0n, maxBytes: 1_000_000, forfeitRejectedStake: false }]);
     const digests = [keccak256(toHex("first")), keccak256(toHex("second"))];
-    for (const digest of digests) await send("contribute", [1n, digest, 100n, "bafy-contribution"]);
-    // contributionId = uint256(keccak256(abi.encode(datanetId, digest)))
-    const ids = digests.map((digest) => BigInt(keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "bytes32" }], [1n, digest]))));
+    for (const digest of digests) await send("contribute", [1n, digest, 100n, "bafy-contribution", 0n, false]);
+    // contributionId = uint256(keccak256(abi.encode(datanetId, digest, contributor)))
+    const ids = digests.map((digest) =>
+      BigInt(keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "bytes32" }, { type: "address" }], [1n, digest, account.address]))),
+    );
     await send("acceptContributions", [1n, ids]);
     const manifest = { contributions: ids.map((contributionId, i) => ({ contributionId, contributor: account.address, digest: digests[i] })) };
     const versionRoot = manifestRoot(manifest);
