@@ -70,12 +70,14 @@ export async function measureRegistryGas({ viem, networkHelpers }: NetworkConnec
     let worst = 0n;
     for (let i = 0; i < count; i++) {
       const digest: Hex = keccak256(toHex(`contribution-${datanetId}-${i}`));
+      const contributor = contributors[i % contributors.length];
+      // The most stake any bench Datanet asks, and consent to forfeits (the forfeit Datanet needs it).
       const gas = await gasOf(
         `contribute to Datanet ${datanetId}`,
-        datanets.write.contribute([datanetId, digest, 4096n, CID], { account: contributors[i % contributors.length] }),
+        datanets.write.contribute([datanetId, digest, 4096n, CID, CONTRIBUTION_STAKE, true], { account: contributor }),
       );
       if (gas > worst) worst = gas;
-      ids.push(await datanets.read.contributionIdOf([datanetId, digest]));
+      ids.push(await datanets.read.contributionIdOf([datanetId, digest, contributor.address]));
     }
     return { ids, worst };
   };
@@ -146,10 +148,12 @@ export async function measureRegistryGas({ viem, networkHelpers }: NetworkConnec
   const jobId = await models.read.jobCount();
   await measure("claimJob (lease taken)", models.write.claimJob([jobId], { account: newNode.account }));
   await measure(
-    "submitResult (Model minted, fee paid)",
+    "submitResult (Model minted, fee held for the dispute window)",
     models.write.submitResult([jobId, { adapterCid: CID, evaluationCid: CID, attributionIndexCid: CID }], {
       account: newNode.account,
     }),
   );
+  await networkHelpers.time.increase(await models.read.jobDisputeWindow());
+  await measure("releaseJobPayment (fee paid to the node)", models.write.releaseJobPayment([jobId]));
   return rows;
 }

@@ -26,7 +26,7 @@ const REPEAT_CLAIM_MAX_GAS = 65_000n;
 
 export async function measureSettlementGas({ viem, networkHelpers }: NetworkConnection): Promise<GasRow[]> {
   const ctx = await deploySettlement(viem);
-  const { settlement, token, node, publicClient } = ctx;
+  const { settlement, pools, token, node, publicClient } = ctx;
   const rows: GasRow[] = [];
   const newAccount = seededAccounts(`tributary gas bench: settlement`);
   const gasOf = (sent: Promise<Hash>) => gasUsed(publicClient, "a settlement transaction", sent);
@@ -145,7 +145,7 @@ export async function measureSettlementGas({ viem, networkHelpers }: NetworkConn
     const proof = tree.proofOf(account);
     rows.push({
       operation: `${operation} (proof depth ${proof.length})`,
-      gas: await gasOf(settlement.write.claim([node.account.address, account, amount, proof])),
+      gas: await gasOf(pools.write.claim([node.account.address, account, amount, proof])),
       target,
     });
   };
@@ -153,7 +153,7 @@ export async function measureSettlementGas({ viem, networkHelpers }: NetworkConn
   const proposeAndFinalize = async (tree: CreditTree) => {
     const settled = await settle([], 0n, tree.root, tree.total);
     await networkHelpers.time.increase(DAY);
-    const finalized = await gasOf(settlement.write.finalizeCreditRoot([node.account.address]));
+    const finalized = await gasOf(pools.write.finalizeCreditRoot([node.account.address]));
     return { settled, finalized };
   };
 

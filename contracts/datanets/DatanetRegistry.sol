@@ -13,11 +13,20 @@ import {IDatanetRegistry} from "../interfaces/IDatanetRegistry.sol";
 /// digest, staking the Datanet's contribution stake; the owner or its curators accept or reject contributions
 /// in batches; a published version commits a Merkle root over accepted contributions plus a manifest CID.
 ///
-/// @dev Contribution ids. A contribution's id is `uint256(keccak256(abi.encode(datanetId, digest)))`. Deriving
-/// the id from the content makes the id's record slot double as the duplicate check, so a contribution writes
-/// one new storage slot instead of two (a record by id plus a seen-digest flag): that is what keeps
-/// `contribute` under 60k gas. Contributions also get a sequential per-Datanet `number` (1, 2, ...), which
-/// orders them; a version records the highest number it includes.
+/// @dev Contribution ids. A contribution's id is `uint256(keccak256(abi.encode(datanetId, digest, contributor)))`.
+/// Deriving the id from the content makes the id's record slot double as the duplicate check, so a contribution
+/// writes one new storage slot instead of two (a record by id plus a seen-digest flag): that is what keeps
+/// `contribute` under 60k gas. The contributor is part of the id so that a contribution belongs to whoever made
+/// it: someone who copies a digest from the mempool makes a contribution of its own (a different id, which
+/// curators can reject) and cannot take the author's id or block the author from contributing. The same
+/// contributor cannot have the same digest pending or accepted twice, but may contribute a rejected digest again
+/// (once any refunded stake of it is withdrawn); the new contribution reuses the id with a new `number`.
+/// Contributions also get a sequential per-Datanet `number` (1, 2, ...), which orders them; a version records the
+/// highest number it includes.
+///
+/// Contributor consent. `contribute` takes the most stake and the forfeit rule the contributor accepts, so an
+/// owner who raises the stake or switches to forfeit-on-reject just before a contribution (front-running it)
+/// makes it revert instead of taking more than the contributor agreed to.
 ///
 /// Merkle leaves. A version root is an OpenZeppelin StandardMerkleTree over the accepted contributions it
 /// includes, leaf encoding `["uint256", "address", "bytes32"]` = (contributionId, contributor, digest), i.e.
@@ -148,7 +157,7 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
     event CuratorsCleared(uint256 indexed datanetId, uint32 newEpoch);
     /// @notice A contribution was registered and `stake` pulled from `contributor`.
     /// @param datanetId The Datanet.
-    /// @param contributionId `uint256(keccak256(abi.encode(datanetId, digest)))`.
+    /// @param contributionId `uint256(keccak256(abi.encode(datanetId, digest, contributor)))`.
     /// @param contributor Who contributed (and may withdraw the stake once it is accepted or refunded).
     /// @param digest sha2-256 digest of the content's IPFS CID.
     /// @param number Sequential number of the contribution within the Datanet (1, 2, ...).
@@ -229,8 +238,15 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
     error ZeroDigest();
     /// @notice A contribution of `byteSize` bytes is outside 1..`maxBytes`.
     error InvalidContributionSize(uint256 datanetId, uint64 byteSize, uint40 maxBytes);
-    /// @notice `digest` was already contributed to `datanetId` as `contributionId`.
+    /// @notice The caller already has `digest` pending or accepted in `datanetId` as `contributionId`.
     error DuplicateContribution(uint256 datanetId, bytes32 digest, uint256 contributionId);
+    /// @notice The caller's rejected contribution `contributionId` of the same digest still holds a refunded
+    /// `stake`: withdraw it (`withdrawStakes`) before contributing the digest again.
+    error RejectedStakeNotWithdrawn(uint256 contributionId, uint256 stake);
+    /// @notice `datanetId` asks a stake of `stake`, above the `maxStake` the contributor accepted.
+    error StakeAboveMaximum(uint256 datanetId, uint256 stake, uint256 maxStake);
+    /// @notice `datanetId` forfeits the stake of rejected contributions, which the contributor did not accept.
+    error ForfeitNotAccepted(uint256 datanetId, uint256 stake);
     /// @notice No contribution has id `contributionId`.
     error ContributionNotFound(uint256 contributionId);
     /// @notice Contribution `contributionId` belongs to `actualDatanetId`, not to `datanetId`.
@@ -337,28 +353,39 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
     /// @param digest sha2-256 digest of the content's IPFS CID (the multihash digest); not zero.
     /// @param byteSize Size of the content in bytes, 1..policy.maxBytes.
     /// @param metadataCid IPFS CID of the contribution's metadata (content CID, title, ...); kept in the event only.
-    /// @return contributionId `uint256(keccak256(abi.encode(datanetId, digest)))`.
+    /// @param maxStake The most stake the caller accepts to put up (the policy's stake must not exceed it).
+    /// @param acceptForfeit Whether the caller accepts that a rejection forfeits its stake (needed only when the
+    /// policy forfeits and asks a stake).
+    /// @return contributionId `uint256(keccak256(abi.encode(datanetId, digest, msg.sender)))`.
     /// @dev Needs an allowance of the policy stake for this contract. Reverts with `DatanetNotFound`, `ZeroDigest`,
-    /// `InvalidContributionSize`, `EmptyField` or `DuplicateContribution` on bad input.
-    function contribute(uint256 datanetId, bytes32 digest, uint64 byteSize, string calldata metadataCid)
-        external
-        nonReentrant
-        returns (uint256 contributionId)
-    {
+    /// `InvalidContributionSize`, `EmptyField`, `StakeAboveMaximum`, `ForfeitNotAccepted`,
+    /// `DuplicateContribution` or `RejectedStakeNotWithdrawn`.
+    function contribute(
+        uint256 datanetId,
+        bytes32 digest,
+        uint64 byteSize,
+        string calldata metadataCid,
+        uint256 maxStake,
+        bool acceptForfeit
+    ) external nonReentrant returns (uint256 contributionId) {
         Datanet storage datanet = _datanets[datanetId];
-        uint40 maxBytes = datanet.maxBytes;
-        if (maxBytes == 0) revert DatanetNotFound(datanetId);
-        if (digest == bytes32(0)) revert ZeroDigest();
-        if (byteSize == 0 || byteSize > maxBytes) revert InvalidContributionSize(datanetId, byteSize, maxBytes);
+        {
+            uint40 maxBytes = datanet.maxBytes;
+            if (maxBytes == 0) revert DatanetNotFound(datanetId);
+            if (digest == bytes32(0)) revert ZeroDigest();
+            if (byteSize == 0 || byteSize > maxBytes) revert InvalidContributionSize(datanetId, byteSize, maxBytes);
+        }
         if (bytes(metadataCid).length == 0) revert EmptyField("metadataCid");
-        contributionId = contributionIdOf(datanetId, digest);
-        Contribution storage record = _contributions[contributionId];
-        if (record.status != ContributionStatus.None) {
-            revert DuplicateContribution(datanetId, digest, contributionId);
+        uint256 stake = datanet.stake;
+        if (stake > maxStake) revert StakeAboveMaximum(datanetId, stake, maxStake);
+        if (datanet.forfeitRejectedStake && stake != 0 && !acceptForfeit) revert ForfeitNotAccepted(datanetId, stake);
+        contributionId = contributionIdOf(datanetId, digest, msg.sender);
+        {
+            ContributionStatus status = _contributions[contributionId].status;
+            if (status != ContributionStatus.None) _requireResubmittable(datanetId, digest, contributionId, status);
         }
 
         uint40 number = ++datanet.contributionCount;
-        uint256 stake = datanet.stake;
         _contributions[contributionId] = Contribution({
             contributor: msg.sender,
             datanetId: uint32(datanetId),
@@ -573,12 +600,13 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
         return keccak256(bytes.concat(keccak256(abi.encode(contributionId, contributor, digest))));
     }
 
-    /// @notice The id a contribution of `digest` to `datanetId` has (or would have).
+    /// @notice The id a contribution of `digest` to `datanetId` by `contributor` has (or would have).
     /// @param datanetId The Datanet.
     /// @param digest The content digest.
-    /// @return `uint256(keccak256(abi.encode(datanetId, digest)))`.
-    function contributionIdOf(uint256 datanetId, bytes32 digest) public pure returns (uint256) {
-        return uint256(keccak256(abi.encode(datanetId, digest)));
+    /// @param contributor Who contributes it.
+    /// @return `uint256(keccak256(abi.encode(datanetId, digest, contributor)))`.
+    function contributionIdOf(uint256 datanetId, bytes32 digest, address contributor) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode(datanetId, digest, contributor)));
     }
 
     /// @notice The Datanet's metadata URI.
@@ -638,6 +666,17 @@ contract DatanetRegistry is IDatanetRegistry, ERC721, ReentrancyGuardTransient {
         if (stake == 0) revert NoStakeToWithdraw(contributionId, status);
         delete _stakes[contributionId];
         emit StakeWithdrawn(record.datanetId, contributionId, contributor, stake);
+    }
+
+    /// @dev A contributor's earlier contribution of the same digest may be replaced only once it was rejected and
+    /// holds no refunded stake (which the new record's stake would otherwise overwrite).
+    function _requireResubmittable(uint256 datanetId, bytes32 digest, uint256 contributionId, ContributionStatus status)
+        private
+        view
+    {
+        if (status != ContributionStatus.Rejected) revert DuplicateContribution(datanetId, digest, contributionId);
+        uint256 heldStake = _stakes[contributionId];
+        if (heldStake != 0) revert RejectedStakeNotWithdrawn(contributionId, heldStake);
     }
 
     function _requirePendingIn(Contribution storage record, uint256 contributionId, uint256 datanetId) private view {

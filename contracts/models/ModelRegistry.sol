@@ -14,13 +14,17 @@ import {BaseModelCatalog} from "./BaseModelCatalog.sol";
 /// @title ModelRegistry
 /// @notice ModelFactory on-chain: training jobs escrow a fee; an active node claims a job under a lease
 /// (so a dead node's job is taken over by another), and submitting the result before the deadline mints a
-/// Model (ERC-721) to the requester with full provenance and pays the node. A job nobody finishes is
-/// refunded to its requester after the deadline. Model owners set their price and revenue split, which the
-/// settlement contract reads through `IModelRegistry.modelTerms` and `modelTermsAt`. Terms are versioned: each
-/// change makes a new version and leaves the old ones as they were, so a payment signed against a version is
-/// split by that version even if the owner changes the terms before it settles.
-/// @dev Escrow invariant: this contract's payment-token balance equals the fees of `Open` jobs. Each job leaves
-/// `Open` exactly once (Completed, Refunded or Cancelled), and only that transition moves its fee.
+/// Model (ERC-721) to the requester with full provenance. The fee is held for `jobDisputeWindow` after the
+/// result: the requester may dispute it in that window, and the job arbiter then rules (upheld: the fee goes
+/// back to the requester; rejected: the node is paid); undisputed, anyone releases the fee to the node once the
+/// window has passed. A lease can be renewed (or re-claimed by the same node) at most `maxLeaseRenewals`
+/// times, so one node cannot sit on a job until its deadline. A job nobody finishes is refunded to its
+/// requester after the deadline. Model owners set their price and revenue split, which the settlement contract
+/// reads through `IModelRegistry.modelTerms` and `modelTermsAt`. Terms are versioned: each change makes a new
+/// version and leaves the old ones as they were, so a payment signed against a version is split by that
+/// version even if the owner changes the terms before it settles.
+/// @dev Escrow invariant: this contract's payment-token balance equals the fees of `Open`, `Submitted` and
+/// `Disputed` jobs. Each job's fee moves exactly once, when the job becomes Completed, Refunded or Cancelled.
 contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -33,7 +37,9 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
         Open,
         Completed,
         Refunded,
-        Cancelled
+        Cancelled,
+        Submitted,
+        Disputed
     }
 
     /// @notice What a requester asks for when creating a job.
@@ -55,18 +61,22 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
     /// @notice A training job.
     /// @param leaseHolder Node holding (or that last held) the lease; zero when never claimed.
     /// @param leaseExpiresAt The lease is live while `block.timestamp < leaseExpiresAt`.
-    /// @param modelId The minted model once completed, else 0.
+    /// @param leaseRenewals Renewals (extensions and re-claims) the current lease holder has used.
+    /// @param modelId The minted model once a result is submitted, else 0.
+    /// @param payableAt When an undisputed result's fee may be released to the node (0 before a result).
     struct TrainingJob {
         address requester;
         JobStatus status;
         uint64 deadline;
         address leaseHolder;
         uint64 leaseExpiresAt;
+        uint16 leaseRenewals;
         uint256 datanetId;
         uint32 datanetVersion;
         uint256 baseModelId;
         uint256 fee;
         uint256 modelId;
+        uint64 payableAt;
         string hyperParamsCid;
     }
 
@@ -117,6 +127,12 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
     uint64 public immutable leaseDuration;
     /// @notice Split a newly minted model starts with.
     RevenueSplit public defaultRevenueSplit;
+    /// @notice Renewals (lease extensions, or re-claims by the same node) one lease holder may make per job.
+    uint16 public maxLeaseRenewals = 24;
+    /// @notice Seconds a submitted result's fee is held so the requester can dispute it.
+    uint64 public jobDisputeWindow = 3 days;
+    /// @notice Rules on disputed job results (governance at deployment; may become a verification contract).
+    address public jobArbiter;
 
     uint256 private _lastJobId;
     uint256 private _lastModelId;
@@ -155,13 +171,41 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
     /// @param node The lease holder.
     /// @param leaseExpiresAt New end of the lease.
     event LeaseExtended(uint256 indexed jobId, address indexed node, uint64 leaseExpiresAt);
-    /// @notice A node delivered: a model was minted and the fee paid to the node.
+    /// @notice A node delivered a result: the model was minted and the fee is held until `payableAt`.
+    /// @param jobId The job.
+    /// @param modelId The minted model.
+    /// @param node The node that trained it, to be paid.
+    /// @param fee Amount held.
+    /// @param payableAt From when the fee can be released if the requester has not disputed the result.
+    event JobResultSubmitted(
+        uint256 indexed jobId, uint256 indexed modelId, address indexed node, uint256 fee, uint64 payableAt
+    );
+    /// @notice The requester disputed a job's result; the fee waits for the job arbiter's ruling.
+    /// @param jobId The job.
+    /// @param requester Who disputed.
+    /// @param reasonCid IPFS CID of the requester's evidence (e.g. a re-run of the evaluation).
+    event JobResultDisputed(uint256 indexed jobId, address indexed requester, string reasonCid);
+    /// @notice The job arbiter ruled on a disputed result.
+    /// @param jobId The job.
+    /// @param upheld True: the result was bad and the fee went back to the requester; false: the node was paid.
+    event JobDisputeResolved(uint256 indexed jobId, bool upheld);
+    /// @notice A job's fee was paid to the node that delivered it.
     /// @param jobId The job.
     /// @param modelId The minted model.
     /// @param node The node paid.
     /// @param fee Amount paid.
     event JobCompleted(uint256 indexed jobId, uint256 indexed modelId, address indexed node, uint256 fee);
-    /// @notice The deadline passed without a result and the fee went back to the requester.
+    /// @notice Governance set the lease renewal bound.
+    /// @param maxRenewals Renewals one lease holder may make per job.
+    event MaxLeaseRenewalsSet(uint16 maxRenewals);
+    /// @notice Governance set the job dispute window.
+    /// @param window Seconds a result's fee is held.
+    event JobDisputeWindowSet(uint64 window);
+    /// @notice Governance appointed the job arbiter.
+    /// @param arbiter The new arbiter.
+    event JobArbiterSet(address indexed arbiter);
+    /// @notice The fee went back to the requester: the deadline passed without a result, or the arbiter upheld
+    /// the requester's dispute of the result.
     /// @param jobId The job.
     /// @param requester Who was refunded.
     /// @param fee Amount refunded.
@@ -243,12 +287,27 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
     error ZeroLeaseDuration();
     /// @notice Model `modelId` has no terms version `termsVersion` (it has 1..`latestVersion`).
     error TermsVersionNotFound(uint256 modelId, uint64 termsVersion, uint64 latestVersion);
+    /// @notice `node` has used all `maxRenewals` renewals of its lease on job `jobId`; another node may claim it.
+    error LeaseRenewalsExhausted(uint256 jobId, address node, uint16 maxRenewals);
+    /// @notice Job `jobId` is `status`, not a submitted result awaiting its payment.
+    error JobNotSubmitted(uint256 jobId, JobStatus status);
+    /// @notice Job `jobId` is `status`, not disputed.
+    error JobNotDisputed(uint256 jobId, JobStatus status);
+    /// @notice Job `jobId`'s result can be disputed only before `payableAt`.
+    error DisputeWindowClosed(uint256 jobId, uint64 payableAt);
+    /// @notice Job `jobId`'s fee can be released only from `payableAt`.
+    error DisputeWindowOpen(uint256 jobId, uint64 payableAt);
+    /// @notice `account` is not the job arbiter.
+    error NotJobArbiter(address account);
+    /// @notice The job arbiter cannot be the zero address.
+    error ZeroJobArbiter();
 
     /// @notice Deploys the registry wired to its token, Datanet registry and node registry.
     /// @param paymentToken_ The ERC-20 fees are paid in (any standard ERC-20 without transfer fees).
     /// @param datanets_ The Datanet registry jobs train from.
     /// @param nodes_ The node registry claimers must be active in.
-    /// @param governance Owner: registers and deprecates base models, sets the default split.
+    /// @param governance Owner: registers and deprecates base models, sets the default split, the lease renewal
+    /// bound, the job dispute window and the job arbiter (initially itself).
     /// @param leaseDuration_ Seconds a claim or heartbeat keeps a lease live.
     /// @param defaultSplit Split a newly minted model starts with.
     constructor(
@@ -265,6 +324,10 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
         nodes = nodes_;
         leaseDuration = leaseDuration_;
         _setDefaultRevenueSplit(defaultSplit);
+        jobArbiter = governance;
+        emit JobArbiterSet(governance);
+        emit MaxLeaseRenewalsSet(maxLeaseRenewals);
+        emit JobDisputeWindowSet(jobDisputeWindow);
     }
 
     // ------------------------------------------------------------------ Jobs
@@ -311,8 +374,10 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
 
     /// @notice Claims an open job for the calling node, or takes it over when the holder's lease expired.
     /// @param jobId The job.
-    /// @dev The lease lasts `leaseDuration`, capped at the deadline. Reverts with `JobNotFound`, `JobNotOpen`,
-    /// `DeadlinePassed`, `NodeNotActive` or `JobLeased` (a live lease, the caller's own included: use `extendLease`).
+    /// @dev The lease lasts `leaseDuration`, capped at the deadline. The node whose lease just expired may claim
+    /// again, but that counts as a renewal. Reverts with `JobNotFound`, `JobNotOpen`, `DeadlinePassed`,
+    /// `NodeNotActive`, `JobLeased` (a live lease, the caller's own included: use `extendLease`) or
+    /// `LeaseRenewalsExhausted`.
     function claimJob(uint256 jobId) external {
         TrainingJob storage job = _requireOpen(jobId);
         if (block.timestamp >= job.deadline) revert DeadlinePassed(jobId, job.deadline);
@@ -321,6 +386,7 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
         if (block.timestamp < job.leaseExpiresAt) revert JobLeased(jobId, previousHolder, job.leaseExpiresAt);
 
         uint64 expiresAt = _leaseEnd(job.deadline);
+        job.leaseRenewals = msg.sender == previousHolder ? _nextRenewal(jobId, job) : 0;
         job.leaseHolder = msg.sender;
         job.leaseExpiresAt = expiresAt;
         emit JobClaimed(jobId, msg.sender, previousHolder, expiresAt);
@@ -328,17 +394,19 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
 
     /// @notice Heartbeat: the lease holder renews its lease for another `leaseDuration` (capped at the deadline).
     /// @param jobId The job.
-    /// @dev Reverts with `JobNotFound`, `JobNotOpen`, `NotLeaseHolder`, `LeaseExpired` (claim again instead) or
-    /// `NodeNotActive`.
+    /// @dev At most `maxLeaseRenewals` times per lease holder. Reverts with `JobNotFound`, `JobNotOpen`,
+    /// `NotLeaseHolder`, `LeaseExpired` (claim again instead), `NodeNotActive` or `LeaseRenewalsExhausted`.
     function extendLease(uint256 jobId) external {
         TrainingJob storage job = _requireLiveLease(jobId);
         if (!nodes.isActive(msg.sender)) revert NodeNotActive(msg.sender);
+        job.leaseRenewals = _nextRenewal(jobId, job);
         uint64 expiresAt = _leaseEnd(job.deadline);
         job.leaseExpiresAt = expiresAt;
         emit LeaseExtended(jobId, msg.sender, expiresAt);
     }
 
-    /// @notice Delivers a job: mints the Model to the requester with its provenance and pays the node the fee.
+    /// @notice Delivers a job: mints the Model to the requester with its provenance and holds the fee for the
+    /// node until `jobDisputeWindow` has passed (see `releaseJobPayment`, `disputeJobResult`).
     /// @param jobId The job.
     /// @param artifacts Adapter, evaluation report and attribution index CIDs; none may be empty.
     /// @return modelId The minted model's id, counting from 1.
@@ -356,15 +424,59 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
         if (bytes(artifacts.attributionIndexCid).length == 0) revert EmptyField("attributionIndexCid");
 
         modelId = ++_lastModelId;
-        job.status = JobStatus.Completed;
+        uint64 payableAt = uint64(block.timestamp) + jobDisputeWindow;
+        job.status = JobStatus.Submitted;
         job.modelId = modelId;
+        job.payableAt = payableAt;
         _recordProvenance(modelId, jobId, job, artifacts);
         _initTerms(modelId);
+        emit JobResultSubmitted(jobId, modelId, msg.sender, job.fee, payableAt);
         _mint(job.requester, modelId);
-        uint256 fee = job.fee;
-        emit JobCompleted(jobId, modelId, msg.sender, fee);
+    }
 
-        paymentToken.safeTransfer(msg.sender, fee);
+    /// @notice The requester disputes a submitted result before its fee is released; the job arbiter rules.
+    /// @param jobId The job.
+    /// @param reasonCid IPFS CID of the requester's evidence; must not be empty.
+    /// @dev Reverts with `JobNotFound`, `NotRequester`, `JobNotSubmitted`, `DisputeWindowClosed` or `EmptyField`.
+    function disputeJobResult(uint256 jobId, string calldata reasonCid) external {
+        TrainingJob storage job = _requireSubmitted(jobId);
+        if (msg.sender != job.requester) revert NotRequester(jobId, msg.sender);
+        if (block.timestamp >= job.payableAt) revert DisputeWindowClosed(jobId, job.payableAt);
+        if (bytes(reasonCid).length == 0) revert EmptyField("reasonCid");
+        job.status = JobStatus.Disputed;
+        emit JobResultDisputed(jobId, msg.sender, reasonCid);
+    }
+
+    /// @notice The job arbiter rules on a disputed result: upheld refunds the requester, rejected pays the node.
+    /// @param jobId The job.
+    /// @param upheld True if the result is bad.
+    /// @dev The model stays minted either way (its provenance records what was delivered). Reverts with
+    /// `NotJobArbiter`, `JobNotFound` or `JobNotDisputed`.
+    function resolveJobDispute(uint256 jobId, bool upheld) external nonReentrant {
+        if (msg.sender != jobArbiter) revert NotJobArbiter(msg.sender);
+        TrainingJob storage job = _jobs[jobId];
+        JobStatus status = job.status;
+        if (status == JobStatus.None) revert JobNotFound(jobId);
+        if (status != JobStatus.Disputed) revert JobNotDisputed(jobId, status);
+        emit JobDisputeResolved(jobId, upheld);
+        if (upheld) {
+            job.status = JobStatus.Refunded;
+            address requester = job.requester;
+            uint256 fee = job.fee;
+            emit JobRefunded(jobId, requester, fee);
+            paymentToken.safeTransfer(requester, fee);
+        } else {
+            _payNode(jobId, job);
+        }
+    }
+
+    /// @notice Pays the node the fee of an undisputed result once the dispute window has passed; anyone may call.
+    /// @param jobId The job.
+    /// @dev Reverts with `JobNotFound`, `JobNotSubmitted` or `DisputeWindowOpen`.
+    function releaseJobPayment(uint256 jobId) external nonReentrant {
+        TrainingJob storage job = _requireSubmitted(jobId);
+        if (block.timestamp < job.payableAt) revert DisputeWindowOpen(jobId, job.payableAt);
+        _payNode(jobId, job);
     }
 
     /// @notice Refunds a job that reached its deadline without a result; anyone may call, the requester is paid.
@@ -425,6 +537,31 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
         (terms, termsVersion) = _newTermsVersion(modelId);
         terms.split = split;
         emit RevenueSplitSet(modelId, termsVersion, split);
+    }
+
+    /// @notice Sets how many times one lease holder may renew its lease on a job.
+    /// @param maxRenewals The bound (0: a lease cannot be extended).
+    /// @dev Reverts with `OwnableUnauthorizedAccount` unless called by governance.
+    function setMaxLeaseRenewals(uint16 maxRenewals) external onlyOwner {
+        maxLeaseRenewals = maxRenewals;
+        emit MaxLeaseRenewalsSet(maxRenewals);
+    }
+
+    /// @notice Sets how long results submitted from now on hold their fee for a dispute.
+    /// @param window Seconds.
+    /// @dev Reverts with `OwnableUnauthorizedAccount` unless called by governance.
+    function setJobDisputeWindow(uint64 window) external onlyOwner {
+        jobDisputeWindow = window;
+        emit JobDisputeWindowSet(window);
+    }
+
+    /// @notice Appoints the account that rules on disputed job results.
+    /// @param arbiter The new arbiter (an EOA, a multisig or a verification contract).
+    /// @dev Reverts with `OwnableUnauthorizedAccount` unless called by governance, `ZeroJobArbiter`.
+    function setJobArbiter(address arbiter) external onlyOwner {
+        if (arbiter == address(0)) revert ZeroJobArbiter();
+        jobArbiter = arbiter;
+        emit JobArbiterSet(arbiter);
     }
 
     /// @notice Sets the split newly minted models start with.
@@ -582,6 +719,29 @@ contract ModelRegistry is IModelRegistry, ERC721, BaseModelCatalog, ReentrancyGu
 
     function _requireModelOwner(uint256 modelId) private view {
         if (_requireOwned(modelId) != msg.sender) revert NotModelOwner(modelId, msg.sender);
+    }
+
+    /// @dev Marks the job completed and pays its fee to the node that submitted the result.
+    function _payNode(uint256 jobId, TrainingJob storage job) private {
+        job.status = JobStatus.Completed;
+        address node = job.leaseHolder;
+        uint256 fee = job.fee;
+        emit JobCompleted(jobId, job.modelId, node, fee);
+        paymentToken.safeTransfer(node, fee);
+    }
+
+    /// @dev The current lease holder's next renewal count, reverting past the bound.
+    function _nextRenewal(uint256 jobId, TrainingJob storage job) private view returns (uint16 renewals) {
+        uint16 bound = maxLeaseRenewals;
+        if (job.leaseRenewals >= bound) revert LeaseRenewalsExhausted(jobId, msg.sender, bound);
+        return job.leaseRenewals + 1;
+    }
+
+    function _requireSubmitted(uint256 jobId) private view returns (TrainingJob storage job) {
+        job = _jobs[jobId];
+        JobStatus status = job.status;
+        if (status == JobStatus.None) revert JobNotFound(jobId);
+        if (status != JobStatus.Submitted) revert JobNotSubmitted(jobId, status);
     }
 
     function _requireOpen(uint256 jobId) private view returns (TrainingJob storage job) {

@@ -6,13 +6,16 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
+import {IStakeLock} from "../interfaces/IStakeLock.sol";
 
 /// @title NodeRegistry
 /// @notice Compute nodes register how to reach them and stake the payment token. A node is active while it
 /// is registered, not unbonding and holds at least the minimum stake. Leaving takes an unbonding delay during
-/// which the stake can still be slashed, so misbehaviour found late is still punished.
-/// @dev Governance (DEFAULT_ADMIN_ROLE) sets the minimum stake and grants SLASHER_ROLE (to the settlement
-/// contract). The whole stake unbonds at once: unbonding means leaving.
+/// which the stake can still be slashed, so misbehaviour found late is still punished, and a node with a root of
+/// its own still open to dispute cannot withdraw at all: the registry asks the stake lock (the Settlement) first,
+/// so a node cannot run from a challenge.
+/// @dev Governance (DEFAULT_ADMIN_ROLE) sets the minimum stake, grants SLASHER_ROLE and sets the stake lock (both
+/// to the settlement contract). The whole stake unbonds at once: unbonding means leaving.
 contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -40,6 +43,8 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     uint64 public immutable unbondingDelay;
     /// @notice Stake a node needs to register and to stay active.
     uint256 public minStake;
+    /// @notice Asked before every withdrawal whether the node still has something disputable (zero: no lock).
+    IStakeLock public stakeLock;
 
     mapping(address node => Node) private _nodes;
 
@@ -81,6 +86,13 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     /// @param minStake The new minimum.
     event MinStakeUpdated(uint256 minStake);
 
+    /// @notice Governance set the stake lock.
+    /// @param previousLock The lock before.
+    /// @param lock The lock now (zero: none).
+    event StakeLockUpdated(address indexed previousLock, address indexed lock);
+
+    /// @notice `node` cannot withdraw: `lock` reports a credit root of its still open to dispute.
+    error StakeLocked(address node, address lock);
     /// @notice `node` is already registered.
     error NodeAlreadyRegistered(address node);
     /// @notice `node` is not registered.
@@ -162,13 +174,18 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     }
 
     /// @notice Withdraws the whole remaining stake after unbonding and deregisters the node.
-    /// @dev Reverts with `NodeNotRegistered`, `NodeNotUnbonding` or `UnbondingNotOver`.
+    /// @dev Reverts with `NodeNotRegistered`, `NodeNotUnbonding`, `UnbondingNotOver` or `StakeLocked` (a root of
+    /// the node is in its dispute window or under challenge: withdraw once it is final or ruled on).
     function withdraw() external nonReentrant {
         Node storage node = _nodes[msg.sender];
         if (!node.registered) revert NodeNotRegistered(msg.sender);
         uint64 endsAt = node.unbondingEndsAt;
         if (endsAt == 0) revert NodeNotUnbonding(msg.sender);
         if (block.timestamp < endsAt) revert UnbondingNotOver(msg.sender, endsAt);
+        IStakeLock lock = stakeLock;
+        if (address(lock) != address(0) && lock.hasOpenDisputes(msg.sender)) {
+            revert StakeLocked(msg.sender, address(lock));
+        }
 
         uint256 amount = node.stake;
         delete _nodes[msg.sender];
@@ -202,6 +219,15 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     function setMinStake(uint256 minStake_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         minStake = minStake_;
         emit MinStakeUpdated(minStake_);
+    }
+
+    /// @notice Sets the contract asked before each withdrawal whether the node has a disputable root (the
+    /// Settlement). Only governance.
+    /// @param lock The stake lock, or zero for none.
+    /// @dev Reverts with `AccessControlUnauthorizedAccount` unless called by governance.
+    function setStakeLock(IStakeLock lock) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        emit StakeLockUpdated(address(stakeLock), address(lock));
+        stakeLock = lock;
     }
 
     /// @inheritdoc INodeRegistry

@@ -11,8 +11,10 @@ import {CreditProof} from "./libraries/CreditProof.sol";
 /// account, cumulativeAmount)))), the OpenZeppelin StandardMerkleTree leaf for ["address","uint256"].
 /// A new root is pending for `disputeWindow` seconds and then final without any transaction (claims
 /// and new roots promote it lazily). A claim pays `cumulativeAmount - claimed[node][account]` against the
-/// node's latest final root, so one claim covers every batch so far. Safety bounds that hold even for a
-/// dishonest root: a root's declared total never exceeds the node's cumulative contributor pool, and the
+/// node's latest final root only, so one claim covers every batch so far: once a pending root's window has
+/// passed unchallenged, a proof against the root it supersedes no longer pays (the claim promotes the new
+/// root first), so later claimers never find the pool drained by proofs against a stale root. Safety bounds
+/// that hold even for a dishonest root: a root's declared total never exceeds the node's cumulative contributor pool, and the
 /// node's total claimed never exceeds its final root's declared total.
 ///
 /// Gas: the final root's totals are stored under the root itself (`_finalTotals[node][root]`), and only the
@@ -24,21 +26,30 @@ import {CreditProof} from "./libraries/CreditProof.sol";
 /// repay (a root covers every contributor the node ever credited, so it is claimed against many times).
 abstract contract ContributorCredits is PaymentTokenHolder {
     /// @dev Four words per node. The final root's totals are in `_finalTotals`, keyed by the root.
+    /// `openChallenges` counts the unresolved challenges of the pending root (several challengers may dispute
+    /// one root, so none can hold it hostage). `silentSince` is when the node last proposed a root itself, or
+    /// when its pool first received funds: from `silentSince + RECOVERY_DELAY` anyone may propose a bonded
+    /// recovery root for the pool (see {BatchDisputes-proposeRecoveryRoot}).
     struct NodeCredits {
         bytes32 finalizedRoot;
         bytes32 pendingRoot;
-        uint128 pendingTotal;
+        uint104 pendingTotal;
         uint64 pendingBatchId;
         uint40 pendingUntil;
-        bool pendingChallenged;
-        uint256 pool;
+        uint32 openChallenges;
+        uint128 pool;
+        uint40 silentSince;
     }
 
     /// @dev The totals of a node's final root, in one word: what the root credits and what has been claimed
-    /// from the node in all (`claimed <= credited`; `claimed` carries over to each newly final root).
+    /// from the node in all (`claimed <= credited`; `claimed` carries over to each newly final root), and
+    /// `supersededAt`, the time from which an unchallenged pending root replaces this one (zero while there is
+    /// none or it is challenged). A claim reads this word anyway, so checking for a newer final root costs it
+    /// no extra storage read.
     struct FinalTotals {
-        uint128 credited;
-        uint128 claimed;
+        uint104 credited;
+        uint104 claimed;
+        uint48 supersededAt;
     }
 
     /// @notice One node's part of a multi-node claim.
@@ -97,6 +108,8 @@ abstract contract ContributorCredits is PaymentTokenHolder {
     error ClaimsExceedCredited(address node, uint256 finalizedTotal, uint256 claimedTotal);
     /// @notice A multi-node claim with no entries.
     error EmptyClaim();
+    /// @notice A credit root was zero.
+    error ZeroCreditRoot();
 
     constructor(uint256 window) {
         disputeWindow = window;
@@ -178,23 +191,38 @@ abstract contract ContributorCredits is PaymentTokenHolder {
             (finalizedRoot, finalizedTotal) = (c.pendingRoot, c.pendingTotal);
         } else {
             (pendingRoot, pendingBatchId, pendingUntil, pendingChallenged) =
-                (c.pendingRoot, c.pendingBatchId, c.pendingUntil, c.pendingChallenged);
+                (c.pendingRoot, c.pendingBatchId, c.pendingUntil, c.openChallenges != 0);
         }
     }
 
-    /// @dev Adds `amount` to `node`'s cumulative contributor pool.
+    /// @dev Adds `amount` to `node`'s cumulative contributor pool; the pool's first funds start its silence
+    /// clock (see {NodeCredits}).
     function _addToPool(address node, uint256 amount) internal {
         if (amount == 0) return;
-        uint256 pool = _credits[node].pool + amount;
-        _credits[node].pool = pool;
+        NodeCredits storage c = _credits[node];
+        uint256 pool = c.pool + amount;
+        c.pool = SafeCast.toUint128(pool);
+        if (c.silentSince == 0) c.silentSince = uint40(block.timestamp);
         emit ContributorPoolIncreased(node, amount, pool);
     }
 
-    /// @dev Records `root` (declaring `total`) as `node`'s pending root from batch `batchId`.
+    /// @dev The node itself proposes `root` (declaring `total`) from batch `batchId`, which restarts its
+    /// silence clock.
     function _proposeCreditRoot(address node, uint64 batchId, bytes32 root, uint256 total)
         internal
         returns (uint256 pendingUntil)
     {
+        pendingUntil = _proposeRoot(node, batchId, root, total);
+        _credits[node].silentSince = uint40(block.timestamp);
+    }
+
+    /// @dev Records `root` (declaring `total`) as `node`'s pending root from batch `batchId`, and marks the
+    /// final root as superseded from the end of the new root's window.
+    function _proposeRoot(address node, uint64 batchId, bytes32 root, uint256 total)
+        internal
+        returns (uint256 pendingUntil)
+    {
+        if (root == bytes32(0)) revert ZeroCreditRoot();
         _promotePendingIfFinal(node);
         NodeCredits storage c = _credits[node];
         if (c.pendingBatchId != 0) revert CreditRootPending(node, c.pendingBatchId, c.pendingUntil);
@@ -203,17 +231,58 @@ abstract contract ContributorCredits is PaymentTokenHolder {
         if (total > c.pool) revert CreditTotalExceedsPool(node, total, c.pool);
         pendingUntil = block.timestamp + disputeWindow;
         c.pendingRoot = root;
-        c.pendingTotal = SafeCast.toUint128(total);
+        c.pendingTotal = SafeCast.toUint104(total);
         c.pendingBatchId = batchId;
         c.pendingUntil = SafeCast.toUint40(pendingUntil);
+        _setSupersededAt(node, pendingUntil);
+    }
+
+    /// @dev Counts a new challenge of `node`'s pending root; the first one stops the root from superseding the
+    /// final one (claims stay on the final root while the challenge is open).
+    function _openChallenge(address node) internal {
+        NodeCredits storage c = _credits[node];
+        uint32 open = ++c.openChallenges;
+        if (open == 1) _setSupersededAt(node, 0);
+    }
+
+    /// @dev Closes one rejected challenge of `node`'s pending root. With none left the root supersedes the final
+    /// one at the end of its window again, or at once if the window has passed.
+    function _closeRejectedChallenge(address node) internal {
+        NodeCredits storage c = _credits[node];
+        if (--c.openChallenges != 0) return;
+        if (block.timestamp >= c.pendingUntil) _finalizePendingRoot(node);
+        else _setSupersededAt(node, c.pendingUntil);
     }
 
     /// @dev Discards `node`'s pending root: claims stay on the previous final root and the pool keeps the
     /// batch's contributor share for a corrected root.
     function _discardPendingRoot(address node) internal {
+        _clearPendingRoot(node);
+        _setSupersededAt(node, 0);
+    }
+
+    /// @dev Called when `node`'s pending root of `batchId` became final (the dispute layer refunds a recovery
+    /// root's bond here).
+    function _afterRootFinalized(address node, uint64 batchId) internal virtual;
+
+    /// @dev A fresh batch id for a root proposed outside a settlement batch (shares the batch counter).
+    function _newBatchId() internal virtual returns (uint64);
+
+    /// @dev True while `node` has a pending root that is not final yet (in its window or challenged).
+    function _hasUnsettledRoot(address node) internal view returns (bool) {
         NodeCredits storage c = _credits[node];
-        (c.pendingRoot, c.pendingTotal, c.pendingBatchId, c.pendingUntil, c.pendingChallenged) =
-            (bytes32(0), 0, 0, 0, false);
+        return c.pendingBatchId != 0 && !_isPendingFinal(c);
+    }
+
+    function _clearPendingRoot(address node) private {
+        NodeCredits storage c = _credits[node];
+        (c.pendingRoot, c.pendingTotal, c.pendingBatchId, c.pendingUntil, c.openChallenges) = (bytes32(0), 0, 0, 0, 0);
+    }
+
+    /// @dev Writes the time the final root stops paying (zero: not superseded); nothing to do without one.
+    function _setSupersededAt(address node, uint256 time) private {
+        bytes32 finalRoot = _credits[node].finalizedRoot;
+        if (finalRoot != bytes32(0)) _finalTotals[node][finalRoot].supersededAt = uint48(time);
     }
 
     /// @dev Makes `node`'s pending root final now, whatever its window (used when a challenge is rejected).
@@ -221,16 +290,17 @@ abstract contract ContributorCredits is PaymentTokenHolder {
         NodeCredits storage c = _credits[node];
         uint64 batchId = c.pendingBatchId;
         bytes32 root = c.pendingRoot;
-        uint128 total = c.pendingTotal;
+        uint104 total = c.pendingTotal;
         // Move the claimed total from the previous final root's entry to the new one's, so only the final root
         // has an entry (the previous root may be the same one, proposed again: delete, then write).
         mapping(bytes32 anyRoot => FinalTotals) storage totalsOf = _finalTotals[node];
-        uint128 claimed = totalsOf[c.finalizedRoot].claimed;
+        uint104 claimed = totalsOf[c.finalizedRoot].claimed;
         delete totalsOf[c.finalizedRoot];
-        totalsOf[root] = FinalTotals(total, claimed);
+        totalsOf[root] = FinalTotals(total, claimed, 0);
         c.finalizedRoot = root;
-        _discardPendingRoot(node);
+        _clearPendingRoot(node);
         emit CreditRootFinalized(node, batchId, root, total);
+        _afterRootFinalized(node, batchId);
     }
 
     function _promotePendingIfFinal(address node) private returns (bool promoted) {
@@ -242,7 +312,7 @@ abstract contract ContributorCredits is PaymentTokenHolder {
     }
 
     function _isPendingFinal(NodeCredits storage c) private view returns (bool) {
-        return c.pendingBatchId != 0 && !c.pendingChallenged && block.timestamp >= c.pendingUntil;
+        return c.pendingBatchId != 0 && c.openChallenges == 0 && block.timestamp >= c.pendingUntil;
     }
 
     function _claim(address node, address account, uint256 cumulativeAmount, bytes32[] calldata proof)
@@ -252,9 +322,10 @@ abstract contract ContributorCredits is PaymentTokenHolder {
         bytes32 provenRoot = CreditProof.processProof(proof, CreditProof.leaf(account, cumulativeAmount));
         FinalTotals storage totals = _finalTotals[node][provenRoot];
         FinalTotals memory current = totals;
-        if (current.credited == 0) {
-            // Not the final root, or a final root crediting nothing. A pending root whose window has passed
-            // becomes final now; then the errors tell which case it is.
+        if (current.credited == 0 || (current.supersededAt != 0 && block.timestamp >= current.supersededAt)) {
+            // Not the final root, a final root crediting nothing, or a final root an unchallenged pending root
+            // has superseded. A pending root whose window has passed becomes final now; then the errors tell
+            // which case it is (a proof against the superseded root fails with InvalidCreditProof).
             _promotePendingIfFinal(node);
             bytes32 root = _credits[node].finalizedRoot;
             if (root == bytes32(0)) revert NoFinalizedCreditRoot(node);
@@ -271,9 +342,10 @@ abstract contract ContributorCredits is PaymentTokenHolder {
         uint256 claimedTotal = current.claimed + amount;
         if (claimedTotal > current.credited) revert ClaimsExceedCredited(node, current.credited, claimedTotal);
         accountClaims.claimed = cumulativeAmount;
-        // Bounded by credited (a uint128) just above, so the cast is lossless. Assigning both fields writes the
+        // Bounded by credited (a uint104) just above, so the cast is lossless. Assigning all fields writes the
         // word once.
-        (totals.credited, totals.claimed) = (current.credited, uint128(claimedTotal));
+        (totals.credited, totals.claimed, totals.supersededAt) =
+            (current.credited, uint104(claimedTotal), current.supersededAt);
         emit CreditsClaimed(node, account, amount);
     }
 }

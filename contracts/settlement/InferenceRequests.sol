@@ -4,15 +4,17 @@ pragma solidity ^0.8.28;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ActiveNodes} from "./ActiveNodes.sol";
-import {ContributorCredits} from "./ContributorCredits.sol";
 import {RevenueLedger} from "./RevenueLedger.sol";
 import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 
 /// @title InferenceRequests
-/// @notice The on-chain inference path: a contract or user requests an inference with a fee paid from
-/// its wallet, an active node serves it by posting the result CID, or the requester gets the fee back
-/// after the timeout.
-/// @dev The fee comes from the wallet, not the escrow, and a refund goes back to the wallet: taking it from
+/// @notice The on-chain inference path: a contract or user requests an inference from a node it names,
+/// with a fee paid from its wallet; that node serves it by posting the result CID, or the requester gets the
+/// fee back after the timeout.
+/// @dev Requests are assigned: only the named node may serve (and be paid for) a request, so another node
+/// cannot front-run the served result with a junk CID and take the fee. A requester picks the node it
+/// trusts, e.g. from the gossiped announcements of who serves the model.
+/// The fee comes from the wallet, not the escrow, and a refund goes back to the wallet: taking it from
 /// the escrow would let a payer park its escrow in requests of its own, out of its vouchers' reach, and
 /// get it back after the timeout (see {ChannelFunding} for the same reasoning).
 /// The fee is split the moment the node posts the result, by the same rules as batch revenue:
@@ -20,7 +22,7 @@ import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 /// serving node's contributor pool, to be divided by the node's next credit root). Splitting at once
 /// binds the fee to the requested model, which a later batch could not enforce. The split uses the model's
 /// terms version current when the request was made, so an owner cannot change the split under a request.
-abstract contract InferenceRequests is RevenueLedger, ContributorCredits, ActiveNodes {
+abstract contract InferenceRequests is RevenueLedger, ActiveNodes {
     /// @notice Lifecycle of a request; `None` marks an unknown id.
     uint8 internal constant STATUS_NONE = 0;
     uint8 internal constant STATUS_OPEN = 1;
@@ -44,9 +46,10 @@ abstract contract InferenceRequests is RevenueLedger, ContributorCredits, Active
 
     mapping(uint256 requestId => InferenceRequest) private _requests;
 
-    /// @notice An on-chain inference was requested.
+    /// @notice An on-chain inference was requested from `node`.
     /// @param requestId The request.
-    /// @param requester Who pays (from escrow).
+    /// @param requester Who pays (from its wallet).
+    /// @param node The only node that may serve it.
     /// @param modelId The model to run.
     /// @param promptCid IPFS CID of the prompt.
     /// @param maxTokens Most tokens to generate.
@@ -55,7 +58,8 @@ abstract contract InferenceRequests is RevenueLedger, ContributorCredits, Active
     event InferenceRequested(
         uint256 indexed requestId,
         address indexed requester,
-        uint256 indexed modelId,
+        address indexed node,
+        uint256 modelId,
         string promptCid,
         uint256 maxTokens,
         uint256 fee,
@@ -84,25 +88,33 @@ abstract contract InferenceRequests is RevenueLedger, ContributorCredits, Active
     error InferenceRequestNotExpired(uint256 requestId, uint256 expiresAt);
     /// @notice A prompt or result CID is empty.
     error EmptyCid();
+    /// @notice `caller` may not serve `requestId`: it was assigned to `node`.
+    error NotAssignedNode(uint256 requestId, address caller, address node);
 
     constructor(uint256 timeout) {
         inferenceTimeout = timeout;
     }
 
-    /// @notice Requests an inference, pulling `fee` from the caller's wallet (needs an ERC-20 approval).
+    /// @notice Requests an inference from `node`, pulling `fee` from the caller's wallet (needs an ERC-20
+    /// approval).
     /// @dev The model's current terms version is pinned to the request and splits the fee when served.
-    /// Reverts with {EmptyCid}, {MaxTokensZero}, {ZeroAmount} for a zero fee, {FeeBelowModelPrice}
-    /// (price per 1k tokens times `maxTokens`, rounded up), {ModelTermsInvalid} or the token's error.
+    /// Reverts with {NodeNotActive} (the named node must be active), {EmptyCid}, {MaxTokensZero}, {ZeroAmount}
+    /// for a zero fee, {FeeBelowModelPrice} (price per 1k tokens times `maxTokens`, rounded up),
+    /// {ModelTermsInvalid} or the token's error.
     /// @param modelId The model to run.
+    /// @param node The node that alone may serve the request.
     /// @param promptCid IPFS CID of the prompt.
     /// @param maxTokens Most tokens the node may generate.
     /// @param fee Payment for the inference, in payment-token units.
     /// @return requestId The new request's id.
-    function requestInference(uint256 modelId, string calldata promptCid, uint256 maxTokens, uint256 fee)
-        external
-        nonReentrant
-        returns (uint256 requestId)
-    {
+    function requestInference(
+        uint256 modelId,
+        address node,
+        string calldata promptCid,
+        uint256 maxTokens,
+        uint256 fee
+    ) external nonReentrant returns (uint256 requestId) {
+        if (!nodeRegistry.isActive(node)) revert NodeNotActive(node);
         if (bytes(promptCid).length == 0) revert EmptyCid();
         if (maxTokens == 0) revert MaxTokensZero();
         if (fee == 0) revert ZeroAmount();
@@ -112,24 +124,24 @@ abstract contract InferenceRequests is RevenueLedger, ContributorCredits, Active
         requestId = ++inferenceRequestCount;
         uint64 expiresAt = SafeCast.toUint64(block.timestamp + inferenceTimeout);
         _requests[requestId] = InferenceRequest(
-            msg.sender, expiresAt, STATUS_OPEN, address(0), SafeCast.toUint128(fee), termsVersion, modelId
+            msg.sender, expiresAt, STATUS_OPEN, node, SafeCast.toUint128(fee), termsVersion, modelId
         );
-        emit InferenceRequested(requestId, msg.sender, modelId, promptCid, maxTokens, fee, expiresAt);
+        emit InferenceRequested(requestId, msg.sender, node, modelId, promptCid, maxTokens, fee, expiresAt);
         _pullTokens(msg.sender, fee);
     }
 
     /// @notice Serves an open request: records the result and splits the fee at once (see the contract notice).
-    /// @dev Only an active node. Reverts with {NodeNotActive}, {EmptyCid}, {InferenceRequestNotOpen} or
-    /// {InferenceRequestExpired}.
+    /// @dev Only the node the request names, while active. Reverts with {NodeNotActive}, {EmptyCid},
+    /// {InferenceRequestNotOpen}, {NotAssignedNode} or {InferenceRequestExpired}.
     /// @param requestId The request served.
     /// @param resultCid IPFS CID of the result (output plus its attribution record).
     function serveInference(uint256 requestId, string calldata resultCid) external onlyActiveNode {
         if (bytes(resultCid).length == 0) revert EmptyCid();
         InferenceRequest storage request = _requests[requestId];
         if (request.status != STATUS_OPEN) revert InferenceRequestNotOpen(requestId, request.status);
+        if (msg.sender != request.node) revert NotAssignedNode(requestId, msg.sender, request.node);
         if (block.timestamp >= request.expiresAt) revert InferenceRequestExpired(requestId, request.expiresAt);
         request.status = STATUS_SERVED;
-        request.node = msg.sender;
         RevenueSplit.Shares memory shares =
             _splitModelRevenue(_requireTermsAt(request.modelId, request.termsVersion), msg.sender, request.fee);
         _bookProtocolAndNode(msg.sender, shares.protocolFee, shares.node);
@@ -149,6 +161,9 @@ abstract contract InferenceRequests is RevenueLedger, ContributorCredits, Active
         _pushTokens(request.requester, request.fee);
     }
 
+    /// @dev Adds `amount` of this contract's tokens to `node`'s contributor pool.
+    function _addToPool(address node, uint256 amount) internal virtual;
+
     /// @notice An on-chain inference request.
     /// @param requestId The request.
     /// @return requester Who pays.
@@ -156,7 +171,7 @@ abstract contract InferenceRequests is RevenueLedger, ContributorCredits, Active
     /// @return fee The fee.
     /// @return expiresAt End of the serving window.
     /// @return status 0 none, 1 open, 2 served, 3 refunded.
-    /// @return node The serving node (zero until served).
+    /// @return node The node assigned to serve it.
     function inferenceRequestOf(uint256 requestId)
         external
         view

@@ -7,8 +7,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {ActiveNodes} from "./ActiveNodes.sol";
-import {BatchDisputes} from "./BatchDisputes.sol";
-import {ContributorCredits} from "./ContributorCredits.sol";
+import {ContributorPools, IEarningsLedger} from "./ContributorPools.sol";
 import {InferenceRequests} from "./InferenceRequests.sol";
 import {PaymentEscrow} from "./PaymentEscrow.sol";
 import {PaymentTokenHolder} from "./PaymentTokenHolder.sol";
@@ -19,12 +18,14 @@ import {RevenueSplit} from "./libraries/RevenueSplit.sol";
 
 /// @title Settlement
 /// @notice Tributary's money contract: payer escrow, voucher channels to nodes, on-chain inference
-/// requests, settlement batches that split model revenue, contributor credit roots with disputes, and
-/// cumulative Merkle claims. Every ledger is in one ERC-20 fixed at deployment.
+/// requests and settlement batches that split model revenue. Each batch's contributor share, the credit
+/// roots that divide it, their disputes and the claims live in {ContributorPools}, which this contract
+/// creates and feeds (one contract would exceed the EIP-170 code size limit). Every ledger is in one ERC-20
+/// fixed at deployment.
 /// @dev Token conservation: the contract's token balance equals the sum of escrow balances, unspent
-/// channel funds, fees of open inference requests, earnings, accrued protocol fees, unclaimed
-/// contributor pools (pool - claimed per node) and open challenge bonds.
-contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
+/// channel funds, fees of open inference requests, earnings and accrued protocol fees; contributor pools
+/// and bonds are held by {contributorPools}.
+contract Settlement is VoucherChannels, InferenceRequests, IEarningsLedger {
     /// @notice Deployment parameters (a struct keeps the constructor readable).
     /// @param token The payment ERC-20.
     /// @param nodes The NodeRegistry (this contract needs its SLASHER_ROLE).
@@ -59,8 +60,8 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
         uint256 contributorPool;
     }
 
-    /// @notice Number of batches settled; batch ids are 1..batchCount.
-    uint64 public batchCount;
+    /// @notice The contributor pools, credit roots, disputes and claims this contract feeds.
+    ContributorPools public immutable contributorPools;
 
     /// @notice A node settled a batch. Voucher details are in the transaction's calldata, per-model splits
     /// in {ModelRevenueSplit} events and skipped vouchers in {VoucherSkipped} events, so no event is paid
@@ -104,6 +105,8 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
 
     /// @notice A batch without a credit root declared a nonzero `totalCredit`, or one with a root has no records CID.
     error CreditCommitmentInvalid(bytes32 creditRoot, uint256 totalCredit);
+    /// @notice `caller` is not {contributorPools}.
+    error NotContributorPools(address caller);
 
     constructor(Params memory params)
         PaymentTokenHolder(params.token)
@@ -111,12 +114,21 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
         EIP712("Tributary", "1")
         RevenueLedger(params.models, params.protocolFeeBps)
         Ownable(params.governance)
-        ContributorCredits(params.disputeWindow)
         ActiveNodes(params.nodes)
         InferenceRequests(params.inferenceTimeout)
-        BatchDisputes(params.arbiter, params.challengeBond, params.slashAmount)
     {
         if (address(params.nodes) == address(0)) revert ZeroAddress();
+        contributorPools = new ContributorPools(
+            ContributorPools.Params(
+                params.token,
+                params.nodes,
+                params.governance,
+                params.arbiter,
+                params.disputeWindow,
+                params.challengeBond,
+                params.slashAmount
+            )
+        );
     }
 
     /// @notice Settles a batch for the calling node: redeems its vouchers, splits what they redeemed by the
@@ -130,7 +142,7 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
     /// `withdrawalDelay` or longer ago is no longer accepted, so a node redeems within the withdrawal delay.
     /// A nonzero `creditRoot` needs no other pending root on the node, and `totalCredit` between the node's
     /// final total and its cumulative pool including this batch. Reverts with {NodeNotActive}, {EmptyBatch},
-    /// {CreditCommitmentInvalid} and the credit-root errors.
+    /// {CreditCommitmentInvalid} and the credit-root errors of {ContributorPools}.
     /// @param vouchers Latest vouchers per channel (payer, model, terms version, cumulative amount, compact
     /// signature), best sorted by (model, terms version).
     /// @param creditRoot StandardMerkleTree root over (account, cumulative credit) for this node, or zero.
@@ -147,12 +159,14 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
         if (creditRoot == bytes32(0) ? totalCredit != 0 : bytes(recordsCid).length == 0) {
             revert CreditCommitmentInvalid(creditRoot, totalCredit);
         }
-        batchId = ++batchCount;
+        ContributorPools pools = contributorPools;
+        // The id comes first (skipped vouchers' events carry it); the pool and root are recorded after the split.
+        batchId = pools.batchCount() + 1;
         BatchTotals memory totals = _redeemAndSplit(batchId, msg.sender, vouchers);
         _bookProtocolAndNode(msg.sender, totals.protocolFee, totals.nodeShare);
-        _addToPool(msg.sender, totals.contributorPool);
-        uint256 disputeUntil =
-            creditRoot == bytes32(0) ? 0 : _proposeCreditRoot(msg.sender, batchId, creditRoot, totalCredit);
+        if (totals.contributorPool > 0) _pushTokens(address(pools), totals.contributorPool);
+        uint256 disputeUntil;
+        (batchId, disputeUntil) = pools.recordBatch(msg.sender, totals.contributorPool, creditRoot, totalCredit);
         emit BatchSettled(
             batchId,
             msg.sender,
@@ -164,6 +178,30 @@ contract Settlement is VoucherChannels, InferenceRequests, BatchDisputes {
             disputeUntil,
             recordsCid
         );
+    }
+
+    /// @notice Credits a bond the pools owe `account` (a rejected challenge's, a final recovery root's) to its
+    /// earnings; the pools transferred the tokens first.
+    /// @dev Only {contributorPools}; reverts with {NotContributorPools}.
+    /// @param account Who earned it.
+    /// @param amount Token units.
+    function creditEarnings(address account, uint256 amount) external {
+        if (msg.sender != address(contributorPools)) revert NotContributorPools(msg.sender);
+        _creditEarnings(account, amount);
+    }
+
+    /// @notice Number of batch ids given out (settled batches and recovery roots); ids are 1..batchCount.
+    /// @return The count, kept by {contributorPools}.
+    function batchCount() external view returns (uint64) {
+        return contributorPools.batchCount();
+    }
+
+    /// @dev Moves an on-chain fee's contributor share to the pools and adds it to the node's pool.
+    function _addToPool(address node, uint256 amount) internal override {
+        if (amount == 0) return;
+        ContributorPools pools = contributorPools;
+        _pushTokens(address(pools), amount);
+        pools.addToPool(node, amount);
     }
 
     /// @dev Redeems the vouchers in order, splitting each run of consecutive vouchers with the same (model,

@@ -39,10 +39,14 @@ export function addRegistries(m: IgnitionModuleBuilder, token: ContractFuture<st
       slashAmount: m.getParameter("slashAmount", 50n * 10n ** 18n),
     },
   ]);
-  // Upheld disputes slash the node's stake, so the settlement contract needs the registry's SLASHER_ROLE.
+  // The Settlement creates its ContributorPools (credit roots, disputes, claims) in its constructor.
+  const contributorPools = m.contractAt("ContributorPools", m.staticCall(settlement, "contributorPools"));
+  // Upheld disputes slash the node's stake, so the pools contract needs the registry's SLASHER_ROLE.
   // The grant is sent by the deploying account, so it must be the registry's admin (governance): deploy with
   // governance = deployer, then hand the admin roles to a multisig with grantRole + renounceRole.
-  m.call(nodes, "grantRole", [m.staticCall(nodes, "SLASHER_ROLE"), settlement]);
+  m.call(nodes, "grantRole", [m.staticCall(nodes, "SLASHER_ROLE"), contributorPools]);
+  // A node with a credit root still open to dispute must not withdraw its stake: the registry asks the pools.
+  m.call(nodes, "setStakeLock", [contributorPools]);
 
-  return { datanets, nodes, models, settlement };
+  return { datanets, nodes, models, settlement, contributorPools };
 }

@@ -6,8 +6,8 @@ import { productionBuild } from "./production-build.ts";
 const root = resolve(import.meta.dirname, "../..");
 
 /**
- * Deploys the whole protocol (ignition/modules/Tributary.ts: test token, registries, Settlement, the Settlement's
- * SLASHER_ROLE) to the chain at `rpcUrl`, the way `npm start` does, from the production artifacts (built first
+ * Deploys the whole protocol (ignition/modules/Tributary.ts: test token, registries, Settlement and the
+ * ContributorPools it creates, the pools' SLASHER_ROLE and stake lock) to the chain at `rpcUrl`, the way `npm start` does, from the production artifacts (built first
  * when stale; see production-build.ts). `deploymentId` names Ignition's journal (ignition/deployments/<id>); the
  * journal is dropped first, because a freshly started chain holds none of a previous run's contracts (`--reset`).
  */
@@ -24,6 +24,7 @@ export async function deployProtocol(rpcUrl: string, deploymentId: string) {
     nodes: contracts.nodes.address,
     models: contracts.models.address,
     settlement: contracts.settlement.address,
+    contributorPools: contracts.contributorPools.address,
   };
   return { connection, contracts, deployer: deployer.account.address, addresses };
 }

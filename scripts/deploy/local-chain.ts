@@ -18,7 +18,7 @@ export interface Deployment {
   rpcUrl: string;
   chainId: number;
   deployer: string;
-  contracts: { token: string; datanets: string; nodes: string; models: string; settlement: string };
+  contracts: { token: string; datanets: string; nodes: string; models: string; settlement: string; contributorPools: string };
   deployedAt: string;
 }
 

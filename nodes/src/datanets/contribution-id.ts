@@ -3,11 +3,11 @@
  * - `digest`: the sha2-256 digest of the content's CID, i.e. the 32 bytes of the CID's multihash
  *   (for a small file, one raw block, that is sha256 of the bytes; for a chunked file, of its root
  *   node). The codec is not part of it, which is why manifests carry the CID too.
- * - `contributionId`: as `DatanetRegistry.contributionIdOf` computes it, today
- *   `uint256(keccak256(abi.encode(datanetId, digest)))`. Callers always pass the contributor too:
- *   a registry that binds ids to their contributor (`abi.encode(datanetId, digest, contributor)`)
- *   then needs only the encoding below changed (test/contracts/datanets/
- *   DatanetRegistry.node-data.test.ts checks this function against the deployed registry).
+ * - `contributionId`: as `DatanetRegistry.contributionIdOf` computes it,
+ *   `uint256(keccak256(abi.encode(datanetId, digest, contributor)))`: the id is bound to its
+ *   contributor, so a digest seen in the mempool cannot be claimed by someone else
+ *   (test/contracts/datanets/DatanetRegistry.node-data.test.ts checks this function against the
+ *   deployed registry).
  */
 import { encodeAbiParameters, keccak256, toHex, type Address, type Hex } from "viem";
 import type { CID } from "multiformats/cid";
@@ -29,6 +29,8 @@ export interface ContributionKey {
   contributor: Address;
 }
 
-export function contributionIdOf({ datanetId, digest }: ContributionKey): bigint {
-  return BigInt(keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "bytes32" }], [datanetId, digest])));
+export function contributionIdOf({ datanetId, digest, contributor }: ContributionKey): bigint {
+  return BigInt(
+    keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "bytes32" }, { type: "address" }], [datanetId, digest, contributor])),
+  );
 }

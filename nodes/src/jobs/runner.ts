@@ -20,7 +20,10 @@ import { remainingPhases, uploadOutputOf, type JobProgress, type PhaseContext, t
 import { evaluateJob, type JobPolicy } from "./policy.ts";
 
 /** ModelRegistry.JobStatus. */
-export const ONCHAIN_JOB_STATUS = ["None", "Open", "Completed", "Refunded", "Cancelled"] as const;
+export const ONCHAIN_JOB_STATUS = ["None", "Open", "Completed", "Refunded", "Cancelled", "Submitted", "Disputed"] as const;
+
+/** On-chain states in which a node's result is recorded (its fee is paid after the dispute window or a ruling). */
+const RESULT_RECORDED: readonly string[] = ["Submitted", "Disputed", "Completed"];
 
 export interface JobUpdate {
   jobId: bigint;
@@ -130,7 +133,7 @@ export class JobRunner extends EventEmitter {
         }
         break;
       }
-      case "JobCompleted": {
+      case "JobResultSubmitted": {
         const job = jobs.get(jobId);
         if (!job) break;
         const mine = (args.node as string).toLowerCase() === this.#me.toLowerCase();
@@ -340,7 +343,7 @@ export class JobRunner extends EventEmitter {
       const onChain = await chain.read("models", "getJob", [job.jobId]);
       const status = ONCHAIN_JOB_STATUS[onChain.status];
       if (status === "Open") return false;
-      if (status === "Completed" && onChain.leaseHolder.toLowerCase() === this.#me.toLowerCase()) {
+      if (RESULT_RECORDED.includes(status) && onChain.leaseHolder.toLowerCase() === this.#me.toLowerCase()) {
         state.jobs.completePhase(job.jobId, "submit", { modelId: onChain.modelId.toString(), tx: state.jobs.get(job.jobId)!.submitTx });
         this.#setStatus(job.jobId, "completed", { modelId: onChain.modelId });
       } else {

@@ -42,12 +42,14 @@ async function measure(stake: bigint, contributorCount: number) {
   for (let i = 0; i < BATCH; i++) {
     const digest: Hex = keccak256(toHex(`contribution-${stake}-${i}`));
     // A realistic CIDv1 (59 characters), so calldata and the event cost what they will in production.
-    const hash = await registry.write.contribute([1n, digest, 4096n, "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"], {
-      account: contributors[i % contributors.length],
+    const contributor = contributors[i % contributors.length];
+    // The contributor accepts exactly the stake it read from the policy, as the node and the dApp do.
+    const hash = await registry.write.contribute([1n, digest, 4096n, "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", stake, false], {
+      account: contributor,
     });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (i > 0) contributeGas = receipt.gasUsed > contributeGas ? receipt.gasUsed : contributeGas;
-    ids.push(await registry.read.contributionIdOf([1n, digest]));
+    ids.push(await registry.read.contributionIdOf([1n, digest, contributor.address]));
   }
   const acceptHash = await registry.write.acceptContributions([1n, ids]);
   const acceptGas = (await publicClient.waitForTransactionReceipt({ hash: acceptHash })).gasUsed;

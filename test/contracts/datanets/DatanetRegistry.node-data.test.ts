@@ -44,7 +44,7 @@ describe("DatanetRegistry and the node's Datanet data", function () {
     const accepted: AcceptedContribution[] = [];
     for (const [i, text] of texts.entries()) {
       const prepared = await prepareContribution(store, new TextEncoder().encode(text), types[i], { title: `c${i}`, licence: "CC-BY-4.0", language: "en" });
-      const hash = await registry.write.contribute([datanetId, prepared.digest, BigInt(prepared.byteSize), prepared.metadataCid], { account: contributors[i].account });
+      const hash = await registry.write.contribute([datanetId, prepared.digest, BigInt(prepared.byteSize), prepared.metadataCid, 0n, false], { account: contributors[i].account });
       await publicClient.waitForTransactionReceipt({ hash });
       const [event] = await registry.getEvents.ContributionSubmitted({}, { blockHash: (await publicClient.getTransactionReceipt({ hash })).blockHash });
       const args = event.args as { contributionId: bigint; contributor: Hex; digest: Hex; byteSize: bigint; metadataCid: string };

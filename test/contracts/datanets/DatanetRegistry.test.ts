@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { encodeAbiParameters, keccak256, parseEther, zeroHash, type Address, type Hex } from "viem";
+import { encodeAbiParameters, keccak256, maxUint256, parseEther, zeroHash, type Address, type Hex } from "viem";
 import { tokenBalancesHaveChanged } from "../token/tokenBalances.ts";
 
 const { viem, networkHelpers } = await network.create();
@@ -9,8 +9,9 @@ const { viem, networkHelpers } = await network.create();
 const STAKE = parseEther("10");
 const MAX_BYTES = 1_000_000;
 const digestOf = (label: string): Hex => keccak256(`0x${Buffer.from(label).toString("hex")}`);
-const idOf = (datanetId: bigint, digest: Hex): bigint =>
-  BigInt(keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "bytes32" }], [datanetId, digest])));
+/** The contribution id: keccak256(abi.encode(datanetId, digest, contributor)). */
+const idOf = (datanetId: bigint, digest: Hex, contributor: Address): bigint =>
+  BigInt(keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "bytes32" }, { type: "address" }], [datanetId, digest, contributor])));
 
 async function deployRegistry() {
   const [owner, alice, bob, curator] = await viem.getWalletClients();
@@ -73,9 +74,9 @@ describe("DatanetRegistry", () => {
     it("registers a contribution by digest and escrows the stake", async () => {
       const { registry, token, alice, publicClient } = await networkHelpers.loadFixture(deployRegistry);
       const digest = digestOf("a");
-      const id = idOf(1n, digest);
-      assert.equal(await registry.read.contributionIdOf([1n, digest]), id);
-      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.contribute([1n, digest, 100n, "bafy-c"], { account: alice.account }), [
+      const id = idOf(1n, digest, alice.account.address);
+      assert.equal(await registry.read.contributionIdOf([1n, digest, alice.account.address]), id);
+      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.contribute([1n, digest, 100n, "bafy-c", maxUint256, true], { account: alice.account }), [
         { address: alice.account.address, amount: -STAKE },
         { address: registry.address, amount: STAKE },
       ]);
@@ -85,10 +86,10 @@ describe("DatanetRegistry", () => {
       assert.equal(record.status, 1);
       assert.equal(held, STAKE);
       await viem.assertions.emitWithArgs(
-        registry.write.contribute([1n, digestOf("b"), 7n, "bafy-d"], { account: alice.account }),
+        registry.write.contribute([1n, digestOf("b"), 7n, "bafy-d", maxUint256, true], { account: alice.account }),
         registry,
         "ContributionSubmitted",
-        [1n, idOf(1n, digestOf("b")), alice.account.address, digestOf("b"), 2, 7n, STAKE, "bafy-d"],
+        [1n, idOf(1n, digestOf("b"), alice.account.address), alice.account.address, digestOf("b"), 2, 7n, STAKE, "bafy-d"],
       );
     });
 
@@ -96,25 +97,25 @@ describe("DatanetRegistry", () => {
       const { registry, alice } = await networkHelpers.loadFixture(deployRegistry);
       const as = { account: alice.account };
       const d = digestOf("a");
-      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([7n, d, 1n, "m"], as), registry, "DatanetNotFound", [7n]);
-      await viem.assertions.revertWithCustomError(registry.write.contribute([1n, zeroHash, 1n, "m"], as), registry, "ZeroDigest");
-      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 0n, "m"], as), registry, "InvalidContributionSize", [1n, 0n, MAX_BYTES]);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([7n, d, 1n, "m", maxUint256, true], as), registry, "DatanetNotFound", [7n]);
+      await viem.assertions.revertWithCustomError(registry.write.contribute([1n, zeroHash, 1n, "m", maxUint256, true], as), registry, "ZeroDigest");
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 0n, "m", maxUint256, true], as), registry, "InvalidContributionSize", [1n, 0n, MAX_BYTES]);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        registry.write.contribute([1n, d, BigInt(MAX_BYTES) + 1n, "m"], as), registry, "InvalidContributionSize", [1n, BigInt(MAX_BYTES) + 1n, MAX_BYTES],
+        registry.write.contribute([1n, d, BigInt(MAX_BYTES) + 1n, "m", maxUint256, true], as), registry, "InvalidContributionSize", [1n, BigInt(MAX_BYTES) + 1n, MAX_BYTES],
       );
-      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 1n, ""], as), registry, "EmptyField", ["metadataCid"]);
-      await registry.write.contribute([1n, d, 1n, "m"], as);
-      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 1n, "m2"], as), registry, "DuplicateContribution", [1n, d, idOf(1n, d)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 1n, "", maxUint256, true], as), registry, "EmptyField", ["metadataCid"]);
+      await registry.write.contribute([1n, d, 1n, "m", maxUint256, true], as);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 1n, "m2", maxUint256, true], as), registry, "DuplicateContribution", [1n, d, idOf(1n, d, alice.account.address)]);
       // The same content may go to another Datanet.
-      await registry.write.contribute([2n, d, 1n, "m"], as);
+      await registry.write.contribute([2n, d, 1n, "m", maxUint256, true], as);
       await viem.assertions.revertWithCustomErrorWithArgs(registry.read.getContribution([123n]), registry, "ContributionNotFound", [123n]);
     });
 
     it("keeps the stake and rejection rule a pending contribution was made under", async () => {
       const { registry, token, alice, publicClient } = await networkHelpers.loadFixture(deployRegistry);
-      await registry.write.contribute([1n, digestOf("a"), 1n, "m"], { account: alice.account });
+      await registry.write.contribute([1n, digestOf("a"), 1n, "m", maxUint256, true], { account: alice.account });
       await registry.write.setContributionPolicy([1n, { stake: 1n, maxBytes: 1, forfeitRejectedStake: true }]);
-      const id = idOf(1n, digestOf("a"));
+      const id = idOf(1n, digestOf("a"), alice.account.address);
       await registry.write.rejectContributions([1n, [id]]);
       assert.equal(await registry.read.forfeitedOf([1n]), 0n);
       await tokenBalancesHaveChanged(publicClient, token, () => registry.write.withdrawStakes([[id]], { account: alice.account }), [
@@ -125,15 +126,85 @@ describe("DatanetRegistry", () => {
     it("contributes without stake when the policy asks none", async () => {
       const { registry, token, alice, publicClient } = await networkHelpers.loadFixture(deployRegistry);
       await registry.write.createDatanet(["m", "MIT", { stake: 0n, maxBytes: 10, forfeitRejectedStake: true }]);
-      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.contribute([3n, digestOf("a"), 1n, "m"], { account: alice.account }), [
+      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.contribute([3n, digestOf("a"), 1n, "m", maxUint256, true], { account: alice.account }), [
         { address: alice.account.address, amount: 0n },
       ]);
-      const id = idOf(3n, digestOf("a"));
+      const id = idOf(3n, digestOf("a"), alice.account.address);
       await viem.assertions.emitWithArgs(registry.write.rejectContributions([3n, [id]]), registry, "ContributionRejected", [3n, id, alice.account.address, 0n, 0n]);
       assert.equal(await registry.read.forfeitedOf([3n]), 0n);
       await viem.assertions.revertWithCustomErrorWithArgs(
         registry.write.withdrawStakes([[id]], { account: alice.account }), registry, "NoStakeToWithdraw", [id, 3],
       );
+    });
+  });
+
+  describe("attacks (issue 7)", () => {
+    it("8: refuses a contribution whose stake or forfeit rule an owner changed under it", async () => {
+      const { registry, token, owner, alice, publicClient } = await networkHelpers.loadFixture(deployRegistry);
+      const as = { account: alice.account };
+      // Alice read the policy (stake STAKE, refund on reject); the owner front-runs with her whole allowance.
+      await registry.write.setContributionPolicy([1n, { stake: parseEther("1000"), maxBytes: MAX_BYTES, forfeitRejectedStake: true }], { account: owner.account });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.contribute([1n, digestOf("a"), 1n, "m", STAKE, false], as), registry, "StakeAboveMaximum", [1n, parseEther("1000"), STAKE],
+      );
+      await registry.write.setContributionPolicy([1n, { stake: STAKE, maxBytes: MAX_BYTES, forfeitRejectedStake: true }], { account: owner.account });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        registry.write.contribute([1n, digestOf("a"), 1n, "m", STAKE, false], as), registry, "ForfeitNotAccepted", [1n, STAKE],
+      );
+      // A lower stake is fine, and a forfeit rule without a stake risks nothing.
+      await registry.write.setContributionPolicy([1n, { stake: STAKE / 2n, maxBytes: MAX_BYTES, forfeitRejectedStake: false }], { account: owner.account });
+      await tokenBalancesHaveChanged(publicClient, token, () => registry.write.contribute([1n, digestOf("a"), 1n, "m", STAKE, false], as), [
+        { address: alice.account.address, amount: -STAKE / 2n },
+      ]);
+      await registry.write.setContributionPolicy([1n, { stake: 0n, maxBytes: MAX_BYTES, forfeitRejectedStake: true }], { account: owner.account });
+      await registry.write.contribute([1n, digestOf("b"), 1n, "m", 0n, false], as);
+    });
+
+    it("9: a copied digest makes the copier's own contribution, and never takes or blocks the author's", async () => {
+      const { registry, alice, bob } = await networkHelpers.loadFixture(deployRegistry);
+      const d = digestOf("alice's text");
+      // Bob saw Alice's digest in the mempool and front-runs her.
+      await registry.write.contribute([1n, d, 1n, "copy", STAKE, false], { account: bob.account });
+      await viem.assertions.emitWithArgs(
+        registry.write.contribute([1n, d, 1n, "original", STAKE, false], { account: alice.account }),
+        registry, "ContributionSubmitted", [1n, idOf(1n, d, alice.account.address), alice.account.address, d, 2, 1n, STAKE, "original"],
+      );
+      const [aliceRecord] = await registry.read.getContribution([idOf(1n, d, alice.account.address)]);
+      const [bobRecord] = await registry.read.getContribution([idOf(1n, d, bob.account.address)]);
+      assert.equal(aliceRecord.contributor.toLowerCase(), alice.account.address);
+      assert.equal(bobRecord.contributor.toLowerCase(), bob.account.address);
+      await registry.write.rejectContributions([1n, [idOf(1n, d, bob.account.address)]]);
+      await registry.write.acceptContributions([1n, [idOf(1n, d, alice.account.address)]]);
+    });
+
+    it("9: lets a contributor bring a rejected digest back once its refunded stake is withdrawn", async () => {
+      const { registry, alice } = await networkHelpers.loadFixture(deployRegistry);
+      const as = { account: alice.account };
+      const d = digestOf("draft");
+      const id = idOf(1n, d, alice.account.address);
+      await registry.write.contribute([1n, d, 1n, "m", STAKE, false], as);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 1n, "m", STAKE, false], as), registry, "DuplicateContribution", [1n, d, id]);
+      await registry.write.rejectContributions([1n, [id]]);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 1n, "m", STAKE, false], as), registry, "RejectedStakeNotWithdrawn", [id, STAKE]);
+      await registry.write.withdrawStakes([[id]], as);
+      await viem.assertions.emitWithArgs(
+        registry.write.contribute([1n, d, 1n, "fixed", STAKE, false], as), registry, "ContributionSubmitted", [1n, id, alice.account.address, d, 2, 1n, STAKE, "fixed"],
+      );
+      const [record, held] = await registry.read.getContribution([id]);
+      assert.equal(record.status, 1);
+      assert.equal(record.number, 2);
+      assert.equal(held, STAKE);
+      await registry.write.acceptContributions([1n, [id]]);
+      await viem.assertions.revertWithCustomErrorWithArgs(registry.write.contribute([1n, d, 1n, "m", STAKE, false], as), registry, "DuplicateContribution", [1n, d, id]);
+    });
+
+    it("9: lets a forfeited digest come back at once", async () => {
+      const { registry, alice } = await networkHelpers.loadFixture(deployRegistry);
+      const as = { account: alice.account };
+      const d = digestOf("spam?");
+      await registry.write.contribute([2n, d, 1n, "m", STAKE, true], as);
+      await registry.write.rejectContributions([2n, [idOf(2n, d, alice.account.address)]]);
+      await registry.write.contribute([2n, d, 1n, "m", STAKE, true], as);
     });
   });
 
@@ -143,8 +214,8 @@ describe("DatanetRegistry", () => {
       const { registry, alice, bob } = fixture;
       const ids: bigint[] = [];
       for (const [datanetId, who, label] of [[1n, alice, "a1"], [1n, alice, "a2"], [1n, bob, "b1"], [2n, alice, "f1"], [2n, bob, "f2"]] as const) {
-        await registry.write.contribute([datanetId, digestOf(label), 10n, `meta-${label}`], { account: who.account });
-        ids.push(idOf(datanetId, digestOf(label)));
+        await registry.write.contribute([datanetId, digestOf(label), 10n, `meta-${label}`, maxUint256, true], { account: who.account });
+        ids.push(idOf(datanetId, digestOf(label), who.account.address));
       }
       return { ...fixture, ids };
     }
@@ -252,8 +323,8 @@ describe("DatanetRegistry", () => {
       const { registry, alice, bob } = fixture;
       const ids: bigint[] = [];
       for (const [datanetId, who, label] of [[1n, alice, "a1"], [1n, bob, "b1"], [2n, alice, "a2"], [2n, bob, "b2"], [1n, alice, "a3"]] as const) {
-        await registry.write.contribute([datanetId, digestOf(label), 10n, `meta-${label}`], { account: who.account });
-        ids.push(idOf(datanetId, digestOf(label)));
+        await registry.write.contribute([datanetId, digestOf(label), 10n, `meta-${label}`, maxUint256, true], { account: who.account });
+        ids.push(idOf(datanetId, digestOf(label), who.account.address));
       }
       // a1, b1 accepted (released); a2, b2 rejected on the forfeit Datanet (forfeited); a3 still pending.
       await registry.write.acceptContributions([1n, [ids[0], ids[1]]]);
@@ -263,8 +334,8 @@ describe("DatanetRegistry", () => {
 
     it("pays a contributor the released stakes of several Datanets in one transfer, once", async () => {
       const { registry, token, alice, ids, publicClient } = await networkHelpers.loadFixture(withDecisions);
-      await registry.write.contribute([2n, digestOf("a4"), 10n, "meta-a4"], { account: alice.account });
-      const accepted = idOf(2n, digestOf("a4"));
+      await registry.write.contribute([2n, digestOf("a4"), 10n, "meta-a4", maxUint256, true], { account: alice.account });
+      const accepted = idOf(2n, digestOf("a4"), alice.account.address);
       await registry.write.acceptContributions([2n, [accepted]]);
       const { result: paid } = await registry.simulate.withdrawStakes([[ids[0], accepted]], { account: alice.account.address });
       assert.equal(paid, 2n * STAKE);
@@ -281,8 +352,8 @@ describe("DatanetRegistry", () => {
 
     it("emits StakeWithdrawn for every contribution withdrawn", async () => {
       const { registry, alice, ids, publicClient } = await networkHelpers.loadFixture(withDecisions);
-      await registry.write.contribute([1n, digestOf("a6"), 10n, "meta-a6"], { account: alice.account });
-      const second = idOf(1n, digestOf("a6"));
+      await registry.write.contribute([1n, digestOf("a6"), 10n, "meta-a6", maxUint256, true], { account: alice.account });
+      const second = idOf(1n, digestOf("a6"), alice.account.address);
       await registry.write.acceptContributions([1n, [second]]);
       await viem.assertions.emitWithArgs(
         registry.write.withdrawStakes([[ids[0], second]], { account: alice.account }), registry, "StakeWithdrawn", [1n, ids[0], alice.account.address, STAKE],
@@ -324,8 +395,8 @@ describe("DatanetRegistry", () => {
       assert.equal(await registry.read.forfeitedOf([2n]), 0n);
       await viem.assertions.revertWithCustomErrorWithArgs(registry.write.withdrawForfeits([2n]), registry, "NoForfeitsToWithdraw", [2n]);
       // Forfeits accrue again after a withdrawal.
-      await registry.write.contribute([2n, digestOf("a5"), 10n, "meta-a5"], { account: alice.account });
-      await registry.write.rejectContributions([2n, [idOf(2n, digestOf("a5"))]]);
+      await registry.write.contribute([2n, digestOf("a5"), 10n, "meta-a5", maxUint256, true], { account: alice.account });
+      await registry.write.rejectContributions([2n, [idOf(2n, digestOf("a5"), alice.account.address)]]);
       assert.equal(await registry.read.forfeitedOf([2n]), STAKE);
       await viem.assertions.emitWithArgs(registry.write.withdrawForfeits([2n]), registry, "ForfeitsWithdrawn", [2n, owner.account.address, STAKE]);
     });
@@ -349,8 +420,8 @@ describe("DatanetRegistry", () => {
       const { registry, alice, bob } = fixture;
       const leaves: [bigint, Address, Hex][] = [];
       for (const [who, label] of [[alice, "a"], [bob, "b"], [alice, "c"]] as const) {
-        await registry.write.contribute([1n, digestOf(label), 10n, `meta-${label}`], { account: who.account });
-        leaves.push([idOf(1n, digestOf(label)), who.account.address, digestOf(label)]);
+        await registry.write.contribute([1n, digestOf(label), 10n, `meta-${label}`, maxUint256, true], { account: who.account });
+        leaves.push([idOf(1n, digestOf(label), who.account.address), who.account.address, digestOf(label)]);
       }
       await registry.write.acceptContributions([1n, leaves.map((l) => l[0])]);
       const tree = StandardMerkleTree.of(leaves, ["uint256", "address", "bytes32"]);

@@ -39,7 +39,7 @@ contract DatanetStakesTest is TestBase {
         uint256[] memory ids = new uint256[](count);
         for (uint256 i; i < count; ++i) {
             vm.prank(contributors[i % CONTRIBUTORS]);
-            ids[i] = registry.contribute(datanetId, keccak256(abi.encode(i)), 1, "m");
+            ids[i] = registry.contribute(datanetId, keccak256(abi.encode(i)), 1, "m", type(uint256).max, true);
         }
         assertEq(token.balanceOf(address(registry)), uint256(stake) * count, "escrow holds every pending stake");
 

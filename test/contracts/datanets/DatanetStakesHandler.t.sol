@@ -56,7 +56,7 @@ contract DatanetStakesHandler {
         uint256 datanetId = _pickDatanet(datanetSeed);
         uint256 stake = registry.getDatanet(datanetId).policy.stake;
         vm.prank(_pickActor(actorSeed));
-        _contributionIds.push(registry.contribute(datanetId, keccak256(abi.encode(_nonce++)), 1, "m"));
+        _contributionIds.push(registry.contribute(datanetId, keccak256(abi.encode(_nonce++)), 1, "m", type(uint256).max, true));
         ghostDeposited += stake;
     }
 

@@ -19,8 +19,8 @@ contract DatanetWithdrawalReentrancyTest is TestBase {
         token.mint(address(this), 1e24);
         token.approve(address(registry), type(uint256).max);
         registry.createDatanet("meta", "CC0-1.0", DatanetRegistry.ContributionPolicy(5, 10, true));
-        ids.push(registry.contribute(1, keccak256("a"), 1, "m"));
-        ids.push(registry.contribute(1, keccak256("b"), 1, "m"));
+        ids.push(registry.contribute(1, keccak256("a"), 1, "m", type(uint256).max, true));
+        ids.push(registry.contribute(1, keccak256("b"), 1, "m", type(uint256).max, true));
         uint256[] memory accepted = new uint256[](1);
         accepted[0] = ids[0];
         registry.acceptContributions(1, accepted);

@@ -65,7 +65,7 @@ describe("Local chain deployment (a hardhat node process, as npm start)", functi
   });
 
   it("wires the contracts together and answers a read and a transaction on each", async () => {
-    const { token, datanets, nodes, models, settlement } = deployed.contracts;
+    const { token, datanets, nodes, models, settlement, contributorPools } = deployed.contracts;
     const [governance, operator, payer] = await deployed.connection.viem.getWalletClients();
     const publicClient = await deployed.connection.viem.getPublicClient();
     const mined = async (hash: Promise<Hex>) =>
@@ -87,7 +87,8 @@ describe("Local chain deployment (a hardhat node process, as npm start)", functi
     await mined(token.write.approve([nodes.address, minStake], { account: operator.account }));
     await mined(nodes.write.register(["peer-1", "http://127.0.0.1:1", 1n, minStake], { account: operator.account }));
     assert.equal(await nodes.read.isActive([operator.account.address]), true);
-    assert.equal(await nodes.read.hasRole([await nodes.read.SLASHER_ROLE(), settlement.address]), true);
+    assert.equal(await nodes.read.hasRole([await nodes.read.SLASHER_ROLE(), contributorPools.address]), true);
+    assert.equal(getAddress(await nodes.read.stakeLock()), getAddress(contributorPools.address));
 
     // ModelRegistry: governance registers a base model.
     assert.equal(getAddress(await models.read.nodes()), getAddress(nodes.address));
@@ -100,5 +101,10 @@ describe("Local chain deployment (a hardhat node process, as npm start)", functi
     await mined(token.write.approve([settlement.address, deposit], { account: payer.account }));
     await mined(settlement.write.deposit([deposit], { account: payer.account }));
     assert.equal(await settlement.read.escrowBalanceOf([payer.account.address]), deposit);
+
+    // ContributorPools: created by the Settlement, same governance, no root yet.
+    assert.equal(getAddress(await settlement.read.contributorPools()), getAddress(contributorPools.address));
+    assert.equal(getAddress(await contributorPools.read.owner()), getAddress(governance.account.address));
+    assert.equal(await contributorPools.read.hasOpenDisputes([operator.account.address]), false);
   });
 });

@@ -19,7 +19,7 @@ contract ModelEscrowHandler {
 
     /// @notice Fees of jobs that have not paid out or been refunded, by the handler's own count.
     uint256 public ghostOpenFees;
-    /// @notice Payouts (result, refund or cancellation) seen per job.
+    /// @notice Payouts (payment release, ruling, refund or cancellation) seen per job.
     mapping(uint256 jobId => uint256 count) public ghostPayouts;
     /// @notice Jobs that paid out more than once: must stay zero.
     uint256 public ghostDoublePayouts;
@@ -72,7 +72,35 @@ contract ModelEscrowHandler {
         uint256 before = token.balanceOf(node);
         vm.prank(node);
         try models.submitResult(jobId, ModelRegistry.Artifacts("adapter", "eval", "attribution")) {
-            _recordPayout(jobId, job.fee, token.balanceOf(node) - before);
+            // A result pays nothing yet: the fee is held through the dispute window.
+            if (token.balanceOf(node) != before) ++ghostWrongPayouts;
+        } catch {}
+    }
+
+    function dispute(uint256 jobSeed) external {
+        uint256 jobId = _pickJob(jobSeed);
+        if (jobId == 0) return;
+        try models.disputeJobResult(jobId, "evidence") {} catch {}
+    }
+
+    function resolve(uint256 jobSeed, bool upheld) external {
+        uint256 jobId = _pickJob(jobSeed);
+        if (jobId == 0) return;
+        ModelRegistry.TrainingJob memory job = models.getJob(jobId);
+        address paid = upheld ? address(this) : job.leaseHolder;
+        uint256 before = token.balanceOf(paid);
+        try models.resolveJobDispute(jobId, upheld) {
+            _recordPayout(jobId, job.fee, token.balanceOf(paid) - before);
+        } catch {}
+    }
+
+    function release(uint256 jobSeed) external {
+        uint256 jobId = _pickJob(jobSeed);
+        if (jobId == 0) return;
+        ModelRegistry.TrainingJob memory job = models.getJob(jobId);
+        uint256 before = token.balanceOf(job.leaseHolder);
+        try models.releaseJobPayment(jobId) {
+            _recordPayout(jobId, job.fee, token.balanceOf(job.leaseHolder) - before);
         } catch {}
     }
 
@@ -97,7 +125,7 @@ contract ModelEscrowHandler {
     }
 
     function warp(uint256 seconds_) external {
-        vm.warp(block.timestamp + 1 + seconds_ % 1 days);
+        vm.warp(block.timestamp + 1 + seconds_ % 2 days);
     }
 
     function _recordPayout(uint256 jobId, uint256 fee, uint256 received) private {

@@ -12,6 +12,10 @@ const JOB_OPEN = 1;
 const JOB_COMPLETED = 2;
 const JOB_REFUNDED = 3;
 const JOB_CANCELLED = 4;
+const JOB_SUBMITTED = 5;
+const JOB_DISPUTED = 6;
+const DISPUTE_WINDOW = 3n * 24n * 3600n;
+const MAX_RENEWALS = 24;
 
 const protocol = () => deployProtocol(viem);
 
@@ -179,11 +183,11 @@ describe("ModelRegistry", () => {
   });
 
   describe("results", () => {
-    it("mints the model to the requester with its provenance and pays the node", async () => {
+    it("mints the model to the requester with its provenance and holds the fee", async () => {
       const { models, token, requester, nodeA, publicClient } = await networkHelpers.loadFixture(withClaimedJob);
       await tokenBalancesHaveChanged(publicClient, token, () => models.write.submitResult([1n, ARTIFACTS], { account: nodeA.account }), [
-        { address: nodeA.account.address, amount: FEE },
-        { address: models.address, amount: -FEE },
+        { address: nodeA.account.address, amount: 0n },
+        { address: models.address, amount: 0n },
         { address: requester.account.address, amount: 0n },
       ]);
       assert.equal((await models.read.ownerOf([1n])).toLowerCase(), requester.account.address);
@@ -198,17 +202,18 @@ describe("ModelRegistry", () => {
       assert.equal(provenance.hyperParamsCid, "bafy-hparams");
       assert.deepEqual(provenance.artifacts, ARTIFACTS);
       const job = await models.read.getJob([1n]);
-      assert.equal(job.status, JOB_COMPLETED);
+      assert.equal(job.status, JOB_SUBMITTED);
       assert.equal(job.modelId, 1n);
+      assert.equal(job.payableAt, (await now()) + DISPUTE_WINDOW);
       assert.deepEqual(await models.read.modelTerms([1n]), [
         getAddress(requester.account.address), 1n, 0n, DEFAULT_SPLIT.ownerBps, DEFAULT_SPLIT.contributorBps, DEFAULT_SPLIT.nodeBps,
       ]);
     });
 
-    it("emits the completion and the minted model's provenance", async () => {
+    it("emits the result and the minted model's provenance", async () => {
       const { models, requester, nodeA } = await networkHelpers.loadFixture(withClaimedJob);
       const hash = models.write.submitResult([1n, ARTIFACTS], { account: nodeA.account });
-      await viem.assertions.emitWithArgs(hash, models, "JobCompleted", [1n, 1n, nodeA.account.address, FEE]);
+      await viem.assertions.emitWithArgs(hash, models, "JobResultSubmitted", [1n, 1n, nodeA.account.address, FEE, (await now()) + 1n + DISPUTE_WINDOW]);
       await viem.assertions.emitWithArgs(Promise.resolve(await hash), models, "ModelTermsInitialized", [1n, 1n, DEFAULT_SPLIT]);
       await viem.assertions.emitWithArgs(Promise.resolve(await hash), models, "ModelMinted", [
         1n, requester.account.address, 1n, 1n, 1n, 1, VERSION_ROOT, nodeA.account.address, ARTIFACTS,
@@ -217,7 +222,10 @@ describe("ModelRegistry", () => {
 
     it("pays a job out at most once", async () => {
       const { models, nodeA } = await networkHelpers.loadFixture(withModel);
-      await viem.assertions.revertWithCustomErrorWithArgs(models.write.submitResult([1n, ARTIFACTS], { account: nodeA.account }), models, "JobNotOpen", [1n, JOB_COMPLETED]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.submitResult([1n, ARTIFACTS], { account: nodeA.account }), models, "JobNotOpen", [1n, JOB_SUBMITTED]);
+      await networkHelpers.time.increase(DISPUTE_WINDOW);
+      await models.write.releaseJobPayment([1n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.releaseJobPayment([1n]), models, "JobNotSubmitted", [1n, JOB_COMPLETED]);
       await viem.assertions.revertWithCustomErrorWithArgs(models.write.refundExpiredJob([1n]), models, "JobNotOpen", [1n, JOB_COMPLETED]);
     });
 
@@ -233,6 +241,86 @@ describe("ModelRegistry", () => {
       const expiresAt = (await models.read.getJob([1n])).leaseExpiresAt;
       await networkHelpers.time.increaseTo(expiresAt);
       await viem.assertions.revertWithCustomErrorWithArgs(models.write.submitResult([1n, ARTIFACTS], as), models, "LeaseExpired", [1n, expiresAt]);
+    });
+  });
+
+  describe("attacks (issue 7): only the node that served is paid, and requesters have recourse", () => {
+    it("holds the fee through the dispute window, then anyone releases it to the node", async () => {
+      const { models, token, nodeA, stranger, publicClient } = await networkHelpers.loadFixture(withModel);
+      const payableAt = (await models.read.getJob([1n])).payableAt;
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.releaseJobPayment([1n]), models, "DisputeWindowOpen", [1n, payableAt]);
+      await networkHelpers.time.increaseTo(payableAt);
+      await tokenBalancesHaveChanged(publicClient, token, () => models.write.releaseJobPayment([1n], { account: stranger.account }), [
+        { address: nodeA.account.address, amount: FEE },
+        { address: models.address, amount: -FEE },
+      ]);
+      assert.equal((await models.read.getJob([1n])).status, JOB_COMPLETED);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.releaseJobPayment([2n]), models, "JobNotFound", [2n]);
+    });
+
+    it("lets the requester dispute a junk result: upheld refunds it, and the node is not paid", async () => {
+      const { models, token, requester, nodeA, governance, stranger, publicClient } = await networkHelpers.loadFixture(withModel);
+      const payableAt = (await models.read.getJob([1n])).payableAt;
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.disputeJobResult([1n, "bafy-why"], { account: stranger.account }), models, "NotRequester", [1n, stranger.account.address]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.disputeJobResult([1n, ""], { account: requester.account }), models, "EmptyField", ["reasonCid"]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.resolveJobDispute([1n, true]), models, "JobNotDisputed", [1n, JOB_SUBMITTED]);
+      await viem.assertions.emitWithArgs(models.write.disputeJobResult([1n, "bafy-why"], { account: requester.account }), models, "JobResultDisputed", [1n, requester.account.address, "bafy-why"]);
+      await networkHelpers.time.increaseTo(payableAt);
+      // A dispute holds the fee past the window until the arbiter (governance at deployment) rules.
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.releaseJobPayment([1n]), models, "JobNotSubmitted", [1n, JOB_DISPUTED]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.resolveJobDispute([1n, true], { account: stranger.account }), models, "NotJobArbiter", [stranger.account.address]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.resolveJobDispute([9n, true]), models, "JobNotFound", [9n]);
+      await tokenBalancesHaveChanged(publicClient, token, () => models.write.resolveJobDispute([1n, true], { account: governance.account }), [
+        { address: requester.account.address, amount: FEE },
+        { address: nodeA.account.address, amount: 0n },
+        { address: models.address, amount: -FEE },
+      ]);
+      assert.equal((await models.read.getJob([1n])).status, JOB_REFUNDED);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.resolveJobDispute([1n, false]), models, "JobNotDisputed", [1n, JOB_REFUNDED]);
+    });
+
+    it("pays the node when the arbiter dismisses the dispute, and refuses disputes after the window", async () => {
+      const { models, token, requester, nodeA, governance, stranger, publicClient } = await networkHelpers.loadFixture(withModel);
+      await models.write.disputeJobResult([1n, "bafy-why"], { account: requester.account });
+      await viem.assertions.emitWithArgs(models.write.setJobArbiter([stranger.account.address], { account: governance.account }), models, "JobArbiterSet", [stranger.account.address]);
+      await viem.assertions.revertWithCustomError(models.write.setJobArbiter([zeroAddress], { account: governance.account }), models, "ZeroJobArbiter");
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.setJobArbiter([nodeA.account.address], { account: stranger.account }), models, "OwnableUnauthorizedAccount", [stranger.account.address]);
+      const ruling = models.write.resolveJobDispute([1n, false], { account: stranger.account });
+      await viem.assertions.emitWithArgs(ruling, models, "JobDisputeResolved", [1n, false]);
+      await viem.assertions.emitWithArgs(Promise.resolve(await ruling), models, "JobCompleted", [1n, 1n, nodeA.account.address, FEE]);
+      assert.equal(await token.read.balanceOf([models.address]), 0n);
+      // A second job, disputed too late.
+      await models.write.createJob([await jobRequest()], { account: requester.account });
+      await models.write.claimJob([2n], { account: nodeA.account });
+      await viem.assertions.emitWithArgs(models.write.setJobDisputeWindow([60n], { account: governance.account }), models, "JobDisputeWindowSet", [60n]);
+      await models.write.submitResult([2n, ARTIFACTS], { account: nodeA.account });
+      const payableAt = (await models.read.getJob([2n])).payableAt;
+      assert.equal(payableAt, (await now()) + 60n);
+      await networkHelpers.time.increaseTo(payableAt);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.disputeJobResult([2n, "late"], { account: requester.account }), models, "DisputeWindowClosed", [2n, payableAt]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.disputeJobResult([3n, "x"], { account: requester.account }), models, "JobNotFound", [3n]);
+      await tokenBalancesHaveChanged(publicClient, token, () => models.write.releaseJobPayment([2n]), [{ address: nodeA.account.address, amount: FEE }]);
+    });
+
+    it("bounds lease renewals, so a node cannot sit on a job until its deadline", async () => {
+      const { models, requester, nodeA, nodeB, governance, stranger } = await networkHelpers.loadFixture(protocol);
+      const deadline = (await now()) + 100n * LEASE_DURATION;
+      await models.write.createJob([await jobRequest({ deadline })], { account: requester.account });
+      await models.write.claimJob([1n], { account: nodeA.account });
+      for (let i = 0; i < MAX_RENEWALS; i++) await models.write.extendLease([1n], { account: nodeA.account });
+      assert.equal((await models.read.getJob([1n])).leaseRenewals, MAX_RENEWALS);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.extendLease([1n], { account: nodeA.account }), models, "LeaseRenewalsExhausted", [1n, nodeA.account.address, MAX_RENEWALS]);
+      await networkHelpers.time.increase(LEASE_DURATION);
+      // Letting the lease lapse and claiming again is a renewal too.
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.claimJob([1n], { account: nodeA.account }), models, "LeaseRenewalsExhausted", [1n, nodeA.account.address, MAX_RENEWALS]);
+      await models.write.claimJob([1n], { account: nodeB.account });
+      assert.equal((await models.read.getJob([1n])).leaseRenewals, 0);
+      await viem.assertions.emitWithArgs(models.write.setMaxLeaseRenewals([1], { account: governance.account }), models, "MaxLeaseRenewalsSet", [1]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.setMaxLeaseRenewals([5], { account: stranger.account }), models, "OwnableUnauthorizedAccount", [stranger.account.address]);
+      await viem.assertions.revertWithCustomErrorWithArgs(models.write.setJobDisputeWindow([5n], { account: stranger.account }), models, "OwnableUnauthorizedAccount", [stranger.account.address]);
+      await networkHelpers.time.increase(LEASE_DURATION);
+      await models.write.claimJob([1n], { account: nodeB.account });
+      assert.equal((await models.read.getJob([1n])).leaseRenewals, 1);
     });
   });
 

@@ -22,7 +22,9 @@ describe("Ignition modules", () => {
     assert.equal(getAddress(await models.read.owner()), getAddress(governance.account.address));
     assert.equal(await nodes.read.hasRole([await nodes.read.DEFAULT_ADMIN_ROLE(), governance.account.address]), true);
     assert.equal(getAddress(await settlement.read.owner()), getAddress(governance.account.address));
-    assert.equal(await nodes.read.hasRole([await nodes.read.SLASHER_ROLE(), settlement.address]), true);
+    const pools = await settlement.read.contributorPools();
+    assert.equal(await nodes.read.hasRole([await nodes.read.SLASHER_ROLE(), pools]), true);
+    assert.equal(getAddress(await nodes.read.stakeLock()), getAddress(pools));
   });
 
   it("deploys the registries against an existing ERC-20", async () => {

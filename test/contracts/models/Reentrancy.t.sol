@@ -32,9 +32,9 @@ contract ReentrancyTest is TestBase {
 
     function testContributeCannotBeReentered() public {
         datanets.createDatanet("meta", "CC0-1.0", DatanetRegistry.ContributionPolicy(1, 10, false));
-        token.arm(address(datanets), abi.encodeCall(DatanetRegistry.contribute, (1, keccak256("b"), 1, "m")));
+        token.arm(address(datanets), abi.encodeCall(DatanetRegistry.contribute, (1, keccak256("b"), 1, "m", type(uint256).max, true)));
         vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
-        datanets.contribute(1, keccak256("a"), 1, "m");
+        datanets.contribute(1, keccak256("a"), 1, "m", type(uint256).max, true);
     }
 
     function testRegisterCannotBeReentered() public {
@@ -44,10 +44,27 @@ contract ReentrancyTest is TestBase {
         nodes.register("peer", "http://node", 1, 10);
     }
 
-    function testSubmitResultCannotReenterARefund() public {
+    function testReleaseJobPaymentCannotReenterARefund() public {
+        _submittedJob();
+        vm.warp(block.timestamp + models.jobDisputeWindow());
+        token.arm(address(models), abi.encodeCall(ModelRegistry.refundExpiredJob, (1)));
+        vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
+        models.releaseJobPayment(1);
+    }
+
+    function testDisputeRulingCannotReenterARelease() public {
+        _submittedJob();
+        models.disputeJobResult(1, "evidence");
+        token.arm(address(models), abi.encodeCall(ModelRegistry.releaseJobPayment, (1)));
+        vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
+        models.resolveJobDispute(1, true);
+    }
+
+    /// @dev Job 1, requested by this contract, claimed by `node`, with its result submitted (fee held).
+    function _submittedJob() private {
         datanets.createDatanet("meta", "CC0-1.0", DatanetRegistry.ContributionPolicy(0, 10, false));
         uint256[] memory ids = new uint256[](1);
-        ids[0] = datanets.contribute(1, keccak256("a"), 1, "m");
+        ids[0] = datanets.contribute(1, keccak256("a"), 1, "m", type(uint256).max, true);
         datanets.acceptContributions(1, ids);
         datanets.publishVersion(1, keccak256("root"), "manifest", 1, 1);
         models.registerBaseModel("base", "cid", "MIT");
@@ -56,9 +73,6 @@ contract ReentrancyTest is TestBase {
         models.createJob(ModelRegistry.JobRequest(1, 1, 1, "hparams", 100, uint64(block.timestamp + 1 days)));
         vm.prank(node);
         models.claimJob(1);
-
-        token.arm(address(models), abi.encodeCall(ModelRegistry.refundExpiredJob, (1)));
-        vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
         vm.prank(node);
         models.submitResult(1, ModelRegistry.Artifacts("adapter", "eval", "attribution"));
     }

@@ -1,5 +1,5 @@
 import type { NetworkConnection } from "hardhat/types/network";
-import { keccak256, parseEther, toHex, type Hex } from "viem";
+import { keccak256, maxUint256, parseEther, toHex, type Hex } from "viem";
 
 /** Lease, unbonding and split values the ModelRegistry tests are written against. */
 export const LEASE_DURATION = 3600n;
@@ -25,8 +25,8 @@ export async function deployProtocol(viem: NetworkConnection["viem"]) {
 
   await datanets.write.createDatanet(["bafy-datanet", "CC-BY-4.0", { stake: 0n, maxBytes: 1_000_000, forfeitRejectedStake: false }]);
   const digest = keccak256(toHex("contribution"));
-  await datanets.write.contribute([1n, digest, 10n, "bafy-contribution"]);
-  await datanets.write.acceptContributions([1n, [await datanets.read.contributionIdOf([1n, digest])]]);
+  await datanets.write.contribute([1n, digest, 10n, "bafy-contribution", maxUint256, true]);
+  await datanets.write.acceptContributions([1n, [await datanets.read.contributionIdOf([1n, digest, governance.account.address])]]);
   await datanets.write.publishVersion([1n, VERSION_ROOT, "bafy-manifest", 1, 1]);
 
   await models.write.registerBaseModel(["tributary-base-9m", "bafy-base", "Apache-2.0"]);

@@ -161,4 +161,11 @@ describe("NodeRegistry", () => {
     assert.equal(await nodes.read.isActive([node.account.address]), false);
     await viem.assertions.revertWithCustomError(nodes.write.setMinStake([1n], { account: node.account }), nodes, "AccessControlUnauthorizedAccount");
   });
+
+  it("lets only governance set the stake lock, which withdrawals ask first", async () => {
+    const { nodes, node, other } = await networkHelpers.loadFixture(registered);
+    await viem.assertions.revertWithCustomError(nodes.write.setStakeLock([other.account.address], { account: node.account }), nodes, "AccessControlUnauthorizedAccount");
+    assert.equal(await nodes.read.stakeLock(), "0x0000000000000000000000000000000000000000");
+    // The real lock (the Settlement) is exercised in test/contracts/settlement/attacks.test.ts.
+  });
 });

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {Vm} from "../utils/TestBase.sol";
 import {Settlement} from "../../../contracts/settlement/Settlement.sol";
+import {ContributorPools} from "../../../contracts/settlement/ContributorPools.sol";
 import {VoucherChannels} from "../../../contracts/settlement/VoucherChannels.sol";
 import {TestPaymentToken} from "./mocks/TestPaymentToken.sol";
 import {FakeNodeRegistry} from "./mocks/FakeNodeRegistry.sol";
@@ -24,9 +25,16 @@ contract SettlementHandler {
     FakeNodeRegistry public immutable nodes;
     FakeModelRegistry public immutable models;
     Settlement public immutable settlement;
+    ContributorPools public immutable pools;
     address public immutable node = address(0x0DE);
     address public immutable modelOwner = address(0x0A11);
     address[2] public contributors = [address(0xC0A), address(0xC0B)];
+    /// @dev Challengers that leave their challenges open for the arbiter to rule on later, and a recovery proposer.
+    address[2] public challengers = [address(0xC4A1), address(0xC4A2)];
+    address public immutable recoveryProposer = address(0xFEC0);
+    uint256 public constant NODE_STAKE = 1_000e18;
+    /// @dev Every batch some challenger challenged, to sum the bonds still held.
+    uint64[] private _challengedBatches;
 
     uint256 public ghostDeposits;
     uint256 public ghostWithdrawals;
@@ -41,19 +49,23 @@ contract SettlementHandler {
     bytes32 private _pendingRoot;
     uint64 private _pendingBatch;
 
-    /// @dev The test deploys the contracts (so the runner knows every artifact) and hands governance over:
-    /// this constructor accepts it and appoints the handler arbiter.
+    /// @dev The test deploys the contracts (so the runner knows every artifact), hands the Settlement's governance
+    /// over (this constructor accepts it) and appoints the handler arbiter of the pools.
     constructor(Settlement settlement_, TestPaymentToken token_, FakeNodeRegistry nodes_, FakeModelRegistry models_) {
         settlement = settlement_;
+        pools = settlement_.contributorPools();
         token = token_;
         nodes = nodes_;
         models = models_;
         settlement_.acceptOwnership();
-        settlement_.setArbiter(address(this));
-        nodes_.setSlasher(address(settlement_));
+        nodes_.setSlasher(address(pools));
         nodes_.setActive(node, true);
+        // Staked for real (the fake holds the tokens), so upheld challenges move slashed stake into the pool.
+        token_.mint(address(nodes_), NODE_STAKE);
+        nodes_.setStake(node, NODE_STAKE);
         models_.setTerms(MODEL_ID, modelOwner, 0, 2_000, 5_000, 3_000);
         token_.approve(address(settlement_), type(uint256).max);
+        token_.approve(address(pools), type(uint256).max);
     }
 
     function payer(uint256 seed) public pure returns (address) {
@@ -140,7 +152,7 @@ contract SettlementHandler {
     function requestInference(uint256 fee) external {
         fee = bound(fee, 1, 1e24);
         token.mint(address(this), fee);
-        settlement.requestInference(MODEL_ID, "prompt", 1, fee);
+        settlement.requestInference(MODEL_ID, node, "prompt", 1, fee);
         ghostDeposits += fee;
     }
 
@@ -164,7 +176,7 @@ contract SettlementHandler {
     /// @notice Proposes a new cumulative root over both contributors, within the node's pool.
     function proposeRoot(uint256 extraA, uint256 extraB) external {
         _learnFinalRoot();
-        (, uint256 finalTotal,, uint256 pool, bytes32 pending,,,) = settlement.creditsOf(node);
+        (, uint256 finalTotal,, uint256 pool, bytes32 pending,,,) = pools.creditsOf(node);
         if (pending != bytes32(0) || pool == finalTotal) return;
         (uint256 a, uint256 b) = (ghostCredited[contributors[0]], ghostCredited[contributors[1]]);
         a += bound(extraA, 0, pool - finalTotal);
@@ -177,16 +189,100 @@ contract SettlementHandler {
     }
 
     function challengeAndResolve(bool upheld) external {
-        (,,,, bytes32 pending, uint64 batchId, uint256 until, bool challenged) = settlement.creditsOf(node);
+        (,,,, bytes32 pending, uint64 batchId, uint256 until, bool challenged) = pools.creditsOf(node);
         if (pending == bytes32(0) || challenged || block.timestamp >= until) return;
-        uint256 bond = settlement.challengeBond();
+        uint256 bond = pools.challengeBond();
         token.mint(address(this), bond);
-        settlement.challenge(node, batchId);
+        pools.challenge(node, batchId);
         ghostDeposits += bond;
-        settlement.resolveChallenge(node, batchId, upheld);
-        // Upheld: the bond comes back to the challenger. Rejected: it becomes the node's earnings.
-        if (upheld) ghostPayouts += bond;
+        uint256 stakeBefore = nodes.stakeOf(node);
+        uint256 balanceBefore = token.balanceOf(address(this));
+        pools.resolveChallenge(node, batchId, address(this), upheld);
+        // Upheld: a node's slashed stake moves into the settlement (a recovery proposer's bond is there already);
+        // the bond and the reward come back. Rejected: the bond becomes the proposer's earnings.
+        ghostDeposits += stakeBefore - nodes.stakeOf(node);
+        ghostPayouts += token.balanceOf(address(this)) - balanceBefore;
         _learnFinalRoot();
+    }
+
+    /// @notice A challenger challenges the pending root and leaves the challenge open.
+    function openChallenge(uint256 challengerSeed) external {
+        (,,,, bytes32 pending, uint64 batchId, uint256 until,) = pools.creditsOf(node);
+        address challenger = challengers[challengerSeed % 2];
+        if (pending == bytes32(0) || block.timestamp >= until) return;
+        (bool open,) = pools.challengeOf(node, batchId, challenger);
+        if (open) return;
+        uint256 bond = pools.challengeBond();
+        token.mint(challenger, bond);
+        vm.startPrank(challenger);
+        token.approve(address(pools), bond);
+        pools.challenge(node, batchId);
+        vm.stopPrank();
+        ghostDeposits += bond;
+        if (_challengedBatches.length == 0 || _challengedBatches[_challengedBatches.length - 1] != batchId) {
+            _challengedBatches.push(batchId);
+        }
+    }
+
+    /// @notice The arbiter rules on one open challenge of the pending root.
+    function ruleOnChallenge(uint256 challengerSeed, bool upheld) external {
+        (,,,,, uint64 batchId,,) = pools.creditsOf(node);
+        address challenger = challengers[challengerSeed % 2];
+        (bool open,) = pools.challengeOf(node, batchId, challenger);
+        if (!open) return;
+        uint256 stakeBefore = nodes.stakeOf(node);
+        uint256 balanceBefore = token.balanceOf(challenger);
+        pools.resolveChallenge(node, batchId, challenger, upheld);
+        // As in challengeAndResolve: slashed stake in, bond plus reward out when upheld.
+        ghostDeposits += stakeBefore - nodes.stakeOf(node);
+        ghostPayouts += token.balanceOf(challenger) - balanceBefore;
+        _learnFinalRoot();
+    }
+
+    /// @notice A challenger whose challenge outlived its root (another was upheld) takes its bond back.
+    function withdrawChallengeBond(uint256 batchSeed, uint256 challengerSeed) external {
+        if (_challengedBatches.length == 0) return;
+        uint64 batchId = _challengedBatches[batchSeed % _challengedBatches.length];
+        address challenger = challengers[challengerSeed % 2];
+        (bool open,) = pools.challengeOf(node, batchId, challenger);
+        (,,,,, uint64 pendingBatch,,) = pools.creditsOf(node);
+        if (!open || pendingBatch == batchId) return;
+        vm.prank(challenger);
+        ghostPayouts += pools.withdrawChallengeBond(node, batchId);
+    }
+
+    /// @notice After the node's silence, someone proposes a recovery root over both contributors.
+    function proposeRecoveryRoot(uint256 extraA, uint256 extraB) external {
+        _learnFinalRoot();
+        vm.warp(block.timestamp + pools.RECOVERY_DELAY());
+        (, uint256 finalTotal,, uint256 pool, bytes32 pending,,,) = pools.creditsOf(node);
+        if (pending != bytes32(0) || pool == finalTotal) return;
+        (uint256 a, uint256 b) = (ghostCredited[contributors[0]], ghostCredited[contributors[1]]);
+        a += bound(extraA, 0, pool - finalTotal);
+        b += bound(extraB, 0, pool - finalTotal - (a - ghostCredited[contributors[0]]));
+        bytes32 root = _root(a, b);
+        _rootCredits[root] = [a, b];
+        uint256 bond = pools.recoveryBond();
+        token.mint(recoveryProposer, bond);
+        vm.startPrank(recoveryProposer);
+        token.approve(address(pools), bond);
+        try pools.proposeRecoveryRoot(node, root, a + b, "records") {
+            ghostDeposits += bond;
+        } catch {
+            // Not silent long enough (the node proposed within the delay): nothing happened.
+            token.transfer(address(0xDEAD), bond);
+        }
+        vm.stopPrank();
+    }
+
+    /// @notice Bonds of challenges still open (held by the settlement), read from the settlement itself.
+    function openChallengeBonds() external view returns (uint256 held) {
+        for (uint256 i; i < _challengedBatches.length; ++i) {
+            for (uint256 j; j < 2; ++j) {
+                (, uint256 bond) = pools.challengeOf(node, _challengedBatches[i], challengers[j]);
+                held += bond;
+            }
+        }
     }
 
     function passTime(uint256 seconds_) external {
@@ -195,19 +291,19 @@ contract SettlementHandler {
 
     function claim(uint256 contributorSeed) external {
         _learnFinalRoot();
-        (bytes32 root,,,,,,,) = settlement.creditsOf(node);
+        (bytes32 root,,,,,,,) = pools.creditsOf(node);
         if (root == bytes32(0)) return;
         uint256 index = contributorSeed % 2;
         uint256[2] memory credits = _rootCredits[root];
         address account = contributors[index];
-        if (credits[index] <= settlement.claimedOf(node, account)) return;
+        if (credits[index] <= pools.claimedOf(node, account)) return;
         bytes32[] memory proof = new bytes32[](1);
         proof[0] = _leaf(contributors[1 - index], credits[1 - index]);
-        ghostPayouts += settlement.claim(node, account, credits[index], proof);
+        ghostPayouts += pools.claim(node, account, credits[index], proof);
     }
 
-    function withdrawEarnings(bool ofNode) external {
-        address who = ofNode ? node : modelOwner;
+    function withdrawEarnings(uint256 whoSeed) external {
+        address who = [node, modelOwner, recoveryProposer][whoSeed % 3];
         if (settlement.earningsOf(who) == 0) return;
         vm.prank(who);
         ghostPayouts += settlement.withdrawEarnings();
@@ -235,7 +331,7 @@ contract SettlementHandler {
 
     /// @dev Records the credits of the node's final root as the contributors' credited amounts.
     function _learnFinalRoot() private {
-        (bytes32 root,,,,,,,) = settlement.creditsOf(node);
+        (bytes32 root,,,,,,,) = pools.creditsOf(node);
         if (root == bytes32(0)) return;
         uint256[2] memory credits = _rootCredits[root];
         ghostCredited[contributors[0]] = credits[0];

@@ -38,11 +38,12 @@ async function deployLive() {
     await token.write.transfer([who.account.address, 1_000n * UNIT]);
     await token.write.approve([settlement.address, 2n ** 256n - 1n], { account: who.account });
   }
+  const pools = await viem.getContractAt("ContributorPools", await settlement.read.contributorPools());
   await settlement.write.deposit([DEPOSIT], { account: payer.account });
   const domain = { chainId: await protocol.publicClient.getChainId(), verifyingContract: settlement.address };
   const settle = (node: typeof nodeA, vouchers: SignedVoucher[]) =>
     settlement.write.settleBatch([vouchers, NO_ROOT, 0n, ""], { account: node.account });
-  return { ...protocol, settlement, payer, payer2, domain, settle, modelOwner: requester };
+  return { ...protocol, settlement, pools, payer, payer2, domain, settle, modelOwner: requester };
 }
 type Live = Awaited<ReturnType<typeof deployLive>>;
 
@@ -53,13 +54,13 @@ describe("Settlement under adversaries (real registries)", () => {
   describe("1. a node that served can always redeem", () => {
     it("a payer cannot move its escrow out of a voucher's reach: channels and on-chain fees come from the wallet", async () => {
       const ctx = await networkHelpers.loadFixture(deployLive);
-      const { settlement, token, payer, nodeA } = ctx;
+      const { settlement, pools, token, payer, nodeA } = ctx;
       const served = await voucherFor(ctx, nodeA, 60n * UNIT);
       // The attack: park the escrow in a throwaway channel and in an on-chain request, and ask to withdraw it all.
       const throwaway = privateKeyToAccount(generatePrivateKey()).address;
       await settlement.write.requestWithdrawal([DEPOSIT], { account: payer.account });
       await settlement.write.fundChannel([payer.account.address, throwaway, MODEL_1, DEPOSIT], { account: payer.account });
-      await settlement.write.requestInference([MODEL_1, "bafy-prompt", 1n, DEPOSIT], { account: payer.account });
+      await settlement.write.requestInference([MODEL_1, nodeA.account.address, "bafy-prompt", 1n, DEPOSIT], { account: payer.account });
       expect(await settlement.read.escrowBalanceOf([payer.account.address])).to.equal(DEPOSIT);
       await settlement.write.requestChannelRelease([throwaway, MODEL_1, DEPOSIT], { account: payer.account });
 
@@ -80,7 +81,7 @@ describe("Settlement under adversaries (real registries)", () => {
 
     it("one short voucher does not make the batch revert: it is skipped and the others settle", async () => {
       const ctx = await networkHelpers.loadFixture(deployLive);
-      const { settlement, payer2, nodeA } = ctx;
+      const { settlement, pools, payer2, nodeA } = ctx;
       const short = await signVoucher(payer2, ctx.domain, { payer: payer2.account.address, node: nodeA.account.address, modelId: MODEL_1, termsVersion: 1n, cumulativeAmount: UNIT });
       const good = await voucherFor(ctx, nodeA, 10n * UNIT);
       await viem.assertions.emitWithArgs(ctx.settle(nodeA, [short, good]), settlement, "VoucherSkipped", [
@@ -97,7 +98,7 @@ describe("Settlement under adversaries (real registries)", () => {
 
   it("2. revenue goes to the model the payer paid for: the node cannot book it to another model", async () => {
     const ctx = await networkHelpers.loadFixture(deployLive);
-    const { settlement, nodeA, modelOwner, stranger } = ctx;
+    const { settlement, pools, nodeA, modelOwner, stranger } = ctx;
     const paidForModel1 = await voucherFor(ctx, nodeA, 10n * UNIT, MODEL_1);
     const rebooked = { ...paidForModel1, modelId: MODEL_2 };
     await viem.assertions.emitWithArgs(ctx.settle(nodeA, [rebooked]), settlement, "VoucherSkipped", [
@@ -115,7 +116,7 @@ describe("Settlement under adversaries (real registries)", () => {
 
   it("3. terms cannot change under work already done: a front-run 100 % owner split does not apply", async () => {
     const ctx = await networkHelpers.loadFixture(deployLive);
-    const { settlement, models, nodeA, modelOwner } = ctx;
+    const { settlement, pools, models, nodeA, modelOwner } = ctx;
     const [, version] = await models.read.modelTerms([MODEL_1]);
     const served = await voucherFor(ctx, nodeA, 10n * UNIT, MODEL_1, version);
     await models.write.setRevenueSplit([MODEL_1, { ownerBps: 10_000, contributorBps: 0, nodeBps: 0 }], { account: modelOwner.account });
@@ -123,13 +124,13 @@ describe("Settlement under adversaries (real registries)", () => {
     const split = expectedSplit(10n * UNIT, PROTOCOL_FEE_BPS, DEFAULT_SPLIT.ownerBps, DEFAULT_SPLIT.contributorBps);
     expect(await settlement.read.earningsOf([nodeA.account.address])).to.equal(split.node);
     expect(await settlement.read.earningsOf([modelOwner.account.address])).to.equal(split.owner);
-    const [, , , pool] = await settlement.read.creditsOf([nodeA.account.address]);
+    const [, , , pool] = await pools.read.creditsOf([nodeA.account.address]);
     expect(pool).to.equal(split.contributors);
   });
 
   it("4. a leaked session key loses at most its cap, however many nodes and models redeem its vouchers", async () => {
     const ctx = await networkHelpers.loadFixture(deployLive);
-    const { settlement, payer, nodeA, nodeB } = ctx;
+    const { settlement, pools, payer, nodeA, nodeB } = ctx;
     const thief = privateKeyToAccount(generatePrivateKey());
     const cap = 10n * UNIT;
     await settlement.write.authorizeSessionKey([thief.address, cap, BigInt(await networkHelpers.time.latest()) + DAY], { account: payer.account });

@@ -30,7 +30,7 @@ describe("Settlement batches", () => {
 
   it("splits each model's revenue, as the vouchers signed it, into protocol fee, owner, contributor pool and node share", async () => {
     const ctx = await networkHelpers.loadFixture(deploy);
-    const { settlement, node, modelOwner, payer, payer2, domain } = ctx;
+    const { settlement, pools, node, modelOwner, payer, payer2, domain } = ctx;
     const revenueA = 70n * UNIT + 3n;
     const revenueB = 30n * UNIT + 4n;
     const at = node.account.address;
@@ -58,7 +58,7 @@ describe("Settlement batches", () => {
     expect(await settlement.read.earningsOf([modelOwner.account.address])).to.equal(a.owner + b.owner);
     expect(await settlement.read.earningsOf([node.account.address])).to.equal(a.node + b.node);
     expect(await settlement.read.protocolFeesAccrued()).to.equal(a.protocolFee + b.protocolFee);
-    const [, , , pool] = await settlement.read.creditsOf([node.account.address]);
+    const [, , , pool] = await pools.read.creditsOf([node.account.address]);
     expect(pool).to.equal(a.contributors + b.contributors);
     expect(a.protocolFee + a.owner + a.contributors + a.node + b.protocolFee + b.owner + b.contributors + b.node).to.equal(
       revenueA + revenueB,
@@ -67,7 +67,7 @@ describe("Settlement batches", () => {
 
   it("splits each payment by the terms version its voucher signed", async () => {
     const ctx = await networkHelpers.loadFixture(deploy);
-    const { settlement, models, node, modelOwner, payer, domain } = ctx;
+    const { settlement, pools, models, node, modelOwner, payer, domain } = ctx;
     const channel = { payer: payer.account.address, node: node.account.address };
     const underV1 = await signVoucher(payer, domain, { ...channel, cumulativeAmount: 10n * UNIT });
     // The owner moves to 100 % owner (version 2); a later voucher signs version 2.
@@ -82,7 +82,7 @@ describe("Settlement batches", () => {
 
   it("accepts a superseded terms version only within the withdrawal delay", async () => {
     const ctx = await networkHelpers.loadFixture(deploy);
-    const { settlement, models, node, modelOwner, payer, domain } = ctx;
+    const { settlement, pools, models, node, modelOwner, payer, domain } = ctx;
     const channel = { payer: payer.account.address, node: node.account.address };
     await models.write.setTerms([MODEL_A.id, modelOwner.account.address, MODEL_A.price, 2_000, 5_000, 3_000]);
     const supersededAt = BigInt(await networkHelpers.time.latest());
@@ -103,7 +103,7 @@ describe("Settlement batches", () => {
 
   it("pays earnings and protocol fees out", async () => {
     const ctx = await networkHelpers.loadFixture(deploy);
-    const { settlement, token, node, modelOwner, governance, outsider } = ctx;
+    const { settlement, pools, token, node, modelOwner, governance, outsider } = ctx;
     const vouchers = await twoVouchers(ctx, 10n * UNIT, 10n * UNIT);
     await settlement.write.settleBatch([vouchers, NO_ROOT, 0n, ""], {
       account: node.account,
@@ -147,7 +147,7 @@ describe("Settlement batches", () => {
   });
 
   it("lets governance set the protocol fee up to 10 %", async () => {
-    const { settlement, governance, outsider } = await networkHelpers.loadFixture(deploy);
+    const { settlement, pools, governance, outsider } = await networkHelpers.loadFixture(deploy);
     await viem.assertions.emitWithArgs(
       settlement.write.setProtocolFeeBps([1_000n], { account: governance.account }),
       settlement,
@@ -170,7 +170,7 @@ describe("Settlement batches", () => {
 
   it("rejects an inactive node, an empty batch and an inconsistent credit commitment", async () => {
     const ctx = await networkHelpers.loadFixture(deploy);
-    const { settlement, node, outsider } = ctx;
+    const { settlement, pools, node, outsider } = ctx;
     await viem.assertions.revertWithCustomErrorWithArgs(
       settlement.write.settleBatch([[], SOME_ROOT, 0n, "cid"], { account: outsider.account }),
       settlement,
@@ -204,7 +204,7 @@ describe("Settlement batches", () => {
       [vouchers, NO_ROOT, 0n, ""],
       { account: ctx.node.account },
     );
-    const [, , , pool] = await ctx.settlement.read.creditsOf([ctx.node.account.address]);
+    const [, , , pool] = await ctx.pools.read.creditsOf([ctx.node.account.address]);
     const now = BigInt(await networkHelpers.time.latest());
     await viem.assertions.emitWithArgs(
       ctx.settlement.write.settleBatch([[], SOME_ROOT, pool, "bafy-records"], { account: ctx.node.account }),

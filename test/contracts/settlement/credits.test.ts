@@ -32,27 +32,27 @@ async function deployWithPool() {
 describe("Settlement contributor credits", () => {
   it("pays a first and a repeat claim against cumulative roots", async () => {
     const ctx = await networkHelpers.loadFixture(deployWithPool);
-    const { settlement, token, node, alice, bob } = ctx;
+    const { settlement, pools, token, node, alice, bob } = ctx;
     const [a, b] = [alice.account.address, bob.account.address];
     const first = ctx.proposeRoot([[a, 10n * UNIT], [b, 5n * UNIT]]);
     await first.write;
     await viem.assertions.revertWithCustomErrorWithArgs(
-      settlement.write.claim([node.account.address, a, 10n * UNIT, first.tree.proofOf(a)]),
-      settlement,
+      pools.write.claim([node.account.address, a, 10n * UNIT, first.tree.proofOf(a)]),
+      pools,
       "NoFinalizedCreditRoot",
       [node.account.address],
     );
     await networkHelpers.time.increase(DAY);
     await viem.assertions.emitWithArgs(
-      settlement.write.claim([node.account.address, a, 10n * UNIT, first.tree.proofOf(a)], { account: bob.account }),
-      settlement,
+      pools.write.claim([node.account.address, a, 10n * UNIT, first.tree.proofOf(a)], { account: bob.account }),
+      pools,
       "CreditsClaimed",
       [node.account.address, a, 10n * UNIT],
     );
     expect(await token.read.balanceOf([a])).to.equal(10n * UNIT);
     await viem.assertions.revertWithCustomErrorWithArgs(
-      settlement.write.claim([node.account.address, a, 10n * UNIT, first.tree.proofOf(a)]),
-      settlement,
+      pools.write.claim([node.account.address, a, 10n * UNIT, first.tree.proofOf(a)]),
+      pools,
       "NothingToClaim",
       [node.account.address, a, 10n * UNIT, 10n * UNIT],
     );
@@ -60,16 +60,16 @@ describe("Settlement contributor credits", () => {
     const second = ctx.proposeRoot([[a, 25n * UNIT], [b, 5n * UNIT]]);
     await second.write;
     await networkHelpers.time.increase(DAY);
-    await settlement.write.claim([node.account.address, a, 25n * UNIT, second.tree.proofOf(a)]);
+    await pools.write.claim([node.account.address, a, 25n * UNIT, second.tree.proofOf(a)]);
     expect(await token.read.balanceOf([a])).to.equal(25n * UNIT);
-    expect(await settlement.read.claimedOf([node.account.address, a])).to.equal(25n * UNIT);
-    const [root, total, claimed, pool] = await settlement.read.creditsOf([node.account.address]);
+    expect(await pools.read.claimedOf([node.account.address, a])).to.equal(25n * UNIT);
+    const [root, total, claimed, pool] = await pools.read.creditsOf([node.account.address]);
     expect([root, total, claimed, pool]).to.deep.equal([second.tree.root, 30n * UNIT, 25n * UNIT, POOL]);
   });
 
   it("claims from several nodes in one call", async () => {
     const ctx = await networkHelpers.loadFixture(deployWithPool);
-    const { settlement, nodes, token, outsider, alice } = ctx;
+    const { settlement, pools, nodes, token, outsider, alice } = ctx;
     const node2 = outsider;
     await nodes.write.setActive([node2.account.address, true]);
     const voucher = await signVoucher(ctx.payer2, ctx.domain, {
@@ -85,8 +85,8 @@ describe("Settlement contributor credits", () => {
     const tree1 = ctx.proposeRoot([[a, 7n * UNIT], [ctx.bob.account.address, UNIT]]);
     await tree1.write;
     await networkHelpers.time.increase(DAY);
-    await viem.assertions.revertWithCustomError(settlement.write.claimMany([a, []]), settlement, "EmptyClaim");
-    await settlement.write.claimMany([
+    await viem.assertions.revertWithCustomError(pools.write.claimMany([a, []]), pools, "EmptyClaim");
+    await pools.write.claimMany([
       a,
       [
         { node: ctx.node.account.address, cumulativeAmount: 7n * UNIT, proof: tree1.tree.proofOf(a) },
@@ -108,8 +108,8 @@ describe("Settlement contributor credits", () => {
       [b, 10n * UNIT, tree.proofOf(a)],
     ] as const) {
       await viem.assertions.revertWithCustomErrorWithArgs(
-        ctx.settlement.write.claim([ctx.node.account.address, account, amount, proof]),
-        ctx.settlement,
+        ctx.pools.write.claim([ctx.node.account.address, account, amount, proof]),
+        ctx.pools,
         "InvalidCreditProof",
         [ctx.node.account.address, account, amount],
       );
@@ -122,10 +122,10 @@ describe("Settlement contributor credits", () => {
     const { tree, write } = ctx.proposeRoot([[a, 10n * UNIT], [b, 5n * UNIT]], 12n * UNIT);
     await write;
     await networkHelpers.time.increase(DAY);
-    await ctx.settlement.write.claim([ctx.node.account.address, a, 10n * UNIT, tree.proofOf(a)]);
+    await ctx.pools.write.claim([ctx.node.account.address, a, 10n * UNIT, tree.proofOf(a)]);
     await viem.assertions.revertWithCustomErrorWithArgs(
-      ctx.settlement.write.claim([ctx.node.account.address, b, 5n * UNIT, tree.proofOf(b)]),
-      ctx.settlement,
+      ctx.pools.write.claim([ctx.node.account.address, b, 5n * UNIT, tree.proofOf(b)]),
+      ctx.pools,
       "ClaimsExceedCredited",
       [ctx.node.account.address, 12n * UNIT, 15n * UNIT],
     );
@@ -133,26 +133,26 @@ describe("Settlement contributor credits", () => {
 
   it("bounds new roots by the pool, keeps them cumulative and one pending at a time", async () => {
     const ctx = await networkHelpers.loadFixture(deployWithPool);
-    const { settlement, node, alice } = ctx;
+    const { settlement, pools, node, alice } = ctx;
     const a = alice.account.address;
     await viem.assertions.revertWithCustomErrorWithArgs(
       ctx.proposeRoot([[a, POOL + 1n]]).write,
-      settlement,
+      pools,
       "CreditTotalExceedsPool",
       [node.account.address, POOL + 1n, POOL],
     );
     await ctx.proposeRoot([[a, 10n * UNIT]]).write;
-    const [, , , , , pendingBatchId, pendingUntil] = await settlement.read.creditsOf([node.account.address]);
+    const [, , , , , pendingBatchId, pendingUntil] = await pools.read.creditsOf([node.account.address]);
     await viem.assertions.revertWithCustomErrorWithArgs(
       ctx.proposeRoot([[a, 11n * UNIT]]).write,
-      settlement,
+      pools,
       "CreditRootPending",
       [node.account.address, pendingBatchId, pendingUntil],
     );
     await networkHelpers.time.increase(DAY);
     await viem.assertions.revertWithCustomErrorWithArgs(
       ctx.proposeRoot([[a, 9n * UNIT]]).write,
-      settlement,
+      pools,
       "CreditTotalDecreased",
       [node.account.address, 10n * UNIT, 9n * UNIT],
     );
@@ -160,26 +160,26 @@ describe("Settlement contributor credits", () => {
 
   it("finalizes a root explicitly once its window has passed", async () => {
     const ctx = await networkHelpers.loadFixture(deployWithPool);
-    const { settlement, node, alice } = ctx;
+    const { settlement, pools, node, alice } = ctx;
     await viem.assertions.revertWithCustomErrorWithArgs(
-      settlement.write.finalizeCreditRoot([node.account.address]),
-      settlement,
+      pools.write.finalizeCreditRoot([node.account.address]),
+      pools,
       "NothingToFinalize",
       [node.account.address],
     );
     const { tree, write } = ctx.proposeRoot([[alice.account.address, UNIT]]);
     await write;
     await viem.assertions.revertWithCustomError(
-      settlement.write.finalizeCreditRoot([node.account.address]),
-      settlement,
+      pools.write.finalizeCreditRoot([node.account.address]),
+      pools,
       "NothingToFinalize",
     );
     await networkHelpers.time.increase(DAY);
-    const [viewRoot] = await settlement.read.creditsOf([node.account.address]);
+    const [viewRoot] = await pools.read.creditsOf([node.account.address]);
     expect(viewRoot).to.equal(tree.root);
     await viem.assertions.emitWithArgs(
-      settlement.write.finalizeCreditRoot([node.account.address]),
-      settlement,
+      pools.write.finalizeCreditRoot([node.account.address]),
+      pools,
       "CreditRootFinalized",
       [node.account.address, 2n, tree.root, UNIT],
     );
@@ -187,10 +187,10 @@ describe("Settlement contributor credits", () => {
 
   it("proves claims against the current final root only, carrying the claimed total from root to root", async () => {
     const ctx = await networkHelpers.loadFixture(deployWithPool);
-    const { settlement, node, alice, bob } = ctx;
+    const { settlement, pools, node, alice, bob } = ctx;
     const [a, b] = [alice.account.address, bob.account.address];
     const claim = (account: Address, amount: bigint, proof: `0x${string}`[]) =>
-      settlement.write.claim([node.account.address, account, amount, proof]);
+      pools.write.claim([node.account.address, account, amount, proof]);
     const first = ctx.proposeRoot([[a, 10n * UNIT], [b, 5n * UNIT]]);
     await first.write;
     await networkHelpers.time.increase(DAY);
@@ -205,7 +205,7 @@ describe("Settlement contributor credits", () => {
     // Once the next root is final, proofs against the one before no longer verify.
     await viem.assertions.revertWithCustomErrorWithArgs(
       claim(a, 10n * UNIT, first.tree.proofOf(a)),
-      settlement,
+      pools,
       "InvalidCreditProof",
       [node.account.address, a, 10n * UNIT],
     );
@@ -215,12 +215,12 @@ describe("Settlement contributor credits", () => {
     expect(again.tree.root).to.equal(second.tree.root);
     await again.write;
     await networkHelpers.time.increase(DAY);
-    await settlement.write.finalizeCreditRoot([node.account.address]);
-    const [root, total, claimed] = await settlement.read.creditsOf([node.account.address]);
+    await pools.write.finalizeCreditRoot([node.account.address]);
+    const [root, total, claimed] = await pools.read.creditsOf([node.account.address]);
     expect([root, total, claimed]).to.deep.equal([second.tree.root, 30n * UNIT, 30n * UNIT]);
     await viem.assertions.revertWithCustomErrorWithArgs(
       claim(a, 25n * UNIT, second.tree.proofOf(a)),
-      settlement,
+      pools,
       "NothingToClaim",
       [node.account.address, a, 25n * UNIT, 25n * UNIT],
     );
@@ -233,8 +233,8 @@ describe("Settlement contributor credits", () => {
     await write;
     await networkHelpers.time.increase(DAY);
     await viem.assertions.revertWithCustomErrorWithArgs(
-      ctx.settlement.write.claim([ctx.node.account.address, a, UNIT, tree.proofOf(a)]),
-      ctx.settlement,
+      ctx.pools.write.claim([ctx.node.account.address, a, UNIT, tree.proofOf(a)]),
+      ctx.pools,
       "ClaimsExceedCredited",
       [ctx.node.account.address, 0n, UNIT],
     );
@@ -252,5 +252,34 @@ describe("Settlement contributor credits", () => {
     const many = await gasToPropose(2_000);
     // Only the calldata bytes of the root and the declared total differ.
     expect(Number(many > few ? many - few : few - many)).to.be.lessThan(200);
+  });
+
+  it("lets only the Settlement feed the pools, and only the pools credit Settlement earnings", async () => {
+    const ctx = await networkHelpers.loadFixture(deployWithPool);
+    const { settlement, pools, token, node, outsider } = ctx;
+    expect((await pools.read.settlement()).toLowerCase()).to.equal(settlement.address.toLowerCase());
+    const [, , , poolBefore] = await pools.read.creditsOf([node.account.address]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      pools.write.recordBatch([node.account.address, UNIT, "0x" + "11".repeat(32) as `0x${string}`, UNIT], { account: outsider.account }),
+      pools,
+      "NotSettlement",
+      [outsider.account.address],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      pools.write.addToPool([node.account.address, UNIT], { account: outsider.account }),
+      pools,
+      "NotSettlement",
+      [outsider.account.address],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      settlement.write.creditEarnings([outsider.account.address, UNIT], { account: outsider.account }),
+      settlement,
+      "NotContributorPools",
+      [outsider.account.address],
+    );
+    expect((await pools.read.creditsOf([node.account.address]))[3]).to.equal(poolBefore);
+    expect(await settlement.read.earningsOf([outsider.account.address])).to.equal(0n);
+    // The two contracts hold exactly their ledgers: the pool here, nothing of it in the Settlement.
+    expect(await token.read.balanceOf([pools.address])).to.equal(POOL);
   });
 });

@@ -132,7 +132,7 @@ export function settlementParams(addresses: { token: Address; nodes: Address; mo
   };
 }
 
-/** Deploys token, registry fakes and Settlement; funds and activates a node; gives two payers escrow. */
+/** Deploys token, registry fakes and Settlement (with the ContributorPools it creates); funds and activates a node; gives two payers escrow. */
 export async function deploySettlement(viem: HardhatViem) {
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
@@ -151,7 +151,8 @@ export async function deploySettlement(viem: HardhatViem) {
       governance: governance.account.address, arbiter: arbiter.account.address,
     }),
   ]);
-  await nodes.write.setSlasher([settlement.address]);
+  const pools = await viem.getContractAt("ContributorPools", await settlement.read.contributorPools());
+  await nodes.write.setSlasher([pools.address]);
   await nodes.write.setActive([node.account.address, true]);
   await token.write.mint([nodes.address, NODE_STAKE]);
   await nodes.write.setStake([node.account.address, NODE_STAKE]);
@@ -168,6 +169,7 @@ export async function deploySettlement(viem: HardhatViem) {
   for (const account of [payer, payer2, challenger]) {
     await token.write.mint([account.account.address, 10n * PAYER_DEPOSIT]);
     await token.write.approve([settlement.address, 2n ** 256n - 1n], { account: account.account });
+    await token.write.approve([pools.address, 2n ** 256n - 1n], { account: account.account });
   }
   for (const account of [payer, payer2]) {
     await settlement.write.deposit([PAYER_DEPOSIT], { account: account.account });
@@ -179,6 +181,7 @@ export async function deploySettlement(viem: HardhatViem) {
     nodes,
     models,
     settlement,
+    pools,
     domain,
     governance,
     arbiter,

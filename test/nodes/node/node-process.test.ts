@@ -178,10 +178,10 @@ describe("tributary-node start", { timeout: 240_000 }, () => {
       assert.deepEqual(phases, ["fetch", "verify", "train", "train", "evaluate", "sketch", "upload"], "resumed at the interrupted phase");
 
       const onChain = await t.client.readContract({ address: t.addresses.models, abi: t.abis.models, functionName: "getJob", args: [1n] }) as { status: number; modelId: bigint };
-      assert.equal(onChain.status, 2, "Completed");
+      assert.equal(onChain.status, 5, "Submitted (paid after the dispute window)");
       const provenance = await t.client.readContract({ address: t.addresses.models, abi: t.abis.models, functionName: "getProvenance", args: [1n] }) as { artifacts: { adapterCid: string } };
       assert.equal(provenance.artifacts.adapterCid, "bafy-test-adapter-1");
-      const completed = await t.client.getContractEvents({ address: t.addresses.models, abi: t.abis.models, eventName: "JobCompleted", fromBlock: 0n });
+      const completed = await t.client.getContractEvents({ address: t.addresses.models, abi: t.abis.models, eventName: "JobResultSubmitted", fromBlock: 0n });
       assert.equal(completed.length, 1);
       // approve + register + approve + addStake + claimJob + extendLease + submitResult: no second submit was even attempted.
       assert.equal(await t.client.getTransactionCount({ address: operator.address }), 7);

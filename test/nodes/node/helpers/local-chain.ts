@@ -85,8 +85,8 @@ export async function prepareJobMarket(t: TestChain): Promise<{ requester: HDAcc
   const requester = account(1);
   await t.send(governance, "datanets", "createDatanet", ["bafy-datanet", "CC-BY-4.0", { stake: 0n, maxBytes: 1_000_000, forfeitRejectedStake: false }]);
   const digest = keccak256(toHex("contribution"));
-  await t.send(governance, "datanets", "contribute", [1n, digest, 10n, "bafy-contribution"]);
-  const id = (await t.client.readContract({ address: t.addresses.datanets, abi: t.abis.datanets, functionName: "contributionIdOf", args: [1n, digest] })) as bigint;
+  await t.send(governance, "datanets", "contribute", [1n, digest, 10n, "bafy-contribution", 0n, false]);
+  const id = (await t.client.readContract({ address: t.addresses.datanets, abi: t.abis.datanets, functionName: "contributionIdOf", args: [1n, digest, governance.address] })) as bigint;
   await t.send(governance, "datanets", "acceptContributions", [1n, [id]]);
   await t.send(governance, "datanets", "publishVersion", [1n, keccak256(toHex("root")), "bafy-manifest", 1, 1]);
   await t.send(governance, "models", "registerBaseModel", ["tributary-base-v0", "bafy-base", "Apache-2.0"]);
