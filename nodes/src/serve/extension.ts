@@ -13,6 +13,7 @@ import { AdapterTiers } from "./adapter-tiers.ts";
 import { AttributionService } from "./attribution-service.ts";
 import { DeployedModels, type ServedModelConfig } from "./deployed-models.ts";
 import { openAiRoutes } from "./openai-routes.ts";
+import { localBackend, upstreamBackend, type UpstreamSettings } from "./upstream.ts";
 import { PaymentGate, protocolPaymentChain, type PaymentChain } from "./payment-gate.ts";
 import { createServeMetrics } from "./serve-metrics.ts";
 import { VoucherStore } from "./voucher-store.ts";
@@ -29,6 +30,12 @@ export interface ServeOptions {
   contextLength?: number;
   /** Replaces the chain reads of the payment checks (unit tests). */
   paymentChain?: PaymentChain;
+  /**
+   * Hands generation to another OpenAI-compatible server (vLLM, LoRAX) that has the adapters loaded; this node
+   * keeps tokenization (prices), vouchers, attribution, records and settlement. The engine then needs only
+   * the base model's tokenizer loaded, not the adapters.
+   */
+  upstream?: UpstreamSettings;
 }
 
 export function createServeExtension(options: ServeOptions): NodeExtension {
@@ -48,7 +55,7 @@ export function createServeExtension(options: ServeOptions): NodeExtension {
       let queued = () => 0;
       const serveMetrics = createServeMetrics(metrics.registry, options.engine, tiers, () => queued());
       const routes = openAiRoutes({
-        engine: options.engine, models, tiers, payments, paymentChain, attribution, metrics: serveMetrics, node, domain,
+        engine: options.engine, backend: options.upstream ? upstreamBackend(options.engine, options.upstream) : localBackend(options.engine), models, tiers, payments, paymentChain, attribution, metrics: serveMetrics, node, domain,
         maxQueued: options.maxQueued ?? 64,
       });
       queued = routes.queued;
