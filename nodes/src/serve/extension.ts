@@ -14,6 +14,7 @@ import { AttributionService } from "./attribution-service.ts";
 import { DeployedModels, type ServedModelConfig } from "./deployed-models.ts";
 import { openAiRoutes } from "./openai-routes.ts";
 import { localBackend, upstreamBackend, type UpstreamSettings } from "./upstream.ts";
+import { OnchainInference } from "./onchain-inference.ts";
 import { PaymentGate, protocolPaymentChain, type PaymentChain } from "./payment-gate.ts";
 import { createServeMetrics } from "./serve-metrics.ts";
 import { VoucherStore } from "./voucher-store.ts";
@@ -36,6 +37,8 @@ export interface ServeOptions {
    * the base model's tokenizer loaded, not the adapters.
    */
   upstream?: UpstreamSettings;
+  /** Serve `requestInference` requests naming this node (default: true when a content store is given). */
+  onchainInference?: boolean;
 }
 
 export function createServeExtension(options: ServeOptions): NodeExtension {
@@ -54,8 +57,17 @@ export function createServeExtension(options: ServeOptions): NodeExtension {
       const attribution = new AttributionService({ database: state.database, store: options.store });
       let queued = () => 0;
       const serveMetrics = createServeMetrics(metrics.registry, options.engine, tiers, () => queued());
+      const backend = options.upstream ? upstreamBackend(options.engine, options.upstream) : localBackend(options.engine);
+      if (options.store !== undefined && options.onchainInference !== false) {
+        const onchain = new OnchainInference({
+          database: state.database, chain, engine: options.engine, backend, models, tiers, attribution, store: options.store, logger: context.logger,
+        });
+        context.subscribe({ contract: "settlement", events: ["InferenceRequested"], handle: (event) => onchain.handle(event) });
+        context.onShutdown(() => onchain.stop());
+        void onchain.kick(); // requests left open by an earlier run
+      }
       const routes = openAiRoutes({
-        engine: options.engine, backend: options.upstream ? upstreamBackend(options.engine, options.upstream) : localBackend(options.engine), models, tiers, payments, paymentChain, attribution, metrics: serveMetrics, node, domain,
+        engine: options.engine, backend, models, tiers, payments, paymentChain, attribution, metrics: serveMetrics, node, domain,
         maxQueued: options.maxQueued ?? 64,
       });
       queued = routes.queued;
