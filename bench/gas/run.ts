@@ -42,7 +42,10 @@ const report = [
   "",
   table,
   "",
-  failed.length === 0 ? "Every target is met." : `Targets missed: ${failed.map((row) => row.operation).join("; ")}.`,
+  failed.length === 0
+    ? "Every target is met."
+    : `Targets missed: ${failed.map((row) => row.operation).join("; ")}. Why, and what meets the target instead: ` +
+      "bench/gas/README.md, Reading the results.",
   "",
 ].join("\n");
 await mkdir(new URL(".", OUTPUT), { recursive: true });

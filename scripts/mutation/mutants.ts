@@ -132,11 +132,11 @@ export const MUTANTS: Mutant[] = [
   },
   {
     id: "escrow-overdraw",
-    guard: "vouchers never draw more than the payer's escrow (InsufficientEscrow)",
+    guard: "the escrow debit never overdraws (InsufficientEscrow; redemptions check funds first, so this is the second line)",
     file: "contracts/settlement/PaymentEscrow.sol",
     find: "if (amount > balance) revert InsufficientEscrow(payer, balance, amount);",
     replace: "",
-    tests: [`${SETTLEMENT_TESTS}/vouchers.test.ts`, `${SETTLEMENT_TESTS}/escrow.test.ts`, invariants],
+    tests: [`${SETTLEMENT_TESTS}/EscrowDebit.t.sol`, `${SETTLEMENT_TESTS}/escrow.test.ts`, invariants],
   },
   {
     id: "escrow-withdrawal-delay",
