@@ -37,6 +37,8 @@ export interface ServeOptions {
    * the base model's tokenizer loaded, not the adapters.
    */
   upstream?: UpstreamSettings;
+  /** Attribution of every paid response (default true); false only to measure its cost (no records, nothing credited). */
+  attribution?: boolean;
   /** Serve `requestInference` requests naming this node (default: true when a content store is given). */
   onchainInference?: boolean;
 }
@@ -67,7 +69,7 @@ export function createServeExtension(options: ServeOptions): NodeExtension {
         void onchain.kick(); // requests left open by an earlier run
       }
       const routes = openAiRoutes({
-        engine: options.engine, backend, models, tiers, payments, paymentChain, attribution, metrics: serveMetrics, node, domain,
+        engine: options.engine, backend, attributionEnabled: options.attribution !== false, models, tiers, payments, paymentChain, attribution, metrics: serveMetrics, node, domain,
         maxQueued: options.maxQueued ?? 64,
       });
       queued = routes.queued;

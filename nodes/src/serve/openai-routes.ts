@@ -37,6 +37,8 @@ import { localBackend, type GenerationBackend } from "./upstream.ts";
 
 export interface OpenAiRouteDeps {
   engine: Engine;
+  /** False: no attribution and no record (benchmarks measure its cost this way; nothing is settled for such responses). */
+  attributionEnabled?: boolean;
   /** Where tokens are generated: the local engine (default) or an upstream OpenAI-compatible server. */
   backend?: GenerationBackend;
   models: DeployedModels;
@@ -207,7 +209,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
       if (!parsed.stream) {
         const { text, outputTokens, finish } = await collect(events);
         finished = true;
-        const tributary = await attributionOf(context, outputTokens);
+        const tributary = deps.attributionEnabled === false ? undefined : await attributionOf(context, outputTokens);
         release();
         deps.metrics.requests.inc({ endpoint, status: "200" });
         const usage = { prompt_tokens: finish.promptTokens, completion_tokens: finish.completionTokens, total_tokens: finish.promptTokens + finish.completionTokens };
@@ -247,7 +249,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
           sse.send({ ...chunkBase, choices: [], usage: { prompt_tokens: finish.promptTokens, completion_tokens: finish.completionTokens, total_tokens: finish.promptTokens + finish.completionTokens } });
         }
         release();
-        sse.send({ ...chunkBase, choices: [], tributary: await attributionOf(context, outputIdsOf(finish, outputTokens)) });
+        if (deps.attributionEnabled !== false) sse.send({ ...chunkBase, choices: [], tributary: await attributionOf(context, outputIdsOf(finish, outputTokens)) });
         sse.done();
         deps.metrics.requests.inc({ endpoint, status: "200" });
       } catch (error) {
