@@ -10,6 +10,11 @@ import type { PassageSource } from "./passages.ts";
 export interface BenchmarkText {
   datanet: PassageSource[];
   unrelated: PassageSource[];
+  /**
+   * The base model's own training split: only for span-only measurements that involve no model
+   * (the scale regime needs thousands of passages, more than the held-out split holds).
+   */
+  baseTraining: PassageSource[];
 }
 
 export function corpusPassageSources(): BenchmarkText {
@@ -22,5 +27,5 @@ export function corpusPassageSources(): BenchmarkText {
   }
   const splits = splitCorpus(documents);
   const asSource = (doc: CorpusDocument): PassageSource => ({ id: doc.id, text: doc.text });
-  return { datanet: splits.heldout.map(asSource), unrelated: splits.control.map(asSource) };
+  return { datanet: splits.heldout.map(asSource), unrelated: splits.control.map(asSource), baseTraining: splits.train.map(asSource) };
 }

@@ -60,7 +60,7 @@ export function contributorAddress(i: number): Address {
 }
 
 /** Keccak-256 of a contribution's token ids as little-endian uint32, standing in for its content digest. */
-function tokenDigest(tokens: Int32Array): Hex {
+export function tokenDigest(tokens: Int32Array): Hex {
   const bytes = new Uint8Array(tokens.length * 4);
   const view = new DataView(bytes.buffer);
   tokens.forEach((t, i) => view.setUint32(i * 4, t, true));

@@ -3,9 +3,11 @@
  * accounts, so they are summed per contributor first. A prediction is made when the top
  * contributor's share reaches the threshold; below it the output counts as "credits nobody strongly".
  *
- *   precision = correct predictions / predictions         (planted outputs)
+ *   precision = correct predictions / predictions         (planted outputs; undefined, null, when none is made)
  *   recall    = correct predictions / planted outputs
  *   strict precision also counts every prediction made on an unrelated output as a false one.
+ *
+ * An output below the threshold is an abstention, counted as such: abstaining is not being right.
  */
 import type { Address } from "viem";
 import { PPM, type ContributionWeight } from "../../nodes/src/attribution/weights.ts";
@@ -42,8 +44,11 @@ export interface QualityMetrics {
   threshold: number;
   planted: number;
   predictions: number;
+  /** Planted outputs below the threshold (no prediction made). */
+  abstentions: number;
   correct: number;
-  precision: number;
+  /** null when no prediction was made: undefined, not perfect. */
+  precision: number | null;
   recall: number;
   /** Planted outputs whose top contributor (at any share) is the owner. */
   top1Accuracy: number;
@@ -52,7 +57,10 @@ export interface QualityMetrics {
   unrelated: number;
   /** Unrelated outputs whose top share reaches the threshold (each one would credit someone strongly). */
   unrelatedPredictions: number;
-  strictPrecision: number;
+  /** unrelatedPredictions / unrelated: the false-positive rate on outputs nobody in the Datanet caused. */
+  unrelatedCrossingRate: number;
+  /** null when no prediction was made at all. */
+  strictPrecision: number | null;
   unrelatedTopShare: { max: number; median: number; mean: number };
   /** Unrelated outputs with no evidence at all (their pool would stay unattributed). */
   unrelatedUnattributed: number;
@@ -80,15 +88,16 @@ export function qualityMetrics(planted: readonly PlantedResult[], unrelated: rea
     threshold,
     planted: planted.length,
     predictions: predicted.length,
+    abstentions: planted.length - predicted.length,
     correct,
-    // No prediction made is no wrong prediction made: precision 1 by convention, recall shows the miss.
-    precision: predicted.length ? correct / predicted.length : 1,
+    precision: predicted.length ? correct / predicted.length : null,
     recall: planted.length ? correct / planted.length : 0,
     top1Accuracy: planted.length ? planted.filter((p) => p.top.contributor === p.owner).length / planted.length : 0,
     plantedTopShare: { median: median(plantedShares), mean: mean(plantedShares) },
     unrelated: unrelated.length,
     unrelatedPredictions,
-    strictPrecision: predicted.length + unrelatedPredictions ? correct / (predicted.length + unrelatedPredictions) : 1,
+    unrelatedCrossingRate: unrelated.length ? unrelatedPredictions / unrelated.length : 0,
+    strictPrecision: predicted.length + unrelatedPredictions ? correct / (predicted.length + unrelatedPredictions) : null,
     unrelatedTopShare: {
       max: shares.length ? Math.max(...shares) : 0,
       median: median(shares),

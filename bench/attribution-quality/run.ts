@@ -1,18 +1,16 @@
 /**
- * Attribution quality with planted evidence: does Proof of Attribution credit the right contributor?
+ * Attribution quality where it can fail. On a templated Datanet (shared headers and footer, near-
+ * duplicates held by two contributors; templated-datanet.ts) the committed pretrained base model
+ * gets two adapters: one trained until it memorizes, one only until the evaluation report calls it
+ * specialized. Each is prompted as a user would (template header + a few words of a contribution),
+ * and its continuations, the texts' own continuations, mixed two-source texts and unrelated outputs
+ * are attributed by span, gradient and combined (regime.ts). Then the counterfactual check (LDS,
+ * lds-experiment.ts) on the specialized regime, and span attribution over thousands of
+ * contributions (span-scale.ts).
  *
- * Per seed (trial.ts): a Datanet of several contributors, each holding unique passages among filler
- * passages that every contributor holds a copy of, is tokenized with the project tokenizer and
- * indexed; a LoRA adapter is fine-tuned on it with the engine's trainer until it reproduces the
- * passages, saving TracIn checkpoints; the model is prompted with the start of each unique passage
- * and with the start of unrelated text from outside the Datanet; each output gets its projected
- * gradients and is attributed (span only, gradient only, both mixed). Over all seeds together:
- * precision and recall of the top contributor on the planted prompts, and how thinly unrelated
- * outputs spread.
+ *   node bench/attribution-quality/run.ts [--base models/tributary-base-v0] [--memorize-steps 120] [--specialize-steps 7] [--subsets 16] ...
  *
- *   node bench/attribution-quality/run.ts [--seeds 1,2,3] [--steps 600] [--threshold 0.5] [--base <model-folder>] ...
- *
- * Prints a table and writes bench/out/attribution-quality.md.
+ * Prints the section and writes bench/out/attribution-quality.md (and a .json beside it).
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
@@ -20,89 +18,105 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createBackend } from "../../nodes/src/engine/backend/create-backend.ts";
-import { GRADIENT_PROJECTION_KINDS, type GradientProjectionKind } from "../../nodes/src/engine/train/projected-gradients.ts";
 import { loadTokenizer } from "../../nodes/src/engine/tokenizer/text-tokenizer.ts";
-import { METHODS, type Method } from "./attribute-output.ts";
+import { loadBaseModel } from "./base-model.ts";
 import { corpusPassageSources } from "./corpus-passage-sources.ts";
 import { BenchmarkInputError } from "./errors.ts";
-import { qualityMetrics, type QualityMetrics } from "./quality-metrics.ts";
-import { renderConsoleReport, renderMarkdownReport } from "./report.ts";
-import { runTrial, type TrialOptions, type TrialResult } from "./trial.ts";
+import { runLds } from "./lds-experiment.ts";
+import { renderMarkdownReport, type BenchmarkReport } from "./report.ts";
+import { runRegime, type RegimeOptions, type RegimeResult } from "./regime.ts";
+import { runSpanScale } from "./span-scale.ts";
+import { buildTemplatedDatanet, type TemplatedDatanetOptions } from "./templated-datanet.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
-    seeds: { type: "string", default: "1,2,3" },
-    contributors: { type: "string", default: "8" },
-    "unique-per-contributor": { type: "string", default: "4" },
-    filler: { type: "string", default: "4" },
-    unrelated: { type: "string", default: "32" },
-    "passage-tokens": { type: "string", default: "64" },
-    "prompt-tokens": { type: "string", default: "16" },
-    steps: { type: "string", default: "600" },
-    "learning-rate": { type: "string", default: "1e-2" },
+    seed: { type: "string", default: "1" },
+    base: { type: "string", default: join(here, "../../models/tributary-base-v0") },
+    contributors: { type: "string", default: "12" },
+    "unique-per-contributor": { type: "string", default: "2" },
+    "near-duplicates": { type: "string", default: "4" },
+    mixed: { type: "string", default: "8" },
+    "held-out": { type: "string", default: "16" },
+    unrelated: { type: "string", default: "16" },
+    "content-tokens": { type: "string", default: "40" },
+    "prompt-content-tokens": { type: "string", default: "6" },
+    "sequence-length": { type: "string", default: "80" },
+    "memorize-steps": { type: "string", default: "120" },
+    "memorize-learning-rate": { type: "string", default: "1e-2" },
+    "specialize-steps": { type: "string", default: "7" },
+    "specialize-learning-rate": { type: "string", default: "3e-3" },
+    "batch-size": { type: "string", default: "8" },
     rank: { type: "string", default: "8" },
     dims: { type: "string", default: "256" },
-    projection: { type: "string", default: "kronecker-rademacher" },
-    threshold: { type: "string", default: "0.5" },
     mix: { type: "string", default: "500000" },
-    base: { type: "string" },
+    threshold: { type: "string", default: "0.5" },
+    subsets: { type: "string", default: "16" },
+    "scale-contributors": { type: "string", default: "500" },
+    "scale-per-contributor": { type: "string", default: "4" },
     out: { type: "string", default: join(here, "../out/attribution-quality.md") },
   },
 });
-
-function numberOption(name: keyof typeof values): number {
+function num(name: keyof typeof values): number {
   const value = Number(values[name]);
   if (values[name] === undefined || !Number.isFinite(value)) throw new BenchmarkInputError(`--${name} must be a number, got "${values[name]}".`, { option: name });
   return value;
 }
-function projectionOption(value: string): GradientProjectionKind {
-  if (!(GRADIENT_PROJECTION_KINDS as readonly string[]).includes(value)) {
-    throw new BenchmarkInputError(`--projection must be one of ${GRADIENT_PROJECTION_KINDS.join(", ")}, got "${value}".`, { option: "projection" });
-  }
-  return value as GradientProjectionKind;
-}
-const seeds = values.seeds!.split(",").map((s) => Number(s));
-if (seeds.some((s) => !Number.isInteger(s))) throw new BenchmarkInputError(`--seeds must be integers separated by commas, got "${values.seeds}".`, { seeds: values.seeds });
-const threshold = numberOption("threshold");
 
 const started = performance.now();
 const log = (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
-
 const tokenizerDir = join(here, "../../scripts/base-model/tokenizer");
 const tokenizer = loadTokenizer(
   JSON.parse(await readFile(join(tokenizerDir, "tokenizer.json"), "utf8")),
   JSON.parse(await readFile(join(tokenizerDir, "tokenizer_config.json"), "utf8")),
 );
 const text = corpusPassageSources();
-// Without fused multiply-add: the records name their backend, and only a reproducible one can be recomputed by a verifier.
-const backend = await createBackend({ fusedMultiplyAdd: false });
-const options: Omit<TrialOptions, "seed"> = {
-  contributors: numberOption("contributors"), uniquePerContributor: numberOption("unique-per-contributor"), filler: numberOption("filler"),
-  unrelated: numberOption("unrelated"), passageTokens: numberOption("passage-tokens"), promptTokens: numberOption("prompt-tokens"),
-  steps: numberOption("steps"), learningRate: numberOption("learning-rate"), batchSize: 8, rank: numberOption("rank"), dims: numberOption("dims"), projection: projectionOption(values.projection!),
-  mixPpm: numberOption("mix"), threshold, baseDir: values.base, log,
+const seed = num("seed");
+const datanetOptions: TemplatedDatanetOptions = {
+  contributors: num("contributors"), uniquePerContributor: num("unique-per-contributor"), nearDuplicates: num("near-duplicates"), editEvery: 10,
+  mixed: num("mixed"), heldOut: num("held-out"), unrelated: num("unrelated"), contentTokens: num("content-tokens"),
+  promptContentTokens: num("prompt-content-tokens"), distinctNgram: 8, seed,
 };
-const trials: TrialResult[] = [];
-for (const seed of seeds) trials.push(await runTrial(backend, tokenizer, text, { ...options, seed }));
+const datanet = buildTemplatedDatanet(text.datanet, text.unrelated, tokenizer, datanetOptions);
+log(`Datanet: ${datanet.contributions.length} contributions of ${datanet.contributors.length} contributors, ${datanet.probes.length} probes`);
+
+// Span only, no model: contents from the base model's training split (the held-out split is too small for thousands).
+const scaleDatanet = buildTemplatedDatanet(text.baseTraining, text.unrelated, tokenizer, {
+  ...datanetOptions, contributors: num("scale-contributors"), uniquePerContributor: num("scale-per-contributor"),
+  nearDuplicates: Math.round(num("scale-contributors") / 5), mixed: 100, heldOut: 0, unrelated: 100, seed: seed + 100,
+});
+const scale = runSpanScale(scaleDatanet);
+log(`scale: ${scale.contributions} contributions indexed and ${scale.outputs.length} outputs attributed`);
+
+
+const backend = await createBackend({ fusedMultiplyAdd: false });
+const base = await loadBaseModel(values.base!, backend, tokenizer.vocabSize);
+const common = { batchSize: num("batch-size"), sequenceLength: num("sequence-length"), rank: num("rank"), dims: num("dims"), mixPpm: num("mix"), threshold: num("threshold"), seed, log };
+const memorizing: RegimeOptions = { ...common, name: "memorizing", steps: num("memorize-steps"), learningRate: num("memorize-learning-rate") };
+const specialized: RegimeOptions = { ...common, name: "specialized", steps: num("specialize-steps"), learningRate: num("specialize-learning-rate") };
+const regimes: RegimeResult[] = [];
+for (const o of [memorizing, specialized]) regimes.push(await runRegime(backend, base, datanet, o));
+
+const spec = regimes[1];
+const ldsOutputs = spec.outputs.filter((x) => (x.source === "generated" && (x.kind === "unique" || x.kind === "near-duplicate")) || (x.source === "text" && x.kind === "mixed"));
+const lds = num("subsets") >= 3 ? { regime: spec.name, result: await runLds(backend, base, datanet, ldsOutputs, specialized, { subsets: num("subsets"), epochs: spec.epochs, seed }) } : null;
 await backend.dispose();
 
-type Unrelated = "unrelatedGenerated" | "unrelatedText";
-const pooledMetrics = (list: readonly TrialResult[], unrelated: Unrelated, t: number): Record<Method, QualityMetrics> =>
-  Object.fromEntries(METHODS.map((method) => [method, qualityMetrics(list.flatMap((r) => r.planted[method]), list.flatMap((r) => r[unrelated][method]), t)])) as Record<Method, QualityMetrics>;
-const thresholds = [...new Set([0.3, threshold, 0.7, 0.9])].sort((a, b) => a - b);
-
-const report = {
+const setup = `**Setup.** Templated Datanet (\`templated-datanet.ts\`, seed ${seed}): ${datanetOptions.contributors} contributors with ${datanetOptions.uniquePerContributor} contents each, ${datanetOptions.nearDuplicates} of them also held by a second contributor with every 10th token changed (${datanet.contributions.length} contributions). Every contribution is one of 3 shared headers (≈ 16 tokens) + ${datanetOptions.contentTokens} tokens of real English from the corpus held-out split (no 8-gram shared between contents) + a footer shared by all (≈ 15 tokens). Prompts as a user would write them: the template header + the first ${datanetOptions.promptContentTokens} content tokens; outputs are the adapter's greedy continuations ("generated") and the texts' own continuations ("text", the rest of the content + footer). ${datanetOptions.mixed} mixed outputs: half of one contributor's continuation then the end of another's. ${datanetOptions.unrelated} unrelated outputs: a header + text from the control split, ending in the shared footer. Base: the committed pretrained \`tributary-base-v0\` (3.95M parameters). Adapter: LoRA rank ${common.rank} on all 7 projections, AdamW, batch ${common.batchSize} × ${common.sequenceLength} tokens, TracIn checkpoints at 1/3, 2/3 and the end, Kronecker projection to ${common.dims} dims; combined = 50 % span.`;
+const report: BenchmarkReport = {
+  command: `node bench/attribution-quality/run.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}`,
   date: new Date().toISOString(),
-  machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}, backend ${backend.name}`,
-  options: { ...options, seeds },
-  trials,
-  threshold,
-  byThreshold: thresholds.map((t) => ({ threshold: t, generated: pooledMetrics(trials, "unrelatedGenerated", t), text: pooledMetrics(trials, "unrelatedText", t) })),
-  perTrial: trials.map((trial) => pooledMetrics([trial], "unrelatedGenerated", threshold)),
-  seconds: (performance.now() - started) / 1000,
+  machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, Node ${process.version}, backend ${backend.name}`,
+  setup, threshold: common.threshold, regimes, lds, scale, seconds: (performance.now() - started) / 1000,
 };
-console.log(renderConsoleReport(report));
+const markdown = renderMarkdownReport(report);
+console.log(markdown);
 await mkdir(dirname(values.out!), { recursive: true });
-await writeFile(values.out!, renderMarkdownReport(report));
-console.log(`wrote ${values.out}`);
+await writeFile(values.out!, markdown);
+const json = {
+  ...report,
+  regimes: regimes.map(({ model: _m, adapter: _a, checkpoints: _c, sketch: _s, index: _i, outputs, ...rest }) => ({ ...rest, outputs: outputs.length })),
+  scale: { ...scale, outputs: scale.outputs.length },
+};
+await writeFile(values.out!.replace(/\.md$/, ".json"), JSON.stringify(json, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+log(`wrote ${values.out}`);

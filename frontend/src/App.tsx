@@ -10,7 +10,11 @@ import { ErrorNotice } from "./components/States.tsx";
 import { CreateDatanetPage } from "./pages/CreateDatanetPage.tsx";
 import { DatanetPage } from "./pages/DatanetPage.tsx";
 import { DatanetsPage } from "./pages/DatanetsPage.tsx";
+import { JobPage } from "./pages/JobPage.tsx";
+import { ModelFactoryPage } from "./pages/ModelFactoryPage.tsx";
 import { ModelsPage } from "./pages/ModelsPage.tsx";
+import { PlaygroundPage } from "./pages/PlaygroundPage.tsx";
+import { RewardsPage } from "./pages/RewardsPage.tsx";
 import { NodesPage } from "./pages/NodesPage.tsx";
 import { SettingsPage } from "./pages/SettingsPage.tsx";
 import { href, useRoute, type Route } from "./router.ts";
@@ -28,6 +32,14 @@ function Page({ route }: { route: Route }) {
       return <DatanetPage id={route.id} />;
     case "nodes":
       return <NodesPage />;
+    case "factory":
+      return <ModelFactoryPage />;
+    case "job":
+      return <JobPage id={route.id} />;
+    case "playground":
+      return <PlaygroundPage />;
+    case "rewards":
+      return <RewardsPage />;
     case "models":
       return <ModelsPage />;
     case "settings":
@@ -52,7 +64,7 @@ export function App() {
         <RainbowKitProvider theme={darkTheme({ accentColor: "#3ddc97", accentColorForeground: "#06140d" })} modalSize="compact">
           <Layout route={route}>
             {deployment && <Faucet />}
-            <Page key={route.page === "datanet" ? `datanet-${route.id}` : route.page} route={route} />
+            <Page key={route.page === "datanet" || route.page === "job" ? `${route.page}-${route.id}` : route.page} route={route} />
           </Layout>
         </RainbowKitProvider>
       </QueryClientProvider>

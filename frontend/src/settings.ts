@@ -2,7 +2,7 @@
 import { useSyncExternalStore } from "react";
 
 const NODE_URL_KEY = "tributary.nodeUrl";
-export const DEFAULT_NODE_URL: string = import.meta.env.VITE_NODE_URL ?? "http://127.0.0.1:8080";
+export const DEFAULT_NODE_URL: string = import.meta.env.VITE_NODE_URL ?? "http://127.0.0.1:8700";
 
 const listeners = new Set<() => void>();
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBps, formatBytes, formatTimestamp, formatToken, plural, shortAddress, shortHash } from "../src/lib/format.ts";
+import { formatBps, formatBytes, formatPrice, formatTimestamp, formatToken, plural, shortAddress, shortHash } from "../src/lib/format.ts";
 
 describe("format", () => {
   it("formats token amounts with grouping and trimmed decimals", () => {
@@ -27,5 +27,13 @@ describe("format", () => {
     expect(formatBps(250)).toBe("2.5%");
     expect(plural(1, "version")).toBe("1 version");
     expect(plural(0n, "version")).toBe("0 versions");
+  });
+});
+
+describe("formatPrice", () => {
+  it("writes a price too small for TRIB in token units", () => {
+    expect(formatPrice(1_000_000n)).toBe("1,000,000 units (< 0.0001 TRIB)");
+    expect(formatPrice(0n)).toBe("0 TRIB");
+    expect(formatPrice(10n ** 16n)).toBe("0.01 TRIB");
   });
 });

@@ -8,8 +8,8 @@ describe("gateway", () => {
       url = u.toString();
       return new Response(JSON.stringify({ name: "Jargon" }));
     }) as unknown as typeof fetch;
-    expect(await fetchJson("http://127.0.0.1:8080", "bafy123", fetcher)).toEqual({ name: "Jargon" });
-    expect(url).toBe("http://127.0.0.1:8080/ipfs/bafy123");
+    expect(await fetchJson("http://127.0.0.1:8700", "bafy123", fetcher)).toEqual({ name: "Jargon" });
+    expect(url).toBe("http://127.0.0.1:8700/ipfs/bafy123");
   });
 
   it("answers undefined when the node is down, lacks the content or serves something else", async () => {

@@ -40,9 +40,9 @@ describe("validateCreateDatanet", () => {
 
 describe("validateRegisterNode", () => {
   const min = 100n * 10n ** 18n;
-  const form = { peerId: "12D3KooWabc", endpoint: "http://127.0.0.1:8080", capabilities: "3", stake: "100" };
+  const form = { peerId: "12D3KooWabc", endpoint: "http://127.0.0.1:8700", capabilities: "3", stake: "100" };
   it("accepts a stake at the minimum", () => {
-    expect(validateRegisterNode(form, min)).toEqual({ args: { peerId: "12D3KooWabc", endpoint: "http://127.0.0.1:8080", capabilities: 3n, stake: min } });
+    expect(validateRegisterNode(form, min)).toEqual({ args: { peerId: "12D3KooWabc", endpoint: "http://127.0.0.1:8700", capabilities: 3n, stake: min } });
   });
   it("refuses a stake below the minimum, a bad endpoint and a bad bitmask", () => {
     const result = validateRegisterNode({ ...form, stake: "99.9", endpoint: "ftp://x", capabilities: "0x3", peerId: "" }, min);

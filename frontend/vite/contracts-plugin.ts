@@ -17,6 +17,9 @@ export const DAPP_CONTRACTS = [
   { name: "Settlement", key: "settlement" },
 ] as const;
 
+/** Contracts the dApp reaches through another's address (ContributorPools: `Settlement.contributorPools()`): ABI only. */
+export const ABI_ONLY_CONTRACTS = ["ContributorPools"] as const;
+
 export interface ContractsPluginOptions {
   /** The repository root (holds artifacts/ and .data/). */
   repoRoot: string;
@@ -58,7 +61,7 @@ export function renderContractsModule(options: ContractsPluginOptions): string {
     "// rebuild the contracts (npm run build) or redeploy (npm start) and Vite regenerates it.",
     "",
   ];
-  for (const { name } of DAPP_CONTRACTS) {
+  for (const name of [...DAPP_CONTRACTS.map((c) => c.name), ...ABI_ONLY_CONTRACTS]) {
     const path = findArtifact(artifactsDir, `${name}.json`);
     if (!path) throw new MissingArtifactError(name, artifactsDir);
     const { abi } = JSON.parse(readFileSync(path, "utf8")) as { abi: unknown[] };
@@ -68,7 +71,9 @@ export function renderContractsModule(options: ContractsPluginOptions): string {
   let deployment = "null";
   if (existsSync(deploymentFile)) {
     const parsed = JSON.parse(readFileSync(deploymentFile, "utf8")) as { rpcUrl: string; chainId: number; contracts: Record<string, string> };
-    deployment = JSON.stringify({ rpcUrl: parsed.rpcUrl, chainId: parsed.chainId, contracts: parsed.contracts }, null, 2);
+    // Only the dApp's keys: a deployment file may list more contracts (contributorPools) than the type below names.
+    const contracts = Object.fromEntries(DAPP_CONTRACTS.map(({ key }) => [key, parsed.contracts[key]]));
+    deployment = JSON.stringify({ rpcUrl: parsed.rpcUrl, chainId: parsed.chainId, contracts }, null, 2);
   }
   lines.push(
     "/** The deployment the dApp was built against, or null when none was found (start a chain with `npm start`). */",

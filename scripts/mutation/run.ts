@@ -5,8 +5,13 @@
  * snippet no longer matches the contracts, so the table stays honest as the contracts change.
  *
  * Usage: npm run test:mutation [-- <mutant id>...]     (all mutants by default)
+ *
+ * Mutants run on as many workspaces as the machine has cores (MUTATION_WORKERS to choose): each workspace is its
+ * own copy, so two mutants never see each other's change, and solc (single-threaded WebAssembly) keeps every core
+ * busy.
  */
 import { rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { BaselineFailedError, MutantSnippetError, UnknownMutantError } from "./errors.ts";
 import { activeChildren, failedTests, runHardhat } from "./hardhat-run.ts";
@@ -75,33 +80,50 @@ function table(rows: readonly Row[]): string {
 
 const started = Date.now();
 const mutants = selectMutants(process.argv.slice(2));
-const workspace = await MutationWorkspace.create(root);
-// Interrupted: end the Hardhat run in progress and drop the copy (the checkout was never modified).
+const workerCount = Math.max(1, Math.min(mutants.length, Number(process.env.MUTATION_WORKERS ?? availableParallelism())));
+const workspaces: MutationWorkspace[] = [];
+for (let i = 0; i < workerCount; i++) workspaces.push(await MutationWorkspace.create(root));
+// Interrupted: end the Hardhat runs in progress and drop the copies (the checkout was never modified).
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     for (const pid of activeChildren) process.kill(pid, "SIGKILL");
-    rmSync(workspace.dir, { recursive: true, force: true });
+    for (const workspace of workspaces) rmSync(workspace.dir, { recursive: true, force: true });
     process.exit(130);
   });
+}
+
+/** Builds a workspace and checks the selected tests pass on the unmutated contracts there. */
+async function baseline(workspace: MutationWorkspace, testFiles: string[]): Promise<void> {
+  const build = await runHardhat(workspace.dir, ["build", "--quiet"]);
+  if (build.exitCode !== 0) throw new BaselineFailedError(tail(build.output));
+  const tests = await runHardhat(workspace.dir, ["test", "--no-compile", ...testFiles]);
+  if (tests.exitCode !== 0) throw new BaselineFailedError(tail(tests.output));
 }
 
 let exitCode = 0;
 try {
   const testFiles = [...new Set(mutants.flatMap((mutant) => mutant.tests))];
-  console.log(`mutation check: ${mutants.length} mutants, ${testFiles.length} test files, workspace ${workspace.dir}`);
-  const build = await runHardhat(workspace.dir, ["build", "--quiet"]);
-  if (build.exitCode !== 0) throw new BaselineFailedError(tail(build.output));
-  const baseline = await runHardhat(workspace.dir, ["test", "--no-compile", ...testFiles]);
-  if (baseline.exitCode !== 0) throw new BaselineFailedError(tail(baseline.output));
+  console.log(`mutation check: ${mutants.length} mutants, ${testFiles.length} test files, ${workerCount} workspaces (${workspaces.map((w) => w.dir).join(", ")})`);
+  // The baseline runs once in full; the other workspaces only need their build.
+  await Promise.all(workspaces.map(async (workspace, i) => {
+    if (i === 0) return baseline(workspace, testFiles);
+    const build = await runHardhat(workspace.dir, ["build", "--quiet"]);
+    if (build.exitCode !== 0) throw new BaselineFailedError(tail(build.output));
+  }));
   console.log(`baseline: the selected tests pass on the unmutated contracts (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 
-  const rows: Row[] = [];
-  for (const mutant of mutants) {
-    const mutantStarted = Date.now();
-    const row = { ...(await runMutant(workspace, mutant)), seconds: (Date.now() - mutantStarted) / 1000 };
-    rows.push(row);
-    console.log(`  ${row.result.padEnd(18)} ${mutant.id} (${row.seconds.toFixed(0)} s)`);
-  }
+  const rows = new Array<Row>(mutants.length);
+  let next = 0;
+  await Promise.all(workspaces.map(async (workspace) => {
+    while (next < mutants.length) {
+      const index = next++;
+      const mutant = mutants[index];
+      const mutantStarted = Date.now();
+      const row = { ...(await runMutant(workspace, mutant)), seconds: (Date.now() - mutantStarted) / 1000 };
+      rows[index] = row;
+      console.log(`  ${row.result.padEnd(18)} ${mutant.id} (${row.seconds.toFixed(0)} s)`);
+    }
+  }));
   console.log(`\n${table(rows)}\n`);
   const failed = rows.filter((row) => row.result !== "killed");
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
@@ -118,6 +140,6 @@ try {
   console.error(error instanceof Error ? error.message : error);
   exitCode = 2;
 } finally {
-  await workspace.remove();
+  await Promise.all(workspaces.map((workspace) => workspace.remove()));
 }
 process.exit(exitCode);

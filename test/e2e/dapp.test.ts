@@ -215,6 +215,8 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
   await page.getByRole("link", { name: "Nodes" }).click();
   await page.getByText("No node is registered yet.").waitFor();
   await page.getByLabel("Peer id").fill("12D3KooWE2eTestPeer");
+  // No node answers there (port 9, discard), whatever else runs on this machine.
+  await page.getByLabel("API endpoint").fill("http://127.0.0.1:9");
   await page.getByRole("button", { name: "Allow the node registry to take the stake" }).click();
   // The register button is enabled once the approval is confirmed (the approve button then goes away).
   await page.locator("button:enabled", { hasText: "Register the node" }).waitFor({ timeout: 30_000 });
@@ -241,13 +243,63 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
   await page.getByText("not priced yet").waitFor();
   await shot("09-models");
 
+  // ModelFactory: the job just made is listed; its page shows the chain's state, and says the node holding the live
+  // progress and the report is not running. The wallet's account is the node, not the requester: it cannot dispute.
+  await page.getByRole("link", { name: "ModelFactory", exact: true }).click();
+  await page.getByRole("link", { name: "Job #1" }).click();
+  await page.getByRole("heading", { name: "Training job #1" }).waitFor();
+  assert.equal(await page.getByTestId("job-status").textContent(), "Submitted");
+  await page.getByText(/cannot serve the report/).waitFor();
+  await page.getByText("Only the requester can dispute.").waitFor();
+  await shot("10-job");
+
+  // A new job: choose the base model and version; the advanced panel checks each field as it is typed, with the
+  // node's own schema; the estimate follows the version's size; storing the hyper-parameters needs the node.
+  await page.getByRole("link", { name: "ModelFactory", exact: true }).click();
+  await page.getByLabel("Base model").selectOption("1");
+  await page.getByLabel("Datanet", { exact: true }).selectOption("1");
+  await page.getByLabel("Version").selectOption("1");
+  await page.getByText("203 B of accepted data in this version.").waitFor();
+  await page.getByTestId("job-estimate").getByText(/optimizer steps: roughly/).waitFor();
+  await page.getByText("Advanced", { exact: true }).click();
+  await page.getByLabel("LoRA rank").fill("0");
+  await page.getByText("Must be a whole number from 1 to 256.").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Store the hyper-parameters on the node" }).isDisabled(), true);
+  await page.getByLabel(/^standard/).check();
+  assert.equal(await page.getByLabel("LoRA rank").inputValue(), "8");
+  await page.getByRole("button", { name: "Store the hyper-parameters on the node" }).click();
+  await page.getByText(/did not answer/).waitFor();
+  await shot("11-model-factory");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot("12-model-factory-phone");
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // Playground: authorize this tab's session key once (cap and expiry) and deposit escrow, both real transactions;
+  // chatting itself needs a serving node, which the page says is not running.
+  await page.getByRole("link", { name: "Playground" }).click();
+  await page.getByText(/Could not list the node's models/).waitFor();
+  assert.equal(await page.getByTestId("session-status").textContent(), "not authorized yet");
+  await sendTransaction("Authorize the session key", page.getByTestId("session-status").getByText(/may spend 5 TRIB more/));
+  await page.getByRole("button", { name: "Allow the Settlement to take the deposit" }).click();
+  await page.locator("button:enabled", { hasText: "Deposit into escrow" }).waitFor({ timeout: 30_000 });
+  await sendTransaction("Deposit into escrow", page.getByTestId("escrow").getByText("10 TRIB"));
+  await shot("13-playground");
+
+  // Rewards: nothing settled yet for this account.
+  await page.getByRole("link", { name: "Rewards" }).click();
+  await page.getByText("No settled batch credits this account yet.").waitFor();
+  await shot("14-rewards");
+
   // The operator leaves: unbonding starts and the node is no longer active.
   await page.getByRole("link", { name: "Nodes" }).click();
+  await page.getByRole("link", { name: "Job #1" }).waitFor();
+  await page.getByText(/The node did not answer at/).waitFor();
+  await shot("15-node-details");
   await sendTransaction("Begin unbonding", page.getByText(/Your node is unbonding until/));
   await page.getByText(/^unbonding until/).waitFor();
 
   await page.getByRole("link", { name: "Settings" }).click();
   await page.getByLabel("Node URL").waitFor();
-  await shot("10-settings");
+  await shot("16-settings");
   assert.deepEqual(remoteRequests, [], "the dApp reached outside 127.0.0.1");
 });

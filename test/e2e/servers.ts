@@ -54,12 +54,14 @@ export interface DevServer {
 }
 
 /** Vite's dev server on a free 127.0.0.1 port, started through its own entry so the PID is the server. */
-export async function startVite(deploymentFile: string, logFile: string): Promise<DevServer> {
+/** `nodeProxy`: the node's URL, proxied from Vite's own origin (which becomes the dApp's node URL). */
+export async function startVite(deploymentFile: string, logFile: string, options: { nodeProxy?: string } = {}): Promise<DevServer> {
   const port = await findFreePort();
+  const nodeEnv = options.nodeProxy ? { TRIBUTARY_NODE_PROXY: options.nodeProxy, VITE_NODE_URL: `http://127.0.0.1:${port}` } : { VITE_NODE_URL: "http://127.0.0.1:9" };
   const viteBin = resolve(dirname(createRequire(import.meta.url).resolve("vite/package.json")), "bin", "vite.js");
   const child = spawn(process.execPath, [viteBin, "frontend", "--host", "127.0.0.1", "--port", String(port), "--strictPort"], {
     cwd: root,
-    env: { ...process.env, TRIBUTARY_DEPLOYMENT: deploymentFile, VITE_NODE_URL: "http://127.0.0.1:9" },
+    env: { ...process.env, TRIBUTARY_DEPLOYMENT: deploymentFile, ...nodeEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const log = createWriteStream(logFile);

@@ -1,5 +1,6 @@
 /** ModelRegistry: the catalogue of trained models with their provenance and terms, and the base models. */
 import type { Abi, Address, Hex, PublicClient } from "viem";
+import type { ContractCall } from "./calls.ts";
 import { addressOf } from "./deployment.ts";
 import { modelRegistryAbi as abi } from "./generated/contracts.ts";
 
@@ -83,4 +84,93 @@ export async function listBaseModels(client: PublicClient): Promise<BaseModelRec
       return { id, ...base };
     }),
   );
+}
+
+// ---- Training jobs (ModelFactory) ----
+
+/** JobStatus in the registry's enum order. */
+export const JOB_STATUSES = ["None", "Open", "Completed", "Refunded", "Cancelled", "Submitted", "Disputed"] as const;
+
+export interface JobRecord {
+  id: bigint;
+  requester: Address;
+  status: string;
+  deadline: bigint;
+  leaseHolder: Address;
+  leaseExpiresAt: bigint;
+  datanetId: bigint;
+  datanetVersion: number;
+  baseModelId: bigint;
+  fee: bigint;
+  modelId: bigint;
+  /** When an undisputed result's fee goes to the node; the requester may dispute before then (0 before a result). */
+  payableAt: bigint;
+  hyperParamsCid: string;
+}
+
+export function modelRegistryAddress(): Address {
+  return addressOf("models");
+}
+
+export async function getJob(client: PublicClient, id: bigint): Promise<JobRecord> {
+  const job = await client.readContract({ ...registry(), functionName: "getJob", args: [id] });
+  const j = job as unknown as Record<string, unknown>;
+  const statusIndex = Number(j.status);
+  // The enum may grow at the end; name what we know and number the rest.
+  const statusNames: readonly string[] = JOB_STATUSES;
+  return {
+    id,
+    requester: j.requester as Address,
+    status: statusNames[statusIndex] ?? `status ${statusIndex}`,
+    deadline: j.deadline as bigint,
+    leaseHolder: j.leaseHolder as Address,
+    leaseExpiresAt: j.leaseExpiresAt as bigint,
+    datanetId: j.datanetId as bigint,
+    datanetVersion: Number(j.datanetVersion),
+    baseModelId: j.baseModelId as bigint,
+    fee: j.fee as bigint,
+    modelId: j.modelId as bigint,
+    payableAt: j.payableAt as bigint,
+    hyperParamsCid: j.hyperParamsCid as string,
+  };
+}
+
+/** Every job, newest first (ids run 1..jobCount). */
+export async function listJobs(client: PublicClient): Promise<JobRecord[]> {
+  const count = await client.readContract({ ...registry(), functionName: "jobCount" });
+  const ids = Array.from({ length: Number(count) }, (_, i) => count - BigInt(i));
+  return Promise.all(ids.map((id) => getJob(client, id)));
+}
+
+export function jobDisputeWindow(client: PublicClient): Promise<bigint> {
+  return client.readContract({ ...registry(), functionName: "jobDisputeWindow" });
+}
+
+export interface JobRequestArgs {
+  datanetId: bigint;
+  datanetVersion: number;
+  baseModelId: bigint;
+  hyperParamsCid: string;
+  fee: bigint;
+  deadline: bigint;
+}
+
+export function createJobCall(request: JobRequestArgs): ContractCall {
+  return { ...registry(), functionName: "createJob", args: [request], label: "Pay and create the training job" };
+}
+
+export function disputeJobResultCall(jobId: bigint, reasonCid: string): ContractCall {
+  return { ...registry(), functionName: "disputeJobResult", args: [jobId, reasonCid], label: "Dispute the result" };
+}
+
+export function releaseJobPaymentCall(jobId: bigint): ContractCall {
+  return { ...registry(), functionName: "releaseJobPayment", args: [jobId], label: "Release the fee to the node" };
+}
+
+export function setModelPriceCall(modelId: bigint, pricePer1kTokens: bigint): ContractCall {
+  return { ...registry(), functionName: "setModelPrice", args: [modelId, pricePer1kTokens], label: "Set the price" };
+}
+
+export function setRevenueSplitCall(modelId: bigint, split: { ownerBps: number; contributorBps: number; nodeBps: number }): ContractCall {
+  return { ...registry(), functionName: "setRevenueSplit", args: [modelId, split], label: "Set the revenue split" };
 }

@@ -22,6 +22,6 @@ export function dripCall(amount: bigint | undefined): ContractCall {
   return { ...token(), functionName: "drip", args: [], label: amount === undefined ? "Get test tokens" : "Get test tokens from the faucet" };
 }
 
-export function approveCall(spender: Address, amount: bigint, spenderName: string): ContractCall {
-  return { ...token(), functionName: "approve", args: [spender, amount], label: `Allow the ${spenderName} to take the stake` };
+export function approveCall(spender: Address, amount: bigint, spenderName: string, what = "stake"): ContractCall {
+  return { ...token(), functionName: "approve", args: [spender, amount], label: `Allow the ${spenderName} to take the ${what}` };
 }

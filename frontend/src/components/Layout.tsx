@@ -6,7 +6,10 @@ import { href, type Route } from "../router.ts";
 
 const NAV: { label: string; route: Route; matches: Route["page"][] }[] = [
   { label: "Datanets", route: { page: "datanets" }, matches: ["datanets", "datanet", "datanet-new"] },
+  { label: "ModelFactory", route: { page: "factory" }, matches: ["factory", "job"] },
   { label: "Models", route: { page: "models" }, matches: ["models"] },
+  { label: "Playground", route: { page: "playground" }, matches: ["playground"] },
+  { label: "Rewards", route: { page: "rewards" }, matches: ["rewards"] },
   { label: "Nodes", route: { page: "nodes" }, matches: ["nodes"] },
   { label: "Settings", route: { page: "settings" }, matches: ["settings"] },
 ];

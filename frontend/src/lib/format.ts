@@ -52,3 +52,9 @@ export function formatBps(bps: number): string {
 export function plural(count: number | bigint, noun: string, pluralNoun = `${noun}s`): string {
   return `${count} ${BigInt(count) === 1n ? noun : pluralNoun}`;
 }
+
+/** Like formatToken, but a non-zero amount too small to show in TRIB is written in token units, not as "0 TRIB". */
+export function formatPrice(amount: bigint): string {
+  const formatted = formatToken(amount);
+  return amount > 0n && /^0 /.test(formatted) ? `${amount.toLocaleString("en-US")} units (< 0.0001 ${TOKEN_SYMBOL})` : formatted;
+}

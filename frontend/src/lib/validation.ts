@@ -87,7 +87,7 @@ export function validateRegisterNode(form: RegisterNodeForm, minStake: bigint): 
   } catch {
     endpointOk = false;
   }
-  if (!endpointOk) errors.endpoint = "Enter the node's API base URL, e.g. http://127.0.0.1:8080.";
+  if (!endpointOk) errors.endpoint = "Enter the node's API base URL, e.g. http://127.0.0.1:8700.";
   let capabilities = 0n;
   if (!/^\d+$/.test(form.capabilities.trim())) errors.capabilities = "Enter the capabilities bitmask as a whole number (0 for none).";
   else capabilities = BigInt(form.capabilities.trim());

@@ -6,6 +6,7 @@ import { useChainQuery } from "../chain/hooks.ts";
 import { addStakeCall, beginUnbondingCall, getNode, listNodes, minStake, nodeRegistryAddress, registerCall, withdrawStakeCall, type NodeRecord } from "../chain/nodes.ts";
 import { allowance, approveCall } from "../chain/token.ts";
 import { Field } from "../components/Field.tsx";
+import { NodeDetails } from "../components/NodeDetails.tsx";
 import { QueryView } from "../components/States.tsx";
 import { TransactionButton } from "../components/TransactionButton.tsx";
 import { formatTimestamp, formatToken, shortAddress } from "../lib/format.ts";
@@ -54,6 +55,16 @@ export function NodesPage() {
           </div>
         )}
       </QueryView>
+      {nodes.data && nodes.data.length > 0 && (
+        <section aria-labelledby="node-details-heading">
+          <h2 id="node-details-heading">Details</h2>
+          <div className="cards">
+            {nodes.data.map((n) => (
+              <NodeDetails key={n.operator} node={n} />
+            ))}
+          </div>
+        </section>
+      )}
       <section aria-labelledby="operate-heading">
         <h2 id="operate-heading">Operate a node</h2>
         {!address && <p className="hint">Connect the operator's wallet to register a node.</p>}
@@ -70,7 +81,7 @@ function useApprovalFor(operator: Address, amount: bigint | undefined) {
 }
 
 function RegisterNode({ operator, minStake }: { operator: Address; minStake: bigint }) {
-  const [form, setForm] = useState<RegisterNodeForm>({ peerId: "", endpoint: "http://127.0.0.1:8080", capabilities: "0", stake: formatToken(minStake, { symbol: "" }).replace(/,/g, "") });
+  const [form, setForm] = useState<RegisterNodeForm>({ peerId: "", endpoint: "http://127.0.0.1:8700", capabilities: "0", stake: formatToken(minStake, { symbol: "" }).replace(/,/g, "") });
   const checked = validateRegisterNode(form, minStake);
   const errors = "errors" in checked ? checked.errors : {};
   const needsApproval = useApprovalFor(operator, "args" in checked ? checked.args.stake : undefined);

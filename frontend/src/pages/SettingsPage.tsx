@@ -11,7 +11,7 @@ export function SettingsPage() {
   try {
     if (!["http:", "https:"].includes(new URL(text).protocol)) error = "Use an http:// or https:// URL.";
   } catch {
-    error = "Enter a URL such as http://127.0.0.1:8080.";
+    error = "Enter a URL such as http://127.0.0.1:8700.";
   }
   return (
     <>

@@ -21,7 +21,12 @@ export interface ApiServerOptions {
   health: HealthChecks;
   /** Largest accepted request body. */
   bodyLimit?: number;
+  /** Browser origins allowed to call the API (CORS); "*" allows any. */
+  corsOrigins?: readonly string[];
 }
+
+/** Request headers a browser may send cross-origin: JSON bodies, a contribution's metadata, and a paid request's voucher. */
+const CORS_ALLOWED_HEADERS = "content-type, authorization, x-contribution-metadata, x-tributary-voucher, accept, range";
 
 function errorBody(code: string, message: string, field?: string): ErrorBody {
   return { error: field === undefined ? { code, message } : { code, message, field } };
@@ -36,6 +41,22 @@ export class ApiServer {
     this.#options = options;
     this.app = Fastify({ loggerInstance: options.logger.child({ module: "api" }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: options.bodyLimit ?? 16 * 1024 * 1024 });
     const { app } = this;
+
+    // CORS for the dApp: the allowed origins get their origin echoed; a preflight is answered here, before routing.
+    const origins = new Set(options.corsOrigins ?? []);
+    app.addHook("onRequest", async (request, reply) => {
+      const origin = request.headers.origin;
+      if (origin === undefined || !(origins.has("*") || origins.has(origin))) return;
+      reply.header("access-control-allow-origin", origins.has("*") ? "*" : origin);
+      reply.header("vary", "origin");
+      reply.header("access-control-expose-headers", "content-length, content-range, retry-after, x-ipfs-path, x-ipfs-roots");
+      if (request.method === "OPTIONS" && request.headers["access-control-request-method"] !== undefined) {
+        reply.header("access-control-allow-methods", "GET, HEAD, POST, OPTIONS");
+        reply.header("access-control-allow-headers", CORS_ALLOWED_HEADERS);
+        reply.header("access-control-max-age", "600");
+        return reply.code(204).send();
+      }
+    });
 
     app.addHook("onResponse", async (request, reply) => {
       const route = request.routeOptions.url ?? "unmatched";

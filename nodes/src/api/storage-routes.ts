@@ -10,6 +10,10 @@
  *                            DatanetRegistry.contribute. A browser sends it with
  *                            fetch(url, { method: "POST", body: file, headers: { "Content-Type": file.type,
  *                            "X-Contribution-Metadata": encodeURIComponent(JSON.stringify(meta)) } }).
+ *   POST /v1/documents       a small JSON document (Content-Type application/json, at most 64 KiB): an
+ *                            object whose string `format` names its kind (e.g. "tributary.job-dispute/1");
+ *                            stored as IPFS JSON and answered 201 { cid }. The dApp puts the evidence of a
+ *                            job-result dispute here (ModelRegistry.disputeJobResult's reasonCid).
  *   GET  /ipfs/<cid>[/path]  a verified gateway (@helia/verified-fetch over the node's store):
  *                            content types, Range, and raw blocks / CAR through Accept.
  *
@@ -27,6 +31,9 @@ import { ContentUnavailableError, InvalidCidError } from "../storage/errors.ts";
 import { parseCid } from "../storage/helia-store.ts";
 
 export const CONTRIBUTION_METADATA_HEADER = "x-contribution-metadata";
+
+/** Largest JSON document `POST /v1/documents` stores. */
+export const MAX_DOCUMENT_BYTES = 64 * 1024;
 
 export interface StorageRouteDeps {
   store: ContentStore;
@@ -78,6 +85,12 @@ export async function registerStorageRoutes(app: FastifyInstance, deps: StorageR
       return reply.code(201).send(prepared);
     });
 
+    scope.post("/v1/documents", async (request, reply) => {
+      const document = parseDocument(request.headers["content-type"], request.body);
+      const cid = await deps.store.addJson(document);
+      return reply.code(201).send({ cid: cid.toString() });
+    });
+
     const gateway = async (request: FastifyRequest<{ Params: { cid: string; "*"?: string } }>, reply: FastifyReply) => {
       const cid = parseCid(request.params.cid);
       const path = request.params["*"] ?? "";
@@ -114,6 +127,27 @@ export async function registerStorageRoutes(app: FastifyInstance, deps: StorageR
     scope.get("/ipfs/:cid", gateway);
     scope.get("/ipfs/:cid/*", gateway);
   });
+}
+
+/** A document upload's body as a JSON object with a string `format`; throws an ApiError naming the problem. */
+function parseDocument(contentType: string | undefined, body: unknown): Record<string, unknown> {
+  if (!/^application\/json\s*(;|$)/i.test(contentType ?? "")) {
+    throw new ApiError(415, "unsupported_media_type", `Send the document as application/json (got ${contentType ?? "no Content-Type"}).`, "content-type");
+  }
+  if (!Buffer.isBuffer(body) || body.byteLength === 0) throw new ApiError(400, "empty", "The document is empty: send a JSON object as the request body.", "body");
+  if (body.byteLength > MAX_DOCUMENT_BYTES) throw new ApiError(413, "too_large", `The document is ${body.byteLength} bytes; the limit is ${MAX_DOCUMENT_BYTES}.`, "body");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch (err) {
+    throw new ApiError(400, "invalid_json", `The body is not JSON: ${(err as Error).message}.`, "body");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new ApiError(400, "invalid_document", "The document must be a JSON object.", "body");
+  const format = (parsed as Record<string, unknown>).format;
+  if (typeof format !== "string" || !/^[a-z0-9.-]+\/\d+$/.test(format)) {
+    throw new ApiError(400, "invalid_document", 'The document needs a string "format" naming its kind and version, like "tributary.job-dispute/1".', "format");
+  }
+  return parsed as Record<string, unknown>;
 }
 
 function parseMetadataHeader(value: string | string[] | undefined): ContributionDescription {

@@ -24,3 +24,7 @@ export { verifyRecord, type Discrepancy, type RecordVerification, type VerifyOpt
 export * from "./recompute-output-gradients.ts";
 export * from "./datanet-version-reader.ts";
 export { verifyBatch, type BatchVerification } from "./verify-batch.ts";
+export {
+  attributionQualityReport, holdOutAttributionCanaries, ATTRIBUTION_QUALITY_SCHEMA,
+  type AttributionCanary, type AttributionQualityInput, type AttributionQualitySection, type CanaryMode, type CanaryOptions, type CanarySplit, type MethodQuality,
+} from "./attribution-quality-report.ts";

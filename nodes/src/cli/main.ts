@@ -15,7 +15,12 @@ import { ExtensionError } from "../runtime/extensions.ts";
 import { openChainSession } from "./chain-session.ts";
 import { UsageError } from "./errors.ts";
 import { generateCommand } from "./generate.ts";
-import { addConfigOptions, configSources } from "./node-options.ts";
+import { datanetContribute, datanetContributions, datanetCreate, datanetDecide, datanetPublish } from "./datanet.ts";
+import { jobCreate, jobWatch } from "./job.ts";
+import { NodeApiError, NodeClient } from "./node-client.ts";
+import { addConfigOptions, CLIENT_FIELDS, configSources } from "./node-options.ts";
+import { InvalidHyperparametersError } from "../jobs/hyperparameters.ts";
+import type { NodeConfig } from "../config/load.ts";
 import { operatorFaucet, operatorRegister, operatorStake } from "./operator.ts";
 import { startCommand } from "./start.ts";
 import { jobsListCommand, statusCommand } from "./status.ts";
@@ -98,16 +103,102 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (amount: string, options: Record<string, unknown>) => {
       await operatorStake(await openChainSession({ ...configSources(options), createKeyFile: false }), amount);
     });
+  addRoleCommands(program, setExit);
   return program;
+}
+
+/** The running node the CLI talks to: --node, TRIBUTARY_NODE_URL, or this config's own API address. */
+function nodeClient(options: Record<string, unknown>, config: NodeConfig): NodeClient {
+  const url = (options.node as string | undefined) ?? process.env.TRIBUTARY_NODE_URL ?? `http://${config.http.host.includes(":") ? `[${config.http.host}]` : config.http.host}:${config.http.port}`;
+  return new NodeClient(url);
+}
+
+const NODE_OPTION = ["--node <url>", "a running node's API (default: TRIBUTARY_NODE_URL, else this config's host and port)"] as const;
+
+/** Contributors', curators' and model builders' commands; they sign with the configured key (--operator-key). */
+function addRoleCommands(program: Command, setExit: (code: number) => void): void {
+  const session = (options: Record<string, unknown>) => openChainSession({ ...configSources(options, CLIENT_FIELDS), createKeyFile: false });
+
+  const datanet = program.command("datanet").description("create Datanets, contribute, curate and publish versions");
+  const withOptions = (command: Command) => addConfigOptions(command, CLIENT_FIELDS);
+  withOptions(datanet.command("create").description("describe a Datanet on IPFS and create it on-chain"))
+    .option(...NODE_OPTION)
+    .option("--name <name>", "the Datanet's name")
+    .option("--description <text>", "what the Datanet is for")
+    .option("--licence <spdx>", "licence of its data, e.g. CC-BY-4.0")
+    .option("--stake <tokens>", "stake asked with each contribution (default 0)")
+    .option("--max-bytes <n>", "largest contribution in bytes (default 16 MiB)")
+    .option("--forfeit-rejected", "a rejected contribution's stake goes to the owner (default: refunded)")
+    .action(async (options: Record<string, unknown>) => {
+      const s = await session(options);
+      await datanetCreate(s, nodeClient(options, s.config), options as never);
+    });
+  withOptions(datanet.command("contribute").description("upload a file through a node and register it on-chain (shows the stake first)")
+    .argument("<datanetId>").argument("<file>", ".txt, .md or .jsonl (UTF-8)"))
+    .option(...NODE_OPTION)
+    .option("--title <title>", "default: the file name")
+    .option("--licence <spdx>", "default: the Datanet's licence")
+    .option("--language <tag>", "BCP 47 language tag (default en)")
+    .option("--description <text>", "a note about the contribution")
+    .option("--type <media-type>", "text/plain, text/markdown or application/jsonl (default: from the extension)")
+    .option("--yes", "send without asking (required when not on a terminal)")
+    .action(async (datanetId: string, file: string, options: Record<string, unknown>) => {
+      const s = await session(options);
+      await datanetContribute(s, nodeClient(options, s.config), datanetId, file, options as never);
+    });
+  withOptions(datanet.command("contributions").description("list a Datanet's contributions and their status").argument("<datanetId>"))
+    .option("--json", "print JSON")
+    .action(async (datanetId: string, options: Record<string, unknown>) => {
+      await datanetContributions(await session(options), datanetId, options.json === true);
+    });
+  for (const accept of [true, false]) {
+    withOptions(datanet.command(accept ? "accept" : "reject").description(`${accept ? "accept" : "reject"} pending contributions (owner or curator)`)
+      .argument("<datanetId>").argument("[ids...]", "contribution ids"))
+      .option("--pending", "every pending contribution")
+      .action(async (datanetId: string, ids: string[], options: Record<string, unknown>) => {
+        await datanetDecide(await session(options), datanetId, ids, accept, options.pending === true);
+      });
+  }
+  withOptions(datanet.command("publish").description("build the version manifest through a node, check it, publish its root on-chain").argument("<datanetId>"))
+    .option(...NODE_OPTION)
+    .action(async (datanetId: string, options: Record<string, unknown>) => {
+      const s = await session(options);
+      await datanetPublish(s, nodeClient(options, s.config), datanetId);
+    });
+
+  const job = program.command("job").description("create and watch training jobs (ModelFactory)");
+  const withJobOptions = (command: Command) => addConfigOptions(command, CLIENT_FIELDS);
+  withJobOptions(job.command("create").description("check hyper-parameters, store them, and create a paid training job"))
+    .option(...NODE_OPTION)
+    .option("--base-model <id>", "on-chain base model id")
+    .option("--datanet <id>", "Datanet id")
+    .option("--version <n>", "Datanet version (default: the latest)")
+    .option("--hyperparameters <file>", "hyper-parameters JSON document")
+    .option("--preset <name>", "tiny, standard or thorough (default standard)")
+    .option("--fee <tokens>", "fee paid to the node that completes the job")
+    .option("--deadline <when>", "2h, 3d, ... or a Unix time (default 1d)")
+    .action(async (options: Record<string, unknown>) => {
+      const s = await session(options);
+      await jobCreate(s, nodeClient(options, s.config), options as never);
+    });
+  withJobOptions(job.command("watch").description("follow a job's progress on a node until it ends (exit 0 when completed)").argument("<jobId>"))
+    .option(...NODE_OPTION)
+    .option("--wait <seconds>", "how long to wait for the node (to see the job, or to come back) (default 120)")
+    .action(async (jobId: string, options: Record<string, unknown>) => {
+      // Watching needs only the node's URL: the chain settings may be absent.
+      const config = await loadConfig({ ...configSources(options, CLIENT_FIELDS), createKeyFile: false }).catch(() => undefined);
+      const client = options.node || process.env.TRIBUTARY_NODE_URL || !config ? new NodeClient((options.node as string | undefined) ?? process.env.TRIBUTARY_NODE_URL ?? "http://127.0.0.1:8700") : nodeClient(options, config);
+      setExit(await jobWatch(client, jobId, { waitSeconds: options.wait === undefined ? undefined : Number(options.wait) }));
+    });
 }
 
 /** Turns a failure into a message a user can act on, and an exit code. */
 function report(error: unknown): number {
-  if (error instanceof ConfigError || error instanceof UsageError || error instanceof ExtensionError) {
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof ExtensionError || error instanceof InvalidHyperparametersError) {
     console.error(`tributary-node: ${error.message}`);
     return 2;
   }
-  if (error instanceof ChainError || error instanceof StateError || error instanceof CreditError) {
+  if (error instanceof ChainError || error instanceof StateError || error instanceof NodeApiError || error instanceof CreditError) {
     console.error(`tributary-node: ${error.message}`);
     return 1;
   }

@@ -2,10 +2,11 @@
 import { loadConfig, type ConfigSources } from "../config/load.ts";
 import { loadExtensions } from "../runtime/extensions.ts";
 import { startNode } from "../runtime/node.ts";
+import { withBuiltinExtensions } from "../runtime/builtin-extensions.ts";
 
 export async function startCommand(sources: ConfigSources): Promise<number> {
   const config = await loadConfig(sources);
-  const extensions = await loadExtensions(config.extensions);
+  const extensions = withBuiltinExtensions(await loadExtensions(config.extensions));
   const node = await startNode(config, { extensions });
   console.error(`tributary-node ${node.context.chain.account.address} serving ${node.url}, following chain ${config.chainId} at ${config.rpcUrl}`);
   return new Promise((resolve) => {

@@ -3,6 +3,7 @@
  * flag, how a string from the environment or a flag is read, how a value is checked, and its default. Loading,
  * the `start` command's options and the error messages are all generated from this table.
  */
+import { multiaddr } from "@multiformats/multiaddr";
 import { isAddress } from "viem";
 
 export type FieldKind = "string" | "integer" | "list" | "map";
@@ -28,6 +29,34 @@ export const CAPABILITIES = ["training", "serving", "attribution", "storage"] as
 
 function checkAddress(value: string): string | undefined {
   return isAddress(value, { strict: false }) ? undefined : `must be a 0x-prefixed 20-byte hex address, got "${value}"`;
+}
+
+function checkMultiaddrs(requirePeerId: boolean) {
+  return (value: string[]): string | undefined => {
+    for (const text of value) {
+      try {
+        const address = multiaddr(text);
+        if (requirePeerId && address.getComponents().at(-1)?.name !== "p2p") return `"${text}" must end with /p2p/<peer id>`;
+      } catch (error) {
+        return `"${text}" is not a multiaddr (${(error as Error).message})`;
+      }
+    }
+    return undefined;
+  };
+}
+
+function checkOrigins(value: string[]): string | undefined {
+  for (const origin of value) {
+    if (origin === "*") continue;
+    try {
+      const url = new URL(origin);
+      if ((url.protocol === "http:" || url.protocol === "https:") && url.origin === origin) continue;
+    } catch {
+      // reported below
+    }
+    return `each must be an origin like http://localhost:5173 (scheme, host, port; no path) or *, got "${origin}"`;
+  }
+  return undefined;
 }
 
 function range(min: number, max: number) {
@@ -78,6 +107,21 @@ export const FIELDS: readonly FieldSpec[] = [
   {
     path: "http.port", env: "TRIBUTARY_HTTP_PORT", flag: "port", arg: "port", kind: "integer",
     description: "HTTP API port (0: any free port)", default: 8700, check: range(0, 65_535),
+  },
+  {
+    path: "http.corsOrigins", env: "TRIBUTARY_CORS_ORIGINS", flag: "cors-origin", arg: "origin", kind: "list",
+    description: "browser origins allowed to call the API (the dApp's; repeatable)", default: ["http://localhost:5173", "http://127.0.0.1:5173"],
+    check: checkOrigins,
+  },
+  {
+    path: "p2p.listen", env: "TRIBUTARY_P2P_LISTEN", flag: "p2p-listen", arg: "multiaddr", kind: "list",
+    description: "libp2p listen addresses of the embedded IPFS node (fixed, so peers can dial it; repeatable)", default: ["/ip4/127.0.0.1/tcp/8701"],
+    check: checkMultiaddrs(false),
+  },
+  {
+    path: "p2p.peers", env: "TRIBUTARY_PEERS", flag: "peer", arg: "multiaddr", kind: "list",
+    description: "peers to connect to at start, as /ip4/.../tcp/.../p2p/<peer id> (repeatable)", default: [],
+    check: checkMultiaddrs(true),
   },
   {
     path: "operatorKey", env: "TRIBUTARY_OPERATOR_KEY", flag: "operator-key", arg: "hex",

@@ -22,7 +22,9 @@ export interface NodeConfig {
   /** The deployment file the addresses came from, when one was used. */
   deploymentFile: string | undefined;
   dataDir: string;
-  http: { host: string; port: number };
+  http: { host: string; port: number; corsOrigins: readonly string[] };
+  /** The embedded libp2p node (Helia only): listen addresses and peers dialed at start. */
+  p2p: { listen: readonly string[]; peers: readonly string[] };
   operatorKey: Hex;
   /** Where the key came from: "config" or the key file's path. */
   operatorKeySource: string;
@@ -199,7 +201,8 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<NodeConfi
     contracts: Object.fromEntries(CONTRACT_KEYS.map((k) => [k, values.get(`contracts.${k}`) as Address])) as unknown as ProtocolAddresses,
     deploymentFile,
     dataDir,
-    http: { host: values.get("http.host") as string, port: values.get("http.port") as number },
+    http: { host: values.get("http.host") as string, port: values.get("http.port") as number, corsOrigins: values.get("http.corsOrigins") as string[] },
+    p2p: { listen: values.get("p2p.listen") as string[], peers: values.get("p2p.peers") as string[] },
     operatorKey,
     operatorKeySource,
     confirmations: values.get("confirmations") as number,

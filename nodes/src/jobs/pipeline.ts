@@ -20,6 +20,22 @@ export interface UploadOutput {
   attributionIndexCid: string;
 }
 
+/**
+ * What the phases before `upload` return, for `upload` to read (paths absolute or relative to the job's workDir):
+ * `train` the PEFT adapter folder and, optionally, the TracIn checkpoints; `evaluate` the report; `sketch` the
+ * attribution files by name, "span-index" (the encoded span index serving loads) among them.
+ */
+export interface TrainOutput {
+  adapterDir: string;
+  checkpointFiles?: Record<string, string>;
+}
+export interface EvaluateOutput {
+  reportPath: string;
+}
+export interface SketchOutput {
+  files: Record<string, string>;
+}
+
 /** Training progress a phase reports; shown by the API (SSE) and the CLI. */
 export interface JobProgress {
   step?: number;

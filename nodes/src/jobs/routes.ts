@@ -1,4 +1,4 @@
-/** The jobs API: `GET /jobs`, `GET /jobs/:jobId`, and `GET /jobs/:jobId/events` (server-sent progress). */
+/** The jobs API: `GET /jobs`, `GET /jobs/:jobId` (with its artifacts), and `GET /jobs/:jobId/events` (server-sent progress). */
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../api/errors.ts";
@@ -28,7 +28,7 @@ export function jobRoutes(state: NodeState, runner: JobRunner) {
     app.get<{ Params: { jobId: string } }>("/jobs/:jobId", async (request) => {
       const job = state.jobs.get(parseJobId(request.params.jobId));
       if (!job) throw new ApiError(404, "job_not_found", `this node has no record of job ${request.params.jobId}`, "jobId");
-      return { job: jobJson(job), progress: runner.latestProgress(job.jobId) ?? null };
+      return { job: jobJson(job), progress: runner.latestProgress(job.jobId) ?? null, artifacts: state.artifacts.forJob(job.jobId) };
     });
 
     app.get<{ Params: { jobId: string } }>("/jobs/:jobId/events", async (request, reply) => {

@@ -93,7 +93,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       };
     });
 
-    api = new ApiServer({ host: config.http.host, port: config.http.port, logger, metrics, health });
+    api = new ApiServer({ host: config.http.host, port: config.http.port, corsOrigins: config.http.corsOrigins, logger, metrics, health });
     const phases = new PhaseRegistry();
     const jobs = new JobRunner({
       state, chain, phases, dataDir: config.dataDir, logger: logger.child({ module: "jobs" }), pollIntervalMs: config.pollIntervalMs,
@@ -143,6 +143,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     };
     return { url, context, follower, stop };
   } catch (error) {
+    // What the extensions set up before the failure (a started IPFS node) must not keep the process alive.
+    for (const hook of shutdownHooks.reverse()) await Promise.resolve().then(hook).catch(() => undefined);
     await api?.close().catch(() => undefined);
     state.close();
     throw error;

@@ -71,6 +71,25 @@ describe("storage routes", () => {
     assert.deepEqual(await metadata.json(), body.metadata);
   });
 
+  it("stores a small JSON document and serves it back by its CID", async () => {
+    const document = { format: "tributary.job-dispute/1", jobId: "3", reason: "held-out perplexity is worse than the report says" };
+    const response = await fetch(`${base}/v1/documents`, { method: "POST", body: JSON.stringify(document), headers: { "content-type": "application/json" } });
+    assert.equal(response.status, 201);
+    const { cid } = (await response.json()) as { cid: string };
+    assert.deepEqual(await store.getJson(parseCid(cid)), document);
+    assert.deepEqual(await (await fetch(`${base}/ipfs/${cid}`)).json(), document);
+  });
+
+  it("refuses documents that are not JSON objects with a format, or too large", async () => {
+    const post = (body: string, type = "application/json") => fetch(`${base}/v1/documents`, { method: "POST", body, headers: { "content-type": type } });
+    await expectError(await post("{}", "text/plain"), 415, "unsupported_media_type", "content-type");
+    await expectError(await post("{nope"), 400, "invalid_json", "body");
+    await expectError(await post("[1,2]"), 400, "invalid_document", "body");
+    await expectError(await post('{"reason":"x"}'), 400, "invalid_document", "format");
+    await expectError(await post(JSON.stringify({ format: "tributary.job-dispute/1", reason: "x".repeat(70_000) })), 413, "too_large", "body");
+    assert.equal((await fetch(`${base}/other`)).status, 200);
+  });
+
   it("accepts JSON Lines and Markdown", async () => {
     assert.equal((await contribute('{"q":"a","a":"b"}\n{"q":"c","a":"d"}\n', "application/jsonl")).status, 201);
     assert.equal((await contribute("# Title\n\nBody *text*.\n", "text/markdown")).status, 201);

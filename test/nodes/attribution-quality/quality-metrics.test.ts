@@ -39,7 +39,18 @@ describe("attribution quality metrics", () => {
     assert.equal(m.strictPrecision, 2 / 4);
     assert.deepEqual(m.unrelatedTopShare, { max: 0.7, median: 0.2, mean: 0.3 });
     assert.equal(m.unrelatedUnattributed, 1);
+    assert.equal(m.abstentions, 1);
+    assert.equal(m.unrelatedCrossingRate, 1 / 3);
     assert.throws(() => qualityMetrics(planted, unrelated, 0), BenchmarkInputError);
+  });
+
+  it("reports precision as undefined, not perfect, when nothing is predicted", () => {
+    const m = qualityMetrics([{ owner: alice, top: { contributor: alice, share: 0.3 } }], [{ contributor: null, share: 0 }], 0.5);
+    assert.equal(m.predictions, 0);
+    assert.equal(m.abstentions, 1);
+    assert.equal(m.precision, null);
+    assert.equal(m.strictPrecision, null);
+    assert.equal(m.recall, 0);
   });
 
   it("measures how far a continuation copies its reference", () => {

@@ -58,6 +58,21 @@ describe("node config", () => {
     assert.deepEqual(kubo.storage, { kind: "kubo", url: "http://127.0.0.1:5001" });
     const explicit = await loadConfig({ cwd: dir, env: { TRIBUTARY_DEPLOYMENT: deployment, TRIBUTARY_OPERATOR_KEY: KEY, TRIBUTARY_RPC_URL: "ws://chain:8546" } });
     assert.equal(explicit.rpcUrl, "ws://chain:8546", "an explicit setting beats the deployment file");
+    assert.deepEqual(config.p2p, { listen: ["/ip4/127.0.0.1/tcp/8701"], peers: [] });
+    assert.deepEqual(config.http.corsOrigins, ["http://localhost:5173", "http://127.0.0.1:5173"]);
+    const peer = "/ip4/10.0.0.2/tcp/8701/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo";
+    const p2p = await loadConfig({ cwd: dir, env: { TRIBUTARY_DEPLOYMENT: deployment, TRIBUTARY_OPERATOR_KEY: KEY, TRIBUTARY_PEERS: peer, TRIBUTARY_P2P_LISTEN: "/ip4/0.0.0.0/tcp/4001" } });
+    assert.deepEqual(p2p.p2p, { listen: ["/ip4/0.0.0.0/tcp/4001"], peers: [peer] });
+  });
+
+  it("refuses listen addresses, peers and CORS origins it cannot use", async () => {
+    const issues = await issuesOf(loadConfig({
+      cwd: dir, env: { TRIBUTARY_DEPLOYMENT: deployment, TRIBUTARY_OPERATOR_KEY: KEY },
+      flags: { "p2p.listen": ["tcp:4001"], "p2p.peers": ["/ip4/10.0.0.2/tcp/8701"], "http.corsOrigins": ["http://localhost:5173/app"] },
+    }));
+    assert.match(issues.get("p2p.listen")!, /"tcp:4001" is not a multiaddr .*; set --p2p-listen/);
+    assert.match(issues.get("p2p.peers")!, /"\/ip4\/10\.0\.0\.2\/tcp\/8701" must end with \/p2p\/<peer id>; set --peer/);
+    assert.match(issues.get("http.corsOrigins")!, /must be an origin like http:\/\/localhost:5173 .*got "http:\/\/localhost:5173\/app"/);
   });
 
   it("reports every bad field with what is wrong and how to set it", async () => {

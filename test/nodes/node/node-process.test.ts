@@ -50,7 +50,7 @@ describe("tributary-node start", { timeout: 240_000 }, () => {
 
   async function startNodeProcess(): Promise<NodeProcess> {
     const child = spawn(process.execPath, cliArgs([
-      "start", "--port", "0", "--confirmations", "1", "--poll-interval", "100", "--base-model", `1=${t.dir}`, "--extension", PHASES,
+      "start", "--port", "0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "1", "--poll-interval", "100", "--base-model", `1=${t.dir}`, "--extension", PHASES,
     ]), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TRIBUTARY_TEST_GATE: gate } });
     processes.push(child);
     let output = "";

@@ -199,6 +199,7 @@ export class EngineHost {
         gradientAccumulation: job.gradientAccumulation, totalSteps: job.totalSteps, learningRate: job.learningRate,
         warmupSteps: job.warmupSteps, minLearningRate: job.minLearningRate, weightDecay: job.weightDecay, maxGradNorm: job.maxGradNorm,
         evalEvery: job.evalEvery, seed: job.seed, checkpointDir: job.checkpointDir, checkpointEvery: job.checkpointEvery,
+        tracinSteps: job.tracinSteps, tracinDir: job.tracinDir,
       });
       if (job.checkpointDir !== undefined && (job.resume ?? true) && await hasCheckpoint(job.checkpointDir)) await trainer.resume(job.checkpointDir);
       let finalLoss: number | null = null;

@@ -104,6 +104,9 @@ export interface TrainingJob {
   checkpointEvery?: number;
   /** Continue from the checkpoint in checkpointDir when there is one (default true). */
   resume?: boolean;
+  /** TracIn checkpoints (adapter snapshots for gradient attribution) after these steps (1..totalSteps), into tracinDir. */
+  tracinSteps?: readonly number[];
+  tracinDir?: string;
   /** After training, compare the adapter with the bare base model on heldOut (and these) for the report. */
   evaluation?: {
     control?: readonly Document[];

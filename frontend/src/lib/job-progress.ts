@@ -1,0 +1,79 @@
+/**
+ * A training job's live state as the node streams it (`GET /jobs/:jobId/events`: `job` events carry the job record,
+ * `progress` events the step, loss and ETA), folded into one view the page renders.
+ */
+
+export interface JobProgressEvent {
+  step?: number;
+  totalSteps?: number;
+  loss?: number;
+  tokensPerSecond?: number;
+  etaSeconds?: number;
+  message?: string;
+}
+
+export interface NodeJobRecord {
+  jobId: string;
+  status: string;
+  phase: string | null;
+  reason?: string | null;
+  modelId?: string | null;
+}
+
+export interface LiveJob {
+  status?: string;
+  phase?: string | null;
+  reason?: string | null;
+  step?: number;
+  totalSteps?: number;
+  etaSeconds?: number;
+  tokensPerSecond?: number;
+  message?: string;
+  /** (step, loss) in arrival order, one point per step (a repeated step replaces the earlier point). */
+  losses: { step: number; loss: number }[];
+}
+
+export const EMPTY_LIVE_JOB: LiveJob = { losses: [] };
+
+export function applyJobEvent(state: LiveJob, event: string, data: unknown): LiveJob {
+  if (!data || typeof data !== "object") return state;
+  if (event === "job") {
+    const job = data as Partial<NodeJobRecord>;
+    return { ...state, status: job.status ?? state.status, phase: job.phase ?? state.phase, reason: job.reason ?? state.reason };
+  }
+  if (event !== "progress") return state;
+  const p = data as JobProgressEvent;
+  let losses = state.losses;
+  if (typeof p.loss === "number" && Number.isFinite(p.loss) && typeof p.step === "number") {
+    losses = [...losses.filter((point) => point.step !== p.step), { step: p.step, loss: p.loss }].sort((a, b) => a.step - b.step);
+  }
+  return {
+    ...state,
+    status: state.status ?? "running",
+    step: p.step ?? state.step,
+    totalSteps: p.totalSteps ?? state.totalSteps,
+    etaSeconds: p.etaSeconds ?? state.etaSeconds,
+    tokensPerSecond: p.tokensPerSecond ?? state.tokensPerSecond,
+    message: p.message ?? state.message,
+    losses,
+  };
+}
+
+/** The loss curve as an SVG polyline path inside a width × height box (y grows downwards), with its axis range. */
+export function lossPath(points: readonly { step: number; loss: number }[], width: number, height: number): { d: string; minLoss: number; maxLoss: number; maxStep: number } | null {
+  if (points.length === 0) return null;
+  const minLoss = Math.min(...points.map((p) => p.loss));
+  const maxLoss = Math.max(...points.map((p) => p.loss));
+  const minStep = points[0].step;
+  const maxStep = points[points.length - 1].step;
+  const spanLoss = maxLoss - minLoss || 1;
+  const spanStep = maxStep - minStep || 1;
+  const d = points
+    .map((p, i) => {
+      const x = points.length === 1 ? width / 2 : ((p.step - minStep) / spanStep) * width;
+      const y = maxLoss === minLoss ? height / 2 : (1 - (p.loss - minLoss) / spanLoss) * height;
+      return `${i === 0 ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`;
+    })
+    .join(" ");
+  return { d, minLoss, maxLoss, maxStep };
+}

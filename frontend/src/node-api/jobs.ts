@@ -1,0 +1,57 @@
+/**
+ * The node's training-job API: `POST /v1/hyperparameters` stores a job's hyper-parameter document on the node's
+ * IPFS (checked by the node against the same schema) and answers its CID (`POST /v1/documents` where the node lacks
+ * that route); `GET /jobs/:jobId/events` streams a job's
+ * progress as server-sent events.
+ */
+import type { Hyperparameters } from "../lib/hyperparameters.ts";
+import { NodeRejectedError, NodeUnreachableError } from "./contributions.ts";
+
+export async function uploadHyperparameters(nodeUrl: string, document: Hyperparameters, fetcher: typeof fetch = fetch): Promise<string> {
+  const post = (path: string) => fetcher(new URL(path, nodeUrl), { method: "POST", body: JSON.stringify(document), headers: { "Content-Type": "application/json" } });
+  let response: Response;
+  try {
+    response = await post("/v1/hyperparameters");
+    // A node without the checked route stores it as a plain document (it carries its format); the node that takes
+    // the job checks it against the schema either way, and the form already did.
+    if (response.status === 404) response = await post("/v1/documents");
+  } catch (error) {
+    throw new NodeUnreachableError(nodeUrl, error);
+  }
+  const body = (await response.json().catch(() => null)) as { cid?: unknown; error?: { code?: string; message?: string; field?: string } } | null;
+  if (!response.ok) throw new NodeRejectedError(response.status, body?.error?.code ?? "", body?.error?.message ?? response.statusText, body?.error?.field);
+  if (typeof body?.cid !== "string") throw new NodeRejectedError(response.status, "bad_response", "the answer has no cid; is this a Tributary node?");
+  return body.cid;
+}
+
+/** The subset of EventSource the stream needs, so tests can pass their own. */
+export interface EventSourceLike {
+  addEventListener(type: string, listener: (event: MessageEvent) => void): void;
+  close(): void;
+  onerror: ((event: Event) => void) | null;
+}
+
+/**
+ * Follows a job's events; `onEvent(name, data)` gets each `job` and `progress` event decoded, `onError` is told
+ * when the node cannot be reached (the browser's EventSource reconnects by itself). Returns a function that stops.
+ */
+export function watchJobEvents(
+  nodeUrl: string,
+  jobId: bigint,
+  onEvent: (event: "job" | "progress", data: unknown) => void,
+  onError: () => void,
+  open: (url: string) => EventSourceLike = (url) => new EventSource(url),
+): () => void {
+  const source = open(new URL(`/jobs/${jobId}/events`, nodeUrl).toString());
+  for (const name of ["job", "progress"] as const) {
+    source.addEventListener(name, (event) => {
+      try {
+        onEvent(name, JSON.parse(String(event.data)));
+      } catch {
+        // A malformed event is skipped; the next one carries the full state again.
+      }
+    });
+  }
+  source.onerror = () => onError();
+  return () => source.close();
+}

@@ -1,0 +1,261 @@
+/**
+ * Every model reports how well its attribution works, measured on its own Datanet: the attribution
+ * section of the training job's evaluation report.
+ *
+ * Before training, `holdOutAttributionCanaries` takes a canary passage out of each (sampled)
+ * contribution: `promptTokens + outputTokens` tokens at a seeded position, whose owner is known. In "held-out"
+ * mode (the default) the canary is cut off the training text, so it is text the contributor wrote
+ * but the adapter never saw: attributing it tests whether attribution credits the contributor
+ * whose data taught the model, not whether it spots copying. In "planted" mode the contribution
+ * is trained on whole and the canary measures the copying case. The cut examples are what the
+ * trainer, the gradient sketch and the span index must all get.
+ *
+ * After training, `attributionQualityReport` prompts the adapter with each canary's first
+ * `promptTokens` tokens, decodes greedily, and attributes both that continuation ("generated") and
+ * the canary's own continuation ("reference") by span, gradient and combined, exactly as a paid
+ * output is attributed. Per method: top-1 accuracy and mean reciprocal rank of the canary's
+ * contribution (ties ranked against it), abstentions (outputs without any evidence, whose pool
+ * would stay unattributed), and the chance level of a method that ranks contributions at random.
+ */
+import type { LlamaModel } from "../engine/model/llama.ts";
+import type { LoraAdapter } from "../engine/lora/adapter.ts";
+import type { TracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
+import { Rng } from "../engine/train/rng.ts";
+import { attribute } from "./attribute.ts";
+import type { RecordGradientEvidence } from "./attribution-record.ts";
+import type { TaggedTrainingExample } from "./build-gradient-sketch.ts";
+import { InvalidParameterError } from "./errors.ts";
+import { gradientInfluence, type GradientSketch } from "./gradient-influence.ts";
+import { outputGradients } from "./output-gradients.ts";
+import type { SpanIndex } from "./span-index.ts";
+import { PPM, scoresToPpm, type ContributionWeight } from "./weights.ts";
+
+export const ATTRIBUTION_QUALITY_SCHEMA = "tributary.attribution-quality/1";
+
+export type CanaryMode = "held-out" | "planted";
+
+export interface CanaryOptions {
+  /** Tokens of the canary given as the prompt. */
+  promptTokens: number;
+  /** Tokens of the canary after the prompt: the reference continuation, and how many tokens are generated. */
+  outputTokens: number;
+  /** At most this many canaries (one per contribution, contributions drawn with the seed). Default 32. */
+  maxCanaries?: number;
+  /** Default "held-out". */
+  mode?: CanaryMode;
+  seed: number;
+}
+
+export interface AttributionCanary {
+  contributionId: bigint;
+  prompt: Int32Array;
+  reference: Int32Array;
+}
+
+export interface CanarySplit {
+  mode: CanaryMode;
+  /** The examples to train on, index and sketch: held-out canaries cut out (the text before and after each as two examples), in the input order. */
+  training: TaggedTrainingExample[];
+  canaries: AttributionCanary[];
+  /** Contributions drawn but too short to give a canary (held-out mode keeps at least a canary's length of training text). */
+  tooShort: bigint[];
+}
+
+function positiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) throw new InvalidParameterError(`${name} must be a positive integer, got ${value}.`, { field: name, value });
+}
+
+/**
+ * One canary per sampled contribution: `promptTokens + outputTokens` consecutive tokens at a seeded
+ * position of its first example long enough. Held out, the example is replaced by the text before
+ * and the text after the canary, as two examples of the same contribution (no junction the
+ * contributor never wrote; pieces under 2 tokens are dropped).
+ */
+export function holdOutAttributionCanaries(examples: readonly TaggedTrainingExample[], options: CanaryOptions): CanarySplit {
+  positiveInteger("promptTokens", options.promptTokens);
+  positiveInteger("outputTokens", options.outputTokens);
+  const maxCanaries = options.maxCanaries ?? 32;
+  positiveInteger("maxCanaries", maxCanaries);
+  const mode = options.mode ?? "held-out";
+  if (mode !== "held-out" && mode !== "planted") throw new InvalidParameterError(`mode must be "held-out" or "planted", got ${String(mode)}.`, { field: "mode" });
+  const length = options.promptTokens + options.outputTokens;
+  // Held out, the contribution keeps at least as much training text as it gives up.
+  const needed = mode === "held-out" ? 2 * length : length;
+  const rng = new Rng(options.seed);
+  const contributions = [...new Set(examples.map((e) => e.contributionId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const drawn = rng.shuffle(contributions).slice(0, maxCanaries);
+  const canaryAt = new Map<number, { canary: AttributionCanary; start: number }>();
+  const tooShort: bigint[] = [];
+  for (const id of drawn) {
+    const at = examples.findIndex((e) => e.contributionId === id && e.tokens.length >= needed);
+    if (at < 0) {
+      tooShort.push(id);
+      continue;
+    }
+    const tokens = examples[at].tokens;
+    const start = rng.nextInt(tokens.length - length + 1);
+    const window = tokens.slice(start, start + length);
+    canaryAt.set(at, { canary: { contributionId: id, prompt: window.slice(0, options.promptTokens), reference: window.slice(options.promptTokens) }, start });
+  }
+  const training = examples.flatMap((e, i) => {
+    const cut = canaryAt.get(i);
+    if (mode === "planted" || !cut) return [e];
+    return [e.tokens.slice(0, cut.start), e.tokens.slice(cut.start + length)].filter((t) => t.length >= 2).map((tokens) => ({ contributionId: e.contributionId, tokens }));
+  });
+  const canaries = [...canaryAt.entries()].sort(([a], [b]) => a - b).map(([, c]) => c.canary);
+  return { mode, training, canaries, tooShort };
+}
+
+export interface AttributionQualityInput {
+  /** The base model the adapter was trained on (the adapter is attached to generate and put back after). */
+  model: LlamaModel;
+  adapter: LoraAdapter;
+  /** The TracIn checkpoints and the sketch built from them on `CanarySplit.training`. */
+  checkpoints: readonly TracInCheckpoint[];
+  sketch: GradientSketch;
+  /** The span index built from `CanarySplit.training`. */
+  index: SpanIndex;
+  split: CanarySplit;
+  /** The reproducible backend the output gradients are computed on (as a record names it). */
+  backend: RecordGradientEvidence["backend"];
+  /** Span share of the combined weights, ppm (default 500,000, the node's default). */
+  mixPpm?: number;
+  /** A prediction is made when the top contribution's share reaches this (default 0.5). */
+  threshold?: number;
+}
+
+export interface MethodQuality {
+  /** Canaries whose first-ranked contribution is the canary's own. */
+  top1Accuracy: number;
+  meanReciprocalRank: number;
+  /** Outputs with no evidence at all (the pool would stay unattributed); they score 0 above. */
+  abstentions: number;
+  /** Outputs whose top contribution's share reaches the threshold, and how many of those are the canary's own. */
+  predictions: number;
+  correct: number;
+  /** correct / predictions; null when no prediction was made. */
+  precision: number | null;
+}
+
+export interface AttributionQualitySection {
+  schema: typeof ATTRIBUTION_QUALITY_SCHEMA;
+  mode: CanaryMode;
+  canaries: number;
+  tooShort: number;
+  /** Contributions that could be credited (distinct contributions of the sketch and the index). */
+  candidates: number;
+  promptTokens: number;
+  outputTokens: number;
+  threshold: number;
+  mixPpm: number;
+  /** What a method ranking contributions at random scores. */
+  chance: { top1Accuracy: number; meanReciprocalRank: number };
+  /** The adapter's greedy continuation of each canary prompt. */
+  generated: Record<"span" | "gradient" | "combined", MethodQuality>;
+  /** The canary's own continuation (for held-out canaries: the contributor's unseen text). */
+  reference: Record<"span" | "gradient" | "combined", MethodQuality>;
+  /** Generated continuations that reproduce the canary's continuation exactly (memorization of the canary). */
+  reproduced: number;
+}
+
+/**
+ * Greedy decoding with the model's training forward (no KV cache: canaries are few and short). Every
+ * step runs one fixed-length window (padding after the tokens so far cannot affect a causal model),
+ * so the model keeps one set of activation buffers, as evaluate.ts's memorization probe does.
+ */
+function greedyContinuation(model: LlamaModel, prompt: Int32Array, newTokens: number): Int32Array {
+  const V = model.config.vocabSize;
+  const T = prompt.length + newTokens - 1;
+  if (T > model.config.maxPositionEmbeddings) {
+    throw new InvalidParameterError(`A canary of ${prompt.length} + ${newTokens} tokens exceeds the model's context of ${model.config.maxPositionEmbeddings}.`, { field: "promptTokens" });
+  }
+  const window = new Int32Array(T);
+  window.set(prompt);
+  const out = new Int32Array(newTokens);
+  for (let t = 0; t < newTokens; t++) {
+    const position = prompt.length + t - 1;
+    const { logits } = model.forward(window, 1, T);
+    let best = 0;
+    for (let v = 1; v < V; v++) if (logits[position * V + v] > logits[position * V + best]) best = v;
+    out[t] = best;
+    if (position + 1 < T) window[position + 1] = best;
+  }
+  return out;
+}
+
+/** 1-based rank of `id` by share, ties counted against it; null when it has no weight. */
+function rankOf(weights: readonly ContributionWeight[], id: bigint): number | null {
+  const own = weights.find((w) => w.contributionId === id)?.ppm ?? 0;
+  if (own <= 0) return null;
+  return 1 + weights.filter((w) => w.contributionId !== id && w.ppm >= own).length;
+}
+
+function methodQuality(perOutput: readonly { weights: readonly ContributionWeight[]; truth: bigint }[], threshold: number): MethodQuality {
+  let top1 = 0, rr = 0, abstentions = 0, predictions = 0, correct = 0;
+  for (const { weights, truth } of perOutput) {
+    if (weights.length === 0) {
+      abstentions++;
+      continue;
+    }
+    const rank = rankOf(weights, truth);
+    if (rank === 1) top1++;
+    if (rank !== null) rr += 1 / rank;
+    const top = weights.reduce((best, w) => (w.ppm > best.ppm ? w : best));
+    if (top.ppm / PPM >= threshold) {
+      predictions++;
+      if (rank === 1) correct++;
+    }
+  }
+  const n = perOutput.length;
+  return {
+    top1Accuracy: n ? top1 / n : 0, meanReciprocalRank: n ? rr / n : 0, abstentions, predictions, correct,
+    precision: predictions ? correct / predictions : null,
+  };
+}
+
+/** The attribution section of the evaluation report; merge it as `{ ...evaluationReport, attribution: section }`. */
+export function attributionQualityReport(input: AttributionQualityInput): AttributionQualitySection {
+  const { model, sketch, index, split } = input;
+  if (!sketch.provenance) throw new InvalidParameterError("The gradient sketch names no provenance: build it with buildGradientSketch.", { field: "sketch" });
+  if (split.canaries.length === 0) throw new InvalidParameterError("No canaries: every drawn contribution was too short; lower promptTokens + outputTokens.", { tooShort: split.tooShort.length });
+  const mixPpm = input.mixPpm ?? 500_000;
+  const threshold = input.threshold ?? 0.5;
+  if (!(threshold > 0 && threshold <= 1)) throw new InvalidParameterError(`threshold must be in (0, 1], got ${threshold}.`, { field: "threshold" });
+  const candidates = new Set([...sketch.exampleContributionIds, ...index.contributionIds]).size;
+  const outputTokens = split.canaries[0].reference.length;
+
+  const previous = model.getAdapter();
+  model.setAdapter(input.adapter);
+  let generated: Int32Array[];
+  try {
+    generated = split.canaries.map((c) => greedyContinuation(model, c.prompt, c.reference.length));
+  } finally {
+    model.setAdapter(previous);
+  }
+  const attributeAll = (outputs: readonly Int32Array[]) => {
+    const rows = { span: [] as { weights: ContributionWeight[]; truth: bigint }[], gradient: [] as { weights: ContributionWeight[]; truth: bigint }[], combined: [] as { weights: ContributionWeight[]; truth: bigint }[] };
+    outputs.forEach((tokens, i) => {
+      const canary = split.canaries[i];
+      const gradients = outputGradients(model, sketch.provenance!, input.checkpoints, canary.prompt, tokens);
+      const common = { requestId: `canary-${i}`, model: { id: 0n, cid: "evaluation" }, datanet: { id: 0n, version: 0 }, outputTokens: tokens, index };
+      const fromRecord = (weights: readonly { contributionId: string; ppm: number }[]) => weights.map((w) => ({ contributionId: BigInt(w.contributionId), ppm: w.ppm }));
+      rows.span.push({ weights: fromRecord(attribute(common).weights), truth: canary.contributionId });
+      rows.gradient.push({ weights: scoresToPpm(gradientInfluence(sketch, gradients)), truth: canary.contributionId });
+      rows.combined.push({
+        weights: fromRecord(attribute({ ...common, gradients: { sketch, output: gradients, prompt: canary.prompt, backend: input.backend }, parameters: { mixPpm } }).weights),
+        truth: canary.contributionId,
+      });
+    });
+    return { span: methodQuality(rows.span, threshold), gradient: methodQuality(rows.gradient, threshold), combined: methodQuality(rows.combined, threshold) };
+  };
+  let chanceRr = 0;
+  for (let r = 1; r <= candidates; r++) chanceRr += 1 / r;
+  return {
+    schema: ATTRIBUTION_QUALITY_SCHEMA, mode: split.mode, canaries: split.canaries.length, tooShort: split.tooShort.length, candidates,
+    promptTokens: split.canaries[0].prompt.length, outputTokens, threshold, mixPpm,
+    chance: { top1Accuracy: 1 / candidates, meanReciprocalRank: chanceRr / candidates },
+    generated: attributeAll(generated),
+    reference: attributeAll(split.canaries.map((c) => c.reference)),
+    reproduced: generated.filter((g, i) => g.every((t, j) => t === split.canaries[i].reference[j])).length,
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The `train`, `evaluate` and `sketch` phases on the worker Engine (nodes/src/engine/worker/), which trains on its
+ * own thread while the node keeps serving HTTP.
+ *
+ * `train` splits the training set `fetch` saved into train and held-out documents (a seeded choice, about one in
+ * ten held out, none when there is a single contribution), fine-tunes a LoRA adapter of the job's base model with
+ * the job's hyper-parameters (progress after every optimizer step goes to the job's SSE stream and gossip;
+ * trainer checkpoints under the workDir let a restarted node resume), writes the PEFT folder, and keeps TracIn
+ * checkpoints (adapter snapshots at up to four steps) for gradient attribution; `upload` publishes them.
+ * `evaluate` compares the adapter with the bare base model on the held-out documents (loss, perplexity,
+ * memorization of training prefixes) and writes the report. `sketch` builds the span index of the version's
+ * contributions with the base model's tokenizer.
+ */
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Hex } from "viem";
+import { buildSpanIndex } from "../../attribution/span-index.ts";
+import { encodeSpanIndex } from "../../attribution/span-index-file.ts";
+import type { Engine } from "../../engine/worker/index.ts";
+import type { LoraTarget } from "../../engine/model/config.ts";
+import type { Hyperparameters } from "../hyperparameters.ts";
+import type { EvaluateOutput, PhaseContext, PhaseHandler, SketchOutput, TrainOutput } from "../pipeline.ts";
+import { JobDataError, type FetchOutput } from "./fetch-verify.ts";
+
+interface SavedContribution {
+  contributionId: string;
+  text: string;
+}
+
+export interface EnginePhaseDeps {
+  /** The engine, started on first use (a node that never trains never starts one). */
+  engine(): Promise<Engine>;
+}
+
+export interface EngineTrainOutput extends TrainOutput {
+  modelId: string;
+  steps: number;
+  finalLoss: number | null;
+  heldOutContributionIds: string[];
+  seconds: number;
+}
+
+async function readJobData(context: PhaseContext): Promise<{ fetched: FetchOutput; hyperparameters: Hyperparameters; contributions: SavedContribution[] }> {
+  const fetched = context.outputs.fetch as FetchOutput | undefined;
+  if (!fetched?.trainingSet) throw new JobDataError("the fetch phase left no training set");
+  const hyperparameters = JSON.parse(await readFile(join(context.workDir, fetched.hyperparameters), "utf8")) as Hyperparameters;
+  const contributions = (await readFile(join(context.workDir, fetched.trainingSet), "utf8")).split("\n").filter((l) => l !== "")
+    .map((line) => JSON.parse(line) as SavedContribution);
+  return { fetched, hyperparameters, contributions };
+}
+
+/** A seeded, reproducible choice of held-out contributions: about one in ten, at least one when there are two or more. */
+export function heldOutIds(ids: readonly string[], seed: number): Set<string> {
+  if (ids.length < 2) return new Set();
+  const count = Math.max(1, Math.floor(ids.length / 10));
+  let state = (seed >>> 0) || 1;
+  const random = () => {
+    state ^= state << 13; state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5; state >>>= 0;
+    return state / 2 ** 32;
+  };
+  const order = [...ids].sort();
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return new Set(order.slice(0, count));
+}
+
+async function loadBaseModel(engine: Engine, context: PhaseContext): Promise<string> {
+  if (!context.baseModelDir) throw new JobDataError(`base model ${context.job.baseModelId} is not held by this node (set --base-model ${context.job.baseModelId}=<folder>)`);
+  const modelId = `base-${context.job.baseModelId}`;
+  if (!(await engine.models()).some((m) => m.modelId === modelId)) await engine.loadModel(modelId, context.baseModelDir);
+  return modelId;
+}
+
+export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler {
+  return async (context) => {
+    const { job, workDir, signal, progress, logger } = context;
+    const { hyperparameters: hp, contributions } = await readJobData(context);
+    const engine = await getEngine();
+    const modelId = await loadBaseModel(engine, context);
+    const heldOut = heldOutIds(contributions.map((c) => c.contributionId), hp.seed);
+    const train = contributions.filter((c) => !heldOut.has(c.contributionId)).map((c) => c.text);
+    // Steps: every window of sequenceLength tokens seen `epochs` times, batchSize windows a step.
+    let windows = 0;
+    for (const text of train) windows += Math.max(1, Math.ceil((await engine.encode(modelId, text)).length / hp.sequenceLength));
+    const totalSteps = Math.max(1, hp.epochs * Math.ceil(windows / hp.batchSize));
+    const adapterDir = join(workDir, "adapter");
+    await mkdir(adapterDir, { recursive: true });
+    logger.info({ modelId, train: train.length, heldOut: heldOut.size, totalSteps }, "training started");
+    // TracIn snapshots at up to four steps spread over the run, the last included; the cosine stops at a tenth of
+    // the peak so every snapshot has a learning rate to weigh it by.
+    const tracinSteps = [...new Set([0.25, 0.5, 0.75, 1].map((f) => Math.max(1, Math.ceil(totalSteps * f))))];
+    const tracinDir = join(workDir, "tracin");
+    const run = engine.train({
+      modelId, train, lora: { rank: hp.rank, alpha: hp.alpha, targetModules: hp.targetModules as LoraTarget[] }, seed: hp.seed,
+      batchSize: hp.batchSize, sequenceLength: hp.sequenceLength, totalSteps, learningRate: hp.learningRate, minLearningRate: hp.learningRate / 10,
+      tracinSteps, tracinDir,
+      outputDir: adapterDir, checkpointDir: join(workDir, "trainer-checkpoints"), checkpointEvery: Math.max(1, Math.ceil(totalSteps / 10)),
+      resume: true, baseModelName: `tributary-base-model-${job.baseModelId}`, signal,
+    });
+    for await (const step of run.progress) {
+      progress({ step: step.step, totalSteps: step.totalSteps, loss: step.loss, tokensPerSecond: step.tokensPerSecond, etaSeconds: step.etaSeconds });
+    }
+    const result = await run.result;
+    const checkpointFiles = Object.fromEntries((await readdir(tracinDir)).filter((f) => f.endsWith(".safetensors")).sort().map((f) => [f, join("tracin", f)]));
+    return {
+      adapterDir: "adapter", checkpointFiles, modelId, steps: result.steps, finalLoss: result.finalLoss, heldOutContributionIds: [...heldOut], seconds: result.seconds,
+    } satisfies EngineTrainOutput;
+  };
+}
+
+export function evaluatePhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler {
+  return async (context) => {
+    const { job, workDir } = context;
+    const { hyperparameters: hp, contributions } = await readJobData(context);
+    const trained = context.outputs.train as EngineTrainOutput | undefined;
+    if (!trained?.adapterDir) throw new JobDataError("the train phase left no adapter to evaluate");
+    const engine = await getEngine();
+    const modelId = await loadBaseModel(engine, context);
+    const heldOutSet = new Set(trained.heldOutContributionIds ?? []);
+    const heldOut = contributions.filter((c) => heldOutSet.has(c.contributionId)).map((c) => c.text);
+    const training = contributions.filter((c) => !heldOutSet.has(c.contributionId)).map((c) => c.text);
+    const adapterId = `job-${job.jobId}`;
+    await engine.registerAdapter(modelId, adapterId, { dir: join(workDir, trained.adapterDir) });
+    try {
+      // With a single contribution nothing is held out: the report then says so, and measures the training text.
+      const report = await engine.evaluate({
+        modelId, adapterId, heldOut: heldOut.length > 0 ? heldOut : training, batchSize: hp.batchSize, sequenceLength: hp.sequenceLength,
+        memorization: { training, prefixLength: Math.max(1, Math.floor(hp.sequenceLength / 4)), maxSamples: 16 },
+      });
+      await writeFile(join(workDir, "evaluation.json"), JSON.stringify({
+        format: "tributary.evaluation/1", jobId: job.jobId.toString(), baseModelId: job.baseModelId.toString(),
+        heldOutContributions: heldOut.length, heldOutIsTrainingData: heldOut.length === 0, report,
+      }, null, 2));
+      context.logger.info({ lossDelta: report.lossDelta }, "adapter evaluated");
+      return { reportPath: "evaluation.json" } satisfies EvaluateOutput;
+    } finally {
+      await engine.unregisterAdapter(modelId, adapterId).catch(() => undefined);
+    }
+  };
+}
+
+export function sketchPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler {
+  return async (context) => {
+    const { fetched, contributions } = await readJobData(context);
+    const engine = await getEngine();
+    const modelId = await loadBaseModel(engine, context);
+    const documents = [];
+    for (const c of contributions) documents.push({ contributionId: BigInt(c.contributionId), tokens: await engine.encode(modelId, c.text) });
+    const index = buildSpanIndex(fetched.root as Hex, documents);
+    await writeFile(join(context.workDir, "span-index.bin"), encodeSpanIndex(index));
+    return { files: { "span-index": "span-index.bin" } } satisfies SketchOutput;
+  };
+}

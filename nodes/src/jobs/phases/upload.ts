@@ -1,0 +1,82 @@
+/**
+ * The `upload` phase: puts the job's results on IPFS (stored and pinned), records each as an artifact of the job,
+ * and returns the three CIDs `submitResult` puts on-chain. The two documents are the ones a serving node reads
+ * (nodes/src/serve/artifacts.ts):
+ *   adapterCid           { schema: "tributary.adapter/1", format: "peft-lora", adapterConfig, weights: <cid of
+ *                        adapter_model.safetensors> } over the train phase's PEFT folder
+ *   evaluationCid        the evaluation report file
+ *   attributionIndexCid  { schema: "tributary.attribution-index/1", spanIndex: <cid>, files: { name: { cid, byteSize } } }:
+ *                        the span index, and every other attribution file (gradient sketch, TracIn checkpoints
+ *                        when training kept them), which is what a watcher needs to recompute a record
+ */
+import { readFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "../../engine/formats/peft-adapter.ts";
+import { ADAPTER_ARTIFACT_SCHEMA, ATTRIBUTION_INDEX_ARTIFACT_SCHEMA, type AdapterArtifact, type AttributionIndexArtifact } from "../../serve/artifacts.ts";
+import type { ContentStore } from "../../storage/content-store.ts";
+import type { EvaluateOutput, PhaseHandler, SketchOutput, TrainOutput, UploadOutput } from "../pipeline.ts";
+import { JobDataError } from "./fetch-verify.ts";
+
+/** The sketch phase's file that serving needs: the encoded span index. */
+export const SPAN_INDEX_FILE = "span-index";
+
+export interface StoredFile {
+  cid: string;
+  byteSize: number;
+}
+
+/** Serving's document, plus every attribution file by name (the span index among them). */
+export interface AttributionIndexDocument extends AttributionIndexArtifact {
+  files: Record<string, StoredFile>;
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined || value === null) throw new JobDataError(`the upload phase needs ${what}, which no earlier phase produced`);
+  return value;
+}
+
+export function uploadPhase({ store }: { store: ContentStore }): PhaseHandler {
+  return async ({ workDir, outputs, recordArtifact, logger }) => {
+    const train = need(outputs.train as TrainOutput | undefined, "the train phase's adapterDir");
+    const evaluation = need(outputs.evaluate as EvaluateOutput | undefined, "the evaluate phase's reportPath");
+    const sketch = need(outputs.sketch as SketchOutput | undefined, "the sketch phase's files");
+    const at = (path: string) => resolve(workDir, path);
+    const readOrFail = (path: string) => readFile(path).catch((error: NodeJS.ErrnoException) => {
+      throw new JobDataError(`cannot read ${path} to upload (${error.code ?? error.message})`);
+    });
+    const addFile = async (path: string, kind: string): Promise<StoredFile> => {
+      const bytes = await readOrFail(path);
+      const cid = (await store.addBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))).toString();
+      recordArtifact({ cid, kind });
+      return { cid, byteSize: bytes.byteLength };
+    };
+    const addDocument = async (document: AdapterArtifact | AttributionIndexDocument, kind: string): Promise<string> => {
+      const cid = (await store.addJson(document)).toString();
+      recordArtifact({ cid, kind });
+      return cid;
+    };
+
+    const adapterDir = at(need(train.adapterDir, "the train phase's adapterDir"));
+    let adapterConfig: Record<string, unknown>;
+    try {
+      adapterConfig = JSON.parse((await readOrFail(join(adapterDir, ADAPTER_CONFIG_FILE))).toString("utf8")) as Record<string, unknown>;
+    } catch (error) {
+      if (error instanceof JobDataError) throw error;
+      throw new JobDataError(`${join(adapterDir, ADAPTER_CONFIG_FILE)} is not JSON: ${(error as Error).message}`);
+    }
+    const weights = await addFile(join(adapterDir, ADAPTER_WEIGHTS_FILE), "adapter-weights");
+    const adapterCid = await addDocument({ schema: ADAPTER_ARTIFACT_SCHEMA, format: "peft-lora", adapterConfig, weights: weights.cid }, "adapter");
+
+    const evaluationCid = (await addFile(at(evaluation.reportPath), "evaluation")).cid;
+
+    const files: Record<string, StoredFile> = {};
+    for (const [name, path] of Object.entries(sketch.files)) files[name] = await addFile(at(path), "attribution-file");
+    for (const [name, path] of Object.entries(train.checkpointFiles ?? {})) files[`checkpoints/${basename(name)}`] = await addFile(at(path), "tracin-checkpoint");
+    const spanIndex = files[SPAN_INDEX_FILE];
+    if (!spanIndex) throw new JobDataError(`the sketch phase returned no "${SPAN_INDEX_FILE}" file (it returned ${Object.keys(sketch.files).join(", ") || "none"})`);
+    const attributionIndexCid = await addDocument({ schema: ATTRIBUTION_INDEX_ARTIFACT_SCHEMA, spanIndex: spanIndex.cid, files }, "attribution-index");
+
+    logger.info({ adapterCid, evaluationCid, attributionIndexCid }, "results stored and pinned");
+    return { adapterCid, evaluationCid, attributionIndexCid } satisfies UploadOutput;
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * The extensions `tributary-node start` always runs, around the ones its config loads:
+ * - `storage` first (storage-extension.ts), so the others can use the store;
+ * - the configured extensions;
+ * - `datanet-phases` last: the `fetch`, `verify` and `upload` job phases over the store and the chain, and
+ *   `train`, `evaluate` and `sketch` on the worker Engine (started on first use, closed at shutdown), for
+ *   whichever of them no configured extension registered (a configured extension may replace a built-in phase).
+ */
+import { Engine } from "../engine/worker/index.ts";
+import { evaluatePhase, sketchPhase, trainPhase } from "../jobs/phases/engine-phases.ts";
+import { fetchPhase, verifyPhase } from "../jobs/phases/fetch-verify.ts";
+import { uploadPhase } from "../jobs/phases/upload.ts";
+import type { PhaseHandler, RegistrablePhase } from "../jobs/pipeline.ts";
+import type { NodeExtension } from "./extensions.ts";
+import { StorageExtension } from "./storage-extension.ts";
+
+/** Registers each data phase no loaded extension provides. */
+export function datanetPhasesExtension(storage: StorageExtension): NodeExtension {
+  return {
+    name: "datanet-phases",
+    setup(context) {
+      const deps = { store: storage.storage.store, chain: context.chain, fromBlock: context.config.startBlock };
+      let started: Promise<Engine> | undefined;
+      const engine = { engine: () => (started ??= Engine.start()) };
+      context.onShutdown(async () => {
+        if (started) await (await started).close();
+      });
+      const builtIn: Array<[RegistrablePhase, PhaseHandler]> = [
+        ["fetch", fetchPhase(deps)], ["verify", verifyPhase(deps)], ["train", trainPhase(engine)],
+        ["evaluate", evaluatePhase(engine)], ["sketch", sketchPhase(engine)], ["upload", uploadPhase(deps)],
+      ];
+      for (const [phase, handler] of builtIn) {
+        if (context.phases.get(phase)) context.logger.info({ phase }, "a loaded extension provides this phase; the built-in one is not used");
+        else context.phases.register(phase, handler);
+      }
+    },
+  };
+}
+
+/** The extensions `tributary-node start` runs: storage first, then the configured ones, then the built-in phases. */
+export function withBuiltinExtensions(loaded: readonly NodeExtension[]): NodeExtension[] {
+  const storage = new StorageExtension();
+  return [storage, ...loaded, datanetPhasesExtension(storage)];
+}
