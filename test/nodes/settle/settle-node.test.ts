@@ -30,7 +30,7 @@ before(async () => {
   abis = await loadSettlementAbis();
   const config: NodeConfig = {
     rpcUrl: f.t.chain.rpcUrl, chainId: f.t.chain.chainId, contracts: f.t.addresses, deploymentFile: undefined, dataDir: join(f.dir, "node"),
-    http: { host: "127.0.0.1", port: 0 }, operatorKey: privateKeyOf(account(2)) as Hex, operatorKeySource: "config",
+    http: { host: "127.0.0.1", port: 0, corsOrigins: [] }, p2p: { listen: [], peers: [] }, operatorKey: privateKeyOf(account(2)) as Hex, operatorKeySource: "config",
     confirmations: 0, pollIntervalMs: 100, maxBlockRange: 1000, startBlock: 0n, storage: { kind: "helia" }, logLevel: "silent",
     jobs: { minFee: 0n, baseModels: new Map(), capabilities: [] }, extensions: [],
   };

@@ -136,7 +136,7 @@ describe("the whole story", () => {
     // The node: serving and settlement.
     const config: NodeConfig = {
       rpcUrl: t.chain.rpcUrl, chainId: t.chain.chainId, contracts: t.addresses, deploymentFile: undefined, dataDir: join(dir, "node"),
-      http: { host: "127.0.0.1", port: 0 }, operatorKey: privateKeyOf(operator) as Hex, operatorKeySource: "config",
+      http: { host: "127.0.0.1", port: 0, corsOrigins: [] }, p2p: { listen: [], peers: [] }, operatorKey: privateKeyOf(operator) as Hex, operatorKeySource: "config",
       confirmations: 0, pollIntervalMs: 100, maxBlockRange: 1000, startBlock: 0n, storage: { kind: "helia" }, logLevel: "silent",
       jobs: { minFee: 0n, baseModels: new Map([[1n, BASE_MODEL_DIR]]), capabilities: [] }, extensions: [],
     };
