@@ -25,6 +25,9 @@ import { operatorFaucet, operatorRegister, operatorStake } from "./operator.ts";
 import { startCommand } from "./start.ts";
 import { jobsListCommand, statusCommand } from "./status.ts";
 import { verifyBatchCommand } from "./verify-batch.ts";
+import { claimCommand } from "./claim.ts";
+import { CreditError } from "../settle/credits.ts";
+import { watchCommand } from "./watch.ts";
 
 /** Commands with their own argument parsing: passed through as they are. */
 const PASSTHROUGH: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
@@ -62,6 +65,22 @@ function buildProgram(setExit: (code: number) => void): Command {
       });
       const dataDir = config?.dataDir ?? resolve(String(sources.flags?.dataDir ?? process.env.TRIBUTARY_DATA_DIR ?? ".data/node"));
       jobsListCommand(dataDir, options.json === true);
+    });
+
+  addConfigOptions(program.command("claim").description("claim your credited tokens from a node's contributor pool"))
+    .requiredOption("--node <address>", "the node's operator address")
+    .option("--api <url>", "the node's API (default: its registered endpoint)")
+    .option("--account <address>", "claim for this account (default: the configured key's)")
+    .action(async (options: Record<string, unknown>) => {
+      setExit(await claimCommand(await openChainSession({ ...configSources(options), createKeyFile: false }), {
+        node: options.node as string, api: options.api as string | undefined, account: options.account as string | undefined,
+      }));
+    });
+  addConfigOptions(program.command("watch").description("recompute every node's settlement batches and challenge bad credit roots"))
+    .option("--once", "scan once and exit (1 if a bad batch was found)")
+    .option("--dry-run", "report only; never challenge")
+    .action(async (options: Record<string, unknown>) => {
+      setExit(await watchCommand(await openChainSession({ ...configSources(options), createKeyFile: false }), { once: options.once === true, dryRun: options.dryRun === true }));
     });
 
   const operator = program.command("operator").description("the operator's registration and stake in the NodeRegistry");
@@ -179,7 +198,7 @@ function report(error: unknown): number {
     console.error(`tributary-node: ${error.message}`);
     return 2;
   }
-  if (error instanceof ChainError || error instanceof StateError || error instanceof NodeApiError) {
+  if (error instanceof ChainError || error instanceof StateError || error instanceof NodeApiError || error instanceof CreditError) {
     console.error(`tributary-node: ${error.message}`);
     return 1;
   }

@@ -13,6 +13,8 @@ import { AdapterTiers } from "./adapter-tiers.ts";
 import { AttributionService } from "./attribution-service.ts";
 import { DeployedModels, type ServedModelConfig } from "./deployed-models.ts";
 import { openAiRoutes } from "./openai-routes.ts";
+import { localBackend, upstreamBackend, type UpstreamSettings } from "./upstream.ts";
+import { OnchainInference } from "./onchain-inference.ts";
 import { PaymentGate, protocolPaymentChain, type PaymentChain } from "./payment-gate.ts";
 import { createServeMetrics } from "./serve-metrics.ts";
 import { VoucherStore } from "./voucher-store.ts";
@@ -29,6 +31,16 @@ export interface ServeOptions {
   contextLength?: number;
   /** Replaces the chain reads of the payment checks (unit tests). */
   paymentChain?: PaymentChain;
+  /**
+   * Hands generation to another OpenAI-compatible server (vLLM, LoRAX) that has the adapters loaded; this node
+   * keeps tokenization (prices), vouchers, attribution, records and settlement. The engine then needs only
+   * the base model's tokenizer loaded, not the adapters.
+   */
+  upstream?: UpstreamSettings;
+  /** Attribution of every paid response (default true); false only to measure its cost (no records, nothing credited). */
+  attribution?: boolean;
+  /** Serve `requestInference` requests naming this node (default: true when a content store is given). */
+  onchainInference?: boolean;
 }
 
 export function createServeExtension(options: ServeOptions): NodeExtension {
@@ -47,8 +59,17 @@ export function createServeExtension(options: ServeOptions): NodeExtension {
       const attribution = new AttributionService({ database: state.database, store: options.store });
       let queued = () => 0;
       const serveMetrics = createServeMetrics(metrics.registry, options.engine, tiers, () => queued());
+      const backend = options.upstream ? upstreamBackend(options.engine, options.upstream) : localBackend(options.engine);
+      if (options.store !== undefined && options.onchainInference !== false) {
+        const onchain = new OnchainInference({
+          database: state.database, chain, engine: options.engine, backend, models, tiers, attribution, store: options.store, logger: context.logger,
+        });
+        context.subscribe({ contract: "settlement", events: ["InferenceRequested"], handle: (event) => onchain.handle(event) });
+        context.onShutdown(() => onchain.stop());
+        void onchain.kick(); // requests left open by an earlier run
+      }
       const routes = openAiRoutes({
-        engine: options.engine, models, tiers, payments, paymentChain, attribution, metrics: serveMetrics, node, domain,
+        engine: options.engine, backend, attributionEnabled: options.attribution !== false, models, tiers, payments, paymentChain, attribution, metrics: serveMetrics, node, domain,
         maxQueued: options.maxQueued ?? 64,
       });
       queued = routes.queued;

@@ -8,3 +8,4 @@ export { requestCost, defaultMaxTokens } from "./pricing.ts";
 export { publishAdapter, publishAttributionIndex, ADAPTER_ARTIFACT_SCHEMA, ATTRIBUTION_INDEX_ARTIFACT_SCHEMA } from "./artifacts.ts";
 export type { TributaryField } from "./attribution-service.ts";
 export { parseOpenAiRequest, type ParsedRequest } from "./openai-request.ts";
+export { upstreamBackend, localBackend, upstreamModelName, type UpstreamSettings, type GenerationBackend } from "./upstream.ts";

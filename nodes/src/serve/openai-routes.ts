@@ -33,9 +33,14 @@ import type { ServeMetrics } from "./serve-metrics.ts";
 import { SseWriter } from "./sse.ts";
 import { VOUCHER_HEADER, parseVoucherHeader, type VoucherDomain } from "./voucher.ts";
 import type { AcceptedVoucher } from "./voucher-store.ts";
+import { localBackend, type GenerationBackend } from "./upstream.ts";
 
 export interface OpenAiRouteDeps {
   engine: Engine;
+  /** False: no attribution and no record (benchmarks measure its cost this way; nothing is settled for such responses). */
+  attributionEnabled?: boolean;
+  /** Where tokens are generated: the local engine (default) or an upstream OpenAI-compatible server. */
+  backend?: GenerationBackend;
   models: DeployedModels;
   tiers: AdapterTiers;
   payments: PaymentGate;
@@ -57,12 +62,18 @@ interface Prepared {
   parsed: ParsedRequest;
   model: DeployedModel;
   promptIds: number[];
+  /** The prompt as text (the chat template applied): what an upstream server is given. */
+  promptText: string;
   maxTokens: number;
 }
+
+/** The output's token ids: an upstream finish event carries them (encoded from its text), else the token events'. */
+const outputIdsOf = (finish: GenerationEvent, streamed: number[]): number[] => (finish as { outputTokens?: number[] }).outputTokens ?? streamed;
 
 export function openAiRoutes(deps: OpenAiRouteDeps) {
   let inFlight = 0;
   const queued = () => inFlight;
+  const backend = deps.backend ?? localBackend(deps.engine);
 
   return Object.assign(async (app: FastifyInstance) => {
     app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
@@ -156,12 +167,12 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
       throw badField(kind === "chat" && (body as Record<string, unknown>).max_completion_tokens != null ? "max_completion_tokens" : "max_tokens",
         `is ${maxTokens}, but the prompt's ${promptIds.length} tokens leave ${context - promptIds.length} of the model's ${context} positions`);
     }
-    return { parsed, model, promptIds, maxTokens };
+    return { parsed, model, promptIds, promptText: text, maxTokens };
   }
 
   async function generate(kind: ParsedRequest["kind"], request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const endpoint = kind === "chat" ? "/v1/chat/completions" : "/v1/completions";
-    const { parsed, model, promptIds, maxTokens } = await prepare(kind, request.body);
+    const { parsed, model, promptIds, promptText, maxTokens } = await prepare(kind, request.body);
     if (inFlight >= deps.maxQueued) {
       const retryAfter = deps.retryAfterSeconds ?? 1;
       throw new ServeError(429, "queue_full", `the generation queue is full (${inFlight} of ${deps.maxQueued}); retry after ${retryAfter} s`, { retryAfter, details: { queued: inFlight } });
@@ -174,7 +185,8 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
     };
     try {
       const voucher = parseVoucherHeader(request.headers[VOUCHER_HEADER]);
-      await deps.tiers.ensure({ baseModel: model.engineModel, adapterId: model.adapterId, dir: model.adapterDir, cid: model.adapterCid });
+      // Upstream, the adapter lives in the upstream server (vLLM/LoRAX load the PEFT folder themselves).
+      if (backend.local) await deps.tiers.ensure({ baseModel: model.engineModel, adapterId: model.adapterId, dir: model.adapterDir, cid: model.adapterCid });
       // The span index loads (once) while the tokens are generated, not after them.
       deps.attribution.spanIndex(model).catch(() => undefined);
       const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("hex")}`;
@@ -187,9 +199,8 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
         if (!finished) controller.abort();
       });
       const sampling = parsed.topP === 0 ? { temperature: 0 } : { temperature: parsed.temperature, topP: parsed.topP };
-      const events = deps.engine.generate({
-        modelId: model.engineModel, adapterId: model.adapterId, prompt: promptIds, maxTokens, sampling, stop: parsed.stop,
-        ...(parsed.seed === undefined ? {} : { seed: parsed.seed }), signal: controller.signal,
+      const events = backend.generate({
+        model, promptText, promptIds, maxTokens, sampling, stop: parsed.stop, ...(parsed.seed === undefined ? {} : { seed: parsed.seed }), signal: controller.signal,
       });
       const created = Math.floor(Date.now() / 1000);
       const chunkBase = { id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created, model: model.name };
@@ -198,7 +209,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
       if (!parsed.stream) {
         const { text, outputTokens, finish } = await collect(events);
         finished = true;
-        const tributary = await attributionOf(context, outputTokens);
+        const tributary = deps.attributionEnabled === false ? undefined : await attributionOf(context, outputTokens);
         release();
         deps.metrics.requests.inc({ endpoint, status: "200" });
         const usage = { prompt_tokens: finish.promptTokens, completion_tokens: finish.completionTokens, total_tokens: finish.promptTokens + finish.completionTokens };
@@ -238,7 +249,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
           sse.send({ ...chunkBase, choices: [], usage: { prompt_tokens: finish.promptTokens, completion_tokens: finish.completionTokens, total_tokens: finish.promptTokens + finish.completionTokens } });
         }
         release();
-        sse.send({ ...chunkBase, choices: [], tributary: await attributionOf(context, outputTokens) });
+        if (deps.attributionEnabled !== false) sse.send({ ...chunkBase, choices: [], tributary: await attributionOf(context, outputIdsOf(finish, outputTokens)) });
         sse.done();
         deps.metrics.requests.inc({ endpoint, status: "200" });
       } catch (error) {
@@ -260,7 +271,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
     for await (const event of events) {
       text += event.text;
       if (event.type === "token") outputTokens.push(event.tokenId);
-      else return { text, outputTokens, finish: event };
+      else return { text, outputTokens: outputIdsOf(event, outputTokens), finish: event };
     }
     throw new ServeError(503, "generation_ended", "the generation ended without finishing (the model was unloaded); retry");
   }

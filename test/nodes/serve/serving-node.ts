@@ -16,7 +16,7 @@ import { buildSpanIndex, encodeSpanIndex } from "../../../nodes/src/attribution/
 import type { NodeConfig } from "../../../nodes/src/config/load.ts";
 import { Engine } from "../../../nodes/src/engine/worker/index.ts";
 import { startNode, type RunningNode } from "../../../nodes/src/runtime/node.ts";
-import { createServeExtension, publishAdapter, publishAttributionIndex } from "../../../nodes/src/serve/index.ts";
+import { createServeExtension, publishAdapter, publishAttributionIndex, type UpstreamSettings } from "../../../nodes/src/serve/index.ts";
 import { openContentStore } from "../../../nodes/src/storage/index.ts";
 import type { ContentStore } from "../../../nodes/src/storage/content-store.ts";
 import {
@@ -53,7 +53,7 @@ export interface ServingNode {
   close(): Promise<void>;
 }
 
-export async function startServingNode(options: { maxQueued?: number } = {}): Promise<ServingNode> {
+export async function startServingNode(options: { maxQueued?: number; upstream?: (adapterDir: string) => Promise<UpstreamSettings> } = {}): Promise<ServingNode> {
   const t = await startTestChain();
   const dataDir = await mkdtemp(join(tmpdir(), "tributary-serve-"));
   const { store } = await openContentStore("helia:", { dataDir: join(dataDir, "publisher"), fetchTimeoutMs: 10_000 });
@@ -111,9 +111,10 @@ export async function startServingNode(options: { maxQueued?: number } = {}): Pr
       confirmations: 0, pollIntervalMs: 100, maxBlockRange: 1000, startBlock: 0n, storage: { kind: "helia" }, logLevel: "silent",
       jobs: { minFee: 0n, baseModels: new Map([[1n, BASE_MODEL_DIR]]), capabilities: [] }, extensions: [],
     };
+    const upstream = options.upstream ? await options.upstream(adapterDir) : undefined;
     const start = () => startNode(config, {
       logger: pino({ level: "silent" }),
-      extensions: [createServeExtension({ engine, store, models: [{ modelId }], maxQueued: options.maxQueued })],
+      extensions: [createServeExtension({ engine, store, models: [{ modelId }], maxQueued: options.maxQueued, upstream })],
     });
     const serving: ServingNode = {
       t, node: await start(), engine, store, dataDir, payer, sessionKey, operator: operator.address, modelId, plantedOutput,
