@@ -278,7 +278,8 @@ test("the dApp drives the protocol from a browser wallet", { timeout: 240_000 },
   // chatting itself needs a serving node, which the page says is not running.
   await page.getByRole("link", { name: "Playground" }).click();
   await page.getByText(/Could not list the node's models/).waitFor();
-  assert.equal(await page.getByTestId("session-status").textContent(), "not authorized yet");
+  // The key's on-chain state is read after the page renders ("…" until then).
+  await page.getByTestId("session-status").getByText("not authorized yet", { exact: true }).waitFor();
   await sendTransaction("Authorize the session key", page.getByTestId("session-status").getByText(/may spend 5 TRIB more/));
   await page.getByRole("button", { name: "Allow the Settlement to take the deposit" }).click();
   await page.locator("button:enabled", { hasText: "Deposit into escrow" }).waitFor({ timeout: 30_000 });
