@@ -65,3 +65,47 @@ export async function loadLlamaCpp(maxThreads?: number): Promise<{ llama: LlamaC
   const llama = await module.getLlama({ gpu: false, build: "never", logLevel: module.LlamaLogLevel.error, ...(maxThreads === undefined ? {} : { maxThreads }) });
   return { llama };
 }
+
+/** Greedily generates `newTokens` after `prompt` in `sequence`, returning the tokens (eos is not special to the loop). */
+export async function llamaCppGreedy(sequence: LlamaCppSequence, prompt: number[], newTokens: number): Promise<number[]> {
+  const out: number[] = [];
+  for await (const token of sequence.evaluate(prompt, { temperature: 0 })) {
+    out.push(token);
+    if (out.length === newTokens) break;
+  }
+  return out;
+}
+
+/**
+ * Tokens per second for `prompts`, request i with adapter file i mod K. llama.cpp applies LoRA adapters per context,
+ * never per sequence, so requests are grouped by adapter: one context per adapter, its requests decoded together as
+ * the context's parallel sequences (batched in each llama_decode), groups served one after another with all threads.
+ * One request and one adapter is single-stream decode.
+ */
+export async function llamaCppThroughput(
+  model: LlamaCppModel, adapterFiles: readonly (string | null)[], prompts: readonly number[][], newTokens: number, threads: number,
+): Promise<{ tokensPerSecond: number; firstTokens: number[] }> {
+  const groups = new Map<number, number[][]>();
+  prompts.forEach((prompt, i) => {
+    const k = i % adapterFiles.length;
+    groups.set(k, [...(groups.get(k) ?? []), prompt]);
+  });
+  const contexts: [LlamaCppContext, number[][]][] = [];
+  for (const [k, members] of groups) {
+    const file = adapterFiles[k];
+    const perSequence = members[0].length + newTokens;
+    contexts.push([await model.createContext({
+      contextSize: perSequence * members.length, sequences: members.length, batchSize: Math.max(perSequence * members.length, 32), threads,
+      ...(file === null ? {} : { lora: { adapters: [{ filePath: file }] } }),
+    }), members]);
+  }
+  let firstTokens: number[] = [];
+  const start = performance.now();
+  for (const [context, members] of contexts) {
+    const outputs = await Promise.all(members.map((prompt) => llamaCppGreedy(context.getSequence(), prompt, newTokens)));
+    if (firstTokens.length === 0) firstTokens = outputs[0];
+  }
+  const seconds = (performance.now() - start) / 1000;
+  for (const [context] of contexts) await context.dispose();
+  return { tokensPerSecond: (prompts.length * newTokens) / seconds, firstTokens };
+}
