@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     requests: { type: "string", default: "100" },
     "new-tokens": { type: "string", default: "16" },
     prompt: { type: "string", default: "8" },
+    repeats: { type: "string", default: "3" },
     "no-peft": { type: "boolean", default: false },
   },
 });
@@ -43,6 +44,7 @@ const MODEL = args.model!;
 const REQUESTS = Number(args.requests);
 const NEW_TOKENS = Number(args["new-tokens"]);
 const PROMPT = Number(args.prompt);
+const REPEATS = Number(args.repeats);
 const ADAPTERS = 100;
 const THREADS = availableParallelism();
 /** The peers' thread counts tried (each configuration keeps its best). */
@@ -129,7 +131,7 @@ async function oursRuns(folder: string, precision: Precision, adapters: LoraAdap
   const session = await oursSession(folder, precision, adapters, prompts, best!.threads);
   const results: Result[] = [];
   for (const r of RUNS) {
-    results.push({ peer: "ours", precision, label: r.label, ...await session.run(r.requests, r.adapters), threads: best!.threads });
+    results.push({ peer: "ours", precision, label: r.label, ...await medianOf(() => session.run(r.requests, r.adapters)), threads: best!.threads });
     console.log(`ours ${precision} ${r.label}: ${results.at(-1)!.tokensPerSecond.toFixed(1)} tok/s (${best!.threads} threads)`);
   }
   await session.close();
@@ -151,7 +153,7 @@ async function llamaCppRuns(llama: LlamaCpp, file: string, precision: Precision,
     if (probe.tokensPerSecond > bestProbe) [threads, bestProbe] = [candidate, probe.tokensPerSecond];
   }
   for (const r of RUNS) {
-    const measured = await llamaCppThroughput(model, adapterFiles.slice(0, r.adapters), prompts.slice(0, r.requests), NEW_TOKENS, threads);
+    const measured = await medianOf(() => llamaCppThroughput(model, adapterFiles.slice(0, r.adapters), prompts.slice(0, r.requests), NEW_TOKENS, threads));
     results.push({ peer: "llama.cpp", precision, label: r.label, ...measured, threads });
     console.log(`llama.cpp ${precision} ${r.label}: ${measured.tokensPerSecond.toFixed(1)} tok/s (${threads} threads)`);
   }
@@ -161,7 +163,7 @@ async function llamaCppRuns(llama: LlamaCpp, file: string, precision: Precision,
 
 async function peftRuns(folder: string, adaptersDir: string, precision: Precision, prompts: number[][], dir: string): Promise<{ results: Result[]; info: string }> {
   const spec = join(dir, `peft-${precision}.json`);
-  await writeFile(spec, JSON.stringify({ dtype: precision === "f32" ? "float32" : "float16", threads: THREAD_COUNTS, prompts, new_tokens: NEW_TOKENS, runs: RUNS }));
+  await writeFile(spec, JSON.stringify({ dtype: precision === "f32" ? "float32" : "float16", threads: THREAD_COUNTS, repeats: REPEATS, prompts, new_tokens: NEW_TOKENS, runs: RUNS }));
   // The peer at its best: the machines' OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE hold OpenBLAS to AVX2 kernels (STACK.md).
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
@@ -172,6 +174,14 @@ async function peftRuns(folder: string, adaptersDir: string, precision: Precisio
     results: parsed.results.map((r) => ({ peer: "PEFT", precision, label: r.label, tokensPerSecond: r.tokens_per_s, firstTokens: r.first_tokens, threads: r.threads })),
     info: `torch ${parsed.torch}, threads by probe, 1024³ matmul ${parsed.matmul_gflops.toFixed(0)} GFLOP/s`,
   };
+}
+
+/** The run with the median rate of REPEATS runs. */
+async function medianOf(run: () => Promise<{ tokensPerSecond: number; firstTokens: number[] }>): Promise<{ tokensPerSecond: number; firstTokens: number[] }> {
+  const runs = [];
+  for (let i = 0; i < REPEATS; i++) runs.push(await run());
+  runs.sort((a, b) => a.tokensPerSecond - b.tokensPerSecond);
+  return runs[(runs.length - 1) >> 1];
 }
 
 interface Result {
@@ -264,7 +274,7 @@ async function writeMarkdown(results: Result[], config: typeof SMOLLM2_135M, sou
     `Measured ${new Date().toISOString().slice(0, 16)}Z on ${cpus().length} cores (${cpus()[0]?.model.trim()}), every peer (ours included) on whichever of ${THREAD_COUNTS.join(" or ")} threads a short single-stream probe found faster (shown); ` +
     `load average ${load.map((l) => l.toFixed(1)).join(" → ")} over the run (other processes were running: absolute rates are low, ratios are side by side).`,
     `Peers: ours (WASM backend, SGMV LoRA, paged KV cache; f16 = matrices kept in f16, accumulated in f32); llama.cpp through node-llama-cpp ${NODE_LLAMA_CPP_VERSION} (prebuilt linux-x64 CPU binaries; model and adapters exported by \`tributary-node export-gguf\`; adapters are per context in llama.cpp, so one context per adapter, each decoding its requests as parallel sequences, contexts in turn); transformers + PEFT (${peftInfo}, OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset, one generate() with adapter_names).`,
-    `Workload: ${REQUESTS} requests of ${PROMPT} random prompt ids, greedy, exactly ${NEW_TOKENS} new tokens each (eos ignored); rank-${BENCH_LORA.rank} adapters on ${BENCH_LORA.targetModules.join(", ")}, request i uses adapter i mod K. Tokens/s = generated tokens / wall time including prefill; one run each after a warm-up. Command: \`npm run bench:peers -- --model ${MODEL}\`.`,
+    `Workload: ${REQUESTS} requests of ${PROMPT} random prompt ids, greedy, exactly ${NEW_TOKENS} new tokens each (eos ignored); rank-${BENCH_LORA.rank} adapters on ${BENCH_LORA.targetModules.join(", ")}, request i uses adapter i mod K. Tokens/s = generated tokens / wall time including prefill; median of ${REPEATS} run(s) each after a warm-up. Command: \`node bench/peers/run.ts --model ${MODEL} --requests ${REQUESTS} --repeats ${REPEATS}\` (\`npm run bench:peers\` runs both models).`,
     `Greedy tokens of the single-stream request, compared with ours: ${agree}.`,
     "",
     "| precision | configuration | ours tok/s | llama.cpp tok/s | PEFT tok/s | ours / llama.cpp | ours / PEFT |",
