@@ -14,6 +14,7 @@ import { StateError } from "../state/index.ts";
 import { ExtensionError } from "../runtime/extensions.ts";
 import { openChainSession } from "./chain-session.ts";
 import { UsageError } from "./errors.ts";
+import { exportGgufCommand } from "./export-gguf.ts";
 import { generateCommand } from "./generate.ts";
 import { datanetContribute, datanetContributions, datanetCreate, datanetDecide, datanetPublish } from "./datanet.ts";
 import { jobCreate, jobWatch } from "./job.ts";
@@ -32,6 +33,7 @@ import { watchCommand } from "./watch.ts";
 /** Commands with their own argument parsing: passed through as they are. */
 const PASSTHROUGH: Record<string, { run: (args: string[]) => Promise<number>; summary: string }> = {
   generate: { run: generateCommand, summary: "generate text with a local model folder and an optional LoRA adapter" },
+  "export-gguf": { run: exportGgufCommand, summary: "write a model folder or a PEFT adapter as GGUF (llama.cpp, Ollama)" },
   "verify-batch": { run: verifyBatchCommand, summary: "recompute a settlement batch from public data and report discrepancies" },
 };
 

@@ -57,3 +57,9 @@ export class FolderFileError extends FormatError {
     this.path = path;
   }
 }
+
+/** Bytes that are not a well-formed GGUF file, or a GGUF file the writer was asked to produce wrongly. */
+export class GgufFormatError extends FormatError {}
+
+/** A model or adapter that has no faithful GGUF form (a tokenizer or setting llama.cpp would read differently). */
+export class GgufExportError extends FormatError {}
