@@ -23,6 +23,7 @@ export * from "./file-data-source.ts";
 export { verifyRecord, type Discrepancy, type RecordVerification, type VerifyOptions } from "./verify-record.ts";
 export * from "./recompute-output-gradients.ts";
 export * from "./datanet-version-reader.ts";
+export * from "./model-provenance-reader.ts";
 export { verifyBatch, type BatchVerification } from "./verify-batch.ts";
 export {
   attributionQualityReport, holdOutAttributionCanaries, ATTRIBUTION_QUALITY_SCHEMA,

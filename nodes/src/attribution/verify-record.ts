@@ -16,6 +16,7 @@ import { gradientSketchDigest } from "./gradient-sketch-file.ts";
 import { spanIndexDigest } from "./span-index-file.ts";
 import { encodeFloat32Base64, type RecordGradientEvidence } from "./attribution-record.ts";
 import type { DatanetVersionReader } from "./datanet-version-reader.ts";
+import type { ModelProvenanceReader } from "./model-provenance-reader.ts";
 import type { OutputGradientRecomputer } from "./recompute-output-gradients.ts";
 import { countContributions, findOccurrences, matchSpans, matchWindows } from "./span-match.ts";
 import { scoreWindows } from "./span-score.ts";
@@ -38,6 +39,11 @@ export interface VerifyOptions {
   gradients?: OutputGradientRecomputer;
   /** Checks each record's Datanet root against the registry (createDatanetVersionReader). */
   chain?: DatanetVersionReader;
+  /**
+   * Checks each record's model against the ModelRegistry's provenance (createModelProvenanceReader): the adapter
+   * CID it names, and that its Datanet id, version and root are the ones that model was trained on.
+   */
+  models?: ModelProvenanceReader;
 }
 
 export interface RecordVerification {
@@ -66,6 +72,21 @@ export async function verifyRecord(value: unknown, source: AttributionDataSource
     const root = await options.chain.versionRoot(BigInt(record.datanet.id), record.datanet.version);
     if (!root) report("datanet-version", `the registry has no version ${record.datanet.version} of Datanet ${record.datanet.id}`);
     else if (root !== record.datanet.root) report("datanet-root", `datanet.root is ${record.datanet.root}; the registry's root of Datanet ${record.datanet.id} version ${record.datanet.version} is ${root}`);
+  }
+
+  if (options.models) {
+    const provenance = await options.models.provenance(BigInt(record.model.id));
+    if (!provenance) report("model-unknown", `the ModelRegistry has no model ${record.model.id}`);
+    else {
+      if (provenance.adapterCid !== record.model.cid) {
+        report("model-cid", `model.cid is ${record.model.cid}; model ${record.model.id}'s adapter on the registry is ${provenance.adapterCid}`);
+      }
+      const named = `Datanet ${record.datanet.id} version ${record.datanet.version} root ${record.datanet.root}`;
+      const trained = `Datanet ${provenance.datanetId} version ${provenance.datanetVersion} root ${provenance.datanetRoot}`;
+      if (provenance.datanetId !== BigInt(record.datanet.id) || provenance.datanetVersion !== record.datanet.version || provenance.datanetRoot !== record.datanet.root) {
+        report("model-datanet", `the record attributes through ${named}; model ${record.model.id} was trained on ${trained}`);
+      }
+    }
   }
 
   const index = await source.spanIndex(record.datanet.root);

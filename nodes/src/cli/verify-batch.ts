@@ -13,6 +13,7 @@ import { verifyBatch } from "../attribution/verify-batch.ts";
 import type { VerifyOptions } from "../attribution/verify-record.ts";
 import { createFileGradientRecomputeSource, createOutputGradientRecomputer, type ReproducibleBackendName } from "../attribution/recompute-output-gradients.ts";
 import { createDatanetVersionReader } from "../attribution/datanet-version-reader.ts";
+import { createModelProvenanceReader } from "../attribution/model-provenance-reader.ts";
 import type { Backend } from "../engine/backend/backend.ts";
 import { createReferenceBackend } from "../engine/backend/reference.ts";
 import { createWasmBackend } from "../engine/backend/wasm/wasm-backend.ts";
@@ -33,6 +34,8 @@ Options:
                        (records with gradient evidence are reported as unverifiable without them)
   --rpc <url>          JSON-RPC endpoint; with --registry, each record's Datanet root is checked
   --registry <address> against DatanetRegistry.versionRoot
+  --model-registry <address>  with --rpc, each record's model is checked against ModelRegistry.getProvenance
+                       (its adapter CID, and the Datanet id, version and root it was trained on)
   --previous <file>    the node's previous batch, to check the previous credits it starts from
   --json               print the report as JSON
   -h, --help           show this help`;
@@ -53,6 +56,7 @@ export async function verifyBatchCommand(args: string[]): Promise<number> {
         checkpoints: { type: "string" },
         rpc: { type: "string" },
         registry: { type: "string" },
+        "model-registry": { type: "string" },
         previous: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -71,15 +75,19 @@ export async function verifyBatchCommand(args: string[]): Promise<number> {
     positionals.length !== 1 && "<batch.json>", !values.records && "--records", !values.index && "--index",
     values.models && !values.checkpoints && "--checkpoints (with --models)", values.checkpoints && !values.models && "--models (with --checkpoints)",
     values.rpc && !values.registry && "--registry (with --rpc)", values.registry && !values.rpc && "--rpc (with --registry)",
+    values["model-registry"] && !values.rpc && "--rpc (with --model-registry)",
   ].filter(Boolean);
   if (missing.length > 0) {
     console.error(`verify-batch: missing ${missing.join(", ")}.\n\n${HELP}`);
     return 2;
   }
 
-  if (values.registry && !isAddress(values.registry)) {
-    console.error(`verify-batch: --registry ${values.registry} is not an address.`);
-    return 2;
+  for (const flag of ["registry", "model-registry"] as const) {
+    const value = values[flag];
+    if (value && !isAddress(value)) {
+      console.error(`verify-batch: --${flag} ${value} is not an address.`);
+      return 2;
+    }
   }
   const backends: Partial<Record<ReproducibleBackendName, Backend>> = {};
   try {
@@ -90,7 +98,9 @@ export async function verifyBatchCommand(args: string[]): Promise<number> {
       options.gradients = createOutputGradientRecomputer(createFileGradientRecomputeSource({ modelsDir: values.models, checkpointsDir: values.checkpoints! }), backends);
     }
     if (values.rpc) {
-      options.chain = createDatanetVersionReader(createPublicClient({ transport: http(values.rpc) }), values.registry as Address);
+      const client = createPublicClient({ transport: http(values.rpc) });
+      options.chain = createDatanetVersionReader(client, values.registry as Address);
+      if (values["model-registry"]) options.models = createModelProvenanceReader(client, values["model-registry"] as Address);
     }
     const batch = parseBatch(await readJson(positionals[0]), positionals[0]);
     const records = await readJson(values.records!);
