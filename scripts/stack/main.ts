@@ -1,0 +1,215 @@
+/**
+ * `npm start`: the whole Tributary system on 127.0.0.1 from one command. It starts, each as a child process whose
+ * log is a file in the data dir: a `hardhat node` chain with the protocol deployed (test token and its faucet
+ * included) and the committed base model registered in the catalog; one compute node (`tributary-node start`:
+ * embedded IPFS, training, the base model held) registered and staked as its operator through the command line;
+ * the settlement watcher when this checkout has one; and the dApp (Vite). Then it seeds a demo (seed.ts), prints
+ * the URLs and the accounts to import, and says "ready". Ctrl-C stops everything it started.
+ *
+ * State: `hardhat node` keeps its chain in memory only (it has no state file), so every start deploys afresh (the
+ * same addresses, from the same deployer nonces) and replays the seed, whose steps skip what the chain already
+ * shows. The node's own database follows the chain, so it is started clean with each new chain; the data dir keeps
+ * the deployment file, the logs and the demo files. `--reset` wipes the data dir first.
+ *
+ * Usage: node scripts/stack/main.ts [--reset] [--seed full|tiny|none] [--data-dir <dir>]
+ *                                   [--rpc-port <n>] [--node-port <n>] [--dapp-port <n>]
+ *   (also STACK_SEED, STACK_DATA_DIR, RPC_PORT, NODE_PORT, DAPP_PORT)
+ */
+import { readFileSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { formatEther, parseEther } from "viem";
+import { deployProtocol, startHardhatNode, type Deployment, type LocalChain } from "../deploy/local-chain.ts";
+import { choosePort } from "../deploy/ports.ts";
+import { baseModelManifestCid, connectChain, devAccount, devKey, MODEL_BUILDER, OPERATOR, ROLES, CONTRIBUTORS, type StackChain } from "./chain.ts";
+import { startChild, waitFor, type Child } from "./children.ts";
+import { runNodeCli, seedDemo, stopSeedCommands, type SeedSize } from "./seed.ts";
+
+const root = resolve(import.meta.dirname, "..", "..");
+const CLI = resolve(root, "nodes", "src", "cli", "main.ts");
+const BASE_MODEL_NAME = "tributary-base-v0";
+const BASE_MODEL_DIR = resolve(root, "models", BASE_MODEL_NAME);
+const FUNDING = parseEther("1000");
+
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      reset: { type: "boolean", default: false },
+      seed: { type: "string", default: process.env.STACK_SEED ?? "full" },
+      "data-dir": { type: "string", default: process.env.STACK_DATA_DIR ?? join(root, ".data", "stack") },
+      "rpc-port": { type: "string", default: process.env.RPC_PORT },
+      "node-port": { type: "string", default: process.env.NODE_PORT },
+      "dapp-port": { type: "string", default: process.env.DAPP_PORT },
+    },
+  });
+  if (!["full", "tiny", "none"].includes(values.seed)) throw new UsageError(`--seed must be full, tiny or none, got "${values.seed}"`);
+  return { ...values, seed: values.seed as SeedSize | "none", dataDir: resolve(values["data-dir"]) };
+}
+
+/** Which optional parts this checkout has: the watcher command and serving wired into `start`. */
+function optionalParts(): { watcher: boolean; serving: boolean } {
+  const cli = readFileSync(CLI, "utf8");
+  const runtime = ["nodes/src/cli/start.ts", "nodes/src/runtime/builtin-extensions.ts"].map((f) => readFileSync(resolve(root, f), "utf8")).join("\n");
+  return { watcher: /command\("watch"\)/.test(cli), serving: /createServeExtension/.test(runtime) };
+}
+
+const say = (line: string) => console.log(`[stack] ${line}`);
+
+const opts = options();
+const children: Child[] = [];
+let chain: LocalChain | undefined;
+let stopping = false;
+
+async function stopAll(exitCode: number): Promise<never> {
+  if (stopping) return new Promise(() => undefined);
+  stopping = true;
+  say("stopping everything this started ...");
+  stopSeedCommands();
+  for (const child of [...children].reverse()) await child.stop();
+  await chain?.stop();
+  say("stopped");
+  process.exit(exitCode);
+}
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+function fail(error: unknown): Promise<never> {
+  console.error(`[stack] ${error instanceof Error ? error.message : String(error)}`);
+  return stopAll(1);
+}
+
+/** Exits (stopping the rest) when a child ends on its own. */
+function watchExit(child: Child): void {
+  child.process.once("exit", (code, signal) => {
+    if (!stopping) void fail(new Error(`${child.name} exited unexpectedly (${signal ?? `code ${code}`}); see ${child.logFile}`));
+  });
+}
+
+async function fundAndCatalog(stack: StackChain): Promise<bigint> {
+  for (const index of [OPERATOR, MODEL_BUILDER, ...CONTRIBUTORS]) {
+    const address = devAccount(index).address;
+    if ((await stack.read<bigint>("token", "balanceOf", [address])) < FUNDING) await stack.send(0, "token", "transfer", [address, FUNDING]);
+  }
+  let count = await stack.read<bigint>("models", "baseModelCount");
+  if (count === 0n) {
+    const cid = await baseModelManifestCid(BASE_MODEL_DIR, BASE_MODEL_NAME);
+    await stack.send(0, "models", "registerBaseModel", [BASE_MODEL_NAME, cid, "Apache-2.0"]);
+    count = 1n;
+    say(`registered base model ${count} "${BASE_MODEL_NAME}" in the catalog (manifest ${cid})`);
+  }
+  return count;
+}
+
+/** Finds `peerId` anywhere in the node's /health report (the storage check has it). */
+function findPeerId(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === "peerId" && typeof inner === "string") return inner;
+    const found = findPeerId(inner);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  if (opts.reset) {
+    await rm(opts.dataDir, { recursive: true, force: true });
+    say(`reset: removed ${opts.dataDir}`);
+  }
+  await mkdir(opts.dataDir, { recursive: true });
+  const logs = join(opts.dataDir, "logs");
+  await mkdir(logs, { recursive: true });
+  const rpcPort = await choosePort(opts["rpc-port"], 8545);
+  const nodePort = await choosePort(opts["node-port"], 8700);
+  const dappPort = await choosePort(opts["dapp-port"], 5173);
+  const parts = optionalParts();
+
+  say(`data dir ${opts.dataDir}; logs in ${logs}`);
+  say(`starting the chain on 127.0.0.1:${rpcPort}`);
+  chain = await startHardhatNode({ port: rpcPort, logFile: join(logs, "chain.log"), appendLog: true, onUnexpectedExit: (error) => void fail(error) });
+  say("deploying the protocol (building the production artifacts when stale)");
+  const deployment: Deployment = await deployProtocol(chain.rpcUrl, chain.chainId, { deploymentId: `stack-${rpcPort}` });
+  const deploymentFile = join(opts.dataDir, "deployment.json");
+  await writeFile(deploymentFile, `${JSON.stringify(deployment, null, 2)}\n`);
+  // The default data dir is what `npm start` uses: keep .data/local-chain.json (the CLI's and tools' default) in step.
+  if (opts.dataDir === join(root, ".data", "stack")) await writeFile(join(root, ".data", "local-chain.json"), `${JSON.stringify(deployment, null, 2)}\n`);
+  const stack = await connectChain(deployment);
+  const baseModelId = await fundAndCatalog(stack);
+
+  // The node's database follows this chain; a new chain gets a clean one.
+  const nodeDir = join(opts.dataDir, "node");
+  await rm(nodeDir, { recursive: true, force: true });
+  const dappUrl = `http://127.0.0.1:${dappPort}`;
+  say(`starting the compute node on 127.0.0.1:${nodePort} (embedded IPFS, training, base model ${baseModelId})`);
+  const node = startChild("node", process.execPath, [CLI, "start", "--deployment", deploymentFile, "--data-dir", nodeDir, "--operator-key", devKey(OPERATOR),
+    "--host", "127.0.0.1", "--port", String(nodePort), "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "1", "--poll-interval", "500",
+    "--cors-origin", dappUrl, "--cors-origin", `http://localhost:${dappPort}`, "--base-model", `${baseModelId}=${BASE_MODEL_DIR}`,
+    "--capability", "training", "--capability", "storage"], { logFile: join(logs, "node.log"), cwd: root });
+  children.push(node);
+  watchExit(node);
+  const nodeUrl = `http://127.0.0.1:${nodePort}`;
+  const health = await waitFor("the node's /health", async () => (await fetch(`${nodeUrl}/health`)).json(), { timeoutMs: 120_000, child: node });
+  const peerId = findPeerId(health);
+  if (!peerId) throw new Error(`the node's /health names no peer id; see ${node.logFile}`);
+  if (!(await stack.read<boolean>("nodes", "isActive", [devAccount(OPERATOR).address]))) {
+    say(`registering and staking the node's operator (account ${OPERATOR}, peer ${peerId})`);
+    await runNodeCli({ deploymentFile, dataDir: opts.dataDir, say }, "operator register", OPERATOR,
+      ["operator", "register", "--peer-id", peerId, "--endpoint", nodeUrl, "--capability", "training", "--capability", "storage"]);
+  }
+
+  if (parts.watcher) {
+    say("starting the settlement watcher (tributary-node watch)");
+    const watcher = startChild("watcher", process.execPath, [CLI, "watch", "--deployment", deploymentFile, "--data-dir", join(opts.dataDir, "watcher"),
+      "--operator-key", devKey(OPERATOR)], { logFile: join(logs, "watcher.log"), cwd: root });
+    children.push(watcher);
+    watchExit(watcher);
+  } else {
+    say("note: no settlement watcher in this checkout (tributary-node watch); skipped");
+  }
+
+  say(`starting the dApp (Vite) on ${dappUrl}`);
+  const vite = resolve(dirname(createRequire(import.meta.url).resolve("vite/package.json")), "bin", "vite.js");
+  const dapp = startChild("dApp", process.execPath, [vite, "frontend", "--host", "127.0.0.1", "--port", String(dappPort), "--strictPort"], {
+    logFile: join(logs, "dapp.log"), cwd: root, env: { ...process.env, TRIBUTARY_DEPLOYMENT: deploymentFile, VITE_NODE_URL: nodeUrl },
+  });
+  children.push(dapp);
+  watchExit(dapp);
+  await waitFor("the dApp", async () => ((await fetch(dappUrl)).ok ? true : undefined), { timeoutMs: 120_000, child: dapp });
+
+  printSummary({ dappUrl, nodeUrl, rpcUrl: chain.rpcUrl, chainId: chain.chainId, deploymentFile, logs });
+
+  if (opts.seed !== "none") {
+    const started = Date.now();
+    say(`seeding the demo (${opts.seed}); steps already on the chain are skipped`);
+    const { modelId } = await seedDemo({ chain: stack, deploymentFile, nodeUrl, dataDir: opts.dataDir, size: opts.seed, baseModelId, say });
+    if (!parts.serving) say("note: the node's serving is not wired into `tributary-node start` in this checkout; paid inferences, a settled batch and claims are not seeded");
+    say(`demo seeded in ${Math.round((Date.now() - started) / 1000)} s: Datanet 1 (version 1), model ${modelId}`);
+  }
+  say(`ready: open ${dappUrl} (Ctrl-C stops everything)`);
+}
+
+function printSummary(s: { dappUrl: string; nodeUrl: string; rpcUrl: string; chainId: number; deploymentFile: string; logs: string }): void {
+  const lines = [
+    "",
+    "Tributary is up on this machine:",
+    `  dApp      ${s.dappUrl}`,
+    `  node API  ${s.nodeUrl}   (health: ${s.nodeUrl}/health)`,
+    `  chain     ${s.rpcUrl}   (chain id ${s.chainId}; addresses in ${s.deploymentFile})`,
+    `  logs      ${s.logs}`,
+    "",
+    "Accounts to import into your wallet (Hardhat's well-known dev keys: LOCAL TEST KEYS ONLY, public, never use them elsewhere):",
+    ...ROLES.map(({ index, role }) => `  #${index} ${devAccount(index).address}  ${devKey(index)}  ${role}`),
+    `Each holds ${formatEther(FUNDING)} TRIB (the deployer the rest); any account can take more from the token's faucet.`,
+    `Add the network to the wallet: RPC ${s.rpcUrl}, chain id ${s.chainId}.`,
+    "",
+  ];
+  console.log(lines.join("\n"));
+}
+
+main().catch(fail);
