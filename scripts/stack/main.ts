@@ -15,7 +15,7 @@
  *                                   [--rpc-port <n>] [--node-port <n>] [--dapp-port <n>]
  *   (also STACK_SEED, STACK_DATA_DIR, RPC_PORT, NODE_PORT, DAPP_PORT)
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
@@ -56,7 +56,8 @@ function options() {
 function optionalParts(): { watcher: boolean; serving: boolean } {
   const cli = readFileSync(CLI, "utf8");
   const runtime = ["nodes/src/cli/start.ts", "nodes/src/runtime/builtin-extensions.ts"].map((f) => readFileSync(resolve(root, f), "utf8")).join("\n");
-  return { watcher: /command\("watch"\)/.test(cli), serving: /createServeExtension/.test(runtime) };
+  // `program.command("watch")`: the top-level command (`job watch` is another thing).
+  return { watcher: existsSync(resolve(root, "nodes", "src", "settle")) && /program\.command\("watch"\)/.test(cli), serving: /createServeExtension/.test(runtime) };
 }
 
 const say = (line: string) => console.log(`[stack] ${line}`);
@@ -80,14 +81,19 @@ process.on("SIGINT", () => void stopAll(0));
 process.on("SIGTERM", () => void stopAll(0));
 
 function fail(error: unknown): Promise<never> {
+  // Once stopping, a command cut short by it is no news.
+  if (stopping) return new Promise(() => undefined);
   console.error(`[stack] ${error instanceof Error ? error.message : String(error)}`);
   return stopAll(1);
 }
 
-/** Exits (stopping the rest) when a child ends on its own. */
-function watchExit(child: Child): void {
+/** Exits (stopping the rest) when a child ends on its own; an optional one is only reported. */
+function watchExit(child: Child, optional = false): void {
   child.process.once("exit", (code, signal) => {
-    if (!stopping) void fail(new Error(`${child.name} exited unexpectedly (${signal ?? `code ${code}`}); see ${child.logFile}`));
+    if (stopping) return;
+    const message = `${child.name} exited unexpectedly (${signal ?? `code ${code}`}); see ${child.logFile}`;
+    if (optional) say(`note: ${message}; the rest keeps running`);
+    else void fail(new Error(message));
   });
 }
 
@@ -142,13 +148,15 @@ async function main(): Promise<void> {
   const stack = await connectChain(deployment);
   const baseModelId = await fundAndCatalog(stack);
 
-  // The node's database follows this chain; a new chain gets a clean one.
+  // The node's database follows this chain; a new chain gets a clean one. Confirmations 0: the local chain mines
+  // one block per transaction and never reorganizes, and with 1 the last transaction's event would wait for a block
+  // nobody mines.
   const nodeDir = join(opts.dataDir, "node");
   await rm(nodeDir, { recursive: true, force: true });
   const dappUrl = `http://127.0.0.1:${dappPort}`;
   say(`starting the compute node on 127.0.0.1:${nodePort} (embedded IPFS, training, base model ${baseModelId})`);
   const node = startChild("node", process.execPath, [CLI, "start", "--deployment", deploymentFile, "--data-dir", nodeDir, "--operator-key", devKey(OPERATOR),
-    "--host", "127.0.0.1", "--port", String(nodePort), "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "1", "--poll-interval", "500",
+    "--host", "127.0.0.1", "--port", String(nodePort), "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "0", "--poll-interval", "500",
     "--cors-origin", dappUrl, "--cors-origin", `http://localhost:${dappPort}`, "--base-model", `${baseModelId}=${BASE_MODEL_DIR}`,
     "--capability", "training", "--capability", "storage"], { logFile: join(logs, "node.log"), cwd: root });
   children.push(node);
@@ -168,7 +176,7 @@ async function main(): Promise<void> {
     const watcher = startChild("watcher", process.execPath, [CLI, "watch", "--deployment", deploymentFile, "--data-dir", join(opts.dataDir, "watcher"),
       "--operator-key", devKey(OPERATOR)], { logFile: join(logs, "watcher.log"), cwd: root });
     children.push(watcher);
-    watchExit(watcher);
+    watchExit(watcher, true);
   } else {
     say("note: no settlement watcher in this checkout (tributary-node watch); skipped");
   }
@@ -182,6 +190,9 @@ async function main(): Promise<void> {
   watchExit(dapp);
   await waitFor("the dApp", async () => ((await fetch(dappUrl)).ok ? true : undefined), { timeoutMs: 120_000, child: dapp });
 
+  // Who is running, for tools (and the stack's test) to check that Ctrl-C left nothing behind.
+  const pids = { orchestrator: process.pid, chain: chain.process.pid, groups: Object.fromEntries(children.map((c) => [c.name, c.process.pid])) };
+  await writeFile(join(opts.dataDir, "pids.json"), `${JSON.stringify(pids, null, 2)}\n`);
   printSummary({ dappUrl, nodeUrl, rpcUrl: chain.rpcUrl, chainId: chain.chainId, deploymentFile, logs });
 
   if (opts.seed !== "none") {
