@@ -72,7 +72,7 @@ export async function connectChain(deployment: Deployment): Promise<StackChain> 
 }
 
 /**
- * The catalog's manifest CID for a model folder: the CID (dag-json codec's sibling, plain JSON, sha2-256) of a
+ * The catalog's manifest CID for a model folder: the CIDv1 (JSON codec, sha2-256) of a
  * document listing every file with its size and SHA-256, so the on-chain entry pins down the exact weights and
  * tokenizer the node holds.
  */
