@@ -62,7 +62,15 @@ function optionalParts(): { watcher: boolean; serving: boolean } {
 
 const say = (line: string) => console.log(`[stack] ${line}`);
 
-const opts = options();
+const opts = (() => {
+  try {
+    return options();
+  } catch (error) {
+    // Bad flags (parseArgs' own errors included): say so and exit 2, like the node's CLI.
+    console.error(`[stack] ${(error as Error).message}\nusage: npm start -- [--reset] [--seed full|tiny|none] [--data-dir <dir>] [--rpc-port <n>] [--node-port <n>] [--dapp-port <n>]`);
+    process.exit(2);
+  }
+})();
 const children: Child[] = [];
 let chain: LocalChain | undefined;
 let stopping = false;
