@@ -206,9 +206,16 @@ async function main(): Promise<void> {
   if (opts.seed !== "none") {
     const started = Date.now();
     say(`seeding the demo (${opts.seed}); steps already on the chain are skipped`);
-    const { modelId } = await seedDemo({ chain: stack, deploymentFile, nodeUrl, dataDir: opts.dataDir, size: opts.seed, baseModelId, say });
-    if (!parts.serving) say("note: the node's serving is not wired into `tributary-node start` in this checkout; paid inferences, a settled batch and claims are not seeded");
-    say(`demo seeded in ${Math.round((Date.now() - started) / 1000)} s: Datanet 1 (version 1), model ${modelId}`);
+    try {
+      const { modelId } = await seedDemo({ chain: stack, deploymentFile, nodeUrl, dataDir: opts.dataDir, size: opts.seed, baseModelId, say });
+      if (!parts.serving) say("note: the node's serving is not wired into `tributary-node start` in this checkout; paid inferences, a settled batch and claims are not seeded");
+      say(`demo seeded in ${Math.round((Date.now() - started) / 1000)} s: Datanet 1 (version 1), model ${modelId}`);
+    } catch (error) {
+      if (stopping) return;
+      // The system itself is up: keep it, and say what is missing from the demo.
+      say(`${(error as Error).message}`);
+      say("the system is up without the rest of the demo; the seed runs again at the next start");
+    }
   }
   say(`ready: open ${dappUrl} (Ctrl-C stops everything)`);
 }
