@@ -69,6 +69,8 @@ describe("npm start: the whole stack from one command", { timeout: 300_000 }, ()
   });
 
   it("has the demo on the chain: the Datanet with four contributions, its published version and the trained model with its terms", async () => {
+    assert.doesNotMatch(output, /demo seed: .* failed/, output);
+    assert.match(output, /\[stack\] demo seeded in \d+ s: Datanet 1 \(version 1\), model 1/);
     const deployment = JSON.parse(await readFile(join(dir, "data", "deployment.json"), "utf8")) as { rpcUrl: string; contracts: Record<string, Address> };
     const abis: ProtocolAbis = await loadProtocolAbis();
     const client = createPublicClient({ transport: http(deployment.rpcUrl) }) as PublicClient;
