@@ -24,6 +24,7 @@ import { formatEther, parseEther } from "viem";
 import { deployProtocol, startHardhatNode, type Deployment, type LocalChain } from "../deploy/local-chain.ts";
 import { choosePort } from "../deploy/ports.ts";
 import { baseModelManifestCid, connectChain, devAccount, devKey, MODEL_BUILDER, OPERATOR, ROLES, CONTRIBUTORS, type StackChain } from "./chain.ts";
+import { readChainHistory, replayChainHistory, ReplayDivergedError, saveChainHistory } from "./chain-history.ts";
 import { startChild, waitFor, type Child } from "./children.ts";
 import { runNodeCli, seedDemo, stopSeedCommands, type SeedSize } from "./seed.ts";
 
@@ -74,6 +75,8 @@ const opts = (() => {
 const children: Child[] = [];
 let chain: LocalChain | undefined;
 let stopping = false;
+/** Set once the chain holds the protocol: from then on its history is worth keeping. */
+let saveHistory: (() => Promise<void>) | undefined;
 
 async function stopAll(exitCode: number): Promise<never> {
   if (stopping) return new Promise(() => undefined);
@@ -81,6 +84,7 @@ async function stopAll(exitCode: number): Promise<never> {
   say("stopping everything this started ...");
   stopSeedCommands();
   for (const child of [...children].reverse()) await child.stop();
+  if (saveHistory && exitCode === 0) await saveHistory().catch((error: unknown) => say(`could not record the chain: ${(error as Error).message}`));
   await chain?.stop();
   say("stopped");
   process.exit(exitCode);
@@ -105,10 +109,10 @@ function watchExit(child: Child, optional = false): void {
   });
 }
 
-async function fundAndCatalog(stack: StackChain): Promise<bigint> {
-  for (const index of [OPERATOR, MODEL_BUILDER, ...CONTRIBUTORS]) {
-    const address = devAccount(index).address;
-    if ((await stack.read<bigint>("token", "balanceOf", [address])) < FUNDING) await stack.send(0, "token", "transfer", [address, FUNDING]);
+/** Funds the demo accounts on a new chain (a restored one has them funded, and spent since) and registers the base model. */
+async function fundAndCatalog(stack: StackChain, newChain: boolean): Promise<bigint> {
+  for (const index of newChain ? [OPERATOR, MODEL_BUILDER, ...CONTRIBUTORS] : []) {
+    await stack.send(0, "token", "transfer", [devAccount(index).address, FUNDING]);
   }
   let count = await stack.read<bigint>("models", "baseModelCount");
   if (count === 0n) {
@@ -145,22 +149,41 @@ async function main(): Promise<void> {
   const parts = optionalParts();
 
   say(`data dir ${opts.dataDir}; logs in ${logs}`);
-  say(`starting the chain on 127.0.0.1:${rpcPort}`);
-  chain = await startHardhatNode({ port: rpcPort, logFile: join(logs, "chain.log"), appendLog: true, onUnexpectedExit: (error) => void fail(error) });
-  say("deploying the protocol (building the production artifacts when stale)");
-  const deployment: Deployment = await deployProtocol(chain.rpcUrl, chain.chainId, { deploymentId: `stack-${rpcPort}` });
+  const historyFile = join(opts.dataDir, "chain-history.json");
   const deploymentFile = join(opts.dataDir, "deployment.json");
+  const startChain = async () => {
+    say(`starting the chain on 127.0.0.1:${rpcPort}`);
+    chain = await startHardhatNode({ port: rpcPort, logFile: join(logs, "chain.log"), appendLog: true, onUnexpectedExit: (error) => void fail(error) });
+    return chain;
+  };
+  let localChain = await startChain();
+  let deployment = await restoreChain(localChain, historyFile, deploymentFile);
+  const newChain = deployment === undefined;
+  if (!deployment) {
+    if (existsSync(historyFile)) {
+      // The replay left a partial chain behind: start over on a fresh one.
+      await localChain.stop();
+      localChain = await startChain();
+    }
+    say("deploying the protocol (building the production artifacts when stale)");
+    deployment = await deployProtocol(localChain.rpcUrl, localChain.chainId, { deploymentId: `stack-${rpcPort}` });
+    // A new chain: the node's database (which follows the chain) starts clean too.
+    await rm(join(opts.dataDir, "node"), { recursive: true, force: true });
+  }
+  deployment = { ...deployment, rpcUrl: localChain.rpcUrl };
   await writeFile(deploymentFile, `${JSON.stringify(deployment, null, 2)}\n`);
+  saveHistory = async () => {
+    const blocks = await saveChainHistory((await connectChain(deployment!)).client, localChain.chainId, historyFile);
+    say(`recorded the chain's ${blocks} blocks in ${historyFile}`);
+  };
   // The default data dir is what `npm start` uses: keep .data/local-chain.json (the CLI's and tools' default) in step.
   if (opts.dataDir === join(root, ".data", "stack")) await writeFile(join(root, ".data", "local-chain.json"), `${JSON.stringify(deployment, null, 2)}\n`);
   const stack = await connectChain(deployment);
-  const baseModelId = await fundAndCatalog(stack);
+  const baseModelId = await fundAndCatalog(stack, newChain);
 
-  // The node's database follows this chain; a new chain gets a clean one. Confirmations 0: the local chain mines
-  // one block per transaction and never reorganizes, and with 1 the last transaction's event would wait for a block
-  // nobody mines.
+  // Confirmations 0: the local chain mines one block per transaction and never reorganizes, and with 1 the last
+  // transaction's event would wait for a block nobody mines.
   const nodeDir = join(opts.dataDir, "node");
-  await rm(nodeDir, { recursive: true, force: true });
   const dappUrl = `http://127.0.0.1:${dappPort}`;
   say(`starting the compute node on 127.0.0.1:${nodePort} (embedded IPFS, training, base model ${baseModelId})`);
   const node = startChild("node", process.execPath, [CLI, "start", "--deployment", deploymentFile, "--data-dir", nodeDir, "--operator-key", devKey(OPERATOR),
@@ -199,9 +222,9 @@ async function main(): Promise<void> {
   await waitFor("the dApp", async () => ((await fetch(dappUrl)).ok ? true : undefined), { timeoutMs: 120_000, child: dapp });
 
   // Who is running, for tools (and the stack's test) to check that Ctrl-C left nothing behind.
-  const pids = { orchestrator: process.pid, chain: chain.process.pid, groups: Object.fromEntries(children.map((c) => [c.name, c.process.pid])) };
+  const pids = { orchestrator: process.pid, chain: localChain.process.pid, groups: Object.fromEntries(children.map((c) => [c.name, c.process.pid])) };
   await writeFile(join(opts.dataDir, "pids.json"), `${JSON.stringify(pids, null, 2)}\n`);
-  printSummary({ dappUrl, nodeUrl, rpcUrl: chain.rpcUrl, chainId: chain.chainId, deploymentFile, logs });
+  printSummary({ dappUrl, nodeUrl, rpcUrl: localChain.rpcUrl, chainId: localChain.chainId, deploymentFile, logs });
 
   if (opts.seed !== "none") {
     const started = Date.now();
@@ -217,7 +240,32 @@ async function main(): Promise<void> {
       say("the system is up without the rest of the demo; the seed runs again at the next start");
     }
   }
+  await saveHistory();
   say(`ready: open ${dappUrl} (Ctrl-C stops everything)`);
+}
+
+/**
+ * The previous run's chain, replayed from its recorded history onto the fresh `hardhat node`, with its deployment;
+ * undefined when there is none to restore or the replay diverged (said, and the caller deploys afresh).
+ */
+async function restoreChain(localChain: LocalChain, historyFile: string, deploymentFile: string): Promise<Deployment | undefined> {
+  const history = await readChainHistory(historyFile);
+  if (!history || !existsSync(deploymentFile) || history.chainId !== localChain.chainId) return undefined;
+  const deployment = JSON.parse(readFileSync(deploymentFile, "utf8")) as Deployment;
+  say(`restoring the chain from ${historyFile} (${history.blocks.length} blocks)`);
+  const stack = await connectChain({ ...deployment, rpcUrl: localChain.rpcUrl });
+  try {
+    await replayChainHistory(stack.client, history, (done, total) => say(`  replayed ${done}/${total} blocks`));
+  } catch (error) {
+    if (!(error instanceof ReplayDivergedError)) throw error;
+    say(`${error.message}; starting a new chain instead`);
+    return undefined;
+  }
+  if ((await stack.client.getCode({ address: deployment.contracts.token as `0x${string}` })) === undefined) {
+    say("the replayed chain has no protocol at the recorded addresses; starting a new chain instead");
+    return undefined;
+  }
+  return deployment;
 }
 
 function printSummary(s: { dappUrl: string; nodeUrl: string; rpcUrl: string; chainId: number; deploymentFile: string; logs: string }): void {

@@ -2,7 +2,8 @@
  * `npm start` as a user runs it (scripts/stack/main.ts), with the reduced seed (a few entries per contributor, the
  * tiny preset) on free ports and a temporary data dir: it must say "ready" with the demo on the chain (the Datanet,
  * its published version, the trained model with its price and split), the node answering /health and the dApp
- * serving HTML; then Ctrl-C (SIGINT) must stop it cleanly with every process it started gone.
+ * serving HTML; then Ctrl-C (SIGINT) must stop it cleanly with every process it started gone, and the next start
+ * must restore that chain from the data dir (the recorded history replayed) with nothing left to seed.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -32,9 +33,9 @@ describe("npm start: the whole stack from one command", { timeout: 300_000 }, ()
   let output = "";
   let ports: { rpc: number; node: number; dapp: number };
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "tributary-stack-test-"));
-    ports = { rpc: await findFreePort(), node: await findFreePort(), dapp: await findFreePort() };
+  /** Starts the stack as `npm start -- --seed tiny ...` and resolves once it says "ready". */
+  async function startStack(): Promise<void> {
+    output = "";
     stack = spawn(process.execPath, [STACK, "--seed", "tiny", "--data-dir", join(dir, "data"), "--rpc-port", String(ports.rpc),
       "--node-port", String(ports.node), "--dapp-port", String(ports.dapp)], { stdio: ["ignore", "pipe", "pipe"] });
     stack.stdout!.on("data", (d) => (output += d));
@@ -53,6 +54,18 @@ describe("npm start: the whole stack from one command", { timeout: 300_000 }, ()
         reject(new Error(`the stack exited (${code}) before it was ready:\n${output}`));
       });
     });
+  }
+
+  async function stopStack(): Promise<void> {
+    const exited = new Promise<number | null>((resolve) => stack.once("exit", resolve));
+    stack.kill("SIGINT");
+    assert.equal(await exited, 0, output);
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "tributary-stack-test-"));
+    ports = { rpc: await findFreePort(), node: await findFreePort(), dapp: await findFreePort() };
+    await startStack();
   });
 
   after(async () => {
@@ -103,12 +116,20 @@ describe("npm start: the whole stack from one command", { timeout: 300_000 }, ()
   it("stops everything it started on Ctrl-C (SIGINT)", async () => {
     const pids = JSON.parse(await readFile(join(dir, "data", "pids.json"), "utf8")) as { chain: number; groups: Record<string, number> };
     assert.deepEqual(Object.keys(pids.groups).sort(), ["dApp", "node"].concat(Object.keys(pids.groups).includes("watcher") ? ["watcher"] : []).sort());
-    const exited = new Promise<number | null>((resolve) => stack.once("exit", resolve));
-    stack.kill("SIGINT");
-    assert.equal(await exited, 0, output);
+    await stopStack();
     assert.match(output, /\[stack\] stopped/);
     assert.equal(alive(pids.chain), false, "the chain process is gone");
     for (const [name, pgid] of Object.entries(pids.groups)) assert.equal(alive(pgid, true), false, `${name}'s process group is gone`);
     for (const port of Object.values(ports)) assert.equal(await isPortFree(port), true, `port ${port} is free again`);
+  });
+
+  it("restores the chain from the data dir on the next start: the demo is there and the seed has nothing left to do", async () => {
+    await startStack();
+    assert.match(output, /\[stack\] restoring the chain from .*chain-history\.json \(\d+ blocks\)/);
+    assert.doesNotMatch(output, /deploying the protocol|creating the Jargon File Datanet|registering and staking|creating the training job/);
+    assert.match(output, /\[stack\] demo seeded in \d+ s: Datanet 1 \(version 1\), model 1/);
+    const job = (await (await fetch(`http://127.0.0.1:${ports.node}/jobs/1`)).json()) as { job: { status: string; modelId: string } };
+    assert.deepEqual([job.job.status, job.job.modelId], ["completed", "1"], "the node kept its record of the demo job");
+    await stopStack();
   });
 });
