@@ -6,10 +6,12 @@
  * the settlement watcher when this checkout has one; and the dApp (Vite). Then it seeds a demo (seed.ts), prints
  * the URLs and the accounts to import, and says "ready". Ctrl-C stops everything it started.
  *
- * State: `hardhat node` keeps its chain in memory only (it has no state file), so every start deploys afresh (the
- * same addresses, from the same deployer nonces) and replays the seed, whose steps skip what the chain already
- * shows. The node's own database follows the chain, so it is started clean with each new chain; the data dir keeps
- * the deployment file, the logs and the demo files. `--reset` wipes the data dir first.
+ * State: `hardhat node` keeps its chain in memory only (it has no state file), so the stack records the chain's
+ * history (chain-history.ts) in the data dir when it is ready and when it stops, and the next start replays it onto
+ * the fresh chain (same accounts and nonces: same addresses, ids and state; block times are not replayed) and keeps
+ * the node's data dir (its database and IPFS store follow that chain). When the replay diverges (a recorded
+ * transaction's deadline has passed, say), it deploys afresh, starts the node clean and seeds again. The seed's
+ * steps are skipped when the chain shows them done. `--reset` wipes the data dir first.
  *
  * Usage: node scripts/stack/main.ts [--reset] [--seed full|tiny|none] [--data-dir <dir>]
  *                                   [--rpc-port <n>] [--node-port <n>] [--dapp-port <n>]
