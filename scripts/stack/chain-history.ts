@@ -1,7 +1,7 @@
 /**
  * Persisting the local chain across restarts. `hardhat node` keeps its state in memory only, so the stack records
  * the chain's history (every block's transactions, in order) in the data dir and, on the next start, sends them
- * again to the fresh chain from the same (unlocked, Hardhat dev) accounts, one mined block per recorded block:
+ * again to the fresh chain from the same accounts (unlocked or impersonated), one mined block per recorded block:
  * the same nonces give the same contract addresses, ids and state. Block times are not replayed (a new chain
  * cannot go back in time), so a transaction whose time window has passed reverts; the replay then reports it and
  * the caller starts afresh.
@@ -52,6 +52,10 @@ const toQuantity = (value: string | number | bigint) => `0x${BigInt(value).toStr
 /** Sends the recorded blocks to a fresh chain; throws ReplayDivergedError when one fails or reverts. */
 export async function replayChainHistory(client: PublicClient, history: History, onProgress?: (done: number, total: number) => void): Promise<void> {
   const rpc = (method: string, params: unknown[]) => client.request({ method: method as never, params: params as never });
+  // Hardhat's dev accounts are unlocked; any other sender (a wallet's own account used in the dApp) is
+  // impersonated, so its transactions replay without its key.
+  const senders = new Set(history.blocks.flat().map((tx) => tx.from.toLowerCase()));
+  for (const sender of senders) await rpc("hardhat_impersonateAccount", [sender]);
   await rpc("evm_setAutomine", [false]);
   try {
     for (const [i, txs] of history.blocks.entries()) {
