@@ -24,10 +24,12 @@ export const ROLES = [
   { index: 4, role: "contributor (entries d-h)" },
   { index: 5, role: "contributor (entries i-o)" },
   { index: 6, role: "contributor (entries p-z)" },
+  { index: 7, role: "settlement watcher (recomputes batches, challenges bad credit roots; when present)" },
 ] as const;
 export const OPERATOR = 1;
 export const MODEL_BUILDER = 2;
 export const CONTRIBUTORS = [3, 4, 5, 6];
+export const WATCHER = 7;
 
 export const devAccount = (index: number): HDAccount => mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: index });
 export const devKey = (index: number): Hex => toHex(devAccount(index).getHdKey().privateKey!);

@@ -25,7 +25,7 @@ import { parseArgs } from "node:util";
 import { formatEther, parseEther } from "viem";
 import { deployProtocol, startHardhatNode, type Deployment, type LocalChain } from "../deploy/local-chain.ts";
 import { choosePort } from "../deploy/ports.ts";
-import { baseModelManifestCid, connectChain, devAccount, devKey, MODEL_BUILDER, OPERATOR, ROLES, CONTRIBUTORS, type StackChain } from "./chain.ts";
+import { baseModelManifestCid, connectChain, devAccount, devKey, MODEL_BUILDER, OPERATOR, ROLES, CONTRIBUTORS, WATCHER, type StackChain } from "./chain.ts";
 import { readChainHistory, replayChainHistory, ReplayDivergedError, saveChainHistory } from "./chain-history.ts";
 import { startChild, waitFor, type Child } from "./children.ts";
 import { runNodeCli, seedDemo, stopSeedCommands, type SeedSize } from "./seed.ts";
@@ -113,7 +113,7 @@ function watchExit(child: Child, optional = false): void {
 
 /** Funds the demo accounts on a new chain (a restored one has them funded, and spent since) and registers the base model. */
 async function fundAndCatalog(stack: StackChain, newChain: boolean): Promise<bigint> {
-  for (const index of newChain ? [OPERATOR, MODEL_BUILDER, ...CONTRIBUTORS] : []) {
+  for (const index of newChain ? [OPERATOR, MODEL_BUILDER, ...CONTRIBUTORS, WATCHER] : []) {
     await stack.send(0, "token", "transfer", [devAccount(index).address, FUNDING]);
   }
   let count = await stack.read<bigint>("models", "baseModelCount");
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
   if (parts.watcher) {
     say("starting the settlement watcher (tributary-node watch)");
     const watcher = startChild("watcher", process.execPath, [CLI, "watch", "--deployment", deploymentFile, "--data-dir", join(opts.dataDir, "watcher"),
-      "--operator-key", devKey(OPERATOR)], { logFile: join(logs, "watcher.log"), cwd: root });
+      "--operator-key", devKey(WATCHER), "--confirmations", "0", "--poll-interval", "500"], { logFile: join(logs, "watcher.log"), cwd: root });
     children.push(watcher);
     watchExit(watcher, true);
   } else {
