@@ -5,7 +5,7 @@
  * Whatever ran before (`npm test` included: its coverage build has its own artifacts), this deploys the
  * production bytecode.
  *
- * Usage: node scripts/local-chain.ts      (PORT=<port> to choose the port; default 8545, or a free one if taken)
+ * Usage: npm run chain, or node scripts/local-chain.ts      (PORT=<port> to choose the port; default 8545, or a free one if taken)
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";

@@ -1,5 +1,5 @@
 /**
- * The local chain as one library for `npm start` (scripts/local-chain.ts) and the node's integration tests: a
+ * The local chain as one library for `npm run chain` (scripts/local-chain.ts), `npm start` (scripts/stack/) and the node's integration tests: a
  * `hardhat node` process on 127.0.0.1 running the production config (hardhat-node.ts) with the whole protocol
  * deployed from the production artifacts (deploy-protocol.ts), so what the tests run against is what a developer
  * runs.
