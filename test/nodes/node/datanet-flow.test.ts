@@ -15,7 +15,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseEther, type Hex } from "viem";
+import { decodeGradientSketch } from "../../../nodes/src/attribution/gradient-sketch-file.ts";
 import { decodeSpanIndex } from "../../../nodes/src/attribution/span-index-file.ts";
+import { contentDigest } from "../../../nodes/src/engine/train/tracin-checkpoint.ts";
 import { rootOf, type VersionManifest } from "../../../nodes/src/datanets/version-manifest.ts";
 import { capabilityMask } from "../../../nodes/src/config/fields.ts";
 import { PeerNetwork, TOPICS, type Announcement } from "../../../nodes/src/p2p/index.ts";
@@ -334,5 +336,28 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.equal(decodeSpanIndex(await fetchSpanIndexBytes(peerStore, provenance.artifacts.attributionIndexCid)).datanetRoot, root);
     const tracin = Object.keys(index.files).filter((name) => /^checkpoints\/tracin-step-\d+\.safetensors$/.test(name));
     assert.ok(tracin.length >= 1, `TracIn checkpoints published: ${Object.keys(index.files).join(", ")}`);
+
+    // The gradient sketch: published with its provenance, every input named by the digest of a published file.
+    const bytesAt = async (cid: string) => new Uint8Array(await (await fetch(`${nodeUrl}/ipfs/${cid}`)).arrayBuffer());
+    const { gradientSketch } = index;
+    assert.equal(gradientSketch.cid, index.files["gradient-sketch"].cid);
+    const sketchBytes = await bytesAt(gradientSketch.cid);
+    assert.equal(contentDigest(sketchBytes), gradientSketch.digest);
+    const sketch = decodeGradientSketch(sketchBytes);
+    assert.equal(sketch.provenance!.baseModel, contentDigest(await readFile(join(BASE_MODEL, "model.safetensors"))));
+    assert.equal(gradientSketch.baseModel, sketch.provenance!.baseModel);
+    assert.deepEqual(gradientSketch.projection, { kind: "kronecker-rademacher", seed: 1, dims: 256 });
+    assert.deepEqual(sketch.provenance!.projection, gradientSketch.projection);
+    assert.equal(sketch.provenance!.sequenceLength, 64);
+    assert.equal(gradientSketch.checkpoints.length, tracin.length);
+    for (const checkpoint of gradientSketch.checkpoints) {
+      assert.equal(contentDigest(await bytesAt(checkpoint.cid)), checkpoint.digest, `checkpoint at step ${checkpoint.step}`);
+      assert.equal(index.files[checkpoint.file].cid, checkpoint.cid);
+    }
+    assert.deepEqual(sketch.provenance!.checkpoints.map((c) => c.digest), gradientSketch.checkpoints.map((c: { digest: string }) => c.digest));
+    const heldOut = new Set(job.outputs.train.heldOutContributionIds);
+    const trainedIds = spanIndex.contributionIds.filter((id) => !heldOut.has(id.toString())).sort();
+    assert.deepEqual([...sketch.exampleContributionIds].sort(), trainedIds, "every trained contribution, none held out");
+    assert.equal(contentDigest(await bytesAt(index.spanIndex)), index.spanIndexDigest);
   });
 });
