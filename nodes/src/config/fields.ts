@@ -64,10 +64,11 @@ function range(min: number, max: number) {
     value >= min && value <= max ? undefined : `must be an integer between ${min} and ${max}, got ${value}`;
 }
 
-function contract(key: string, name: string): FieldSpec {
+function contract(key: string, name: string, defaultIs = "from the deployment file"): FieldSpec {
+  const words = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return {
-    path: `contracts.${key}`, env: `TRIBUTARY_${key.toUpperCase()}_ADDRESS`, flag: `${key}-address`, arg: "address", kind: "string",
-    description: `${name} address (default: from the deployment file)`, check: checkAddress,
+    path: `contracts.${key}`, env: `TRIBUTARY_${words.replaceAll("-", "_").toUpperCase()}_ADDRESS`, flag: `${words}-address`, arg: "address", kind: "string",
+    description: `${name} address (default: ${defaultIs})`, check: checkAddress,
   };
 }
 
@@ -96,6 +97,7 @@ export const FIELDS: readonly FieldSpec[] = [
   contract("nodes", "NodeRegistry"),
   contract("models", "ModelRegistry"),
   contract("settlement", "Settlement"),
+  contract("contributorPools", "ContributorPools", "from the deployment file, else read from Settlement.contributorPools()"),
   {
     path: "dataDir", env: "TRIBUTARY_DATA_DIR", flag: "data-dir", arg: "dir", kind: "string",
     description: "where the node keeps its database, key and artifacts", default: ".data/node",
