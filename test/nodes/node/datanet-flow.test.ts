@@ -94,6 +94,29 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     return statuses.includes(body.job?.status) ? body.job : undefined;
   }, 60_000);
 
+  /** Moves chain time past the job's payableAt: the node releases its fee once, and leaves the disputed job 1 alone. */
+  async function releasesTheFeeAfterTheDisputeWindow(jobId: number): Promise<void> {
+    const onChain = await read("models", "getJob", [BigInt(jobId)]);
+    assert.equal(onChain.status, 5, "Submitted: the fee is held");
+    const balance = await read("token", "balanceOf", [operator.address]);
+    const now = (await t.client.getBlock()).timestamp;
+    await t.rpc("evm_increaseTime", [Number(onChain.payableAt - now) + 1]);
+    await t.rpc("hardhat_mine", ["0x1"]);
+    const released = await waitUntil(`job ${jobId}'s fee to be released`, async () => {
+      const { body } = await getJson(`/jobs/${jobId}`);
+      return body.job.payment === "released" ? body.job : undefined;
+    }, 30_000);
+    assert.match(released.releaseTx, /^0x[0-9a-f]{64}$/);
+    assert.equal((await read("models", "getJob", [BigInt(jobId)])).status, 2, "Completed on-chain");
+    assert.equal(await read("token", "balanceOf", [operator.address]), balance + onChain.fee, "the fee reached the operator");
+    assert.equal((await read("models", "getJob", [1n])).status, 6, "the disputed job stays Disputed");
+    assert.equal((await getJson("/jobs/1")).body.job.payment, "disputed");
+    // Later ticks send nothing more: the operator's balance stays where the release put it.
+    await t.rpc("hardhat_mine", ["0x2"]);
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(await read("token", "balanceOf", [operator.address]), balance + onChain.fee);
+  }
+
   before(async () => {
     t = await startTestChain();
     deploymentFile = join(t.dir, "deployment.json");
@@ -235,6 +258,15 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.match(watched.stdout, /Job 1 completed: model 1/);
 
     const job = await jobWhen(1, ["completed"]);
+    // The fee is held for the dispute window; the requester disputes this result, and the node leaves its fee alone.
+    const held = await waitUntil("job 1's fee to be recorded as held", async () => {
+      const { body } = await getJson("/jobs/1");
+      return body.job.payment === "held" ? body.job : undefined;
+    }, 20_000);
+    assert.equal(BigInt(held.payableAt), (await read("models", "getJob", [1n])).payableAt);
+    await t.send(requester, "models", "disputeJobResult", [1n, "bafy-evidence-of-a-bad-adapter"]);
+    await t.rpc("hardhat_mine", ["0x1"]);
+    await waitUntil("job 1's dispute to be recorded", async () => (await getJson("/jobs/1")).body.job.payment === "disputed", 20_000);
     // The runner's progress went out on the jobs topic, signed by the node's peer id.
     const nodePeerId = (await getJson("/health")).body.checks.storage.peerId;
     await waitUntil("the job's completion to be gossiped", () => gossip.some((a) => a.message.jobId === "1" && a.message.status === "submitted"), 20_000);
@@ -310,6 +342,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.match(watched.stdout, new RegExp(`Job ${jobId} completed: model \\d+`));
 
     const job = await jobWhen(jobId, ["completed"]);
+    await releasesTheFeeAfterTheDisputeWindow(jobId);
     const { progress } = (await getJson(`/jobs/${jobId}`)).body;
     assert.equal(progress.step, progress.totalSteps, "the engine's last optimizer step was reported");
     assert.ok(Number.isFinite(progress.loss) && progress.loss > 0 && progress.tokensPerSecond > 0);
