@@ -180,6 +180,16 @@ export const FIELDS: readonly FieldSpec[] = [
     },
   },
   {
+    path: "serve.models", env: "TRIBUTARY_SERVE_MODELS", flag: "serve", arg: "model-id|all", kind: "list",
+    description: "models to serve over the OpenAI-compatible API (ModelRegistry ids, or \"all\": every deployed model whose base model this node holds; repeatable; default: none)",
+    default: [],
+    check: (value: string[]) => {
+      const bad = value.find((m) => m !== "all" && !/^[1-9]\d*$/.test(m));
+      if (bad !== undefined) return `each must be a model id (1, 2, ...) or "all", got "${bad}"`;
+      return value.includes("all") && value.length > 1 ? `"all" serves every model the node can; list ids or "all", not both` : undefined;
+    },
+  },
+  {
     path: "extensions", env: "TRIBUTARY_EXTENSIONS", flag: "extension", arg: "module", kind: "list",
     description: "module files whose default export extends the node (phases, routes; repeatable)", default: [],
   },

@@ -42,6 +42,8 @@ export interface NodeConfig {
     baseModels: ReadonlyMap<bigint, string>;
     capabilities: readonly string[];
   };
+  /** Serving: which models (ids, or "all" the node's base models allow); absent or empty, the node does not serve. */
+  serve?: { models: readonly string[] };
   /** Absolute paths of extension modules to load at start. */
   extensions: readonly string[];
 }
@@ -217,6 +219,7 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<NodeConfi
       baseModels,
       capabilities: values.get("jobs.capabilities") as string[],
     },
+    serve: { models: values.get("serve.models") as string[] },
     extensions: (values.get("extensions") as string[]).map((p) => resolve(cwd, p)),
   };
 }

@@ -15,6 +15,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseEther, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { createPayingFetch } from "../../../nodes/src/serve/client/paying-fetch.ts";
 import { decodeGradientSketch } from "../../../nodes/src/attribution/gradient-sketch-file.ts";
 import { decodeSpanIndex } from "../../../nodes/src/attribution/span-index-file.ts";
 import { contentDigest } from "../../../nodes/src/engine/train/tracin-checkpoint.ts";
@@ -51,6 +53,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
   let listener: HeliaNode;
   let listenerAddress: string;
   const gossip: Announcement<typeof TOPICS.jobs>[] = [];
+  const modelGossip: Announcement<typeof TOPICS.models>[] = [];
 
   function runCli(args: string[], as = owner): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
@@ -132,6 +135,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     const listenerNetwork = new PeerNetwork(listener.libp2p);
     listenerNetwork.start();
     listenerNetwork.onAnnouncement(TOPICS.jobs, (a) => gossip.push(a));
+    listenerNetwork.onAnnouncement(TOPICS.models, (a) => modelGossip.push(a));
 
     listenerAddress = listenerNetwork.multiaddrs()[0];
     await startNodeProcess(["--peer", listenerAddress, "--base-model", `1=${t.dir}`, "--extension", STAND_IN]);
@@ -392,5 +396,43 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     const trainedIds = spanIndex.contributionIds.filter((id) => !heldOut.has(id.toString())).sort();
     assert.deepEqual([...sketch.exampleContributionIds].sort(), trainedIds, "every trained contribution, none held out");
     assert.equal(contentDigest(await bytesAt(index.spanIndex)), index.spanIndexDigest);
+  });
+
+  it("serves the trained models when started with --serve all: lists them, answers a paid chat completion, and announces them on gossip", async () => {
+    const modelCount = Number(await read("models", "modelCount", []));
+    const trained = BigInt(modelCount); // the last test's model, trained by the worker engine
+    await t.send(requester, "models", "setModelPrice", [trained, 1_000_000n]);
+    const payer = account(6);
+    const sessionKey = privateKeyToAccount(generatePrivateKey());
+    await t.send(owner, "token", "transfer", [payer.address, parseEther("10")]);
+    await t.send(payer, "token", "approve", [t.addresses.settlement, parseEther("10")]);
+    await t.send(payer, "settlement", "deposit", [parseEther("5")]);
+    const now = (await t.client.getBlock()).timestamp;
+    await t.send(payer, "settlement", "authorizeSessionKey", [sessionKey.address, parseEther("1"), now + 86_400n]);
+
+    await stopNodeProcess();
+    await startNodeProcess(["--base-model", `1=${BASE_MODEL}`, "--peer", listenerAddress, "--serve", "all"]);
+    const listed = await getJson("/v1/models");
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    const names = (listed.body.data as Array<{ id: string }>).map((m) => m.id).sort();
+    assert.deepEqual(names, Array.from({ length: modelCount }, (_, i) => `tributary:${i + 1}`).sort(), "every model on the held base model");
+
+    const payingFetch = createPayingFetch({ sessionKey, payer: payer.address });
+    const response = await payingFetch(`${nodeUrl}/v1/chat/completions`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: `tributary:${trained}`, messages: [{ role: "user", content: "When is high tide?" }], max_tokens: 8, temperature: 0 }),
+    });
+    const completion = await response.json() as Record<string, any>;
+    assert.equal(response.status, 200, JSON.stringify(completion) + nodeOutput);
+    assert.equal(completion.object, "chat.completion");
+    assert.equal(typeof completion.choices[0].message.content, "string");
+    assert.ok(completion.usage.completion_tokens >= 1);
+
+    const nodePeerId = (await getJson("/health")).body.checks.storage.peerId;
+    const announced = await waitUntil("the served models to be announced", () => modelGossip.find((a) => a.from === nodePeerId), 30_000);
+    assert.equal(announced.message.endpoint, "http://127.0.0.1:1/v1", "the endpoint registered in the NodeRegistry");
+    assert.equal(announced.message.operator.toLowerCase(), operator.address.toLowerCase());
+    assert.deepEqual(announced.message.models.find((m) => m.modelId === String(trained)), { modelId: String(trained), pricePer1kTokens: "1000000" });
+    assert.equal(announced.message.models.length, modelCount);
   });
 });
