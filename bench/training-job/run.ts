@@ -101,7 +101,9 @@ try {
   }, 3_600_000);
 
   // Phase seconds from the node's structured log.
-  const lines = nodeLog.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { time: number; msg: string; jobId?: string; phase?: string });
+  // pino's `time` is an ISO timestamp in the node's logger (runtime/logger.ts) or epoch milliseconds.
+  const lines = nodeLog.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { time: number | string; msg: string; jobId?: string; phase?: string })
+    .map((l) => ({ ...l, time: typeof l.time === "number" ? l.time : Date.parse(l.time) }));
   const at = (msg: string, phase?: string) => {
     const line = lines.find((l) => l.jobId === jobId && l.msg === msg && (phase === undefined || l.phase === phase));
     if (!line) throw new Error(`no "${msg}"${phase ? ` (${phase})` : ""} line for job ${jobId} in the node's log`);
@@ -135,6 +137,9 @@ try {
     "fetch rebuilds the version's training set from IPFS and checks each contribution against the Merkle root; tokenize counts the",
     "windows with the engine's tokenizer; sketch builds the span index and the gradient sketch (every training example's projected",
     "gradient, k = 256, at each checkpoint); submit is `submitResult` sent and mined.",
+    `The sketch costs ${(rows[5][1] / rows[3][1]).toFixed(1)}× the training: a forward and backward pass over every training window at each of`,
+    `the ${sketchLine?.checkpoints ?? "?"} checkpoints (training passes over them once), per-example gradients split out and projected. fetch is short here because the contributions were uploaded`,
+    "through this node and are already in its blockstore (a node fetching from peers adds the bitswap transfer).",
   ].join("\n");
   await mkdir(join(root, "bench/out"), { recursive: true });
   await writeFile(join(root, "bench/out/training-job.md"), `${report}\n`);
