@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { request as httpRequest } from "node:http";
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -396,6 +397,36 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     const trainedIds = spanIndex.contributionIds.filter((id) => !heldOut.has(id.toString())).sort();
     assert.deepEqual([...sketch.exampleContributionIds].sort(), trainedIds, "every trained contribution, none held out");
     assert.equal(contentDigest(await bytesAt(index.spanIndex)), index.spanIndexDigest);
+  });
+
+  it("survives SIGKILL in the middle of real training: the restarted node resumes from the trainer checkpoint and submits once", async () => {
+    const long = join(t.dir, "long-hyperparameters.json");
+    // Two short training texts are one window each: two steps an epoch at batch 1, so 100 epochs are 200 steps, checkpointed every 20.
+    await writeFile(long, JSON.stringify({ format: "tributary.hyperparameters/1", rank: 4, alpha: 8, targetModules: ["q_proj", "v_proj"], learningRate: 1e-3, epochs: 100, batchSize: 1, sequenceLength: 64, seed: 1 }));
+    const created = await runCli(["job", "create", "--base-model", "1", "--datanet", "1", "--version", "1", "--hyperparameters", long, "--fee", "10", "--deadline", "2h", "--node", nodeUrl], requester);
+    assert.equal(created.code, 0, created.stderr);
+    const jobId = Number(/^Created job (\d+)/.exec(created.stdout)![1]);
+    await t.rpc("hardhat_mine", ["0x1"]);
+    const state = join(dataDir, "jobs", String(jobId), "trainer-checkpoints", "trainer-state.json");
+    await waitUntil("the first trainer checkpoint", () => existsSync(state), 120_000);
+    const exited = new Promise((resolve) => node.once("exit", resolve));
+    node.kill("SIGKILL");
+    await exited;
+    const killedAt = JSON.parse(await readFile(state, "utf8")).step as number;
+    assert.ok(killedAt >= 1 && killedAt < 200, `killed mid-training (checkpoint at step ${killedAt})`);
+
+    await startNodeProcess(["--base-model", `1=${BASE_MODEL}`, "--peer", listenerAddress]);
+    const job = await waitUntil(`job ${jobId} to complete after the restart`, async () => {
+      const { body } = await getJson(`/jobs/${jobId}`);
+      if (body.job.status === "failed") throw new Error(`job failed: ${body.job.reason}\n${nodeOutput}`);
+      return body.job.status === "completed" && body.job.outputs.submit ? body.job : undefined;
+    }, 240_000);
+    assert.ok(job.outputs.train.resumedFromStep >= killedAt, `resumed from step ${job.outputs.train.resumedFromStep}, not from scratch`);
+    assert.equal(job.outputs.train.steps, 200);
+    const submitted = await t.client.getContractEvents({
+      address: t.addresses.models, abi: t.abis.models, eventName: "JobResultSubmitted", args: { jobId: BigInt(jobId) }, fromBlock: 0n,
+    } as never);
+    assert.equal(submitted.length, 1, "submitted exactly once");
   });
 
   it("serves the trained models when started with --serve all: lists them, answers a paid chat completion, and announces them on gossip", async () => {

@@ -42,6 +42,17 @@ export interface EngineTrainOutput extends TrainOutput {
   finalLoss: number | null;
   heldOutContributionIds: string[];
   seconds: number;
+  /** The trainer checkpoint's step this run resumed from (a node restarted mid-training), or 0 for a fresh run. */
+  resumedFromStep: number;
+}
+
+/** The step of the trainer checkpoint in `dir` (engine/train/checkpoint.ts), 0 when there is none. */
+async function checkpointStep(dir: string): Promise<number> {
+  try {
+    return (JSON.parse(await readFile(join(dir, "trainer-state.json"), "utf8")) as { step: number }).step;
+  } catch {
+    return 0;
+  }
 }
 
 async function readJobData(context: PhaseContext): Promise<{ fetched: FetchOutput; hyperparameters: Hyperparameters; contributions: SavedContribution[] }> {
@@ -98,11 +109,14 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
     // the peak so every snapshot has a learning rate to weigh it by.
     const tracinSteps = [...new Set([0.25, 0.5, 0.75, 1].map((f) => Math.max(1, Math.ceil(totalSteps * f))))];
     const tracinDir = join(workDir, "tracin");
+    const checkpointDir = join(workDir, "trainer-checkpoints");
+    const resumedFromStep = await checkpointStep(checkpointDir);
+    if (resumedFromStep > 0) logger.info({ step: resumedFromStep }, "resuming training from the trainer checkpoint");
     const run = engine.train({
       modelId, train, lora: { rank: hp.rank, alpha: hp.alpha, targetModules: hp.targetModules as LoraTarget[] }, seed: hp.seed,
       batchSize: hp.batchSize, sequenceLength: hp.sequenceLength, totalSteps, learningRate: hp.learningRate, minLearningRate: hp.learningRate / 10,
       tracinSteps, tracinDir,
-      outputDir: adapterDir, checkpointDir: join(workDir, "trainer-checkpoints"), checkpointEvery: Math.max(1, Math.ceil(totalSteps / 10)),
+      outputDir: adapterDir, checkpointDir, checkpointEvery: Math.max(1, Math.ceil(totalSteps / 10)),
       resume: true, baseModelName: `tributary-base-model-${job.baseModelId}`, signal,
     });
     for await (const step of run.progress) {
@@ -111,7 +125,7 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
     const result = await run.result;
     const checkpointFiles = Object.fromEntries((await readdir(tracinDir)).filter((f) => f.endsWith(".safetensors")).sort().map((f) => [f, join("tracin", f)]));
     return {
-      adapterDir: "adapter", checkpointFiles, modelId, steps: result.steps, finalLoss: result.finalLoss, heldOutContributionIds: [...heldOut], seconds: result.seconds,
+      adapterDir: "adapter", checkpointFiles, modelId, steps: result.steps, finalLoss: result.finalLoss, heldOutContributionIds: [...heldOut], seconds: result.seconds, resumedFromStep,
     } satisfies EngineTrainOutput;
   };
 }
