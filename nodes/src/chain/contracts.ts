@@ -6,7 +6,8 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ArtifactMap } from "hardhat/types/artifacts";
-import type { Abi, Address } from "viem";
+import type { Abi, Address, PublicClient } from "viem";
+import { backoffDelay, sleep } from "./backoff.ts";
 import { ChainError } from "./errors.ts";
 
 export const PROTOCOL_CONTRACTS = {
@@ -15,6 +16,7 @@ export const PROTOCOL_CONTRACTS = {
   nodes: { name: "NodeRegistry", source: "contracts/nodes/NodeRegistry.sol" },
   models: { name: "ModelRegistry", source: "contracts/models/ModelRegistry.sol" },
   settlement: { name: "Settlement", source: "contracts/settlement/Settlement.sol" },
+  contributorPools: { name: "ContributorPools", source: "contracts/settlement/ContributorPools.sol" },
 } as const;
 
 export type ContractKey = keyof typeof PROTOCOL_CONTRACTS;
@@ -23,6 +25,43 @@ export type ContractName<K extends ContractKey> = (typeof PROTOCOL_CONTRACTS)[K]
 export type ContractAbi<K extends ContractKey> = ArtifactMap[ContractName<K>]["abi"];
 export type ProtocolAbis = { readonly [K in ContractKey]: ContractAbi<K> };
 export type ProtocolAddresses = { readonly [K in ContractKey]: Address };
+
+/**
+ * Contracts another contract created, whose address the node reads from it when the config does not give one:
+ * the Settlement deploys its ContributorPools (claims, disputes) and names it by `contributorPools()`.
+ */
+export const DERIVED_CONTRACTS = { contributorPools: { from: "settlement", getter: "contributorPools" } } as const;
+export type DerivedContractKey = keyof typeof DERIVED_CONTRACTS;
+/** The contracts a config must name (the deployment file does); derived ones are optional there. */
+export const CONFIGURED_CONTRACT_KEYS = CONTRACT_KEYS.filter((k) => !(k in DERIVED_CONTRACTS)) as Exclude<ContractKey, DerivedContractKey>[];
+export type ConfiguredAddresses = Omit<ProtocolAddresses, DerivedContractKey> & { readonly [K in DerivedContractKey]?: Address };
+
+/** Fills each derived contract's address the config left out by calling its getter on the creating contract. */
+export async function resolveProtocolAddresses(
+  client: PublicClient, abis: ProtocolAbis, configured: ConfiguredAddresses, options: { attempts?: number; signal?: AbortSignal } = {},
+): Promise<ProtocolAddresses> {
+  const resolved: Record<string, Address> = { ...configured } as Record<string, Address>;
+  for (const [key, { from, getter }] of Object.entries(DERIVED_CONTRACTS)) {
+    if (resolved[key] !== undefined) continue;
+    const attempts = options.attempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        resolved[key] = await client.readContract({ address: configured[from], abi: abis[from] as Abi, functionName: getter }) as Address;
+        break;
+      } catch (error) {
+        if (attempt >= attempts || options.signal?.aborted) {
+          throw new ChainError(
+            `cannot read ${PROTOCOL_CONTRACTS[from].name}.${getter}() at ${configured[from]} for the ${PROTOCOL_CONTRACTS[key as ContractKey].name} address `
+              + `(${(error as Error).message.split("\n")[0]}): check the chain is reachable, or set contracts.${key} (--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-address)`,
+            { contract: key },
+          );
+        }
+        await sleep(backoffDelay(attempt), options.signal);
+      }
+    }
+  }
+  return resolved as unknown as ProtocolAddresses;
+}
 
 /** The repository's artifacts folder (the node runs from the repository, like `npm start`). */
 export const DEFAULT_ARTIFACTS_DIR = resolve(import.meta.dirname, "..", "..", "..", "artifacts");

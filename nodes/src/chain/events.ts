@@ -8,7 +8,9 @@ import type { ContractAbi, ContractKey } from "./contracts.ts";
 export type EventName<K extends ContractKey> = ContractEventName<ContractAbi<K>>;
 
 /** ModelRegistry's training-job lifecycle (contracts/models/ModelRegistry.sol). */
-export const JOB_EVENTS = ["JobCreated", "JobClaimed", "LeaseExtended", "JobResultSubmitted", "JobRefunded", "JobCancelled"] as const satisfies readonly EventName<"models">[];
+export const JOB_EVENTS = [
+  "JobCreated", "JobClaimed", "LeaseExtended", "JobResultSubmitted", "JobResultDisputed", "JobCompleted", "JobRefunded", "JobCancelled",
+] as const satisfies readonly EventName<"models">[];
 export type JobEventName = (typeof JOB_EVENTS)[number];
 
 /** NodeRegistry's operator lifecycle (contracts/nodes/NodeRegistry.sol). */

@@ -64,10 +64,11 @@ function range(min: number, max: number) {
     value >= min && value <= max ? undefined : `must be an integer between ${min} and ${max}, got ${value}`;
 }
 
-function contract(key: string, name: string): FieldSpec {
+function contract(key: string, name: string, defaultIs = "from the deployment file"): FieldSpec {
+  const words = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return {
-    path: `contracts.${key}`, env: `TRIBUTARY_${key.toUpperCase()}_ADDRESS`, flag: `${key}-address`, arg: "address", kind: "string",
-    description: `${name} address (default: from the deployment file)`, check: checkAddress,
+    path: `contracts.${key}`, env: `TRIBUTARY_${words.replaceAll("-", "_").toUpperCase()}_ADDRESS`, flag: `${words}-address`, arg: "address", kind: "string",
+    description: `${name} address (default: ${defaultIs})`, check: checkAddress,
   };
 }
 
@@ -96,6 +97,7 @@ export const FIELDS: readonly FieldSpec[] = [
   contract("nodes", "NodeRegistry"),
   contract("models", "ModelRegistry"),
   contract("settlement", "Settlement"),
+  contract("contributorPools", "ContributorPools", "from the deployment file, else read from Settlement.contributorPools()"),
   {
     path: "dataDir", env: "TRIBUTARY_DATA_DIR", flag: "data-dir", arg: "dir", kind: "string",
     description: "where the node keeps its database, key and artifacts", default: ".data/node",
@@ -175,6 +177,16 @@ export const FIELDS: readonly FieldSpec[] = [
     check: (value: string[]) => {
       const bad = value.find((c) => !(CAPABILITIES as readonly string[]).includes(c));
       return bad === undefined ? undefined : `each must be one of ${CAPABILITIES.join(", ")}, got "${bad}"`;
+    },
+  },
+  {
+    path: "serve.models", env: "TRIBUTARY_SERVE_MODELS", flag: "serve", arg: "model-id|all", kind: "list",
+    description: "models to serve over the OpenAI-compatible API (ModelRegistry ids, or \"all\": every deployed model whose base model this node holds; repeatable; default: none)",
+    default: [],
+    check: (value: string[]) => {
+      const bad = value.find((m) => m !== "all" && !/^[1-9]\d*$/.test(m));
+      if (bad !== undefined) return `each must be a model id (1, 2, ...) or "all", got "${bad}"`;
+      return value.includes("all") && value.length > 1 ? `"all" serves every model the node can; list ids or "all", not both` : undefined;
     },
   },
   {

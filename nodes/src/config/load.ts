@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseUnits, type Address, type Hex } from "viem";
-import { CONTRACT_KEYS, type ProtocolAddresses } from "../chain/contracts.ts";
+import { CONFIGURED_CONTRACT_KEYS, CONTRACT_KEYS, type ConfiguredAddresses } from "../chain/contracts.ts";
 import { ConfigError, type ConfigIssue } from "./errors.ts";
 import { FIELDS, howToSet, kindMismatch, parseFieldString, type FieldSpec } from "./fields.ts";
 import { readOrCreateKeyFile } from "./operator-key.ts";
@@ -18,7 +18,8 @@ export type StorageSetting = { kind: "helia" } | { kind: "kubo"; url: string };
 export interface NodeConfig {
   rpcUrl: string;
   chainId: number;
-  contracts: ProtocolAddresses;
+  /** As configured: a derived contract (ContributorPools) may be absent; resolveProtocolAddresses fills it. */
+  contracts: ConfiguredAddresses;
   /** The deployment file the addresses came from, when one was used. */
   deploymentFile: string | undefined;
   dataDir: string;
@@ -41,6 +42,8 @@ export interface NodeConfig {
     baseModels: ReadonlyMap<bigint, string>;
     capabilities: readonly string[];
   };
+  /** Serving: which models (ids, or "all" the node's base models allow); absent or empty, the node does not serve. */
+  serve?: { models: readonly string[] };
   /** Absolute paths of extension modules to load at start. */
   extensions: readonly string[];
 }
@@ -168,7 +171,7 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<NodeConfi
       }
     }
   }
-  for (const path of ["rpcUrl", "chainId", ...CONTRACT_KEYS.map((k) => `contracts.${k}`)]) {
+  for (const path of ["rpcUrl", "chainId", ...CONFIGURED_CONTRACT_KEYS.map((k) => `contracts.${k}`)]) {
     if (values.has(path) || issues.some((i) => i.field === path)) continue;
     const spec = FIELDS.find((f) => f.path === path)!;
     issues.push({
@@ -198,7 +201,7 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<NodeConfi
   return {
     rpcUrl: values.get("rpcUrl") as string,
     chainId: values.get("chainId") as number,
-    contracts: Object.fromEntries(CONTRACT_KEYS.map((k) => [k, values.get(`contracts.${k}`) as Address])) as unknown as ProtocolAddresses,
+    contracts: Object.fromEntries(CONTRACT_KEYS.filter((k) => values.has(`contracts.${k}`)).map((k) => [k, values.get(`contracts.${k}`) as Address])) as unknown as ConfiguredAddresses,
     deploymentFile,
     dataDir,
     http: { host: values.get("http.host") as string, port: values.get("http.port") as number, corsOrigins: values.get("http.corsOrigins") as string[] },
@@ -216,6 +219,7 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<NodeConfi
       baseModels,
       capabilities: values.get("jobs.capabilities") as string[],
     },
+    serve: { models: values.get("serve.models") as string[] },
     extensions: (values.get("extensions") as string[]).map((p) => resolve(cwd, p)),
   };
 }

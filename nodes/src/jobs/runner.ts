@@ -3,7 +3,10 @@
  * handlers only record facts (idempotently, keyed by job id). The work loop then decides (policy), claims through
  * the transaction sender, and runs the phase pipeline one job at a time, persisting after every phase, so a
  * killed node resumes at the last completed phase. `submit` checks the job on-chain first and remembers its
- * transaction hash before broadcasting, so a result is submitted exactly once.
+ * transaction hash before broadcasting, so a result is submitted exactly once. The fee of a submitted result is
+ * held by the ModelRegistry for the dispute window: the loop releases it (`releaseJobPayment`) once chain time
+ * passes `payableAt`, after checking on-chain that it is still held, so a restart or a release by anyone else
+ * sends nothing twice; a disputed result is left to the arbiter, and logged.
  */
 import { EventEmitter } from "node:events";
 import { mkdir } from "node:fs/promises";
@@ -137,8 +140,26 @@ export class JobRunner extends EventEmitter {
         const job = jobs.get(jobId);
         if (!job) break;
         const mine = (args.node as string).toLowerCase() === this.#me.toLowerCase();
-        if (mine) this.#setStatus(jobId, "completed", { modelId: args.modelId as bigint, phase: "submit" });
-        else if (job.status !== "completed") this.#setStatus(jobId, "lost", { reason: `completed by ${args.node as string}` });
+        if (mine) {
+          this.#setStatus(jobId, "completed", { modelId: args.modelId as bigint, phase: "submit" });
+          if (job.payment === null) jobs.update(jobId, { payment: "held", payableAt: args.payableAt as bigint });
+        } else if (job.status !== "completed") this.#setStatus(jobId, "lost", { reason: `completed by ${args.node as string}` });
+        break;
+      }
+      case "JobResultDisputed": {
+        const job = jobs.get(jobId);
+        if (job?.payment === "held") {
+          jobs.update(jobId, { payment: "disputed" });
+          this.#o.logger.warn({ jobId: String(jobId), requester: args.requester as string, reasonCid: args.reasonCid as string }, "the requester disputed this node's result: the fee stays held until the arbiter rules");
+        }
+        break;
+      }
+      case "JobCompleted": {
+        const job = jobs.get(jobId);
+        if (job && job.payment !== null && job.payment !== "released" && (args.node as string).toLowerCase() === this.#me.toLowerCase()) {
+          jobs.update(jobId, { payment: "released" });
+          this.#o.logger.info({ jobId: String(jobId), fee: String(args.fee) }, "training fee paid to this node");
+        }
         break;
       }
       case "JobRefunded":
@@ -183,6 +204,7 @@ export class JobRunner extends EventEmitter {
       const current = state.jobs.get(job.jobId)!;
       if (current.status === "running") await this.#runPipeline(current);
     }
+    await this.#releasePayments();
     const waiting = state.jobs.list(["discovered"]);
     if (waiting.length === 0) return;
     const missing = phases.missing();
@@ -346,6 +368,9 @@ export class JobRunner extends EventEmitter {
       if (RESULT_RECORDED.includes(status) && onChain.leaseHolder.toLowerCase() === this.#me.toLowerCase()) {
         state.jobs.completePhase(job.jobId, "submit", { modelId: onChain.modelId.toString(), tx: state.jobs.get(job.jobId)!.submitTx });
         this.#setStatus(job.jobId, "completed", { modelId: onChain.modelId });
+        if (state.jobs.get(job.jobId)!.payment === null) {
+          state.jobs.update(job.jobId, { payableAt: onChain.payableAt, payment: status === "Submitted" ? "held" : status === "Disputed" ? "disputed" : "released" });
+        }
       } else {
         this.#setStatus(job.jobId, "lost", { reason: `job is ${status} on-chain` });
       }
@@ -378,6 +403,54 @@ export class JobRunner extends EventEmitter {
       if (!(error instanceof ContractRevertError)) throw error;
       if (await settle()) return;
       this.#setStatus(job.jobId, "failed", { reason: `submit refused: ${error.message}` });
+    }
+  }
+
+  /**
+   * Releases the held fee of each of this node's results whose dispute window has passed. The chain is asked first:
+   * a fee already paid (by anyone) or disputed is only recorded, so the release is sent at most once per state.
+   */
+  async #releasePayments(): Promise<void> {
+    const { chain, state, logger } = this.#o;
+    const held = state.jobs.heldPayments();
+    if (held.length === 0) return;
+    const now = (await chain.client.getBlock()).timestamp;
+    for (const job of held) {
+      if (this.#abort.signal.aborted) return;
+      if (job.payableAt !== null && now < job.payableAt) continue;
+      const log = logger.child({ jobId: String(job.jobId) });
+      const record = async (): Promise<boolean> => {
+        const onChain = await chain.read("models", "getJob", [job.jobId]);
+        const status = ONCHAIN_JOB_STATUS[onChain.status];
+        if (status === "Submitted") {
+          if (onChain.payableAt !== job.payableAt) state.jobs.update(job.jobId, { payableAt: onChain.payableAt });
+          return now < onChain.payableAt; // not yet payable: nothing to do now
+        }
+        if (status === "Disputed") {
+          state.jobs.update(job.jobId, { payment: "disputed" });
+          log.warn({}, "the result is disputed: its fee is left to the arbiter's ruling");
+        } else if (status === "Completed") {
+          state.jobs.update(job.jobId, { payment: "released" });
+        } else {
+          state.jobs.update(job.jobId, { payment: "disputed", reason: `fee not paid: the job is ${status} on-chain` });
+          log.warn({ status }, "the held fee went elsewhere (the job is no longer Submitted or Completed on-chain)");
+        }
+        return true;
+      };
+      if (await record()) continue;
+      try {
+        const { hash } = await chain.sender.write({ contract: "models", functionName: "releaseJobPayment", args: [job.jobId] }, {
+          onSigned: (txHash) => state.jobs.update(job.jobId, { releaseTx: txHash }),
+        });
+        state.jobs.update(job.jobId, { payment: "released" });
+        log.info({ tx: hash, fee: String(job.fee) }, "training fee released to this node");
+        this.#emitUpdate(job.jobId);
+      } catch (error) {
+        if (!(error instanceof ContractRevertError)) throw error;
+        // Someone else released it, or the requester disputed it, in the meantime: the chain says which.
+        log.info({ err: error.message }, "release refused; reading the job's state");
+        await record();
+      }
     }
   }
 }

@@ -4,7 +4,9 @@
  * - the configured extensions;
  * - `datanet-phases` last: the `fetch`, `verify` and `upload` job phases over the store and the chain, and
  *   `train`, `evaluate` and `sketch` on the worker Engine (started on first use, closed at shutdown), for
- *   whichever of them no configured extension registered (a configured extension may replace a built-in phase).
+ *   whichever of them no configured extension registered (a configured extension may replace a built-in phase);
+ * - `serving` (serving-extension.ts) when `serve.models` names models: the OpenAI-compatible API on an Engine of
+ *   its own, and the served models announced on gossip.
  */
 import { Engine } from "../engine/worker/index.ts";
 import { evaluatePhase, sketchPhase, trainPhase } from "../jobs/phases/engine-phases.ts";
@@ -12,6 +14,7 @@ import { fetchPhase, verifyPhase } from "../jobs/phases/fetch-verify.ts";
 import { uploadPhase } from "../jobs/phases/upload.ts";
 import type { PhaseHandler, RegistrablePhase } from "../jobs/pipeline.ts";
 import type { NodeExtension } from "./extensions.ts";
+import { servingExtension } from "./serving-extension.ts";
 import { StorageExtension } from "./storage-extension.ts";
 
 /** Registers each data phase no loaded extension provides. */
@@ -37,8 +40,8 @@ export function datanetPhasesExtension(storage: StorageExtension): NodeExtension
   };
 }
 
-/** The extensions `tributary-node start` runs: storage first, then the configured ones, then the built-in phases. */
+/** The extensions `tributary-node start` runs: storage first, then the configured ones, the built-in phases, serving. */
 export function withBuiltinExtensions(loaded: readonly NodeExtension[]): NodeExtension[] {
   const storage = new StorageExtension();
-  return [storage, ...loaded, datanetPhasesExtension(storage)];
+  return [storage, ...loaded, datanetPhasesExtension(storage), servingExtension(storage)];
 }

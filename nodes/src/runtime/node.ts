@@ -9,7 +9,7 @@ import { HealthChecks } from "../api/health.ts";
 import { createMetrics, type NodeMetrics } from "../api/metrics.ts";
 import { ApiServer } from "../api/server.ts";
 import { createChainClients } from "../chain/clients.ts";
-import { loadProtocolAbis } from "../chain/contracts.ts";
+import { loadProtocolAbis, resolveProtocolAddresses } from "../chain/contracts.ts";
 import { ChainError } from "../chain/errors.ts";
 import { EventFollower } from "../chain/follower.ts";
 import { ProtocolChain } from "../chain/protocol.ts";
@@ -62,14 +62,16 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       logger.warn({ rpcUrl: config.rpcUrl, err: (error as Error).message.split("\n")[0] }, "chain RPC unreachable at start; the follower keeps retrying");
     }
 
+    // The derived contracts (ContributorPools) the config left out, read from the contracts that created them.
+    const addresses = await resolveProtocolAddresses(publicClient, abis, config.contracts);
     const metrics = createMetrics();
     const sender = new TxSender({
-      client: publicClient, account, chainId: config.chainId, abis, addresses: config.contracts,
+      client: publicClient, account, chainId: config.chainId, abis, addresses,
       logger: logger.child({ module: "tx" }), metrics: metrics.tx,
     });
-    const chain = new ProtocolChain({ abis, addresses: config.contracts, client: publicClient, account, sender });
+    const chain = new ProtocolChain({ abis, addresses, client: publicClient, account, sender });
     const follower = new EventFollower({
-      client: publicClient, abis, addresses: config.contracts, store: state.chain, confirmations: config.confirmations,
+      client: publicClient, abis, addresses, store: state.chain, confirmations: config.confirmations,
       pollIntervalMs: config.pollIntervalMs, maxBlockRange: config.maxBlockRange, startBlock: config.startBlock,
       logger: logger.child({ module: "follower" }),
     });

@@ -7,6 +7,13 @@ import type { NodeDatabase } from "./database.ts";
 export const JOB_STATUSES = ["discovered", "skipped", "claiming", "running", "completed", "failed", "lost"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/**
+ * The fee of this node's submitted result: `held` by the ModelRegistry until `payableAt`, then `released` to the
+ * node (by this node or anyone), or `disputed` by the requester (the arbiter decides; the node leaves it alone).
+ */
+export const PAYMENT_STATUSES = ["held", "released", "disputed"] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
 export interface JobRecord {
   jobId: bigint;
   status: JobStatus;
@@ -27,6 +34,11 @@ export interface JobRecord {
   /** Output of each completed phase, by phase name (JSON values). */
   outputs: Record<string, unknown>;
   reason: string | null;
+  /** null until this node's result is on-chain. */
+  payment: PaymentStatus | null;
+  /** Chain time (seconds) from which the held fee can be released. */
+  payableAt: bigint | null;
+  releaseTx: string | null;
   updatedAt: string;
 }
 
@@ -36,7 +48,7 @@ interface JobRow {
   job_id: string; status: JobStatus; phase: string | null; requester: string; datanet_id: string; datanet_version: number;
   base_model_id: string; hyper_params_cid: string; fee: string; deadline: number; created_block: number; created_tx: string;
   lease_expires_at: number | null; claim_tx: string | null; submit_tx: string | null; model_id: string | null;
-  outputs: string; reason: string | null; updated_at: string;
+  outputs: string; reason: string | null; payment: PaymentStatus | null; payable_at: number | null; release_tx: string | null; updated_at: string;
 }
 
 function fromRow(r: JobRow): JobRecord {
@@ -46,7 +58,7 @@ function fromRow(r: JobRow): JobRecord {
     fee: BigInt(r.fee), deadline: BigInt(r.deadline), createdBlock: BigInt(r.created_block), createdTx: r.created_tx,
     leaseExpiresAt: r.lease_expires_at === null ? null : BigInt(r.lease_expires_at), claimTx: r.claim_tx, submitTx: r.submit_tx,
     modelId: r.model_id === null ? null : BigInt(r.model_id), outputs: JSON.parse(r.outputs) as Record<string, unknown>,
-    reason: r.reason, updatedAt: r.updated_at,
+    reason: r.reason, payment: r.payment, payableAt: r.payable_at === null ? null : BigInt(r.payable_at), releaseTx: r.release_tx, updatedAt: r.updated_at,
   };
 }
 
@@ -80,9 +92,10 @@ export class JobStore {
   }
 
   /** Updates the given columns of a job. */
-  update(jobId: bigint, changes: Partial<Pick<JobRecord, "status" | "phase" | "leaseExpiresAt" | "claimTx" | "submitTx" | "modelId" | "reason">>): void {
+  update(jobId: bigint, changes: Partial<Pick<JobRecord, "status" | "phase" | "leaseExpiresAt" | "claimTx" | "submitTx" | "modelId" | "reason" | "payment" | "payableAt" | "releaseTx">>): void {
     const columns: Record<string, string> = {
       status: "status", phase: "phase", leaseExpiresAt: "lease_expires_at", claimTx: "claim_tx", submitTx: "submit_tx", modelId: "model_id", reason: "reason",
+      payment: "payment", payableAt: "payable_at", releaseTx: "release_tx",
     };
     const sets: string[] = [];
     const values: Array<string | number | bigint | null> = [];
@@ -104,6 +117,11 @@ export class JobStore {
       this.#database.db.prepare("UPDATE jobs SET phase = ?, outputs = ?, updated_at = ? WHERE job_id = ?")
         .run(phase, JSON.stringify(outputs, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)), new Date().toISOString(), String(jobId));
     });
+  }
+
+  /** Completed jobs whose fee is still held, for the runner to release once payable. */
+  heldPayments(): JobRecord[] {
+    return this.list(["completed"]).filter((job) => job.payment === "held");
   }
 
   /** Job counts by (status, phase), for metrics and `status`. */

@@ -62,4 +62,11 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: the held training fee of a submitted result: when it is payable, whether it was released or disputed.
+  `
+  ALTER TABLE jobs ADD COLUMN payment TEXT;
+  ALTER TABLE jobs ADD COLUMN payable_at INTEGER;
+  ALTER TABLE jobs ADD COLUMN release_tx TEXT;
+  CREATE INDEX jobs_payment ON jobs (payment);
+  `,
 ];

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createWalletClient, encodeFunctionData, http, parseGwei, type Hex } from "viem";
+import { resolveProtocolAddresses } from "../../../nodes/src/chain/contracts.ts";
 import { ContractRevertError } from "../../../nodes/src/chain/errors.ts";
 import { EventFollower, type EventSubscription, type FollowerLogger } from "../../../nodes/src/chain/follower.ts";
 import type { ChainEvent } from "../../../nodes/src/chain/events.ts";
@@ -133,6 +134,20 @@ describe("chain layer against a hardhat node", { timeout: 240_000 }, () => {
     assert.equal(second.blockNumber, first.blockNumber + 1n);
     assert.equal(rec.calls.filter((id) => id === first.id || id === second.id).length, 2, "the handler ran once per branch");
     assert.equal([...rec.byId.values()].filter((e) => e.transactionHash === hash).length, 1, "and its effect exists once");
+  });
+
+  it("reads the ContributorPools address from the Settlement when the config leaves it out, and keeps a configured one", async () => {
+    const { contributorPools, ...configured } = t.addresses;
+    assert.match(contributorPools, /^0x[0-9a-fA-F]{40}$/);
+    const resolved = await resolveProtocolAddresses(t.client, t.abis, configured);
+    assert.equal(resolved.contributorPools.toLowerCase(), contributorPools.toLowerCase());
+    assert.equal(resolved.settlement, t.addresses.settlement);
+    const given = await resolveProtocolAddresses(t.client, t.abis, { ...configured, contributorPools: t.addresses.token });
+    assert.equal(given.contributorPools, t.addresses.token, "a configured address is not overridden");
+    await assert.rejects(
+      resolveProtocolAddresses(t.client, t.abis, { ...configured, settlement: t.addresses.token }, { attempts: 1 }),
+      /cannot read Settlement\.contributorPools\(\) at 0x[0-9a-fA-F]{40} for the ContributorPools address .*set contracts\.contributorPools \(--contributor-pools-address\)$/,
+    );
   });
 
   it("refuses a transaction that would revert, saying why in words (custom errors from any protocol ABI)", async () => {

@@ -80,7 +80,7 @@ describe("node config", () => {
     await writeFile(file, JSON.stringify({ http: { port: "80", prot: 1 }, confirmation: 2 }));
     const issues = await issuesOf(loadConfig({
       cwd: dir, configFile: file,
-      env: { TRIBUTARY_RPC_URL: "localhost:8545", TRIBUTARY_MODELS_ADDRESS: "0x123", TRIBUTARY_LOG_LEVEL: "loud", TRIBUTARY_MIN_FEE: "ten" },
+      env: { TRIBUTARY_RPC_URL: "localhost:8545", TRIBUTARY_MODELS_ADDRESS: "0x123", TRIBUTARY_LOG_LEVEL: "loud", TRIBUTARY_MIN_FEE: "ten", TRIBUTARY_SERVE_MODELS: "all,3" },
       flags: { confirmations: "many", storage: "ipfs://x", "jobs.capabilities": ["flying"] },
     }));
     assert.match(issues.get("rpcUrl")!, /must be an http\(s\):\/\/ or ws\(s\):\/\/ URL, got "localhost:8545"; set --rpc-url, TRIBUTARY_RPC_URL or "rpcUrl" in the config file/);
@@ -93,6 +93,8 @@ describe("node config", () => {
     assert.match(issues.get("jobs.minFee")!, /decimal token amount/);
     assert.match(issues.get("storage")!, /must be "helia" or kubo\+http/);
     assert.match(issues.get("jobs.capabilities")!, /each must be one of training, serving, attribution, storage, got "flying"/);
+    assert.match(issues.get("serve.models")!, /"all" serves every model the node can; list ids or "all", not both; set --serve, TRIBUTARY_SERVE_MODELS/);
+    assert.ok(!issues.has("contracts.contributorPools"), "ContributorPools is read from the Settlement when not configured");
     assert.match(issues.get("contracts.token")!, /is required: pass --deployment <file> \(`npm start` writes \.data\/local-chain\.json\)/);
   });
 

@@ -10,12 +10,17 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { request as httpRequest } from "node:http";
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseEther, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { createPayingFetch } from "../../../nodes/src/serve/client/paying-fetch.ts";
+import { decodeGradientSketch } from "../../../nodes/src/attribution/gradient-sketch-file.ts";
 import { decodeSpanIndex } from "../../../nodes/src/attribution/span-index-file.ts";
+import { contentDigest } from "../../../nodes/src/engine/train/tracin-checkpoint.ts";
 import { rootOf, type VersionManifest } from "../../../nodes/src/datanets/version-manifest.ts";
 import { capabilityMask } from "../../../nodes/src/config/fields.ts";
 import { PeerNetwork, TOPICS, type Announcement } from "../../../nodes/src/p2p/index.ts";
@@ -49,6 +54,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
   let listener: HeliaNode;
   let listenerAddress: string;
   const gossip: Announcement<typeof TOPICS.jobs>[] = [];
+  const modelGossip: Announcement<typeof TOPICS.models>[] = [];
 
   function runCli(args: string[], as = owner): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
@@ -92,6 +98,29 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     return statuses.includes(body.job?.status) ? body.job : undefined;
   }, 60_000);
 
+  /** Moves chain time past the job's payableAt: the node releases its fee once, and leaves the disputed job 1 alone. */
+  async function releasesTheFeeAfterTheDisputeWindow(jobId: number): Promise<void> {
+    const onChain = await read("models", "getJob", [BigInt(jobId)]);
+    assert.equal(onChain.status, 5, "Submitted: the fee is held");
+    const balance = await read("token", "balanceOf", [operator.address]);
+    const now = (await t.client.getBlock()).timestamp;
+    await t.rpc("evm_increaseTime", [Number(onChain.payableAt - now) + 1]);
+    await t.rpc("hardhat_mine", ["0x1"]);
+    const released = await waitUntil(`job ${jobId}'s fee to be released`, async () => {
+      const { body } = await getJson(`/jobs/${jobId}`);
+      return body.job.payment === "released" ? body.job : undefined;
+    }, 30_000);
+    assert.match(released.releaseTx, /^0x[0-9a-f]{64}$/);
+    assert.equal((await read("models", "getJob", [BigInt(jobId)])).status, 2, "Completed on-chain");
+    assert.equal(await read("token", "balanceOf", [operator.address]), balance + onChain.fee, "the fee reached the operator");
+    assert.equal((await read("models", "getJob", [1n])).status, 6, "the disputed job stays Disputed");
+    assert.equal((await getJson("/jobs/1")).body.job.payment, "disputed");
+    // Later ticks send nothing more: the operator's balance stays where the release put it.
+    await t.rpc("hardhat_mine", ["0x2"]);
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal(await read("token", "balanceOf", [operator.address]), balance + onChain.fee);
+  }
+
   before(async () => {
     t = await startTestChain();
     deploymentFile = join(t.dir, "deployment.json");
@@ -107,6 +136,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     const listenerNetwork = new PeerNetwork(listener.libp2p);
     listenerNetwork.start();
     listenerNetwork.onAnnouncement(TOPICS.jobs, (a) => gossip.push(a));
+    listenerNetwork.onAnnouncement(TOPICS.models, (a) => modelGossip.push(a));
 
     listenerAddress = listenerNetwork.multiaddrs()[0];
     await startNodeProcess(["--peer", listenerAddress, "--base-model", `1=${t.dir}`, "--extension", STAND_IN]);
@@ -235,6 +265,15 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.match(watched.stdout, /Job 1 completed: model 1/);
 
     const job = await jobWhen(1, ["completed"]);
+    // The fee is held for the dispute window; the requester disputes this result, and the node leaves its fee alone.
+    const held = await waitUntil("job 1's fee to be recorded as held", async () => {
+      const { body } = await getJson("/jobs/1");
+      return body.job.payment === "held" ? body.job : undefined;
+    }, 20_000);
+    assert.equal(BigInt(held.payableAt), (await read("models", "getJob", [1n])).payableAt);
+    await t.send(requester, "models", "disputeJobResult", [1n, "bafy-evidence-of-a-bad-adapter"]);
+    await t.rpc("hardhat_mine", ["0x1"]);
+    await waitUntil("job 1's dispute to be recorded", async () => (await getJson("/jobs/1")).body.job.payment === "disputed", 20_000);
     // The runner's progress went out on the jobs topic, signed by the node's peer id.
     const nodePeerId = (await getJson("/health")).body.checks.storage.peerId;
     await waitUntil("the job's completion to be gossiped", () => gossip.some((a) => a.message.jobId === "1" && a.message.status === "submitted"), 20_000);
@@ -310,6 +349,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.match(watched.stdout, new RegExp(`Job ${jobId} completed: model \\d+`));
 
     const job = await jobWhen(jobId, ["completed"]);
+    await releasesTheFeeAfterTheDisputeWindow(jobId);
     const { progress } = (await getJson(`/jobs/${jobId}`)).body;
     assert.equal(progress.step, progress.totalSteps, "the engine's last optimizer step was reported");
     assert.ok(Number.isFinite(progress.loss) && progress.loss > 0 && progress.tokensPerSecond > 0);
@@ -336,5 +376,96 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.equal(decodeSpanIndex(await fetchSpanIndexBytes(peerStore, provenance.artifacts.attributionIndexCid)).datanetRoot, root);
     const tracin = Object.keys(index.files).filter((name) => /^checkpoints\/tracin-step-\d+\.safetensors$/.test(name));
     assert.ok(tracin.length >= 1, `TracIn checkpoints published: ${Object.keys(index.files).join(", ")}`);
+
+    // The gradient sketch: published with its provenance, every input named by the digest of a published file.
+    const bytesAt = async (cid: string) => new Uint8Array(await (await fetch(`${nodeUrl}/ipfs/${cid}`)).arrayBuffer());
+    const { gradientSketch } = index;
+    assert.equal(gradientSketch.cid, index.files["gradient-sketch"].cid);
+    const sketchBytes = await bytesAt(gradientSketch.cid);
+    assert.equal(contentDigest(sketchBytes), gradientSketch.digest);
+    const sketch = decodeGradientSketch(sketchBytes);
+    assert.equal(sketch.provenance!.baseModel, contentDigest(await readFile(join(BASE_MODEL, "model.safetensors"))));
+    assert.equal(gradientSketch.baseModel, sketch.provenance!.baseModel);
+    assert.deepEqual(gradientSketch.projection, { kind: "kronecker-rademacher", seed: 1, dims: 256 });
+    assert.deepEqual(sketch.provenance!.projection, gradientSketch.projection);
+    assert.equal(sketch.provenance!.sequenceLength, 64);
+    assert.equal(gradientSketch.checkpoints.length, tracin.length);
+    for (const checkpoint of gradientSketch.checkpoints) {
+      assert.equal(contentDigest(await bytesAt(checkpoint.cid)), checkpoint.digest, `checkpoint at step ${checkpoint.step}`);
+      assert.equal(index.files[checkpoint.file].cid, checkpoint.cid);
+    }
+    assert.deepEqual(sketch.provenance!.checkpoints.map((c) => c.digest), gradientSketch.checkpoints.map((c: { digest: string }) => c.digest));
+    const heldOut = new Set(job.outputs.train.heldOutContributionIds);
+    const trainedIds = spanIndex.contributionIds.filter((id) => !heldOut.has(id.toString())).sort();
+    assert.deepEqual([...sketch.exampleContributionIds].sort(), trainedIds, "every trained contribution, none held out");
+    assert.equal(contentDigest(await bytesAt(index.spanIndex)), index.spanIndexDigest);
+  });
+
+  it("survives SIGKILL in the middle of real training: the restarted node resumes from the trainer checkpoint and submits once", async () => {
+    const long = join(t.dir, "long-hyperparameters.json");
+    // Two short training texts are one window each: two steps an epoch at batch 1, so 100 epochs are 200 steps, checkpointed every 20.
+    await writeFile(long, JSON.stringify({ format: "tributary.hyperparameters/1", rank: 4, alpha: 8, targetModules: ["q_proj", "v_proj"], learningRate: 1e-3, epochs: 100, batchSize: 1, sequenceLength: 64, seed: 1 }));
+    const created = await runCli(["job", "create", "--base-model", "1", "--datanet", "1", "--version", "1", "--hyperparameters", long, "--fee", "10", "--deadline", "2h", "--node", nodeUrl], requester);
+    assert.equal(created.code, 0, created.stderr);
+    const jobId = Number(/^Created job (\d+)/.exec(created.stdout)![1]);
+    await t.rpc("hardhat_mine", ["0x1"]);
+    const state = join(dataDir, "jobs", String(jobId), "trainer-checkpoints", "trainer-state.json");
+    await waitUntil("the first trainer checkpoint", () => existsSync(state), 120_000);
+    const exited = new Promise((resolve) => node.once("exit", resolve));
+    node.kill("SIGKILL");
+    await exited;
+    const killedAt = JSON.parse(await readFile(state, "utf8")).step as number;
+    assert.ok(killedAt >= 1 && killedAt < 200, `killed mid-training (checkpoint at step ${killedAt})`);
+
+    await startNodeProcess(["--base-model", `1=${BASE_MODEL}`, "--peer", listenerAddress]);
+    const job = await waitUntil(`job ${jobId} to complete after the restart`, async () => {
+      const { body } = await getJson(`/jobs/${jobId}`);
+      if (body.job.status === "failed") throw new Error(`job failed: ${body.job.reason}\n${nodeOutput}`);
+      return body.job.status === "completed" && body.job.outputs.submit ? body.job : undefined;
+    }, 240_000);
+    assert.ok(job.outputs.train.resumedFromStep >= killedAt, `resumed from step ${job.outputs.train.resumedFromStep}, not from scratch`);
+    assert.equal(job.outputs.train.steps, 200);
+    const submitted = await t.client.getContractEvents({
+      address: t.addresses.models, abi: t.abis.models, eventName: "JobResultSubmitted", args: { jobId: BigInt(jobId) }, fromBlock: 0n,
+    } as never);
+    assert.equal(submitted.length, 1, "submitted exactly once");
+  });
+
+  it("serves the trained models when started with --serve all: lists them, answers a paid chat completion, and announces them on gossip", async () => {
+    const modelCount = Number(await read("models", "modelCount", []));
+    const trained = BigInt(modelCount); // the last test's model, trained by the worker engine
+    await t.send(requester, "models", "setModelPrice", [trained, 1_000_000n]);
+    const payer = account(6);
+    const sessionKey = privateKeyToAccount(generatePrivateKey());
+    await t.send(owner, "token", "transfer", [payer.address, parseEther("10")]);
+    await t.send(payer, "token", "approve", [t.addresses.settlement, parseEther("10")]);
+    await t.send(payer, "settlement", "deposit", [parseEther("5")]);
+    const now = (await t.client.getBlock()).timestamp;
+    await t.send(payer, "settlement", "authorizeSessionKey", [sessionKey.address, parseEther("1"), now + 86_400n]);
+
+    await stopNodeProcess();
+    await startNodeProcess(["--base-model", `1=${BASE_MODEL}`, "--peer", listenerAddress, "--serve", "all"]);
+    const listed = await getJson("/v1/models");
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    const names = (listed.body.data as Array<{ id: string }>).map((m) => m.id).sort();
+    assert.deepEqual(names, Array.from({ length: modelCount }, (_, i) => `tributary:${i + 1}`).sort(), "every model on the held base model");
+
+    const payingFetch = createPayingFetch({ sessionKey, payer: payer.address });
+    const response = await payingFetch(`${nodeUrl}/v1/chat/completions`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: `tributary:${trained}`, messages: [{ role: "user", content: "When is high tide?" }], max_tokens: 8, temperature: 0 }),
+    });
+    const completion = await response.json() as Record<string, any>;
+    assert.equal(response.status, 200, JSON.stringify(completion) + nodeOutput);
+    assert.equal(completion.object, "chat.completion");
+    assert.equal(typeof completion.choices[0].message.content, "string");
+    assert.ok(completion.usage.completion_tokens >= 1);
+
+    const nodePeerId = (await getJson("/health")).body.checks.storage.peerId;
+    const announced = await waitUntil("the served models to be announced", () => modelGossip.find((a) => a.from === nodePeerId), 30_000);
+    assert.equal(announced.message.endpoint, "http://127.0.0.1:1/v1", "the endpoint registered in the NodeRegistry");
+    assert.equal(announced.message.operator.toLowerCase(), operator.address.toLowerCase());
+    assert.deepEqual(announced.message.models.find((m) => m.modelId === String(trained)), { modelId: String(trained), pricePer1kTokens: "1000000" });
+    assert.equal(announced.message.models.length, modelCount);
   });
 });

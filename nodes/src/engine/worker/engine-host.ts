@@ -6,8 +6,10 @@
  * gives it back (jobs' models and adapters when they end, a model's weights, KV cache and step
  * buffers when it is unloaded), so it can run for weeks.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { buildGradientSketch } from "../../attribution/build-gradient-sketch.ts";
+import { encodeGradientSketch } from "../../attribution/gradient-sketch-file.ts";
 import type { Backend } from "../backend/backend.ts";
 import { isHalfMatrix, weightLength } from "../backend/backend.ts";
 import { loadModelFolderMetadata } from "../formats/model-folder.ts";
@@ -26,13 +28,14 @@ import type { LlamaWeights } from "../model/weights.ts";
 import type { TextTokenizer } from "../tokenizer/text-tokenizer.ts";
 import { evaluateAdapter, type EvaluationReport } from "../train/evaluate.ts";
 import { Trainer } from "../train/trainer.ts";
+import { contentDigest, decodeTracInCheckpoint } from "../train/tracin-checkpoint.ts";
 import type { ScaledLlamaConfig } from "../formats/llama-config.ts";
 import {
   AdapterNotRegisteredError, EngineClosedError, EngineRequestError, ModelAlreadyLoadedError, ModelNotLoadedError, TrainingCancelledError,
 } from "./errors.ts";
 import type {
-  AdapterInfo, AdapterSource, Document, EngineGenerationRequest, EngineStats, EvaluationRequest, LoadModelOptions, ModelInfo,
-  TrainingJob, TrainingProgress, TrainingResult,
+  AdapterInfo, AdapterSource, Document, EngineGenerationRequest, EngineStats, EvaluationRequest, GradientSketchRequest,
+  GradientSketchResult, LoadModelOptions, ModelInfo, TrainingJob, TrainingProgress, TrainingResult,
 } from "./types.ts";
 
 const DEFAULT_MAX_BATCH_SIZE = 16;
@@ -40,6 +43,8 @@ const DEFAULT_ADAPTER_CACHE_BYTES = 256 * 2 ** 20;
 
 interface LoadedModel {
   info: ModelInfo;
+  /** The folder it was loaded from (its weights file names the base model in gradient sketches). */
+  dir: string;
   config: ScaledLlamaConfig;
   tokenizer: TextTokenizer;
   weights: ServingWeights;
@@ -119,7 +124,7 @@ export class EngineHost {
     if (tokenizer.bosToken !== undefined) info.bosToken = tokenizer.bosToken;
     if (tokenizer.eosToken !== undefined) info.eosToken = tokenizer.eosToken;
     const trainable = half ? null : weights as LlamaWeights;
-    this.#models.set(modelId, { info, config, tokenizer, weights, trainable, decoder, scheduler, adapters, registered, trainingJobs: 0 });
+    this.#models.set(modelId, { info, dir, config, tokenizer, weights, trainable, decoder, scheduler, adapters, registered, trainingJobs: 0 });
     return info;
   }
 
@@ -254,6 +259,60 @@ export class EngineHost {
     } finally {
       llama.dispose();
       lease.release();
+    }
+  }
+
+  /**
+   * The gradient sketch of a trained adapter: each example's projected gradient at every TracIn checkpoint
+   * (buildGradientSketch), written to `outputPath`. Examples are encoded exactly as `train` encodes its documents,
+   * so the sketch's windows are the ones the adapter was trained on.
+   */
+  async buildGradientSketch(request: GradientSketchRequest): Promise<GradientSketchResult> {
+    const model = this.#model(request.modelId);
+    requireString("outputPath", request.outputPath);
+    if (!Array.isArray(request.tracinCheckpoints) || request.tracinCheckpoints.length === 0) {
+      throw new EngineRequestError("tracinCheckpoints", "must list at least one TracIn checkpoint file (the training job's tracinSteps write them)");
+    }
+    if (!Array.isArray(request.examples) || request.examples.length === 0) throw new EngineRequestError("examples", "must hold at least one training example");
+    requirePositiveInteger("sequenceLength", request.sequenceLength, model.config.maxPositionEmbeddings);
+    requirePositiveInteger("projection.dimensions", request.projection?.dimensions);
+    if (!Number.isInteger(request.projection.seed) || request.projection.seed < 0 || request.projection.seed > 0xffffffff) {
+      throw new EngineRequestError("projection.seed", "must be an integer in [0, 2^32)", request.projection.seed);
+    }
+    const started = performance.now();
+    const contributionIds = request.examples.map((example, i) => {
+      if (typeof example?.contributionId !== "string" || !/^\d+$/.test(example.contributionId)) {
+        throw new EngineRequestError(`examples[${i}].contributionId`, "must be a uint256 as a decimal string", example?.contributionId);
+      }
+      return BigInt(example.contributionId);
+    });
+    const tokens = this.#encodeDocuments(model, request.examples.map((e) => e.document), "examples.document");
+    const decoded = [];
+    for (const path of request.tracinCheckpoints) {
+      requireString("tracinCheckpoints[]", path);
+      decoded.push(decodeTracInCheckpoint(await readFile(path), model.config));
+    }
+    decoded.sort((a, b) => a.step - b.step);
+    const baseModel = contentDigest(await readFile(join(model.dir, "model.safetensors")));
+    const llama = new LlamaModel(model.config, this.#trainableWeights(model), this.backend);
+    // In the backend's memory, where its kernels read the factors (as the adapter cache places served adapters).
+    const checkpoints = decoded.map((c) => ({ ...c, adapter: copyLoraAdapter(c.adapter, (n) => this.backend.alloc(n)) }));
+    model.trainingJobs++;
+    try {
+      const sketch = buildGradientSketch(llama, checkpoints, tokens.map((t, i) => ({ contributionId: contributionIds[i], tokens: t })), {
+        projection: request.projection, sequenceLength: request.sequenceLength, baseModel, batchSize: request.batchSize,
+      });
+      const bytes = encodeGradientSketch(sketch);
+      await mkdir(dirname(request.outputPath), { recursive: true });
+      await writeFile(request.outputPath, bytes);
+      return {
+        outputPath: request.outputPath, byteSize: bytes.byteLength, digest: contentDigest(bytes), examples: tokens.length,
+        provenance: sketch.provenance!, seconds: (performance.now() - started) / 1000,
+      };
+    } finally {
+      model.trainingJobs--;
+      llama.dispose();
+      for (const { adapter } of checkpoints) freeLoraAdapter(adapter, (buffer) => this.backend.free(buffer));
     }
   }
 

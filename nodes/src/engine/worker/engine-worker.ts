@@ -60,6 +60,7 @@ const calls: Record<CallMethod, (...args: never[]) => unknown> = {
   registerAdapter: (modelId: string, adapterId: string, source: never) => host.registerAdapter(modelId, adapterId, source),
   unregisterAdapter: (modelId: string, adapterId: string) => host.unregisterAdapter(modelId, adapterId),
   evaluate: (request: never) => host.evaluate(request),
+  buildGradientSketch: (request: never) => host.buildGradientSketch(request),
   encode: (modelId: string, text: string) => host.encode(modelId, text),
   decode: (modelId: string, ids: number[]) => host.decode(modelId, ids),
   stats: () => host.stats(),

@@ -24,8 +24,8 @@ import { EngineClosedError, EngineWorkerExitedError } from "./errors.ts";
 import type { CallMethod, ClientMessage, EngineWorkerData, WorkerMessage } from "./protocol.ts";
 import { deserializeError } from "./remote-errors.ts";
 import type {
-  AdapterInfo, AdapterSource, EngineGenerationRequest, EngineOptions, EngineStats, EvaluationRequest, LoadModelOptions,
-  ModelInfo, TrainingJob, TrainingProgress, TrainingResult, TrainingRun,
+  AdapterInfo, AdapterSource, EngineGenerationRequest, EngineOptions, EngineStats, EvaluationRequest, GradientSketchRequest,
+  GradientSketchResult, LoadModelOptions, ModelInfo, TrainingJob, TrainingProgress, TrainingResult, TrainingRun,
 } from "./types.ts";
 
 interface Pending {
@@ -166,6 +166,14 @@ export class Engine {
   /** The evaluation report of a registered adapter against the bare base model (held-out and control loss, memorization). */
   evaluate(request: EvaluationRequest): Promise<EvaluationReport> {
     return this.#call("evaluate", [request]) as Promise<EvaluationReport>;
+  }
+
+  /**
+   * Builds the gradient sketch of a trained adapter from its TracIn checkpoint files and writes it to
+   * `outputPath`; the worker does the backward passes, so the caller's thread stays free.
+   */
+  buildGradientSketch(request: GradientSketchRequest): Promise<GradientSketchResult> {
+    return this.#call("buildGradientSketch", [request]) as Promise<GradientSketchResult>;
   }
 
   /** Token ids of `text` with the model's tokenizer (special tokens added as the tokenizer does). */

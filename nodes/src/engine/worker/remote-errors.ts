@@ -3,6 +3,7 @@
  * and are rebuilt on the caller's side as instances of the same class, so `instanceof
  * InvalidRequestError` works on the caller's side exactly as it does in the worker.
  */
+import * as attributionErrors from "../../attribution/errors.ts";
 import * as backendErrors from "../backend/errors.ts";
 import * as formatErrors from "../formats/errors.ts";
 import * as inferenceErrors from "../inference/errors.ts";
@@ -27,7 +28,7 @@ const KNOWN: ReadonlyMap<string, ErrorClass> = new Map(
   [
     ...Object.values(backendErrors), ...Object.values(formatErrors), ...Object.values(inferenceErrors),
     ...Object.values(trainErrors), ...Object.values(modelErrors), ...Object.values(tokenizerErrors),
-    ...Object.values(engineErrors), InvalidLoraConfigError, WeightShapeError, RangeError, TypeError,
+    ...Object.values(engineErrors), ...Object.values(attributionErrors), InvalidLoraConfigError, WeightShapeError, RangeError, TypeError,
   ]
     .filter((value: unknown): value is ErrorClass => typeof value === "function" && value.prototype instanceof Error)
     .map((cls) => [cls.name, cls] as const),

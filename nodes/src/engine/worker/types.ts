@@ -2,6 +2,7 @@
  * The engine service's public types: what the node's HTTP server and job runner send to the engine
  * and get back. Everything here is plain data, so it crosses the worker boundary by structured clone.
  */
+import type { GradientSketchProvenance } from "../../attribution/gradient-influence.ts";
 import type { BackendMemoryStats } from "../backend/backend.ts";
 import type { ScaledLlamaConfig } from "../formats/llama-config.ts";
 import type { AdapterCacheStats } from "../inference/adapter-cache.ts";
@@ -9,6 +10,7 @@ import type { GenerationRequest } from "../inference/generation-request.ts";
 import type { SchedulerStats } from "../inference/scheduler.ts";
 import type { LoraConfig } from "../model/config.ts";
 import type { EvaluationReport } from "../train/evaluate.ts";
+import type { GradientProjectionKind } from "../train/projected-gradients.ts";
 import type { TrainingEvent } from "../train/trainer.ts";
 
 export interface EngineOptions {
@@ -155,4 +157,43 @@ export interface EngineStats {
   backend: string;
   memory: BackendMemoryStats;
   models: Record<string, { scheduler: SchedulerStats; adapters: AdapterCacheStats; registeredAdapters: number; trainingJobs: number }>;
+}
+
+/** One training example of a gradient sketch: the document trained on and the contribution it came from. */
+export interface SketchExample {
+  /** uint256 as a decimal string. */
+  contributionId: string;
+  /** The same document the training job got (text is encoded the same way). */
+  document: Document;
+}
+
+/**
+ * A gradient sketch of a trained adapter (attribution/build-gradient-sketch.ts): every example's projected
+ * LoRA gradient at each TracIn checkpoint the trainer wrote, for a verifier to recompute records against.
+ */
+export interface GradientSketchRequest {
+  /** The loaded base model the checkpoints were trained on (weightPrecision "float32"). */
+  modelId: string;
+  /** Paths of the TracIn checkpoint files (the trainer's tracinDir); the sketch orders them by step. */
+  tracinCheckpoints: readonly string[];
+  examples: readonly SketchExample[];
+  /** k (a multiple of 32 keeps every hash bit used) and the seed; kind defaults to "kronecker-rademacher". */
+  projection: { dimensions: number; seed: number; kind?: GradientProjectionKind };
+  /** The training job's sequenceLength: examples are cut into the same windows. */
+  sequenceLength: number;
+  /** Windows per forward/backward pass (default 8). */
+  batchSize?: number;
+  /** The sketch file (attribution/gradient-sketch-file.ts format) is written here. */
+  outputPath: string;
+}
+
+export interface GradientSketchResult {
+  outputPath: string;
+  byteSize: number;
+  /** sha2-256 of the sketch file, 0x-hex: what attribution records name it by. */
+  digest: `0x${string}`;
+  examples: number;
+  /** Projection, window length, base model digest and each checkpoint's step, learning rate and digest. */
+  provenance: GradientSketchProvenance;
+  seconds: number;
 }

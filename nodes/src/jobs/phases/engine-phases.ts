@@ -9,18 +9,22 @@
  * checkpoints (adapter snapshots at up to four steps) for gradient attribution; `upload` publishes them.
  * `evaluate` compares the adapter with the bare base model on the held-out documents (loss, perplexity,
  * memorization of training prefixes) and writes the report. `sketch` builds the span index of the version's
- * contributions with the base model's tokenizer.
+ * contributions with the base model's tokenizer and, on the worker, the adapter's gradient sketch (every training
+ * example's projected gradient at each TracIn checkpoint), naming its provenance for `upload`'s index document.
  */
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Hex } from "viem";
+import type { GradientSketchProvenance } from "../../attribution/gradient-influence.ts";
 import { buildSpanIndex } from "../../attribution/span-index.ts";
 import { encodeSpanIndex } from "../../attribution/span-index-file.ts";
 import type { Engine } from "../../engine/worker/index.ts";
 import type { LoraTarget } from "../../engine/model/config.ts";
+import { contentDigest } from "../../engine/train/tracin-checkpoint.ts";
 import type { Hyperparameters } from "../hyperparameters.ts";
 import type { EvaluateOutput, PhaseContext, PhaseHandler, SketchOutput, TrainOutput } from "../pipeline.ts";
 import { JobDataError, type FetchOutput } from "./fetch-verify.ts";
+import { SPAN_INDEX_FILE } from "./upload.ts";
 
 interface SavedContribution {
   contributionId: string;
@@ -38,6 +42,17 @@ export interface EngineTrainOutput extends TrainOutput {
   finalLoss: number | null;
   heldOutContributionIds: string[];
   seconds: number;
+  /** The trainer checkpoint's step this run resumed from (a node restarted mid-training), or 0 for a fresh run. */
+  resumedFromStep: number;
+}
+
+/** The step of the trainer checkpoint in `dir` (engine/train/checkpoint.ts), 0 when there is none. */
+async function checkpointStep(dir: string): Promise<number> {
+  try {
+    return (JSON.parse(await readFile(join(dir, "trainer-state.json"), "utf8")) as { step: number }).step;
+  } catch {
+    return 0;
+  }
 }
 
 async function readJobData(context: PhaseContext): Promise<{ fetched: FetchOutput; hyperparameters: Hyperparameters; contributions: SavedContribution[] }> {
@@ -94,11 +109,14 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
     // the peak so every snapshot has a learning rate to weigh it by.
     const tracinSteps = [...new Set([0.25, 0.5, 0.75, 1].map((f) => Math.max(1, Math.ceil(totalSteps * f))))];
     const tracinDir = join(workDir, "tracin");
+    const checkpointDir = join(workDir, "trainer-checkpoints");
+    const resumedFromStep = await checkpointStep(checkpointDir);
+    if (resumedFromStep > 0) logger.info({ step: resumedFromStep }, "resuming training from the trainer checkpoint");
     const run = engine.train({
       modelId, train, lora: { rank: hp.rank, alpha: hp.alpha, targetModules: hp.targetModules as LoraTarget[] }, seed: hp.seed,
       batchSize: hp.batchSize, sequenceLength: hp.sequenceLength, totalSteps, learningRate: hp.learningRate, minLearningRate: hp.learningRate / 10,
       tracinSteps, tracinDir,
-      outputDir: adapterDir, checkpointDir: join(workDir, "trainer-checkpoints"), checkpointEvery: Math.max(1, Math.ceil(totalSteps / 10)),
+      outputDir: adapterDir, checkpointDir, checkpointEvery: Math.max(1, Math.ceil(totalSteps / 10)),
       resume: true, baseModelName: `tributary-base-model-${job.baseModelId}`, signal,
     });
     for await (const step of run.progress) {
@@ -107,7 +125,7 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
     const result = await run.result;
     const checkpointFiles = Object.fromEntries((await readdir(tracinDir)).filter((f) => f.endsWith(".safetensors")).sort().map((f) => [f, join("tracin", f)]));
     return {
-      adapterDir: "adapter", checkpointFiles, modelId, steps: result.steps, finalLoss: result.finalLoss, heldOutContributionIds: [...heldOut], seconds: result.seconds,
+      adapterDir: "adapter", checkpointFiles, modelId, steps: result.steps, finalLoss: result.finalLoss, heldOutContributionIds: [...heldOut], seconds: result.seconds, resumedFromStep,
     } satisfies EngineTrainOutput;
   };
 }
@@ -143,15 +161,58 @@ export function evaluatePhase({ engine: getEngine }: EnginePhaseDeps): PhaseHand
   };
 }
 
+/** The sketch phase's output: its files, and what the gradient sketch was computed from (for the index document). */
+export interface EngineSketchOutput extends SketchOutput {
+  spanIndexDigest: Hex;
+  /** Absent when training kept no TracIn checkpoints (then the model has span attribution only). */
+  gradientSketch?: GradientSketchSummary;
+}
+
+export interface GradientSketchSummary {
+  /** The name of the sketch file in `files`. */
+  file: string;
+  digest: Hex;
+  byteSize: number;
+  examples: number;
+  provenance: GradientSketchProvenance;
+  seconds: number;
+}
+
+/** Projected gradient size of the sketches jobs build: the attribution benchmarks' k (bench/gradient-sketch). */
+export const GRADIENT_SKETCH_DIMS = 256;
+export const GRADIENT_SKETCH_FILE_NAME = "gradient-sketch";
+
 export function sketchPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler {
   return async (context) => {
-    const { fetched, contributions } = await readJobData(context);
+    const { fetched, hyperparameters: hp, contributions } = await readJobData(context);
     const engine = await getEngine();
     const modelId = await loadBaseModel(engine, context);
     const documents = [];
     for (const c of contributions) documents.push({ contributionId: BigInt(c.contributionId), tokens: await engine.encode(modelId, c.text) });
-    const index = buildSpanIndex(fetched.root as Hex, documents);
-    await writeFile(join(context.workDir, "span-index.bin"), encodeSpanIndex(index));
-    return { files: { "span-index": "span-index.bin" } } satisfies SketchOutput;
+    const spanIndexBytes = encodeSpanIndex(buildSpanIndex(fetched.root as Hex, documents));
+    await writeFile(join(context.workDir, "span-index.bin"), spanIndexBytes);
+    const output: EngineSketchOutput = { files: { [SPAN_INDEX_FILE]: "span-index.bin" }, spanIndexDigest: contentDigest(spanIndexBytes) };
+
+    // The gradient half: every training example (held-out ones were not trained on) at each TracIn checkpoint,
+    // tokenized exactly as the train phase's documents were.
+    const trained = context.outputs.train as EngineTrainOutput | undefined;
+    const checkpointPaths = Object.values(trained?.checkpointFiles ?? {}).map((path) => join(context.workDir, path));
+    if (checkpointPaths.length === 0) {
+      context.logger.warn("training kept no TracIn checkpoints: the model gets span attribution only, no gradient sketch");
+      return output;
+    }
+    const heldOut = new Set(trained?.heldOutContributionIds ?? []);
+    const examples = contributions.filter((c) => !heldOut.has(c.contributionId)).map((c) => ({ contributionId: c.contributionId, document: c.text }));
+    context.logger.info({ examples: examples.length, checkpoints: checkpointPaths.length }, "building the gradient sketch");
+    const sketch = await engine.buildGradientSketch({
+      modelId, tracinCheckpoints: checkpointPaths, examples, sequenceLength: hp.sequenceLength, batchSize: hp.batchSize,
+      projection: { dimensions: GRADIENT_SKETCH_DIMS, seed: hp.seed, kind: "kronecker-rademacher" }, outputPath: join(context.workDir, "gradient-sketch.bin"),
+    });
+    context.logger.info({ examples: sketch.examples, checkpoints: sketch.provenance.checkpoints.length, bytes: sketch.byteSize, seconds: sketch.seconds }, "gradient sketch built");
+    output.files[GRADIENT_SKETCH_FILE_NAME] = "gradient-sketch.bin";
+    output.gradientSketch = {
+      file: GRADIENT_SKETCH_FILE_NAME, digest: sketch.digest, byteSize: sketch.byteSize, examples: sketch.examples, provenance: sketch.provenance, seconds: sketch.seconds,
+    };
+    return output;
   };
 }

@@ -5,16 +5,22 @@
  *   adapterCid           { schema: "tributary.adapter/1", format: "peft-lora", adapterConfig, weights: <cid of
  *                        adapter_model.safetensors> } over the train phase's PEFT folder
  *   evaluationCid        the evaluation report file
- *   attributionIndexCid  { schema: "tributary.attribution-index/1", spanIndex: <cid>, files: { name: { cid, byteSize } } }:
+ *   attributionIndexCid  { schema: "tributary.attribution-index/1", spanIndex: <cid>, spanIndexDigest,
+ *                        files: { name: { cid, byteSize, digest } }, gradientSketch?: { file, cid, digest, projection,
+ *                        sequenceLength, baseModel, checkpoints: [{ step, learningRate, digest, file, cid }] } }:
  *                        the span index, and every other attribution file (gradient sketch, TracIn checkpoints
- *                        when training kept them), which is what a watcher needs to recompute a record
+ *                        when training kept them), each with its sha2-256 digest (what attribution records name
+ *                        them by), and the sketch's provenance: what a watcher needs to recompute a record
  */
 import { readFile } from "node:fs/promises";
+import type { Hex } from "viem";
 import { basename, join, resolve } from "node:path";
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "../../engine/formats/peft-adapter.ts";
+import { contentDigest } from "../../engine/train/tracin-checkpoint.ts";
 import { ADAPTER_ARTIFACT_SCHEMA, ATTRIBUTION_INDEX_ARTIFACT_SCHEMA, type AdapterArtifact, type AttributionIndexArtifact } from "../../serve/artifacts.ts";
 import type { ContentStore } from "../../storage/content-store.ts";
 import type { EvaluateOutput, PhaseHandler, SketchOutput, TrainOutput, UploadOutput } from "../pipeline.ts";
+import type { EngineSketchOutput } from "./engine-phases.ts";
 import { JobDataError } from "./fetch-verify.ts";
 
 /** The sketch phase's file that serving needs: the encoded span index. */
@@ -23,11 +29,27 @@ export const SPAN_INDEX_FILE = "span-index";
 export interface StoredFile {
   cid: string;
   byteSize: number;
+  /** sha2-256 of the file's bytes, 0x-hex. */
+  digest: Hex;
 }
 
-/** Serving's document, plus every attribution file by name (the span index among them). */
+/** The gradient sketch and everything it was computed from, each file by name, CID and digest. */
+export interface GradientSketchEntry {
+  file: string;
+  cid: string;
+  digest: Hex;
+  projection: { kind: "dense-rademacher" | "kronecker-rademacher"; seed: number; dims: number };
+  sequenceLength: number;
+  /** sha2-256 of the base model's model.safetensors. */
+  baseModel: Hex;
+  checkpoints: { step: number; learningRate: number; digest: Hex; file: string; cid: string }[];
+}
+
+/** Serving's document, plus every attribution file by name (the span index among them) and the sketch's provenance. */
 export interface AttributionIndexDocument extends AttributionIndexArtifact {
+  spanIndexDigest: Hex;
   files: Record<string, StoredFile>;
+  gradientSketch?: GradientSketchEntry;
 }
 
 function need<T>(value: T | undefined, what: string): T {
@@ -48,7 +70,7 @@ export function uploadPhase({ store }: { store: ContentStore }): PhaseHandler {
       const bytes = await readOrFail(path);
       const cid = (await store.addBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))).toString();
       recordArtifact({ cid, kind });
-      return { cid, byteSize: bytes.byteLength };
+      return { cid, byteSize: bytes.byteLength, digest: contentDigest(bytes) };
     };
     const addDocument = async (document: AdapterArtifact | AttributionIndexDocument, kind: string): Promise<string> => {
       const cid = (await store.addJson(document)).toString();
@@ -74,7 +96,24 @@ export function uploadPhase({ store }: { store: ContentStore }): PhaseHandler {
     for (const [name, path] of Object.entries(train.checkpointFiles ?? {})) files[`checkpoints/${basename(name)}`] = await addFile(at(path), "tracin-checkpoint");
     const spanIndex = files[SPAN_INDEX_FILE];
     if (!spanIndex) throw new JobDataError(`the sketch phase returned no "${SPAN_INDEX_FILE}" file (it returned ${Object.keys(sketch.files).join(", ") || "none"})`);
-    const attributionIndexCid = await addDocument({ schema: ATTRIBUTION_INDEX_ARTIFACT_SCHEMA, spanIndex: spanIndex.cid, files }, "attribution-index");
+    const document: AttributionIndexDocument = { schema: ATTRIBUTION_INDEX_ARTIFACT_SCHEMA, spanIndex: spanIndex.cid, spanIndexDigest: spanIndex.digest, files };
+    const built = (sketch as Partial<EngineSketchOutput>).gradientSketch;
+    if (built) {
+      const sketchFile = files[built.file];
+      if (!sketchFile) throw new JobDataError(`the sketch phase names gradient sketch file "${built.file}" but did not return it`);
+      if (sketchFile.digest !== built.digest) throw new JobDataError(`${built.file} changed after the sketch phase (digest ${sketchFile.digest}, built ${built.digest})`);
+      const byDigest = new Map(Object.entries(files).filter(([name]) => name.startsWith("checkpoints/")).map(([name, f]) => [f.digest, { name, ...f }]));
+      document.gradientSketch = {
+        file: built.file, cid: sketchFile.cid, digest: sketchFile.digest, projection: built.provenance.projection,
+        sequenceLength: built.provenance.sequenceLength, baseModel: built.provenance.baseModel,
+        checkpoints: built.provenance.checkpoints.map((c) => {
+          const stored = byDigest.get(c.digest);
+          if (!stored) throw new JobDataError(`the gradient sketch was built at TracIn checkpoint ${c.digest} (step ${c.step}), which the train phase did not keep`);
+          return { step: c.step, learningRate: c.learningRate, digest: c.digest, file: stored.name, cid: stored.cid };
+        }),
+      };
+    }
+    const attributionIndexCid = await addDocument(document, "attribution-index");
 
     logger.info({ adapterCid, evaluationCid, attributionIndexCid }, "results stored and pinned");
     return { adapterCid, evaluationCid, attributionIndexCid } satisfies UploadOutput;
