@@ -363,6 +363,8 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     const evaluation = (await getJson(`/ipfs/${provenance.artifacts.evaluationCid}`)).body;
     assert.equal(evaluation.heldOutContributions, 1);
     assert.ok(Number.isFinite(evaluation.report.base.loss) && Number.isFinite(evaluation.report.adapter.loss));
+    // The base model's published control text (models/tributary-base-v0/control.jsonl): did the adapter forget general English?
+    assert.ok(Number.isFinite(evaluation.report.control.base.loss) && Number.isFinite(evaluation.report.control.adapter.loss), JSON.stringify(evaluation.report.control));
     const index = (await getJson(`/ipfs/${provenance.artifacts.attributionIndexCid}`)).body;
     const spanIndex = decodeSpanIndex(new Uint8Array(await (await fetch(`${nodeUrl}/ipfs/${index.spanIndex}`)).arrayBuffer()));
     const [root] = await read("datanets", "versionRoot", [1n, 1]);

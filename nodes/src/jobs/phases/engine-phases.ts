@@ -130,6 +130,23 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
   };
 }
 
+/**
+ * The base model's control text: general text it publishes beside its weights (`control.jsonl`, one JSON object with
+ * a `text` per line) that no Datanet trains on, so the report shows whether an adapter forgot general language
+ * while it specialized. A base model without the file is evaluated on held-out text only.
+ */
+async function readControlText(baseModelDir: string): Promise<string[]> {
+  const lines = await readFile(join(baseModelDir, "control.jsonl"), "utf8").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return "";
+    throw error;
+  });
+  return lines.split("\n").filter((line) => line.trim() !== "").map((line, i) => {
+    const { text } = JSON.parse(line) as { text?: unknown };
+    if (typeof text !== "string") throw new JobDataError(`${join(baseModelDir, "control.jsonl")} line ${i + 1} has no "text" string`);
+    return text;
+  });
+}
+
 export function evaluatePhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler {
   return async (context) => {
     const { job, workDir } = context;
@@ -145,9 +162,11 @@ export function evaluatePhase({ engine: getEngine }: EnginePhaseDeps): PhaseHand
     await engine.registerAdapter(modelId, adapterId, { dir: join(workDir, trained.adapterDir) });
     try {
       // With a single contribution nothing is held out: the report then says so, and measures the training text.
+      const control = await readControlText(context.baseModelDir!);
       const report = await engine.evaluate({
         modelId, adapterId, heldOut: heldOut.length > 0 ? heldOut : training, batchSize: hp.batchSize, sequenceLength: hp.sequenceLength,
         memorization: { training, prefixLength: Math.max(1, Math.floor(hp.sequenceLength / 4)), maxSamples: 16 },
+        ...(control.length > 0 ? { control } : {}),
       });
       await writeFile(join(workDir, "evaluation.json"), JSON.stringify({
         format: "tributary.evaluation/1", jobId: job.jobId.toString(), baseModelId: job.baseModelId.toString(),
