@@ -29,6 +29,7 @@ import { prepareContribution, type ContributionDescription } from "../datanets/p
 import type { ContentStore } from "../storage/content-store.ts";
 import { ContentUnavailableError, InvalidCidError } from "../storage/errors.ts";
 import { parseCid } from "../storage/helia-store.ts";
+import { ApiError, type ErrorBody } from "./errors.ts";
 
 export const CONTRIBUTION_METADATA_HEADER = "x-contribution-metadata";
 
@@ -41,23 +42,6 @@ export interface StorageRouteDeps {
   maxContributionBytes?: number;
   /** How long the gateway looks for content it does not hold before answering 404; default 10 s. */
   gatewayTimeoutMs?: number;
-}
-
-export interface ApiErrorBody {
-  error: { code: string; message: string; field?: string };
-}
-
-export class ApiError extends Error {
-  readonly statusCode: number;
-  readonly code: string;
-  readonly field: string | undefined;
-
-  constructor(statusCode: number, code: string, message: string, field?: string) {
-    super(message);
-    this.statusCode = statusCode;
-    this.code = code;
-    this.field = field;
-  }
 }
 
 /** Forwarded to verified-fetch: content negotiation, ranges and caching. */
@@ -183,7 +167,7 @@ const CONTRIBUTION_STATUS: Record<string, number> = {
 
 function sendError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply, maxBytes: number) {
   let status: number;
-  let body: ApiErrorBody["error"];
+  let body: ErrorBody["error"];
   if (error instanceof ApiError) {
     status = error.statusCode;
     body = { code: error.code, message: error.message, field: error.field };
@@ -210,5 +194,5 @@ function sendError(error: FastifyError | Error, request: FastifyRequest, reply: 
     status = 500;
     body = { code: "internal", message: `The node failed to handle this request: ${error.message}` };
   }
-  return reply.code(status).type("application/json").send({ error: body } satisfies ApiErrorBody);
+  return reply.code(status).type("application/json").send({ error: body } satisfies ErrorBody);
 }
