@@ -3,7 +3,8 @@
  * verifier checks that the root a record names is the one the registry published for that
  * Datanet id and version, not just a root the node's own index and manifest agree on.
  */
-import { ContractFunctionRevertedError, BaseError, type Address, type Hex, type PublicClient } from "viem";
+import type { Address, Hex, PublicClient } from "viem";
+import { cachedRegistryRead } from "./registry-read.ts";
 
 export interface DatanetVersionReader {
   /** The published root of (datanetId, version); undefined when the registry has no such version. */
@@ -21,24 +22,9 @@ export const VERSION_ROOT_ABI = [
 ] as const;
 
 export function createDatanetVersionReader(client: Pick<PublicClient, "readContract">, registry: Address): DatanetVersionReader {
-  const roots = new Map<string, Promise<Hex | undefined>>();
-  return {
-    versionRoot(datanetId, version) {
-      const key = `${datanetId}:${version}`;
-      let root = roots.get(key);
-      if (!root) {
-        root = client
-          .readContract({ address: registry, abi: VERSION_ROOT_ABI, functionName: "versionRoot", args: [datanetId, version] })
-          .then(([value]) => value.toLowerCase() as Hex)
-          .catch((error: unknown) => {
-            // The registry reverts (with its own custom error) for an unknown Datanet or version.
-            if (error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError)) return undefined;
-            roots.delete(key);
-            throw error;
-          });
-        roots.set(key, root);
-      }
-      return root;
-    },
-  };
+  const read = cachedRegistryRead(async ([datanetId, version]: readonly [bigint, number]) => {
+    const [root] = await client.readContract({ address: registry, abi: VERSION_ROOT_ABI, functionName: "versionRoot", args: [datanetId, version] });
+    return root.toLowerCase() as Hex;
+  });
+  return { versionRoot: (datanetId, version) => read([datanetId, version], `${datanetId}:${version}`) };
 }

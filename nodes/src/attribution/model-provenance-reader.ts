@@ -3,7 +3,8 @@
  * the one it names: the adapter CID the record attributes through, and the Datanet id, version and root the model
  * was trained on. Without it a node could attribute a model's revenue through another model's (or its own) Datanet.
  */
-import { BaseError, ContractFunctionRevertedError, type Address, type Hex, type PublicClient } from "viem";
+import type { Address, Hex, PublicClient } from "viem";
+import { cachedRegistryRead } from "./registry-read.ts";
 
 export interface ModelProvenance {
   adapterCid: string;
@@ -52,28 +53,9 @@ export const GET_PROVENANCE_ABI = [
 ] as const;
 
 export function createModelProvenanceReader(client: Pick<PublicClient, "readContract">, registry: Address): ModelProvenanceReader {
-  const cache = new Map<bigint, Promise<ModelProvenance | undefined>>();
-  return {
-    provenance(modelId) {
-      let entry = cache.get(modelId);
-      if (!entry) {
-        entry = client
-          .readContract({ address: registry, abi: GET_PROVENANCE_ABI, functionName: "getProvenance", args: [modelId] })
-          .then((p): ModelProvenance => ({
-            adapterCid: p.artifacts.adapterCid,
-            datanetId: p.datanetId,
-            datanetVersion: p.datanetVersion,
-            datanetRoot: p.datanetRoot.toLowerCase() as Hex,
-          }))
-          .catch((error: unknown) => {
-            // The registry reverts with its own custom error for a model it never minted.
-            if (error instanceof BaseError && error.walk((e) => e instanceof ContractFunctionRevertedError)) return undefined;
-            cache.delete(modelId);
-            throw error;
-          });
-        cache.set(modelId, entry);
-      }
-      return entry;
-    },
-  };
+  const read = cachedRegistryRead(async (modelId: bigint): Promise<ModelProvenance> => {
+    const p = await client.readContract({ address: registry, abi: GET_PROVENANCE_ABI, functionName: "getProvenance", args: [modelId] });
+    return { adapterCid: p.artifacts.adapterCid, datanetId: p.datanetId, datanetVersion: p.datanetVersion, datanetRoot: p.datanetRoot.toLowerCase() as Hex };
+  });
+  return { provenance: (modelId) => read(modelId, modelId.toString()) };
 }
