@@ -135,7 +135,7 @@ export function assessAttributionQuality(input: AssessmentInput): AttributionAss
   let headline: string;
   if (pValue > ATTRIBUTION_SIGNIFICANCE) {
     verdict = "chance";
-    headline = "No better than chance: payouts for answers that do not copy the Datanet follow similarity, not who taught the model; they are fair on average over many answers at best.";
+    headline = "No better than chance: for answers that do not copy the Datanet, attribution cannot tell whose data the answer came from; their payouts are spread by similarity, not by who taught the model.";
   } else if (top1 < RELIABLE_TOP1 || (falsePositiveRate !== null && falsePositiveRate > MAX_UNRELATED_FALSE_POSITIVE_RATE)) {
     verdict = "weak";
     headline = top1 < RELIABLE_TOP1

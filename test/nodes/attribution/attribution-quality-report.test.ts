@@ -43,7 +43,9 @@ async function trainAndReport(mode: CanaryMode) {
     const checkpoints = await Promise.all(trainer.tracinCheckpoints.map(async (c) => decodeTracInCheckpoint(await readFile(c.path!), TINY)));
     const sketch = buildGradientSketch(model, checkpoints, split.training, { projection: { dimensions: 64, seed: 11 }, sequenceLength: 48, baseModel: BASE_DIGEST });
     const index = buildSpanIndex(ROOT, split.training);
-    const section = attributionQualityReport({ model, adapter, checkpoints, sketch, index, split, backend: "reference" });
+    // Unrelated prompts: token sequences of a Markov "language" no contribution is written in.
+    const unrelatedPrompts = [0, 1, 2].map((u) => markovCorpus(TINY.vocabSize, 1, OPTIONS.promptTokens, 900 + u, 90)[0]);
+    const section = attributionQualityReport({ model, adapter, checkpoints, sketch, index, split, backend: "reference", unrelatedPrompts });
     assert.equal(model.getAdapter(), adapter, "the model's adapter is put back");
     return { all, split, section };
   } finally {
@@ -104,6 +106,16 @@ describe("attribution quality report (held-out canaries per contribution)", () =
       }
     }
     assert.ok(section.reference.combined.top1Accuracy >= 0.75);
+    // Unrelated answers are attributed and counted; four canaries are too few for a verdict, which says so.
+    assert.equal(section.measured, true);
+    assert.equal(section.unrelated?.probes, 3);
+    for (const m of ["span", "gradient", "combined"] as const) {
+      assert.ok(section.unrelated!.crossing[m] + section.unrelated!.abstentions[m] <= 3);
+      assert.equal(section.unrelated!.falsePositiveRate[m], section.unrelated!.crossing[m] / 3);
+    }
+    assert.equal(section.assessment.verdict, "not-measurable");
+    assert.equal(section.assessment.reason, "too-few-probes");
+    assert.ok(section.seconds > 0);
     // The section is plain JSON for the evaluation report.
     assert.deepEqual(JSON.parse(JSON.stringify(section)), section);
   });
