@@ -31,3 +31,4 @@ export {
   type CanaryOptions, type CanarySplit, type MethodQuality, type UnmeasuredAttributionQuality, type UnrelatedQuality,
 } from "./attribution-quality-report.ts";
 export * from "./attribution-quality-verdict.ts";
+export { validateAttributionQuality } from "./validate-attribution-quality.ts";

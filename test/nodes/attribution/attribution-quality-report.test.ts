@@ -11,7 +11,7 @@ import { Trainer } from "../../../nodes/src/engine/train/trainer.ts";
 import { decodeTracInCheckpoint } from "../../../nodes/src/engine/train/tracin-checkpoint.ts";
 import {
   attributionQualityReport, buildGradientSketch, buildSpanIndex, holdOutAttributionCanaries, InvalidParameterError,
-  ATTRIBUTION_QUALITY_SCHEMA, type CanaryMode, type TaggedTrainingExample,
+  validateAttributionQuality, ATTRIBUTION_QUALITY_SCHEMA, type CanaryMode, type TaggedTrainingExample,
 } from "../../../nodes/src/attribution/index.ts";
 import { TINY, TINY_LORA } from "../engine/model/tiny.ts";
 import { markovCorpus } from "../engine/train/corpus.ts";
@@ -116,8 +116,12 @@ describe("attribution quality report (held-out canaries per contribution)", () =
     assert.equal(section.assessment.verdict, "not-measurable");
     assert.equal(section.assessment.reason, "too-few-probes");
     assert.ok(section.seconds > 0);
-    // The section is plain JSON for the evaluation report.
+    // The section is plain JSON for the evaluation report, and follows its schema.
     assert.deepEqual(JSON.parse(JSON.stringify(section)), section);
+    validateAttributionQuality(JSON.parse(JSON.stringify(section)));
+    const tampered = JSON.parse(JSON.stringify(section));
+    tampered.generated.combined.top1Accuracy = 1.5;
+    assert.throws(() => validateAttributionQuality(tampered), /generated\.combined\.top1Accuracy must be <= 1/);
   });
 
   it("held-out canaries: trained without the canary text, the section says how attribution does on unseen text", async () => {

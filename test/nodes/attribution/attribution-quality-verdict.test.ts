@@ -7,7 +7,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   assessAttributionQuality, attributionNotMeasurable, binomialUpperTail, chanceLevels, unmeasuredAttributionQuality,
-  InvalidParameterError, ATTRIBUTION_QUALITY_SCHEMA, MIN_ATTRIBUTION_CANDIDATES, MIN_ATTRIBUTION_PROBES,
+  validateAttributionQuality, InvalidAttributionQualityError, InvalidParameterError, ATTRIBUTION_QUALITY_SCHEMA, MIN_ATTRIBUTION_CANDIDATES,
+  MIN_ATTRIBUTION_PROBES,
 } from "../../../nodes/src/attribution/index.ts";
 
 describe("attribution quality verdict", () => {
@@ -89,5 +90,13 @@ describe("attribution quality verdict", () => {
     assert.equal(section.assessment.reason, "too-few-probes");
     assert.match(section.assessment.summary, /\(48 tokens or more\)/);
     assert.throws(() => unmeasuredAttributionQuality({ mode: "held-out", canaries: 20, tooShort: 0, candidates: 20, promptTokens: 8, outputTokens: 16 }), InvalidParameterError);
+
+    // It follows the section's JSON Schema; a section claiming figures it does not have, or an unknown verdict, does not.
+    const json = JSON.parse(JSON.stringify(section));
+    validateAttributionQuality(json);
+    assert.throws(() => validateAttributionQuality({ ...json, generated: { span: {} } }), (e: Error) => e instanceof InvalidAttributionQualityError && /generated is not a field/.test(e.message));
+    assert.throws(() => validateAttributionQuality({ ...json, measured: true }), /Invalid attribution section: (generated|threshold|mixPpm|reference|reproduced|unrelated|canaries)/);
+    assert.throws(() => validateAttributionQuality({ ...json, assessment: { ...json.assessment, verdict: "great" } }), /assessment\.verdict must be equal to one of the allowed values/);
+    assert.throws(() => validateAttributionQuality("reliable"), InvalidAttributionQualityError);
   });
 });

@@ -14,7 +14,9 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { decodeGradientSketch } from "../../../nodes/src/attribution/gradient-sketch-file.ts";
 import { decodeSpanIndex } from "../../../nodes/src/attribution/span-index-file.ts";
-import { ATTRIBUTION_QUALITY_SCHEMA, type AttributionQualitySection, type UnmeasuredAttributionQuality } from "../../../nodes/src/attribution/index.ts";
+import {
+  validateAttributionQuality, ATTRIBUTION_QUALITY_SCHEMA, type AttributionQualitySection, type UnmeasuredAttributionQuality,
+} from "../../../nodes/src/attribution/index.ts";
 import { Engine } from "../../../nodes/src/engine/worker/index.ts";
 import { HYPERPARAMETER_PRESETS } from "../../../nodes/src/jobs/hyperparameters.ts";
 import {
@@ -74,6 +76,7 @@ describe("training job phases: the evaluation report's attribution section", { t
     assert.equal(report.format, EVALUATION_REPORT_FORMAT);
     assert.ok(Number.isFinite(report.report.base.loss), "the perplexity comparison is still there");
     const section = report.attribution as AttributionQualitySection;
+    validateAttributionQuality(section);
     assert.equal(section.schema, ATTRIBUTION_QUALITY_SCHEMA);
     assert.equal(section.measured, true);
     assert.equal(section.mode, "held-out");
@@ -152,6 +155,7 @@ describe("training job phases: the evaluation report's attribution section", { t
       "Soundings: twelve metres at the bar, nine in the channel.",
     ]);
     const section = report.attribution as UnmeasuredAttributionQuality;
+    validateAttributionQuality(section);
     assert.equal(section.schema, ATTRIBUTION_QUALITY_SCHEMA);
     assert.equal(section.measured, false);
     assert.equal(section.candidates, 3);

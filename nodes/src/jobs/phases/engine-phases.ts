@@ -28,6 +28,7 @@ import {
 } from "../../attribution/attribution-quality-report.ts";
 import { attributionNotMeasurable, type NotMeasurableReason } from "../../attribution/attribution-quality-verdict.ts";
 import type { TaggedTrainingExample } from "../../attribution/build-gradient-sketch.ts";
+import { validateAttributionQuality } from "../../attribution/validate-attribution-quality.ts";
 import type { GradientSketchProvenance } from "../../attribution/gradient-influence.ts";
 import { buildSpanIndex } from "../../attribution/span-index.ts";
 import { encodeSpanIndex } from "../../attribution/span-index-file.ts";
@@ -265,6 +266,8 @@ async function measureAttributionQuality(
     });
   }
   section.seconds = (performance.now() - started) / 1000;
+  // What is published must follow the section's schema (attribution-quality.schema.json); a failure here is a bug, not bad input.
+  validateAttributionQuality(section);
   context.logger.info({
     verdict: section.assessment.verdict, reason: section.assessment.reason, canaries: section.canaries, candidates: section.candidates, seconds: section.seconds,
   }, "attribution quality measured");
