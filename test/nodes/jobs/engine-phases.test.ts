@@ -17,7 +17,7 @@ import { decodeSpanIndex } from "../../../nodes/src/attribution/span-index-file.
 import {
   validateAttributionQuality, ATTRIBUTION_QUALITY_SCHEMA, type AttributionQualitySection, type UnmeasuredAttributionQuality,
 } from "../../../nodes/src/attribution/index.ts";
-import { Engine } from "../../../nodes/src/engine/worker/index.ts";
+import { AdapterNotRegisteredError, Engine, EngineRequestError } from "../../../nodes/src/engine/worker/index.ts";
 import { HYPERPARAMETER_PRESETS } from "../../../nodes/src/jobs/hyperparameters.ts";
 import {
   ATTRIBUTION_CANARIES, evaluatePhase, EVALUATION_REPORT_FORMAT, sketchPhase, trainPhase, UNRELATED_PROBES, type EngineEvaluateOutput,
@@ -167,5 +167,21 @@ describe("training job phases: the evaluation report's attribution section", { t
     assert.match(section.assessment.summary, /^Not measurable: only 0 contributions were long enough \(48 tokens or more\)/);
     assert.ok(!("generated" in section), "no figures");
     assert.equal((outputs.evaluate as EngineEvaluateOutput).attribution.measured, false);
+  });
+
+  it("Engine.attributionQuality refuses a request it cannot answer, naming the field", async () => {
+    // The phases above loaded the base model as "base-1" and unregistered the job's adapter when they were done.
+    const request = {
+      modelId: "base-1", adapterId: "job-1", tracinCheckpoints: ["x.safetensors"], sketchPath: "sketch.bin", spanIndexPath: "index.bin",
+      mode: "held-out" as const, canaries: [{ contributionId: "1", prompt: [1, 2], reference: [3] }],
+    };
+    await assert.rejects(engine.attributionQuality(request), (e: Error) => e instanceof AdapterNotRegisteredError);
+    await engine.registerAdapter("base-1", "job-1", { dir: join(scratch, "measured", "adapter") });
+    await assert.rejects(engine.attributionQuality({ ...request, canaries: [] }), (e: Error) => e instanceof EngineRequestError && /canaries/.test(e.message));
+    await assert.rejects(engine.attributionQuality({ ...request, canaries: [{ contributionId: "one", prompt: [1], reference: [2] }] }),
+      (e: Error) => e instanceof EngineRequestError && /canaries\[0\]\.contributionId/.test(e.message));
+    await assert.rejects(engine.attributionQuality({ ...request, canaries: [{ contributionId: "1", prompt: [1], reference: [1e9] }] }),
+      (e: Error) => e instanceof EngineRequestError && /canaries\[0\]\.reference/.test(e.message));
+    await engine.unregisterAdapter("base-1", "job-1");
   });
 });
