@@ -21,6 +21,7 @@ import { SettlementScheduler, loadSettlementAbis, type SettlementAbis, type Sett
 import { NodeDatabase } from "../../../nodes/src/state/database.ts";
 import { openContentStore, parseCid } from "../../../nodes/src/storage/index.ts";
 import type { ContentStore } from "../../../nodes/src/storage/content-store.ts";
+import { txSender } from "./settle-fixture.ts";
 import { MIN_STAKE, account, createJob, localAccount, prepareJobMarket, startTestChain, type TestChain } from "../node/helpers/local-chain.ts";
 
 const PRICE = 1_000_000n;
@@ -65,7 +66,7 @@ async function served(signer: PrivateKeyAccount, from: Address, cumulativeAmount
 
 function scheduler(onStep?: ConstructorParameters<typeof SettlementScheduler>[0]["onStep"]): SettlementScheduler {
   return new SettlementScheduler({
-    database, store, client: t.client, account: operator, chainId: t.chain.chainId, settlement: t.addresses.settlement, abis,
+    database, store, client: t.client, sender: txSender(t.client, operator, t.chain.chainId, t.abis, t.addresses), chainId: t.chain.chainId, settlement: t.addresses.settlement, abis,
     manifests: async (datanet) => {
       assert.equal(datanet.root, DATANET_ROOT);
       return MANIFEST;
