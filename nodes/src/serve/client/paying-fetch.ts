@@ -14,6 +14,11 @@
  * when the node has stored its voucher), so concurrent requests never sign the same amount twice. If the
  * node answers 402 with the amount it requires (another client of the same payer used the channel, or the
  * terms changed), the request is signed again once with that amount.
+ *
+ * A request the node fails to serve is not charged: its error (a JSON 5xx, or the stream's error event) says
+ * `voided: true` and `accepted`, the channel's amount, and the next voucher is signed on top of that. A streamed
+ * response holds the channel's turn until its body has been read to the end (or cancelled), so a failure late in
+ * a stream is known before the next voucher is signed: read or cancel every streamed body.
  */
 import type { Address, LocalAccount } from "viem";
 import { requestCost } from "../pricing.ts";
@@ -39,6 +44,65 @@ interface Quote {
   settlement: Address;
 }
 
+/** What a failure response says about the request's payment. */
+interface FailedPayment {
+  voided?: boolean;
+  accepted?: string;
+}
+
+/** Passes a server-sent event stream through, reporting each `data: { error }` event; `done` once it ends or is cancelled. */
+function watchStream(body: ReadableStream<Uint8Array>, onError: (error: FailedPayment) => void, done: () => void): ReadableStream<Uint8Array> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  const readFrame = (frame: string) => {
+    const data = frame.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trim()).join("\n");
+    if (!data.startsWith("{")) return;
+    try {
+      const event = JSON.parse(data) as { error?: FailedPayment };
+      if (event.error) onError(event.error);
+    } catch {
+      // not JSON: not ours to read
+    }
+  };
+  const scan = (final: boolean) => {
+    for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
+      readFrame(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+    }
+    if (final && buffer.length > 0) readFrame(buffer);
+  };
+  const reader = body.getReader();
+  let ended = false;
+  const end = () => {
+    if (!ended) done();
+    ended = true;
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done: finished } = await reader.read();
+        if (finished) {
+          buffer += decoder.decode();
+          scan(true);
+          end();
+          controller.close();
+          return;
+        }
+        buffer += decoder.decode(value, { stream: true });
+        scan(false);
+        controller.enqueue(value);
+      } catch (error) {
+        end();
+        controller.error(error);
+      }
+    },
+    async cancel(reason) {
+      end();
+      await reader.cancel(reason);
+    },
+  });
+}
+
 const PAID_PATHS = /\/v1\/(chat\/)?completions$/;
 const RETRYABLE = new Set(["payment_required", "voucher_stale", "terms_changed"]);
 
@@ -55,6 +119,11 @@ export function createPayingFetch(options: PayingFetchOptions): typeof fetch {
     if (!response.ok) return undefined;
     const q = await response.json() as { cost: string; terms_version: string; payment: { model_id: string; node: Address; chain_id: number; settlement: Address } };
     return { cost: BigInt(q.cost), termsVersion: BigInt(q.terms_version), modelId: BigInt(q.payment.model_id), node: q.payment.node, chainId: q.payment.chain_id, settlement: q.payment.settlement };
+  }
+
+  /** After a failed request the node voided: the channel's amount is back where the node says. */
+  function resync(channel: string, error: FailedPayment | undefined): void {
+    if (error?.voided === true && typeof error.accepted === "string" && /^\d+$/.test(error.accepted)) cumulative.set(channel, BigInt(error.accepted));
   }
 
   async function signed(init: RequestInit, q: Quote, amount: bigint): Promise<RequestInit> {
@@ -80,6 +149,7 @@ export function createPayingFetch(options: PayingFetchOptions): typeof fetch {
     const turn = new Promise<void>((resolve) => { endTurn = resolve; });
     turns.set(channel, previousTurn.then(() => turn));
     await previousTurn;
+    let handedOff = false;
     try {
       let amount = (cumulative.get(channel) ?? 0n) + q.cost;
       let response = await baseFetch(input, await signed(init, q, amount));
@@ -98,10 +168,18 @@ export function createPayingFetch(options: PayingFetchOptions): typeof fetch {
       if (response.ok) {
         cumulative.set(channel, amount);
         options.onPayment?.({ node: q.node, modelId: q.modelId, cumulativeAmount: amount, cost: q.cost });
+      } else if (response.status >= 500) {
+        resync(channel, (await response.clone().json().catch(() => undefined) as { error?: FailedPayment } | undefined)?.error);
+      }
+      if (response.ok && response.body !== null && /text\/event-stream/.test(response.headers.get("content-type") ?? "")) {
+        // The turn ends with the stream; an error event in it (a failure after the headers) resyncs the channel.
+        const streamed = watchStream(response.body, (error) => resync(channel, error), endTurn);
+        handedOff = true;
+        return new Response(streamed, { status: response.status, statusText: response.statusText, headers: response.headers });
       }
       return response;
     } finally {
-      endTurn();
+      if (!handedOff) endTurn();
     }
   } as typeof fetch;
 }
