@@ -19,9 +19,9 @@
 import type { Address } from "viem";
 import type { ProtocolChain } from "../chain/protocol.ts";
 import { ServeError } from "./errors.ts";
-import { requestCost } from "./pricing.ts";
+import { channelDiscount, requestCost } from "./pricing.ts";
 import { VOUCHER_HEADER, recoverVoucherSigner, type Voucher, type VoucherDomain } from "./voucher.ts";
-import { channelDiscount, type AcceptedVoucher, type VoucherStore } from "./voucher-store.ts";
+import type { AcceptedVoucher, VoucherStore } from "./voucher-store.ts";
 
 /** The on-chain reads a payment check needs (ProtocolChain in the node; anything in unit tests). */
 export interface PaymentChain {

@@ -15,19 +15,11 @@
  */
 import type { Address, Hex } from "viem";
 import type { NodeDatabase } from "../state/database.ts";
+import { channelDiscount } from "./pricing.ts";
 import type { Voucher } from "./voucher.ts";
 
 /** Amounts are stored as 78-digit zero-padded decimals so that text order is numeric order. */
 const pad = (value: bigint): string => value.toString().padStart(78, "0");
-
-/**
- * How much of a request's price the channel's credit (failed requests already paid for by a later voucher) covers:
- * all of it but one unit, since a voucher must still raise the channel's amount to be a new one.
- */
-export function channelDiscount(credit: bigint, price: bigint): bigint {
-  if (credit <= 0n || price <= 1n) return 0n;
-  return credit < price - 1n ? credit : price - 1n;
-}
 
 export interface AcceptedVoucher extends Voucher {
   signer: Address;
