@@ -238,16 +238,23 @@ export async function seedPaidInferences(options: PaidSeedOptions): Promise<Clai
       baseURL: `${nodeUrl}/v1`, apiKey: "unused", maxRetries: 0,
       fetch: createPayingFetch({ sessionKey, payer, onPayment: (p) => { paid = p.cumulativeAmount; } }),
     });
+    let attributed = 0;
     for (const prompt of PAID_PROMPTS) {
       const completion = await openai.completions.create({ model, prompt, max_tokens: 32, temperature: 0 });
-      say(`paid completion of "${prompt.slice(0, 40)}…": ${completion.usage?.completion_tokens ?? "?"} tokens, channel at ${formatEther(paid)} TRIB`);
+      const contributions = (completion as unknown as { tributary?: { contributions?: unknown[] } }).tributary?.contributions ?? [];
+      if (contributions.length > 0) attributed++;
+      say(`paid completion of "${prompt.slice(0, 40)}…": ${completion.usage?.completion_tokens ?? "?"} tokens, attributed to ${contributions.length} contribution(s), channel at ${formatEther(paid)} TRIB`);
     }
-    say("waiting for the node's settlement round to redeem the vouchers and propose a credit root");
+    say("waiting for the node's settlement round to redeem the vouchers");
     await waitUntil("the node to redeem the demo payer's vouchers", async () => (await redeemed()) === paid, 120_000);
-    await waitUntil("the node's credit root", async () => {
-      const credits = await creditsOf(chain, operator);
-      return credits.pendingRoot !== zeroHash || credits.finalizedRoot !== zeroHash;
-    }, 60_000);
+    // Only attributed outputs credit anyone: the contributor share of the others stays in the node's pool.
+    if (attributed > 0) {
+      say("waiting for the node's credit root");
+      await waitUntil("the node's credit root", async () => {
+        const credits = await creditsOf(chain, operator);
+        return credits.pendingRoot !== zeroHash || credits.finalizedRoot !== zeroHash;
+      }, 60_000);
+    }
   }
   const credits = await creditsOf(chain, operator);
   if (credits.pendingRoot !== zeroHash) {
