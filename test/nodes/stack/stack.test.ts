@@ -104,7 +104,7 @@ describe("npm start: the whole stack from one command", { timeout: 600_000 }, ()
     assert.deepEqual([price, ownerBps, contributorBps, nodeBps], [parseEther("0.5"), 3_000, 6_000, 1_000]);
   });
 
-  it("has money in the demo: the payer's completions redeemed by the node's settlement, and a contributor's credit to claim", async () => {
+  it("has money in the demo: the payer's completions redeemed by the node's settlement, the contributors' share in its pool, and a credit to claim when an output was attributed", async () => {
     assert.match(output, /#8 0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f .* demo payer/);
     const deployment = JSON.parse(await readFile(join(dir, "data", "deployment.json"), "utf8")) as { rpcUrl: string; contracts: Record<string, Address> };
     const abis: ProtocolAbis = await loadProtocolAbis();
