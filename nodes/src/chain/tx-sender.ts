@@ -222,7 +222,8 @@ export class TxSender {
       to: parsed.to, data: parsed.data ?? "0x", value: parsed.value ?? 0n, gas: parsed.gas, nonce: parsed.nonce,
       maxFeePerGas: parsed.maxFeePerGas, maxPriorityFeePerGas: parsed.maxPriorityFeePerGas,
     };
-    const label = `journaled tx nonce ${tx.nonce}`;
+    // One metrics label for every resumed transaction (the nonce is in the log lines, not the label).
+    const label = "journaled transaction";
     const hashes = [...journaled.hashes];
     const latest = keccak256(journaled.serializedTransaction);
     if (!hashes.includes(latest)) hashes.push(latest);
