@@ -5,18 +5,19 @@
  * the result is the same bit for bit on every machine, so a forged gradient cannot hide.
  */
 import type { LlamaModel } from "../engine/model/llama.ts";
-import { projectedOutputGradient } from "../engine/train/projected-gradients.ts";
+import { projectedOutputGradient, type GradientLayers } from "../engine/train/projected-gradients.ts";
 import type { TracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
 import { InvalidGradientSketchError } from "./errors.ts";
 import type { GradientSketchProvenance, OutputGradientCheckpoint } from "./gradient-influence.ts";
 
 /**
  * `prompt` conditions the output and is not scored; `output` is scored. The checkpoints must be the
- * ones the provenance names, in its order (checked by digest, step and learning rate).
+ * ones the provenance names, in its order (checked by digest, step and learning rate). `layers`
+ * restricts the gradients to the last K layers' LoRA factors; it must be what the sketch was built with.
  */
 export function outputGradients(
   model: LlamaModel, provenance: GradientSketchProvenance, checkpoints: readonly TracInCheckpoint[],
-  prompt: ArrayLike<number>, output: ArrayLike<number>,
+  prompt: ArrayLike<number>, output: ArrayLike<number>, layers: GradientLayers = {},
 ): OutputGradientCheckpoint[] {
   if (checkpoints.length !== provenance.checkpoints.length) {
     throw new InvalidGradientSketchError(`${checkpoints.length} checkpoints given; the sketch was built at ${provenance.checkpoints.length}.`, {});
@@ -36,7 +37,7 @@ export function outputGradients(
   try {
     return checkpoints.map((checkpoint) => {
       model.setAdapter(checkpoint.adapter);
-      return { learningRate: checkpoint.learningRate, gradient: projectedOutputGradient(model, sequence, prompt.length, provenance.sequenceLength, projection) };
+      return { learningRate: checkpoint.learningRate, gradient: projectedOutputGradient(model, sequence, prompt.length, provenance.sequenceLength, projection, layers) };
     });
   } finally {
     model.setAdapter(previous);
