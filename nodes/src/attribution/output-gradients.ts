@@ -12,8 +12,9 @@ import type { GradientSketchProvenance, OutputGradientCheckpoint } from "./gradi
 
 /**
  * `prompt` conditions the output and is not scored; `output` is scored. The checkpoints must be the
- * ones the provenance names, in its order (checked by digest, step and learning rate). `layers`
- * restricts the gradients to the last K layers' LoRA factors; it must be what the sketch was built with.
+ * ones the provenance names, in its order (checked by digest, step and learning rate). The gradients
+ * cover the parameters the provenance names (its `lastLayers`, or every layer), exactly as the sketch's
+ * rows do; `layers`, when given, must say the same (a caller's expectation, checked, never an override).
  */
 export function outputGradients(
   model: LlamaModel, provenance: GradientSketchProvenance, checkpoints: readonly TracInCheckpoint[],
@@ -28,6 +29,11 @@ export function outputGradients(
       throw new InvalidGradientSketchError(`Checkpoint ${i} (step ${c.step}, ${c.digest}) is not the sketch's (step ${named.step}, ${named.digest}).`, { checkpoint: i });
     }
   });
+  const named = provenance.lastLayers;
+  if (layers.lastLayers !== undefined && layers.lastLayers !== named) {
+    throw new InvalidGradientSketchError(`lastLayers ${layers.lastLayers} asked for; the sketch was built over ${named === undefined ? "every layer" : `the last ${named} layers`}.`, { lastLayers: layers.lastLayers });
+  }
+  const covered: GradientLayers = named !== undefined ? { lastLayers: named } : {};
   if (prompt.length < 1) throw new InvalidGradientSketchError("An output gradient needs at least one prompt token to condition the first output token on.", {});
   const sequence = new Int32Array(prompt.length + output.length);
   for (let i = 0; i < prompt.length; i++) sequence[i] = prompt[i];
@@ -37,7 +43,7 @@ export function outputGradients(
   try {
     return checkpoints.map((checkpoint) => {
       model.setAdapter(checkpoint.adapter);
-      return { learningRate: checkpoint.learningRate, gradient: projectedOutputGradient(model, sequence, prompt.length, provenance.sequenceLength, projection, layers) };
+      return { learningRate: checkpoint.learningRate, gradient: projectedOutputGradient(model, sequence, prompt.length, provenance.sequenceLength, projection, covered) };
     });
   } finally {
     model.setAdapter(previous);
