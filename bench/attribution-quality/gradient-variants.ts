@@ -108,6 +108,24 @@ for (const lastLayers of layerSettings) {
   log(`layers ${lastLayers ?? "all"}: sketch ${sketchSeconds.toFixed(1)} s, ${outputs.length} output gradients ${outputSeconds.toFixed(1)} s`);
 }
 
+/**
+ * Every gradient minus the mean of the training examples' gradients at its checkpoint: the direction every example
+ * shares (the templates, the language the whole Datanet teaches) taken out before comparing.
+ */
+function centered(g: { sketch: GradientSketch; outputs: OutputGradientCheckpoint[][] }): { sketch: GradientSketch; outputs: OutputGradientCheckpoint[][] } {
+  const k = g.sketch.dims;
+  const E = g.sketch.exampleContributionIds.length;
+  const means = g.sketch.checkpoints.map((c) => {
+    const mean = new Float64Array(k);
+    for (let e = 0; e < E; e++) for (let j = 0; j < k; j++) mean[j] += c.exampleGradients[e * k + j] / E;
+    return mean;
+  });
+  return {
+    sketch: { ...g.sketch, checkpoints: g.sketch.checkpoints.map((c, i) => ({ ...c, exampleGradients: c.exampleGradients.map((x, at) => x - means[i][at % k]) })) },
+    outputs: g.outputs.map((o) => o.map((c, i) => ({ ...c, gradient: c.gradient.map((x, j) => x - means[i][j]) }))),
+  };
+}
+
 /** The sketch and output gradients restricted to some of the checkpoints. */
 function atCheckpoints(g: Gradients, which: "all" | "last"): { sketch: GradientSketch; outputs: OutputGradientCheckpoint[][] } {
   if (which === "all") return g;
@@ -126,18 +144,36 @@ const lds = Number(values.subsets) >= 3
 await backend.dispose();
 
 interface VariantResult {
-  layers: string; checkpoints: string; similarity: GradientSimilarity;
+  layers: string; checkpoints: string; similarity: GradientSimilarity | "centered cosine";
   top1: ConfidenceInterval; mrr: ConfidenceInterval; uniqueTop1: number; uniqueMrr: number;
   chance: { top1: number; mrr: number };
   lds: (ConfidenceInterval & { undefinedOutputs: number }) | null;
+  /** Share of outputs whose top account is the counterfactual top (null without LDS subsets). */
+  cfTop1: number | null;
   sketchSeconds: number; outputSeconds: number;
 }
+/**
+ * From the random halves: each account's estimated effect on an output's loss reduction (mean over the halves that
+ * hold it minus mean over those that do not), and the account with the largest: the output's counterfactual top.
+ */
+const counterfactualTop: (Address | null)[] | null = lds ? outputs.map((_, z) => {
+  let best: { account: Address | null; effect: number } = { account: null, effect: -Infinity };
+  lds.contributors.forEach((account, c) => {
+    const inside: number[] = [], outside: number[] = [];
+    lds.subsets.forEach((subset, j) => (subset.includes(c) ? inside : outside).push(lds.actual[z][j]));
+    if (inside.length === 0 || outside.length === 0) return;
+    const effect = inside.reduce((a, b) => a + b, 0) / inside.length - outside.reduce((a, b) => a + b, 0) / outside.length;
+    if (effect > best.effect) best = { account, effect };
+  });
+  return best.account;
+}) : null;
+const promptIsCounterfactualTop = counterfactualTop ? outputs.filter((x, z) => counterfactualTop[z] !== null && x.truths.includes(counterfactualTop[z]!)).length : null;
 const results: VariantResult[] = [];
 for (const g of gradients) {
   for (const which of ["all", "last"] as const) {
-    for (const similarity of ["dot", "cosine"] as const) {
-      const { sketch, outputs: outs } = atCheckpoints(g, which);
-      const shares: Map<Address, number>[] = outs.map((o) => accountShares(scoresToPpm(gradientInfluence(sketch, o, similarity)), contributorOf));
+    for (const similarity of ["dot", "cosine", "centered cosine"] as const) {
+      const { sketch, outputs: outs } = similarity === "centered cosine" ? centered(atCheckpoints(g, which)) : atCheckpoints(g, which);
+      const shares: Map<Address, number>[] = outs.map((o) => accountShares(scoresToPpm(gradientInfluence(sketch, o, similarity === "dot" ? "dot" : "cosine")), contributorOf));
       const rr = outputs.map((x, z) => {
         const ranks = x.truths.map((t) => pessimisticRank(shares[z], t)).filter((r): r is number => r !== null);
         return ranks.length ? 1 / Math.min(...ranks) : 0;
@@ -145,6 +181,12 @@ for (const g of gradients) {
       const top1 = rr.map((r) => (r === 1 ? 1 : 0));
       const unique = outputs.map((x, z) => (x.kind === "unique" ? z : -1)).filter((z) => z >= 0);
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      // Agreement with the counterfactual: the account whose presence in a half raised the output's loss reduction most.
+      const cfTop1 = counterfactualTop ? mean(outputs.map((_, z) => {
+        let best: Address | null = null;
+        for (const [account, share] of shares[z]) if (best === null || share > shares[z].get(best)!) best = account;
+        return best !== null && best === counterfactualTop[z] ? 1 : 0;
+      })) : null;
       let ldsInterval: VariantResult["lds"] = null;
       if (lds) {
         const attributions = shares.map((s) => lds.contributors.map((c) => s.get(c) ?? 0));
@@ -156,7 +198,7 @@ for (const g of gradients) {
         top1: bootstrapMeanInterval(top1, { seed }), mrr: bootstrapMeanInterval(rr, { seed }),
         uniqueTop1: mean(unique.map((z) => top1[z])), uniqueMrr: mean(unique.map((z) => rr[z])),
         chance: { top1: mean(outputs.map((x) => x.truths.length / candidates)), mrr: mean(outputs.map((x) => expectedBestReciprocalRank(candidates, x.truths.length))) },
-        lds: ldsInterval, sketchSeconds: g.sketchSeconds, outputSeconds: g.outputSeconds,
+        cfTop1, lds: ldsInterval, sketchSeconds: g.sketchSeconds, outputSeconds: g.outputSeconds,
       });
     }
   }
@@ -169,9 +211,11 @@ const lines = [
   "",
   `The quality benchmark's templated Datanet and its specialized adapter (${regime.steps} steps, lr ${regime.learningRate}, TracIn checkpoints at steps ${training.checkpoints.map((c) => c.step).join(", ")}; held-out loss ${evaluation.base.loss.toFixed(3)} → ${evaluation.adapter.loss.toFixed(3)}, ${evaluation.memorization!.memorized}/${evaluation.memorization!.sampled} memorized: ${verdict}). Outputs: its greedy continuations of the ${outputs.length} attributable prompts (${outputs.filter((x) => x.kind === "unique").length} unique, ${outputs.filter((x) => x.kind === "near-duplicate").length} near-duplicate with two true accounts), ranked over ${candidates} accounts. Intervals: 95 % percentile bootstrap over outputs (2000 resamples). LDS: ${lds ? `${lds.subsets.length} adapters retrained on random halves of the contributors (${lds.stepsPerSubset} steps each), Spearman per output, mean over outputs` : "not run"}. Seconds: the sketch of ${examples.length} examples × ${training.checkpoints.length} checkpoints and the ${outputs.length} outputs' gradients at ${training.checkpoints.length} checkpoints, per layer setting.`,
   "",
-  "| layers | checkpoints | similarity | top-1 [95 % CI] | MRR [95 % CI] | unique only: top-1 / MRR | chance top-1 / MRR | LDS [95 % CI] | sketch s | output gradients s |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-  ...results.map((r) => `| ${r.layers} | ${r.checkpoints} | ${r.similarity} | ${ci(r.top1)} | ${ci(r.mrr)} | ${f(r.uniqueTop1)} / ${f(r.uniqueMrr)} | ${f(r.chance.top1)} / ${f(r.chance.mrr)} | ${r.lds ? ci(r.lds) : "–"} | ${r.sketchSeconds.toFixed(1)} | ${r.outputSeconds.toFixed(1)} |`),
+  "| layers | checkpoints | similarity | top-1 [95 % CI] | MRR [95 % CI] | unique only: top-1 / MRR | chance top-1 / MRR | top = counterfactual top | LDS [95 % CI] | sketch s | output gradients s |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ...results.map((r) => `| ${r.layers} | ${r.checkpoints} | ${r.similarity} | ${ci(r.top1)} | ${ci(r.mrr)} | ${f(r.uniqueTop1)} / ${f(r.uniqueMrr)} | ${f(r.chance.top1)} / ${f(r.chance.mrr)} | ${r.cfTop1 === null ? "–" : f(r.cfTop1)} | ${r.lds ? ci(r.lds) : "–"} | ${r.sketchSeconds.toFixed(1)} | ${r.outputSeconds.toFixed(1)} |`),
+  "",
+  promptIsCounterfactualTop === null ? "" : `Counterfactual top: for each output, the account whose presence in a retrained half raised the output's loss reduction most (mean over halves holding it − mean over halves without it, ${lds!.subsets.length} halves). The prompt's own contributor is that account for ${promptIsCounterfactualTop} of ${outputs.length} outputs (chance ≈ ${f(outputs.reduce((a, x) => a + x.truths.length / candidates, 0))} of ${outputs.length}).`,
   "",
   `Time: ${((performance.now() - started) / 1000).toFixed(0)} s in all.`,
 ];

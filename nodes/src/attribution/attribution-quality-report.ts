@@ -28,6 +28,7 @@ import { InvalidParameterError } from "./errors.ts";
 import { gradientInfluence, type GradientSketch } from "./gradient-influence.ts";
 import { outputGradients } from "./output-gradients.ts";
 import type { SpanIndex } from "./span-index.ts";
+import type { NullCalibration } from "./null-calibration.ts";
 import { PPM, scoresToPpm, type ContributionWeight } from "./weights.ts";
 
 export const ATTRIBUTION_QUALITY_SCHEMA = "tributary.attribution-quality/1";
@@ -122,6 +123,11 @@ export interface AttributionQualityInput {
   mixPpm?: number;
   /** A prediction is made when the top contribution's share reaches this (default 0.5). */
   threshold?: number;
+  /**
+   * The model's null calibration (calibrateAttributionThreshold, null-calibration.ts): when given, each method
+   * predicts when its top share is strictly above its calibrated threshold instead, and the section carries it.
+   */
+  calibration?: NullCalibration;
 }
 
 export interface MethodQuality {
@@ -156,6 +162,8 @@ export interface AttributionQualitySection {
   reference: Record<"span" | "gradient" | "combined", MethodQuality>;
   /** Generated continuations that reproduce the canary's continuation exactly (memorization of the canary). */
   reproduced: number;
+  /** Present when the report was given the model's null calibration: its thresholds decided the predictions. */
+  calibration?: NullCalibration;
 }
 
 /**
@@ -163,7 +171,7 @@ export interface AttributionQualitySection {
  * step runs one fixed-length window (padding after the tokens so far cannot affect a causal model),
  * so the model keeps one set of activation buffers, as evaluate.ts's memorization probe does.
  */
-function greedyContinuation(model: LlamaModel, prompt: Int32Array, newTokens: number): Int32Array {
+export function greedyContinuation(model: LlamaModel, prompt: Int32Array, newTokens: number): Int32Array {
   const V = model.config.vocabSize;
   const T = prompt.length + newTokens - 1;
   if (T > model.config.maxPositionEmbeddings) {
@@ -190,7 +198,8 @@ function rankOf(weights: readonly ContributionWeight[], id: bigint): number | nu
   return 1 + weights.filter((w) => w.contributionId !== id && w.ppm >= own).length;
 }
 
-function methodQuality(perOutput: readonly { weights: readonly ContributionWeight[]; truth: bigint }[], threshold: number): MethodQuality {
+/** A prediction: the top share reaches `threshold`, or with a calibrated one is strictly above it. */
+function methodQuality(perOutput: readonly { weights: readonly ContributionWeight[]; truth: bigint }[], threshold: number, strict = false): MethodQuality {
   let top1 = 0, rr = 0, abstentions = 0, predictions = 0, correct = 0;
   for (const { weights, truth } of perOutput) {
     if (weights.length === 0) {
@@ -201,7 +210,7 @@ function methodQuality(perOutput: readonly { weights: readonly ContributionWeigh
     if (rank === 1) top1++;
     if (rank !== null) rr += 1 / rank;
     const top = weights.reduce((best, w) => (w.ppm > best.ppm ? w : best));
-    if (top.ppm / PPM >= threshold) {
+    if (strict ? top.ppm / PPM > threshold : top.ppm / PPM >= threshold) {
       predictions++;
       if (rank === 1) correct++;
     }
@@ -246,7 +255,11 @@ export function attributionQualityReport(input: AttributionQualityInput): Attrib
         truth: canary.contributionId,
       });
     });
-    return { span: methodQuality(rows.span, threshold), gradient: methodQuality(rows.gradient, threshold), combined: methodQuality(rows.combined, threshold) };
+    const quality = (method: "span" | "gradient" | "combined") => {
+      const calibrated = input.calibration?.methods[method];
+      return calibrated ? methodQuality(rows[method], calibrated.threshold, true) : methodQuality(rows[method], threshold);
+    };
+    return { span: quality("span"), gradient: quality("gradient"), combined: quality("combined") };
   };
   let chanceRr = 0;
   for (let r = 1; r <= candidates; r++) chanceRr += 1 / r;
@@ -257,5 +270,6 @@ export function attributionQualityReport(input: AttributionQualityInput): Attrib
     generated: attributeAll(generated),
     reference: attributeAll(split.canaries.map((c) => c.reference)),
     reproduced: generated.filter((g, i) => g.every((t, j) => t === split.canaries[i].reference[j])).length,
+    ...(input.calibration ? { calibration: input.calibration } : {}),
   };
 }

@@ -29,3 +29,7 @@ export {
   attributionQualityReport, holdOutAttributionCanaries, ATTRIBUTION_QUALITY_SCHEMA,
   type AttributionCanary, type AttributionQualityInput, type AttributionQualitySection, type CanaryMode, type CanaryOptions, type CanarySplit, type MethodQuality,
 } from "./attribution-quality-report.ts";
+export {
+  calibrateAttributionThreshold, calibrationPrompts, conformalThreshold, topShare,
+  type CalibratedMethod, type ConformalThreshold, type NullCalibration, type NullCalibrationInput,
+} from "./null-calibration.ts";
