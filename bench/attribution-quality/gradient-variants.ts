@@ -66,7 +66,7 @@ const backend = await createBackend({ fusedMultiplyAdd: false });
 const base = await loadBaseModel(values.base!, backend, tokenizer.vocabSize);
 const regime: RegimeOptions = {
   name: "specialized", steps: Number(values.steps), learningRate: Number(values["learning-rate"]), batchSize: 8, sequenceLength: 80, rank: 8, dims: 256,
-  mixPpm: 500_000, threshold: 0.5, seed, log,
+  mixPpm: 500_000, threshold: 0.5, seed, log, similarity: "cosine", calibrationPrompts: [], calibrationOutputTokens: 0, falsePositiveRate: 0.05,
 };
 const T = regime.sequenceLength;
 const model = new LlamaModel(base.config, base.weights, backend);
