@@ -9,7 +9,7 @@ import type { Address } from "viem";
 import { contributorsById } from "../../nodes/src/attribution/datanet-manifest.ts";
 import { buildSpanIndex, type SpanIndex } from "../../nodes/src/attribution/span-index.ts";
 import type { GradientSimilarity, GradientSketch } from "../../nodes/src/attribution/gradient-influence.ts";
-import { conformalThreshold, type ConformalThreshold } from "../../nodes/src/attribution/null-calibration.ts";
+import { calibrateMethod, type MethodCalibration } from "../../nodes/src/attribution/null-calibration.ts";
 import { outputGradients } from "../../nodes/src/attribution/output-gradients.ts";
 import type { Backend } from "../../nodes/src/engine/backend/backend.ts";
 import { BatchedDecoder } from "../../nodes/src/engine/inference/batched-decoder.ts";
@@ -54,8 +54,7 @@ export interface RegimeOptions {
   log: (line: string) => void;
 }
 
-/** A method's calibrated threshold: predict when the top account's share is strictly above it. */
-export type MethodCalibration = ConformalThreshold & { median: number; max: number };
+export type { MethodCalibration };
 
 export type OutputKind = ProbeOutput["kind"];
 export const KINDS: readonly OutputKind[] = ["unique", "near-duplicate", "mixed", "unrelated"];
@@ -177,10 +176,7 @@ export async function runRegime(backend: Backend, base: BaseModel, datanet: Temp
     const a = attributeOutput(index, gradients.sketch, { requestId: `${o.name}-null-${i}`, prompt, tokens: nullTokens[i], gradients: output }, o.mixPpm, "wasm-simd");
     for (const m of METHODS) nullShares[m].push(Math.max(0, ...accountShares(a.weights[m], contributorOf).values()));
   });
-  const calibration = Object.fromEntries(METHODS.map((m) => {
-    const sorted = [...nullShares[m]].sort((a, b) => a - b);
-    return [m, { ...conformalThreshold(nullShares[m], o.falsePositiveRate), median: sorted[Math.floor((sorted.length - 1) / 2)], max: sorted[sorted.length - 1] }];
-  })) as Record<Method, MethodCalibration>;
+  const calibration = Object.fromEntries(METHODS.map((m) => [m, calibrateMethod(nullShares[m], o.falsePositiveRate)])) as Record<Method, MethodCalibration>;
   const calibrationSeconds = since(calibrationStart);
   o.log(`${o.name}: thresholds calibrated on ${o.calibrationPrompts.length} null outputs: ${METHODS.map((m) => `${m} ${calibration[m].threshold.toFixed(3)}`).join(", ")}`);
   model.setAdapter(training.adapter);

@@ -95,7 +95,7 @@ function calibratedRows(g: RegimeResult): string[][] {
       const c = g.calibration[m];
       const ci = wilsonInterval(q.unrelatedPredictions, q.unrelated);
       rows.push([
-        g.name, source, m, `${f3(c.threshold)} (null median ${f2(c.median)}, max ${f2(c.max)})`,
+        g.name, source, m, `${f3(c.threshold)} (null quantile ${f3(c.quantile)}; median ${f2(c.median)}, max ${f2(c.max)})`,
         q.precision === null ? "undefined (no prediction)" : `${f3(q.precision)} (${q.correct}/${q.predictions})`, `${f3(q.recall)} (${q.correct}/${q.planted})`,
         `${pct(q.unrelatedPredictions, q.unrelated)} [${(100 * ci.low).toFixed(1)}, ${(100 * ci.high).toFixed(1)}] %`,
         q.unrelatedCrossingRate <= GOALS.unrelatedCrossing ? "yes" : "**no**",
@@ -123,7 +123,7 @@ export function renderMarkdownReport(r: BenchmarkReport): string {
   lines.push(table(["regime", "output", "method", "precision", "recall", "abstentions", "unrelated ≥ threshold; of those, copying Datanet content", "unrelated top share median / max", "≤ 5 %"], r.regimes.flatMap((g) => thresholdRows(g.name, g.outputs, r.threshold, METHODS))), "");
   const c0 = r.regimes[0]?.calibration.combined;
   if (c0) {
-    lines.push(`**Calibrated thresholds** (null-calibration.ts): per model and method, the threshold is the split-conformal quantile of the top account shares of the adapter's continuations of ${c0.outputs} prompts known to be unrelated (general text from documents neither in the Datanet nor among the unrelated outputs below): the ${c0.rank}-th smallest of ${c0.outputs}, so an exchangeable unrelated output exceeds it with probability ≤ ${f3(c0.bound)} (target ${c0.falsePositiveRate}). A prediction is a top share strictly above it. The benchmark's unrelated outputs (other documents, the Datanet's header and footer around them) are then counted against it, with a 95 % Wilson interval:`, "");
+    lines.push(`**Calibrated thresholds** (null-calibration.ts): per model and method, the threshold is the split-conformal quantile of the top account shares of the adapter's continuations of ${c0.outputs} prompts known to be unrelated (general text from documents neither in the Datanet nor among the unrelated outputs below): the ${c0.rank}-th smallest of ${c0.outputs}, so an exchangeable unrelated output exceeds it with probability ≤ ${f3(c0.bound)} (target ${c0.falsePositiveRate}). A prediction is a top share strictly above it and above a strict majority (0.5: a prediction names one contributor; without this floor a method whose null outputs have no evidence at all, span on plain text, would predict on any shared boilerplate). The benchmark's unrelated outputs (other documents, the Datanet's header and footer around them) are then counted against it, with a 95 % Wilson interval:`, "");
     lines.push(table(["regime", "output", "method", "calibrated threshold", "precision", "recall", "unrelated > threshold [95 % CI]", "≤ 5 %"], r.regimes.flatMap(calibratedRows)), "");
   }
   if (r.lds) {

@@ -30,6 +30,6 @@ export {
   type AttributionCanary, type AttributionQualityInput, type AttributionQualitySection, type CanaryMode, type CanaryOptions, type CanarySplit, type MethodQuality,
 } from "./attribution-quality-report.ts";
 export {
-  calibrateAttributionThreshold, calibrationPrompts, conformalThreshold, topShare,
-  type CalibratedMethod, type ConformalThreshold, type NullCalibration, type NullCalibrationInput,
+  calibrateAttributionThreshold, calibrateMethod, calibrationPrompts, conformalThreshold, MAJORITY_SHARE, predictionThreshold, topShare,
+  type CalibratedMethod, type ConformalThreshold, type MethodCalibration, type NullCalibration, type NullCalibrationInput,
 } from "./null-calibration.ts";

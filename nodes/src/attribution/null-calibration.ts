@@ -9,7 +9,7 @@
  * Split-conformal rule (Vovk et al.; Angelopoulos & Bates, "A gentle introduction to conformal
  * prediction"): with n null top shares s_1 ≤ … ≤ s_n and a target false-positive rate α, the threshold
  * is s_k with k = ⌈(n + 1)(1 − α)⌉, and an output is a confident prediction when its top share is
- * strictly above it. For an unrelated output exchangeable with the null ones, P(top share > s_k) ≤
+ * strictly above it (and above a strict majority, MAJORITY_SHARE: a prediction names one contributor). For an unrelated output exchangeable with the null ones, P(top share > s_k) ≤
  * (n + 1 − k)/(n + 1) ≤ α, whatever the distribution of the shares. With fewer than ⌈1/α⌉ − 1 null
  * outputs (k > n) no share can be shown to be rare and the threshold is 1: nothing is predicted.
  *
@@ -31,8 +31,8 @@ import type { SpanIndex } from "./span-index.ts";
 import { PPM, scoresToPpm, type ContributionWeight } from "./weights.ts";
 
 export interface ConformalThreshold {
-  /** Predict when the top share is strictly above this (1: never). */
-  threshold: number;
+  /** The null's conformal quantile: an exchangeable unrelated output's top share exceeds it with probability ≤ bound (1: never). */
+  quantile: number;
   falsePositiveRate: number;
   /** n, the null outputs it was calibrated on. */
   outputs: number;
@@ -53,8 +53,20 @@ export function conformalThreshold(nullTopShares: readonly number[], falsePositi
   const n = nullTopShares.length;
   const k = Math.ceil((n + 1) * (1 - falsePositiveRate));
   const sorted = [...nullTopShares].sort((a, b) => a - b);
-  const threshold = k <= n ? sorted[k - 1] : 1;
-  return { threshold, falsePositiveRate, outputs: n, rank: k, bound: k <= n ? (n + 1 - k) / (n + 1) : 0 };
+  const quantile = k <= n ? sorted[k - 1] : 1;
+  return { quantile, falsePositiveRate, outputs: n, rank: k, bound: k <= n ? (n + 1 - k) / (n + 1) : 0 };
+}
+
+/**
+ * A confident prediction names one contributor: its share must be a strict majority as well as rarer than the null.
+ * Without this floor a method whose null outputs never have any evidence (span attribution on prompts of plain text)
+ * would get a quantile of 0 and "predict" on any evidence at all, shared boilerplate split twelve ways included.
+ */
+export const MAJORITY_SHARE = 0.5;
+
+/** The prediction threshold of a calibration: the null quantile, never below a strict majority. */
+export function predictionThreshold(calibrated: ConformalThreshold): number {
+  return Math.max(calibrated.quantile, MAJORITY_SHARE);
 }
 
 /** The top share of an output's weights (0 when it has none: no evidence never crosses a threshold). */
@@ -79,13 +91,25 @@ export function calibrationPrompts(texts: readonly Int32Array[], options: { prom
 
 export type CalibratedMethod = "span" | "gradient" | "combined";
 
+export type MethodCalibration = ConformalThreshold & { threshold: number; median: number; max: number };
+
+/** A method's calibration from its null top shares. */
+export function calibrateMethod(nullTopShares: readonly number[], falsePositiveRate: number): MethodCalibration {
+  const conformal = conformalThreshold(nullTopShares, falsePositiveRate);
+  const sorted = [...nullTopShares].sort((a, b) => a - b);
+  return { ...conformal, threshold: predictionThreshold(conformal), median: sorted[Math.floor((sorted.length - 1) / 2)], max: sorted[sorted.length - 1] };
+}
+
 export interface NullCalibration {
   schema: "tributary.attribution-null/1";
   falsePositiveRate: number;
   prompts: number;
   outputTokens: number;
-  /** Per method: the threshold and the null top shares' median and maximum. */
-  methods: Record<CalibratedMethod, ConformalThreshold & { median: number; max: number }>;
+  /**
+   * Per method: the null's conformal quantile, the threshold predictions use (strictly above it: the quantile, at
+   * least MAJORITY_SHARE) and the null top shares' median and maximum.
+   */
+  methods: Record<CalibratedMethod, MethodCalibration>;
 }
 
 export interface NullCalibrationInput {
@@ -132,12 +156,11 @@ export function calibrateAttributionThreshold(input: NullCalibrationInput): Null
     shares.gradient.push(topShare(scoresToPpm(gradientInfluence(sketch, gradients))));
     shares.combined.push(topShare(fromRecord(attribute({ ...common, gradients: { sketch, output: gradients, prompt, backend: input.backend }, parameters: { mixPpm: input.mixPpm ?? 500_000 } }).weights)));
   });
-  const summary = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return { ...conformalThreshold(values, falsePositiveRate), median: sorted[Math.floor((sorted.length - 1) / 2)], max: sorted[sorted.length - 1] };
-  };
   return {
     schema: "tributary.attribution-null/1", falsePositiveRate, prompts: input.prompts.length, outputTokens: input.outputTokens,
-    methods: { span: summary(shares.span), gradient: summary(shares.gradient), combined: summary(shares.combined) },
+    methods: {
+      span: calibrateMethod(shares.span, falsePositiveRate), gradient: calibrateMethod(shares.gradient, falsePositiveRate),
+      combined: calibrateMethod(shares.combined, falsePositiveRate),
+    },
   };
 }

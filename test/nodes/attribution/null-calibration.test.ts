@@ -14,7 +14,7 @@ import { createLoraAdapter } from "../../../nodes/src/engine/lora/adapter.ts";
 import { Trainer } from "../../../nodes/src/engine/train/trainer.ts";
 import { decodeTracInCheckpoint } from "../../../nodes/src/engine/train/tracin-checkpoint.ts";
 import {
-  attributionQualityReport, buildGradientSketch, buildSpanIndex, calibrateAttributionThreshold, calibrationPrompts, conformalThreshold,
+  attributionQualityReport, buildGradientSketch, buildSpanIndex, calibrateAttributionThreshold, calibrateMethod, calibrationPrompts, conformalThreshold, MAJORITY_SHARE,
   holdOutAttributionCanaries, InvalidParameterError, topShare, type TaggedTrainingExample,
 } from "../../../nodes/src/attribution/index.ts";
 import { TINY, TINY_LORA } from "../engine/model/tiny.ts";
@@ -25,20 +25,29 @@ describe("split-conformal threshold", () => {
     const shares = Array.from({ length: 39 }, (_, i) => (i + 1) / 40); // 0.025 … 0.975
     const t = conformalThreshold(shares, 0.05);
     assert.equal(t.rank, 38);
-    assert.equal(t.threshold, 38 / 40);
+    assert.equal(t.quantile, 38 / 40);
     assert.equal(t.bound, 2 / 40);
     // Exchangeable nulls: the fraction of further null values strictly above the threshold is at most the bound.
-    assert.ok(shares.filter((s) => s > t.threshold).length / shares.length <= t.bound);
+    assert.ok(shares.filter((s) => s > t.quantile).length / shares.length <= t.bound);
     // Order of the input does not matter.
     assert.deepEqual(conformalThreshold([...shares].reverse(), 0.05), t);
   });
 
   it("cannot certify anything from too few null outputs: threshold 1, nothing predicted", () => {
     const t = conformalThreshold([0.1, 0.2, 0.3], 0.05);
-    assert.equal(t.threshold, 1);
+    assert.equal(t.quantile, 1);
     assert.equal(t.rank, 4);
     assert.equal(t.bound, 0);
-    assert.equal(conformalThreshold(Array(19).fill(0.2), 0.05).threshold, 0.2);
+    assert.equal(conformalThreshold(Array(19).fill(0.2), 0.05).quantile, 0.2);
+  });
+
+  it("predicts only above a strict majority too: a null without evidence does not make any evidence a prediction", () => {
+    assert.equal(calibrateMethod(Array(39).fill(0), 0.05).threshold, MAJORITY_SHARE);
+    assert.equal(calibrateMethod(Array(39).fill(0), 0.05).quantile, 0);
+    const high = calibrateMethod([...Array(37).fill(0.3), 0.7, 0.9], 0.05);
+    assert.equal(high.quantile, 0.7);
+    assert.equal(high.threshold, 0.7);
+    assert.deepEqual([high.median, high.max], [0.3, 0.9]);
   });
 
   it("rejects rates and shares outside their range", () => {
@@ -92,7 +101,8 @@ describe("calibrateAttributionThreshold on a trained adapter", () => {
       for (const m of ["span", "gradient", "combined"] as const) {
         const c = calibration.methods[m];
         assert.equal(c.rank, 19);
-        assert.equal(c.threshold, c.max, "19 nulls at 5 %: the largest null share");
+        assert.equal(c.quantile, c.max, "19 nulls at 5 %: the largest null share");
+        assert.equal(c.threshold, Math.max(c.max, 0.5));
         assert.ok(c.median <= c.max && c.max <= 1);
       }
       // Deterministic: the same inputs give the same calibration.
