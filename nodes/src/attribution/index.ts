@@ -26,10 +26,13 @@ export * from "./datanet-version-reader.ts";
 export * from "./model-provenance-reader.ts";
 export { verifyBatch, type BatchVerification } from "./verify-batch.ts";
 export {
-  attributionQualityReport, holdOutAttributionCanaries, ATTRIBUTION_QUALITY_SCHEMA,
-  type AttributionCanary, type AttributionQualityInput, type AttributionQualitySection, type CanaryMode, type CanaryOptions, type CanarySplit, type MethodQuality,
+  attributionQualityReport, chanceLevels, holdOutAttributionCanaries, unmeasuredAttributionQuality, ATTRIBUTION_QUALITY_SCHEMA,
+  type AttributionCanary, type AttributionMethod, type AttributionQualityInput, type AttributionQualityOutcome, type AttributionQualitySection, type CanaryMode,
+  type CanaryOptions, type CanarySplit, type MethodQuality, type UnmeasuredAttributionQuality, type UnrelatedQuality,
 } from "./attribution-quality-report.ts";
 export {
   calibrateAttributionThreshold, calibrateMethod, calibrationPrompts, conformalThreshold, MAJORITY_SHARE, predictionThreshold, topShare,
   type CalibratedMethod, type ConformalThreshold, type MethodCalibration, type NullCalibration, type NullCalibrationInput,
 } from "./null-calibration.ts";
+export * from "./attribution-quality-verdict.ts";
+export { validateAttributionQuality } from "./validate-attribution-quality.ts";
