@@ -35,8 +35,19 @@ export interface LdsResult {
   seconds: number;
 }
 
-export async function runLds(backend: Backend, base: BaseModel, datanet: TemplatedDatanet, outputs: readonly AttributedOutput[], regime: RegimeOptions, o: LdsOptions): Promise<LdsResult> {
-  const started = performance.now();
+/** Each output's loss reduction (base − adapter) under adapters retrained on random halves of the contributors. */
+export interface SubsetLossReductions {
+  contributors: Address[];
+  /** Indices into contributors, per subset. */
+  subsets: number[][];
+  /** actual[z][j]: output z's loss reduction under the adapter trained on subsets[j]. */
+  actual: number[][];
+  stepsPerSubset: number;
+}
+
+export async function subsetLossReductions(
+  backend: Backend, base: BaseModel, datanet: TemplatedDatanet, outputs: readonly { prompt: Int32Array; tokens: Int32Array }[], regime: RegimeOptions, o: LdsOptions,
+): Promise<SubsetLossReductions> {
   const T = regime.sequenceLength;
   const contributors: Address[] = datanet.contributors;
   const subsets = randomHalves(contributors.length, o.subsets, o.seed);
@@ -60,6 +71,12 @@ export async function runLds(backend: Backend, base: BaseModel, datanet: Templat
     regime.log(`LDS subset ${j + 1}/${subsets.length}: ${sequences.length} contributions, ${steps} steps`);
   }
   model.setAdapter(null);
+  return { contributors, subsets, actual, stepsPerSubset };
+}
+
+export async function runLds(backend: Backend, base: BaseModel, datanet: TemplatedDatanet, outputs: readonly AttributedOutput[], regime: RegimeOptions, o: LdsOptions): Promise<LdsResult> {
+  const started = performance.now();
+  const { contributors, subsets, actual, stepsPerSubset } = await subsetLossReductions(backend, base, datanet, outputs, regime, o);
   const byMethod = Object.fromEntries(METHODS.map((m) => {
     const attributions = outputs.map((x) => contributors.map((c) => x.shares[m].get(c) ?? 0));
     const score = linearDatamodelingScore(attributions, subsets, actual);

@@ -77,11 +77,13 @@ function mean(values: readonly number[]): number {
   return values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0;
 }
 
-export function qualityMetrics(planted: readonly PlantedResult[], unrelated: readonly TopContributor[], threshold: number): QualityMetrics {
-  if (!(threshold > 0 && threshold <= 1)) throw new BenchmarkInputError(`The threshold must be in (0, 1], got ${threshold}.`, { threshold });
-  const predicted = planted.filter((p) => p.top.contributor !== null && p.top.share >= threshold);
+/** A prediction: the top share reaches `threshold`; with `strict` (a calibrated threshold, null-calibration.ts) it must exceed it. */
+export function qualityMetrics(planted: readonly PlantedResult[], unrelated: readonly TopContributor[], threshold: number, strict = false): QualityMetrics {
+  if (!(strict ? threshold >= 0 && threshold <= 1 : threshold > 0 && threshold <= 1)) throw new BenchmarkInputError(`The threshold must be in ${strict ? "[0, 1]" : "(0, 1]"}, got ${threshold}.`, { threshold });
+  const crosses = (share: number) => (strict ? share > threshold : share >= threshold);
+  const predicted = planted.filter((p) => p.top.contributor !== null && crosses(p.top.share));
   const correct = predicted.filter((p) => p.top.contributor === p.owner).length;
-  const unrelatedPredictions = unrelated.filter((u) => u.contributor !== null && u.share >= threshold).length;
+  const unrelatedPredictions = unrelated.filter((u) => u.contributor !== null && crosses(u.share)).length;
   const shares = unrelated.map((u) => u.share);
   const plantedShares = planted.map((p) => p.top.share);
   return {

@@ -8,7 +8,9 @@
 import type { Address } from "viem";
 import { contributorsById } from "../../nodes/src/attribution/datanet-manifest.ts";
 import { buildSpanIndex, type SpanIndex } from "../../nodes/src/attribution/span-index.ts";
-import type { GradientSketch } from "../../nodes/src/attribution/gradient-influence.ts";
+import type { GradientSimilarity, GradientSketch } from "../../nodes/src/attribution/gradient-influence.ts";
+import { calibrateMethod, type MethodCalibration } from "../../nodes/src/attribution/null-calibration.ts";
+import { outputGradients } from "../../nodes/src/attribution/output-gradients.ts";
 import type { Backend } from "../../nodes/src/engine/backend/backend.ts";
 import { BatchedDecoder } from "../../nodes/src/engine/inference/batched-decoder.ts";
 import { LORA_TARGETS, type LoraConfig } from "../../nodes/src/engine/model/config.ts";
@@ -41,8 +43,18 @@ export interface RegimeOptions {
   mixPpm: number;
   threshold: number;
   seed: number;
+  /** How outputs are compared with the sketch's examples (recorded in the sketch's provenance). */
+  similarity: GradientSimilarity;
+  /** Prompts of general text from outside the Datanet and the benchmark's unrelated outputs: the null the thresholds are calibrated on. */
+  calibrationPrompts: readonly Int32Array[];
+  /** Tokens generated per calibration prompt. */
+  calibrationOutputTokens: number;
+  /** The false-positive rate the calibrated thresholds aim at (split-conformal, null-calibration.ts). */
+  falsePositiveRate: number;
   log: (line: string) => void;
 }
+
+export type { MethodCalibration };
 
 export type OutputKind = ProbeOutput["kind"];
 export const KINDS: readonly OutputKind[] = ["unique", "near-duplicate", "mixed", "unrelated"];
@@ -100,7 +112,9 @@ export interface RegimeResult {
   checkpoints: TracInCheckpoint[];
   sketch: GradientSketch;
   index: SpanIndex;
-  seconds: { training: number; evaluation: number; generation: number; gradients: number; attribution: number };
+  /** Per method, the threshold calibrated on the adapter's continuations of the null prompts. */
+  calibration: Record<Method, MethodCalibration>;
+  seconds: { training: number; evaluation: number; generation: number; gradients: number; attribution: number; calibration: number };
 }
 
 export function loraConfig(rank: number): LoraConfig {
@@ -141,7 +155,7 @@ export async function runRegime(backend: Backend, base: BaseModel, datanet: Temp
     ...datanet.probes.map((p) => ({ probe: p, source: "text" as const, tokens: p.reference })),
   ];
   const gradients = tracinGradients(model, training.checkpoints, examples, outputs.map((x) => ({ prompt: x.probe.prompt, output: x.tokens })), T,
-    { dimensions: o.dims, seed: o.seed, kind: "kronecker-rademacher" }, base.digest);
+    { dimensions: o.dims, seed: o.seed, kind: "kronecker-rademacher" }, base.digest, o.similarity);
   o.log(`${o.name}: gradients of ${examples.length} examples + ${outputs.length} outputs in ${gradients.seconds.toFixed(1)} s`);
   const copiesContent = contentNgrams(datanet);
   const attributionStart = performance.now();
@@ -153,14 +167,26 @@ export async function runRegime(backend: Backend, base: BaseModel, datanet: Temp
       copied: copiedPrefixLength(x.tokens, x.probe.reference), longestSpan: a.longestSpan, copiesContent: copiesContent(x.tokens),
     };
   });
+  // The null: the adapter's continuations of prompts unrelated to the Datanet, attributed like every other output.
+  const calibrationStart = performance.now();
+  const nullTokens = greedyContinuations(decoder, training.adapter, o.calibrationPrompts, o.calibrationOutputTokens);
+  const nullShares: Record<Method, number[]> = { span: [], gradient: [], combined: [] };
+  o.calibrationPrompts.forEach((prompt, i) => {
+    const output = outputGradients(model, gradients.sketch.provenance!, training.checkpoints, prompt, nullTokens[i]);
+    const a = attributeOutput(index, gradients.sketch, { requestId: `${o.name}-null-${i}`, prompt, tokens: nullTokens[i], gradients: output }, o.mixPpm, "wasm-simd");
+    for (const m of METHODS) nullShares[m].push(Math.max(0, ...accountShares(a.weights[m], contributorOf).values()));
+  });
+  const calibration = Object.fromEntries(METHODS.map((m) => [m, calibrateMethod(nullShares[m], o.falsePositiveRate)])) as Record<Method, MethodCalibration>;
+  const calibrationSeconds = since(calibrationStart);
+  o.log(`${o.name}: thresholds calibrated on ${o.calibrationPrompts.length} null outputs: ${METHODS.map((m) => `${m} ${calibration[m].threshold.toFixed(3)}`).join(", ")}`);
   model.setAdapter(training.adapter);
   const last = training.losses.slice(-5);
   const windows = windowSequences(examples.map((e) => e.tokens), T).length;
   return {
     name: o.name, contributors: datanet.contributors.length, steps: o.steps, epochs: (o.steps * o.batchSize) / windows,
     training: { firstLoss: training.losses[0], finalLoss: last.reduce((a, b) => a + b, 0) / last.length, seconds: training.seconds, tokensPerSecond: training.tokensPerSecond },
-    evaluation, verdict, outputs: attributed, model, adapter: training.adapter, checkpoints: training.checkpoints, sketch: gradients.sketch, index,
-    seconds: { training: training.seconds, evaluation: evaluationSeconds, generation: generationSeconds, gradients: gradients.seconds, attribution: since(attributionStart) },
+    evaluation, verdict, outputs: attributed, model, adapter: training.adapter, checkpoints: training.checkpoints, sketch: gradients.sketch, index, calibration,
+    seconds: { training: training.seconds, evaluation: evaluationSeconds, generation: generationSeconds, gradients: gradients.seconds, attribution: since(attributionStart) - calibrationSeconds, calibration: calibrationSeconds },
   };
 }
 
@@ -170,7 +196,9 @@ export function rankingByMethod(outputs: readonly AttributedOutput[], candidates
 }
 
 /** The threshold view: an output whose top account is one of its truths is a correct prediction; unrelated outputs over the threshold are false positives. */
-export function thresholdByMethod(outputs: readonly AttributedOutput[], unrelated: readonly AttributedOutput[], threshold: number): Record<Method, QualityMetrics> {
+export function thresholdByMethod(
+  outputs: readonly AttributedOutput[], unrelated: readonly AttributedOutput[], threshold: number | Record<Method, number>, strict = false,
+): Record<Method, QualityMetrics> {
   const top = (shares: Map<Address, number>) => {
     let best: { contributor: Address | null; share: number } = { contributor: null, share: 0 };
     for (const [account, share] of [...shares].sort(([a], [b]) => (a < b ? -1 : 1))) if (share > best.share) best = { contributor: account, share };
@@ -182,6 +210,7 @@ export function thresholdByMethod(outputs: readonly AttributedOutput[], unrelate
       return { owner: t.contributor !== null && x.truths.includes(t.contributor) ? t.contributor : x.truths[0], top: t };
     }),
     unrelated.map((x) => top(x.shares[m])),
-    threshold,
+    typeof threshold === "number" ? threshold : threshold[m],
+    strict,
   )])) as Record<Method, QualityMetrics>;
 }

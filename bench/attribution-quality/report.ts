@@ -71,6 +71,40 @@ function thresholdRows(label: string, outputs: readonly AttributedOutput[], thre
   return rows;
 }
 
+/** Wilson score interval for k of n at 95 % (the binomial interval that stays inside [0, 1] and behaves at k = 0). */
+export function wilsonInterval(k: number, n: number): { low: number; high: number } {
+  if (n === 0) return { low: 0, high: 1 };
+  const z = 1.959964;
+  const p = k / n;
+  const centre = (p + (z * z) / (2 * n)) / (1 + (z * z) / n);
+  const half = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / (1 + (z * z) / n);
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+/** The threshold view at each method's calibrated threshold (strictly above it predicts). */
+function calibratedRows(g: RegimeResult): string[][] {
+  const rows: string[][] = [];
+  for (const source of ["generated", "text"] as const) {
+    const attributable = g.outputs.filter((x) => x.source === source && x.kind !== "unrelated");
+    const unrelated = g.outputs.filter((x) => x.source === source && x.kind === "unrelated");
+    if (!attributable.length) continue;
+    const thresholds = Object.fromEntries(METHODS.map((m) => [m, g.calibration[m].threshold])) as Record<Method, number>;
+    const byMethod = thresholdByMethod(attributable, unrelated, thresholds, true);
+    for (const m of METHODS) {
+      const q = byMethod[m];
+      const c = g.calibration[m];
+      const ci = wilsonInterval(q.unrelatedPredictions, q.unrelated);
+      rows.push([
+        g.name, source, m, `${f3(c.threshold)} (null quantile ${f3(c.quantile)}; median ${f2(c.median)}, max ${f2(c.max)})`,
+        q.precision === null ? "undefined (no prediction)" : `${f3(q.precision)} (${q.correct}/${q.predictions})`, `${f3(q.recall)} (${q.correct}/${q.planted})`,
+        `${pct(q.unrelatedPredictions, q.unrelated)} [${(100 * ci.low).toFixed(1)}, ${(100 * ci.high).toFixed(1)}] %`,
+        q.unrelatedCrossingRate <= GOALS.unrelatedCrossing ? "yes" : "**no**",
+      ]);
+    }
+  }
+  return rows;
+}
+
 export function renderMarkdownReport(r: BenchmarkReport): string {
   const lines: string[] = [];
   lines.push("## Attribution quality: templates, near-duplicates, mixed sources, non-memorizing adapters, LDS", "");
@@ -87,6 +121,11 @@ export function renderMarkdownReport(r: BenchmarkReport): string {
   lines.push(table(rankingHeader, r.regimes.flatMap((g) => rankingRows(g.name, g.outputs, g.contributors, METHODS))), "");
   lines.push(`**Threshold view** (a prediction when the top account's share is ≥ ${r.threshold}; precision is undefined when no prediction is made; abstentions = attributable outputs below the threshold; unrelated outputs — prompts and text from outside the Datanet, ending in the shared footer — over the threshold are false positives, goal ≤ ${GOALS.unrelatedCrossing * 100} %):`, "");
   lines.push(table(["regime", "output", "method", "precision", "recall", "abstentions", "unrelated ≥ threshold; of those, copying Datanet content", "unrelated top share median / max", "≤ 5 %"], r.regimes.flatMap((g) => thresholdRows(g.name, g.outputs, r.threshold, METHODS))), "");
+  const c0 = r.regimes[0]?.calibration.combined;
+  if (c0) {
+    lines.push(`**Calibrated thresholds** (null-calibration.ts): per model and method, the threshold is the split-conformal quantile of the top account shares of the adapter's continuations of ${c0.outputs} prompts known to be unrelated (general text from documents neither in the Datanet nor among the unrelated outputs below): the ${c0.rank}-th smallest of ${c0.outputs}, so an exchangeable unrelated output exceeds it with probability ≤ ${f3(c0.bound)} (target ${c0.falsePositiveRate}). A prediction is a top share strictly above it and above a strict majority (0.5: a prediction names one contributor; without this floor a method whose null outputs have no evidence at all, span on plain text, would predict on any shared boilerplate). The benchmark's unrelated outputs (other documents, the Datanet's header and footer around them) are then counted against it, with a 95 % Wilson interval:`, "");
+    lines.push(table(["regime", "output", "method", "calibrated threshold", "precision", "recall", "unrelated > threshold [95 % CI]", "≤ 5 %"], r.regimes.flatMap(calibratedRows)), "");
+  }
   if (r.lds) {
     const l = r.lds.result;
     lines.push(`**Linear datamodeling score** (regime ${r.lds.regime}): ${l.subsets} adapters retrained from scratch on random halves of the contributors (same recipe and epochs: ${l.stepsPerSubset} steps each, same seed); for each of ${l.outputs} outputs (generated continuations of unique and near-duplicate prompts, and the mixed texts) the loss reduction against the base model under each half is correlated (Spearman, over the halves) with the sum of the method's attribution over the half's accounts; LDS is the mean over outputs (an output a method gives no evidence for counts 0), with a 95 % percentile bootstrap interval over outputs (2000 resamples). Mean standard deviation of the real loss reductions across halves: ${f3(l.actualSpread)} nats.`, "");

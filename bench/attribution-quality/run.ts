@@ -17,6 +17,9 @@ import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { GRADIENT_SIMILARITIES, type GradientSimilarity } from "../../nodes/src/attribution/gradient-influence.ts";
+import { calibrationPrompts } from "../../nodes/src/attribution/null-calibration.ts";
+import { seededShuffle } from "./seeded-shuffle.ts";
 import { createBackend } from "../../nodes/src/engine/backend/create-backend.ts";
 import { loadTokenizer } from "../../nodes/src/engine/tokenizer/text-tokenizer.ts";
 import { loadBaseModel } from "./base-model.ts";
@@ -52,6 +55,9 @@ const { values } = parseArgs({
     mix: { type: "string", default: "500000" },
     threshold: { type: "string", default: "0.5" },
     subsets: { type: "string", default: "16" },
+    similarity: { type: "string", default: "cosine" },
+    "calibration-prompts": { type: "string", default: "39" },
+    "false-positive-rate": { type: "string", default: "0.05" },
     "scale-contributors": { type: "string", default: "500" },
     "scale-per-contributor": { type: "string", default: "4" },
     out: { type: "string", default: join(here, "../out/attribution-quality.md") },
@@ -89,9 +95,19 @@ const scale = runSpanScale(scaleDatanet);
 log(`scale: ${scale.contributions} contributions indexed and ${scale.outputs.length} outputs attributed`);
 
 
+// The null for the calibrated thresholds: prompts of general text, from documents outside both the Datanet and the
+// unrelated outputs (the base model's training split), as long as the benchmark's prompts; as many tokens generated
+// as the unrelated outputs hold. In a node the base model's published control text plays this part.
+const promptTokens = datanet.probes.map((p) => p.prompt.length).sort((a, b) => a - b)[datanet.probes.length >> 1];
+const calibrationTexts = seededShuffle(text.baseTraining, seed + 7).slice(0, num("calibration-prompts")).map((d) => Int32Array.from(tokenizer.encode(d.text.slice(0, 4000))));
+const calibrationPromptList = calibrationPrompts(calibrationTexts, { promptTokens, count: num("calibration-prompts"), seed });
+const calibrationOutputTokens = Math.max(...datanet.probes.filter((p) => p.kind === "unrelated").map((p) => p.reference.length));
+if (!GRADIENT_SIMILARITIES.includes(values.similarity as GradientSimilarity)) throw new BenchmarkInputError(`--similarity must be one of ${GRADIENT_SIMILARITIES.join(", ")}.`, { option: "similarity" });
+
 const backend = await createBackend({ fusedMultiplyAdd: false });
 const base = await loadBaseModel(values.base!, backend, tokenizer.vocabSize);
-const common = { batchSize: num("batch-size"), sequenceLength: num("sequence-length"), rank: num("rank"), dims: num("dims"), mixPpm: num("mix"), threshold: num("threshold"), seed, log };
+const common = { batchSize: num("batch-size"), sequenceLength: num("sequence-length"), rank: num("rank"), dims: num("dims"), mixPpm: num("mix"), threshold: num("threshold"), seed, log,
+  similarity: values.similarity as GradientSimilarity, calibrationPrompts: calibrationPromptList, calibrationOutputTokens, falsePositiveRate: num("false-positive-rate") };
 const memorizing: RegimeOptions = { ...common, name: "memorizing", steps: num("memorize-steps"), learningRate: num("memorize-learning-rate") };
 const specialized: RegimeOptions = { ...common, name: "specialized", steps: num("specialize-steps"), learningRate: num("specialize-learning-rate") };
 const regimes: RegimeResult[] = [];
@@ -102,7 +118,7 @@ const ldsOutputs = spec.outputs.filter((x) => (x.source === "generated" && (x.ki
 const lds = num("subsets") >= 3 ? { regime: spec.name, result: await runLds(backend, base, datanet, ldsOutputs, specialized, { subsets: num("subsets"), epochs: spec.epochs, seed }) } : null;
 await backend.dispose();
 
-const setup = `**Setup.** Templated Datanet (\`templated-datanet.ts\`, seed ${seed}): ${datanetOptions.contributors} contributors with ${datanetOptions.uniquePerContributor} contents each, ${datanetOptions.nearDuplicates} of them also held by a second contributor with every 10th token changed (${datanet.contributions.length} contributions). Every contribution is one of 3 shared headers (≈ 16 tokens) + ${datanetOptions.contentTokens} tokens of real English from the corpus held-out split (no 8-gram shared between contents) + a footer shared by all (≈ 15 tokens). Prompts as a user would write them: the template header + the first ${datanetOptions.promptContentTokens} content tokens; outputs are the adapter's greedy continuations ("generated") and the texts' own continuations ("text", the rest of the content + footer). ${datanetOptions.mixed} mixed outputs: half of one contributor's continuation then the end of another's. ${datanetOptions.unrelated} unrelated outputs: a header + text from the control split, ending in the shared footer. Base: the committed pretrained \`tributary-base-v0\` (3.95M parameters). Adapter: LoRA rank ${common.rank} on all 7 projections, AdamW, batch ${common.batchSize} × ${common.sequenceLength} tokens, TracIn checkpoints at 1/3, 2/3 and the end, Kronecker projection to ${common.dims} dims; combined = 50 % span.`;
+const setup = `**Setup.** Templated Datanet (\`templated-datanet.ts\`, seed ${seed}): ${datanetOptions.contributors} contributors with ${datanetOptions.uniquePerContributor} contents each, ${datanetOptions.nearDuplicates} of them also held by a second contributor with every 10th token changed (${datanet.contributions.length} contributions). Every contribution is one of 3 shared headers (≈ 16 tokens) + ${datanetOptions.contentTokens} tokens of real English from the corpus held-out split (no 8-gram shared between contents) + a footer shared by all (≈ 15 tokens). Prompts as a user would write them: the template header + the first ${datanetOptions.promptContentTokens} content tokens; outputs are the adapter's greedy continuations ("generated") and the texts' own continuations ("text", the rest of the content + footer). ${datanetOptions.mixed} mixed outputs: half of one contributor's continuation then the end of another's. ${datanetOptions.unrelated} unrelated outputs: a header + text from the control split, ending in the shared footer. Base: the committed pretrained \`tributary-base-v0\` (3.95M parameters). Adapter: LoRA rank ${common.rank} on all 7 projections, AdamW, batch ${common.batchSize} × ${common.sequenceLength} tokens, TracIn checkpoints at 1/3, 2/3 and the end, Kronecker projection to ${common.dims} dims, similarity ${common.similarity}; combined = 50 % span. Calibrated thresholds: ${calibrationPromptList.length} prompts of ${promptTokens} tokens from ${calibrationTexts.length} documents of the base model's training split (neither in the Datanet nor in the unrelated outputs), ${calibrationOutputTokens} tokens generated each.`;
 const report: BenchmarkReport = {
   command: `node bench/attribution-quality/run.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}`,
   date: new Date().toISOString(),
@@ -116,6 +132,7 @@ await writeFile(values.out!, markdown);
 const json = {
   ...report,
   regimes: regimes.map(({ model: _m, adapter: _a, checkpoints: _c, sketch: _s, index: _i, outputs, ...rest }) => ({ ...rest, outputs: outputs.length })),
+  falsePositiveRate: common.falsePositiveRate,
   scale: { ...scale, outputs: scale.outputs.length },
 };
 await writeFile(values.out!.replace(/\.md$/, ".json"), JSON.stringify(json, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));

@@ -4,7 +4,7 @@
  * at the same checkpoints (outputGradients, what goes into its attribution record).
  */
 import { buildGradientSketch, type TaggedTrainingExample } from "../../nodes/src/attribution/build-gradient-sketch.ts";
-import type { GradientSketch, OutputGradientCheckpoint } from "../../nodes/src/attribution/gradient-influence.ts";
+import type { GradientSimilarity, GradientSketch, OutputGradientCheckpoint } from "../../nodes/src/attribution/gradient-influence.ts";
 import { outputGradients } from "../../nodes/src/attribution/output-gradients.ts";
 import type { LlamaModel } from "../../nodes/src/engine/model/llama.ts";
 import type { GradientProjection } from "../../nodes/src/engine/train/projected-gradients.ts";
@@ -28,11 +28,11 @@ export interface TracInGradients {
 /** The model is the base the checkpoints were trained on; its attached adapter is left in place. */
 export function tracinGradients(
   model: LlamaModel, checkpoints: readonly TracInCheckpoint[], examples: readonly TrainingExample[], outputs: readonly GeneratedOutput[],
-  sequenceLength: number, projection: GradientProjection, baseModel: `0x${string}`,
+  sequenceLength: number, projection: GradientProjection, baseModel: `0x${string}`, similarity?: GradientSimilarity,
 ): TracInGradients {
   if (checkpoints.length === 0) throw new BenchmarkInputError("TracIn needs at least one checkpoint.");
   const started = performance.now();
-  const sketch = buildGradientSketch(model, checkpoints, examples, { projection, sequenceLength, baseModel });
+  const sketch = buildGradientSketch(model, checkpoints, examples, { projection, sequenceLength, baseModel, ...(similarity ? { similarity } : {}) });
   const perOutput = outputs.map(({ prompt, output }) => outputGradients(model, sketch.provenance!, checkpoints, prompt, output));
   return { sketch, outputs: perOutput, seconds: (performance.now() - started) / 1000 };
 }

@@ -89,6 +89,8 @@ function gradientEvidence(gradients: NonNullable<AttributionInput["gradients"]>)
     baseModel: provenance.baseModel,
     projection: { ...provenance.projection },
     sequenceLength: provenance.sequenceLength,
+    ...(provenance.lastLayers !== undefined ? { lastLayers: provenance.lastLayers } : {}),
+    ...(provenance.similarity !== undefined ? { similarity: provenance.similarity } : {}),
     backend: gradients.backend,
     prompt: { hash: outputHash(gradients.prompt), tokenCount: gradients.prompt.length },
     checkpoints: gradients.output.map((c, i) => ({

@@ -235,7 +235,7 @@ export function unmeasuredAttributionQuality(input: {
  * step runs one fixed-length window (padding after the tokens so far cannot affect a causal model),
  * so the model keeps one set of activation buffers, as evaluate.ts's memorization probe does.
  */
-function greedyContinuation(model: LlamaModel, prompt: Int32Array, newTokens: number): Int32Array {
+export function greedyContinuation(model: LlamaModel, prompt: Int32Array, newTokens: number): Int32Array {
   const V = model.config.vocabSize;
   const T = prompt.length + newTokens - 1;
   if (T > model.config.maxPositionEmbeddings) {

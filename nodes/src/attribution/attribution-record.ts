@@ -49,6 +49,10 @@ export interface RecordGradientEvidence {
   projection: { kind: "dense-rademacher" | "kronecker-rademacher"; seed: number; dims: number };
   /** T: the output (with the end of its prompt) is scored in one window of T + 1 tokens. */
   sequenceLength: number;
+  /** K when the gradients cover the LoRA factors of the last K layers only (the sketch's provenance); absent: every layer. */
+  lastLayers?: number;
+  /** How the output's gradient is compared with the examples' (the sketch's provenance); absent: "dot". */
+  similarity?: "dot" | "cosine";
   /** The reproducible backend the output gradients were computed on ("reference" or "wasm-simd", the non-FMA build). */
   backend: "reference" | "wasm-simd";
   /** The prompt conditions the output's gradient: keccak256 of its token ids (like output.hash) and its length. */

@@ -5,11 +5,11 @@
  * digests), so an output's gradient can later be recomputed at the same parameters by anyone.
  */
 import type { LlamaModel } from "../engine/model/llama.ts";
-import { projectedExampleGradients, type GradientProjection } from "../engine/train/projected-gradients.ts";
+import { firstGradientLayer, projectedExampleGradients, type GradientProjection } from "../engine/train/projected-gradients.ts";
 import { batchedProjectedExampleGradients } from "../engine/train/batched-example-gradients.ts";
 import type { TracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
 import { InvalidGradientSketchError } from "./errors.ts";
-import type { GradientSketch } from "./gradient-influence.ts";
+import { GRADIENT_SIMILARITIES, type GradientSimilarity, type GradientSketch } from "./gradient-influence.ts";
 
 /** One training example: the tokens the adapter was trained on, and the contribution they came from. */
 export interface TaggedTrainingExample {
@@ -30,6 +30,13 @@ export interface GradientSketchOptions {
    * training does. The dense projection runs one example at a time.
    */
   batchSize?: number;
+  /**
+   * K: gradients over the LoRA factors of the last K layers only, the backward stopping there (default: every layer).
+   * Recorded in the provenance, so output gradients are taken over the same parameters.
+   */
+  lastLayers?: number;
+  /** How outputs will be compared with the examples (recorded in the provenance); default "dot" (TracIn's). */
+  similarity?: GradientSimilarity;
   /** Called after each example of each checkpoint: (done, total) over checkpoints × examples. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -47,6 +54,11 @@ export function buildGradientSketch(
     throw new InvalidGradientSketchError(`baseModel must be a sha2-256 digest (0x + 64 lower-case hex), got ${options.baseModel}.`, { baseModel: options.baseModel });
   }
   const projection: GradientProjection = { ...options.projection, kind: options.projection.kind ?? "kronecker-rademacher" };
+  const layers = options.lastLayers !== undefined ? { lastLayers: options.lastLayers } : {};
+  firstGradientLayer(model.config.numLayers, layers); // validates K before any work
+  if (options.similarity !== undefined && !GRADIENT_SIMILARITIES.includes(options.similarity)) {
+    throw new InvalidGradientSketchError(`similarity must be one of ${GRADIENT_SIMILARITIES.join(", ")}, got ${String(options.similarity)}.`, { similarity: options.similarity });
+  }
   const k = projection.dimensions;
   const previous = model.getAdapter();
   const tokens = examples.map((e) => e.tokens);
@@ -60,14 +72,14 @@ export function buildGradientSketch(
       if (projection.kind === "kronecker-rademacher") {
         for (let start = 0; start < tokens.length; start += batchSize) {
           const chunk = tokens.slice(start, start + batchSize);
-          const rows = batchedProjectedExampleGradients(model, chunk, options.sequenceLength, projection, batchSize);
+          const rows = batchedProjectedExampleGradients(model, chunk, options.sequenceLength, projection, batchSize, layers);
           rows.forEach((row, i) => exampleGradients.set(row, (start + i) * k));
           done += chunk.length;
           options.onProgress?.(done, total);
         }
       } else {
         tokens.forEach((example, e) => {
-          const [row] = projectedExampleGradients(model, [example], options.sequenceLength, projection);
+          const [row] = projectedExampleGradients(model, [example], options.sequenceLength, projection, layers);
           exampleGradients.set(row, e * k);
           options.onProgress?.(++done, total);
         });
@@ -80,6 +92,8 @@ export function buildGradientSketch(
       checkpoints: sketchCheckpoints,
       provenance: {
         projection: { kind: projection.kind!, seed: projection.seed, dims: k },
+        ...(options.lastLayers !== undefined ? { lastLayers: options.lastLayers } : {}),
+        ...(options.similarity !== undefined ? { similarity: options.similarity } : {}),
         sequenceLength: options.sequenceLength,
         baseModel: options.baseModel,
         checkpoints: checkpoints.map((c) => ({ step: c.step, learningRate: c.learningRate, digest: c.digest })),

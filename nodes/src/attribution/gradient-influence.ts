@@ -31,6 +31,13 @@ export interface GradientCheckpoint {
  */
 export interface GradientSketchProvenance {
   projection: { kind: "dense-rademacher" | "kronecker-rademacher"; seed: number; dims: number };
+  /**
+   * K: the gradients are over the LoRA factors of the model's last K layers only (gradient-layers.ts); absent: every
+   * layer. Output gradients must be taken over the same parameters, so outputGradients reads it from here.
+   */
+  lastLayers?: number;
+  /** How an output's gradient is compared with an example's (GRADIENT_SIMILARITIES); absent: "dot". */
+  similarity?: GradientSimilarity;
   /** T: training examples (and outputs) are cut into windows of T + 1 tokens. */
   sequenceLength: number;
   /** sha2-256 of the base model's weights file (model.safetensors). */
@@ -38,6 +45,14 @@ export interface GradientSketchProvenance {
   /** Same order and learning rates as the sketch's checkpoints. */
   checkpoints: { step: number; learningRate: number; digest: `0x${string}` }[];
 }
+
+/**
+ * "dot": TracIn's raw inner product, Σ_i lr_i · ⟨g_o,i, g_e,i⟩. "cosine": each gradient unit-normalized per
+ * checkpoint first, Σ_i lr_i · cos(g_o,i, g_e,i) (as TRAK's and LESS's normalized variants): an example's
+ * gradient norm (short or high-loss examples have large ones) no longer decides its rank.
+ */
+export type GradientSimilarity = "dot" | "cosine";
+export const GRADIENT_SIMILARITIES: readonly GradientSimilarity[] = ["dot", "cosine"];
 
 /** The per-example projected gradients of one trained adapter (an artifact stored with the model). */
 export interface GradientSketch {
@@ -69,6 +84,12 @@ export function checkGradientSketch(sketch: GradientSketch): void {
     if (provenance.checkpoints.length !== sketch.checkpoints.length) {
       throw new InvalidGradientSketchError(`The sketch's provenance names ${provenance.checkpoints.length} checkpoints; it holds ${sketch.checkpoints.length}.`, {});
     }
+    if (provenance.lastLayers !== undefined && !(Number.isSafeInteger(provenance.lastLayers) && provenance.lastLayers >= 1)) {
+      throw new InvalidGradientSketchError(`The sketch's provenance names lastLayers ${provenance.lastLayers}; it must be a positive integer.`, {});
+    }
+    if (provenance.similarity !== undefined && !GRADIENT_SIMILARITIES.includes(provenance.similarity)) {
+      throw new InvalidGradientSketchError(`The sketch's provenance names similarity ${String(provenance.similarity)}; it must be one of ${GRADIENT_SIMILARITIES.join(", ")}.`, {});
+    }
     provenance.checkpoints.forEach((c, i) => {
       if (c.learningRate !== sketch.checkpoints[i].learningRate) {
         throw new InvalidGradientSketchError(`Checkpoint ${i}: provenance learning rate ${c.learningRate} differs from the sketch's ${sketch.checkpoints[i].learningRate}.`, { checkpoint: i });
@@ -89,9 +110,13 @@ export function checkGradientSketch(sketch: GradientSketch): void {
   });
 }
 
-/** Positive mean TracIn influence of each contribution on the output; contributions at or below zero are absent. */
-export function gradientInfluence(sketch: GradientSketch, output: readonly OutputGradientCheckpoint[]): Map<bigint, number> {
+/**
+ * Positive mean TracIn influence of each contribution on the output; contributions at or below zero are absent.
+ * The similarity is the sketch's (its provenance; "dot" without one); `similarity` overrides it for experiments.
+ */
+export function gradientInfluence(sketch: GradientSketch, output: readonly OutputGradientCheckpoint[], similarity?: GradientSimilarity): Map<bigint, number> {
   checkGradientSketch(sketch);
+  const cosine = (similarity ?? sketch.provenance?.similarity ?? "dot") === "cosine";
   if (output.length !== sketch.checkpoints.length) {
     throw new InvalidGradientSketchError(`The output has gradients at ${output.length} checkpoints; the sketch has ${sketch.checkpoints.length}.`, {
       output: output.length,
@@ -123,9 +148,15 @@ export function gradientInfluence(sketch: GradientSketch, output: readonly Outpu
   for (let i = 0; i < sketch.checkpoints.length; i++) {
     const { learningRate, exampleGradients: g } = sketch.checkpoints[i];
     const go = output[i].gradient;
+    const outputNorm = cosine ? norm(go, 0, dims) : 1;
     for (let e = 0; e < exampleSlot.length; e++) {
       let dot = 0;
       for (let j = 0, at = e * dims; j < dims; j++, at++) dot += go[j] * g[at];
+      if (cosine) {
+        // A zero gradient (the output or example has nothing to say at this checkpoint) contributes nothing.
+        const scale = outputNorm * norm(g, e * dims, dims);
+        dot = scale > 0 ? dot / scale : 0;
+      }
       totals[exampleSlot[e]] += learningRate * dot;
     }
   }
@@ -136,4 +167,11 @@ export function gradientInfluence(sketch: GradientSketch, output: readonly Outpu
     if (mean > 0) influence.set(id, mean);
   }
   return influence;
+}
+
+/** Euclidean norm of v[from … from + length), accumulated in float64 in index order. */
+function norm(v: Float32Array, from: number, length: number): number {
+  let sum = 0;
+  for (let j = from; j < from + length; j++) sum += v[j] * v[j];
+  return Math.sqrt(sum);
 }

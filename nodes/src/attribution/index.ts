@@ -30,5 +30,9 @@ export {
   type AttributionCanary, type AttributionMethod, type AttributionQualityInput, type AttributionQualityOutcome, type AttributionQualitySection, type CanaryMode,
   type CanaryOptions, type CanarySplit, type MethodQuality, type UnmeasuredAttributionQuality, type UnrelatedQuality,
 } from "./attribution-quality-report.ts";
+export {
+  calibrateAttributionThreshold, calibrateMethod, calibrationPrompts, conformalThreshold, MAJORITY_SHARE, predictionThreshold, topShare,
+  type CalibratedMethod, type ConformalThreshold, type MethodCalibration, type NullCalibration, type NullCalibrationInput,
+} from "./null-calibration.ts";
 export * from "./attribution-quality-verdict.ts";
 export { validateAttributionQuality } from "./validate-attribution-quality.ts";

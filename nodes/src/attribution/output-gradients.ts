@@ -5,18 +5,20 @@
  * the result is the same bit for bit on every machine, so a forged gradient cannot hide.
  */
 import type { LlamaModel } from "../engine/model/llama.ts";
-import { projectedOutputGradient } from "../engine/train/projected-gradients.ts";
+import { projectedOutputGradient, type GradientLayers } from "../engine/train/projected-gradients.ts";
 import type { TracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
 import { InvalidGradientSketchError } from "./errors.ts";
 import type { GradientSketchProvenance, OutputGradientCheckpoint } from "./gradient-influence.ts";
 
 /**
  * `prompt` conditions the output and is not scored; `output` is scored. The checkpoints must be the
- * ones the provenance names, in its order (checked by digest, step and learning rate).
+ * ones the provenance names, in its order (checked by digest, step and learning rate). The gradients
+ * cover the parameters the provenance names (its `lastLayers`, or every layer), exactly as the sketch's
+ * rows do; `layers`, when given, must say the same (a caller's expectation, checked, never an override).
  */
 export function outputGradients(
   model: LlamaModel, provenance: GradientSketchProvenance, checkpoints: readonly TracInCheckpoint[],
-  prompt: ArrayLike<number>, output: ArrayLike<number>,
+  prompt: ArrayLike<number>, output: ArrayLike<number>, layers: GradientLayers = {},
 ): OutputGradientCheckpoint[] {
   if (checkpoints.length !== provenance.checkpoints.length) {
     throw new InvalidGradientSketchError(`${checkpoints.length} checkpoints given; the sketch was built at ${provenance.checkpoints.length}.`, {});
@@ -27,6 +29,11 @@ export function outputGradients(
       throw new InvalidGradientSketchError(`Checkpoint ${i} (step ${c.step}, ${c.digest}) is not the sketch's (step ${named.step}, ${named.digest}).`, { checkpoint: i });
     }
   });
+  const named = provenance.lastLayers;
+  if (layers.lastLayers !== undefined && layers.lastLayers !== named) {
+    throw new InvalidGradientSketchError(`lastLayers ${layers.lastLayers} asked for; the sketch was built over ${named === undefined ? "every layer" : `the last ${named} layers`}.`, { lastLayers: layers.lastLayers });
+  }
+  const covered: GradientLayers = named !== undefined ? { lastLayers: named } : {};
   if (prompt.length < 1) throw new InvalidGradientSketchError("An output gradient needs at least one prompt token to condition the first output token on.", {});
   const sequence = new Int32Array(prompt.length + output.length);
   for (let i = 0; i < prompt.length; i++) sequence[i] = prompt[i];
@@ -36,7 +43,7 @@ export function outputGradients(
   try {
     return checkpoints.map((checkpoint) => {
       model.setAdapter(checkpoint.adapter);
-      return { learningRate: checkpoint.learningRate, gradient: projectedOutputGradient(model, sequence, prompt.length, provenance.sequenceLength, projection) };
+      return { learningRate: checkpoint.learningRate, gradient: projectedOutputGradient(model, sequence, prompt.length, provenance.sequenceLength, projection, covered) };
     });
   } finally {
     model.setAdapter(previous);

@@ -195,6 +195,9 @@ function checkProvenance(gradient: RecordGradientEvidence, sketch: GradientSketc
   differ("baseModel", gradient.baseModel, provenance.baseModel);
   differ("projection", gradient.projection, provenance.projection);
   differ("sequenceLength", gradient.sequenceLength, provenance.sequenceLength);
+  // The parameter set and the similarity decide the output gradients and the influence: absent means every layer, "dot".
+  differ("lastLayers", gradient.lastLayers ?? null, provenance.lastLayers ?? null);
+  differ("similarity", gradient.similarity ?? null, provenance.similarity ?? null);
   if (gradient.checkpoints.length !== provenance.checkpoints.length) {
     differ("checkpoints.length", gradient.checkpoints.length, provenance.checkpoints.length);
   } else {

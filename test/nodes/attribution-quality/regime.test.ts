@@ -28,9 +28,17 @@ describe("attribution quality regime (end to end, a few steps)", () => {
     const backend = await createBackend({ threads: 1, fusedMultiplyAdd: false });
     try {
       const base = randomBaseModel(2, (n) => backend.alloc(n));
-      const options = { name: "tiny", steps: 3, learningRate: 1e-2, batchSize: 2, sequenceLength: 64, rank: 2, dims: 16, mixPpm: 500_000, threshold: 0.5, seed: 2, log: () => {} };
+      // Null prompts: plain token runs outside the Datanet (the benchmark takes them from other documents).
+      const calibrationPrompts = Array.from({ length: 19 }, (_, i) => Int32Array.from({ length: 6 }, (_, j) => 100 + ((i * 7 + j * 13) % 900)));
+      const options = {
+        name: "tiny", steps: 3, learningRate: 1e-2, batchSize: 2, sequenceLength: 64, rank: 2, dims: 16, mixPpm: 500_000, threshold: 0.5, seed: 2, log: () => {},
+        similarity: "cosine" as const, calibrationPrompts, calibrationOutputTokens: 8, falsePositiveRate: 0.05,
+      };
       const regime = await runRegime(backend, base, datanet, options);
       assert.equal(regime.verdict, verdictOf(regime.evaluation));
+      assert.equal(regime.sketch.provenance!.similarity, "cosine");
+      // 19 null outputs at 5 %: the threshold is the largest null share (rank ⌈20 · 0.95⌉ = 19).
+      for (const m of METHODS) assert.ok(regime.calibration[m].rank === 19 && regime.calibration[m].quantile === regime.calibration[m].max && regime.calibration[m].threshold >= 0.5);
       assert.equal(regime.evaluation.memorization!.sampled, 4);
       // 3 promptable probes generated (unique ×2, near-duplicate, unrelated: 4) + every probe's own text (5).
       assert.equal(regime.outputs.filter((x) => x.source === "generated").length, 4);
@@ -51,6 +59,7 @@ describe("attribution quality regime (end to end, a few steps)", () => {
       const scale = runSpanScale(datanet);
       const markdown = renderMarkdownReport({ command: "test", date: new Date().toISOString(), machine: "test", setup: "test", threshold: 0.5, regimes: [regime], lds: { regime: "tiny", result: lds }, scale, seconds: 1 });
       assert.match(markdown, /Linear datamodeling score/);
+      assert.match(markdown, /Calibrated thresholds/);
       assert.match(markdown, /\| tiny \| text \| unique \|/);
     } finally {
       await backend.dispose();

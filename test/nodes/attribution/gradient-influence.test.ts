@@ -27,6 +27,25 @@ describe("gradient influence (TracIn-CP)", () => {
     ]);
   });
 
+  it("with cosine similarity, normalizes each gradient per checkpoint so an example's norm no longer decides its rank", () => {
+    const cosine = gradientInfluence(sketch, output, "cosine");
+    // checkpoint 0, |g_o| = √5: ex0 1/√5, ex1 2/√5, ex2 6/(√5·√8), ex3 −1/√5; checkpoint 1, g_o = (2, 0): ex0 1/√2, ex1 1/√2, ex2 0, ex3 −1/√2
+    const c = (a: number, b: number) => 0.5 * a + 0.25 * b;
+    const expected = new Map([[1n, (c(1 / Math.sqrt(5), Math.SQRT1_2) + c(2 / Math.sqrt(5), Math.SQRT1_2)) / 2], [2n, c(6 / Math.sqrt(40), 0)]]);
+    for (const [id, value] of expected) assert.ok(Math.abs(cosine.get(id)! - value) < 1e-12, `${id}: ${cosine.get(id)} vs ${value}`);
+    assert.equal(cosine.has(3n), false);
+    // Raw dot ranks contribution 2 (a large gradient) first; cosine ranks contribution 1 (better aligned) first.
+    assert.ok(gradientInfluence(sketch, output).get(2n)! > gradientInfluence(sketch, output).get(1n)!);
+    assert.ok(cosine.get(1n)! > cosine.get(2n)!);
+    // The sketch's provenance names the similarity; the argument overrides it.
+    const provenance = { projection: { kind: "kronecker-rademacher" as const, seed: 1, dims: 2 }, sequenceLength: 8, baseModel: `0x${"ab".repeat(32)}` as const, checkpoints: [
+      { step: 1, learningRate: 0.5, digest: `0x${"01".repeat(32)}` as const }, { step: 2, learningRate: 0.25, digest: `0x${"02".repeat(32)}` as const }] };
+    assert.deepEqual(gradientInfluence({ ...sketch, provenance: { ...provenance, similarity: "cosine" } }, output), cosine);
+    assert.deepEqual(gradientInfluence({ ...sketch, provenance: { ...provenance, similarity: "cosine" } }, output, "dot"), gradientInfluence(sketch, output));
+    assert.throws(() => gradientInfluence({ ...sketch, provenance: { ...provenance, similarity: "l2" as "dot" } }, output), /similarity l2/);
+    assert.throws(() => gradientInfluence({ ...sketch, provenance: { ...provenance, lastLayers: 0 } }, output), /lastLayers 0/);
+  });
+
   it("rejects mismatched checkpoints, dims and learning rates", () => {
     assert.throws(() => gradientInfluence(sketch, output.slice(0, 1)), /gradients at 1 checkpoints; the sketch has 2/);
     assert.throws(() => gradientInfluence(sketch, [output[0], { learningRate: 0.1, gradient: Float32Array.of(1, 1) }]), /learning rate 0.1 differs/);

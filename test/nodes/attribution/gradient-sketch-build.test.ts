@@ -97,6 +97,21 @@ describe("gradient sketches built in the training job", () => {
       assert.deepEqual(decoded.provenance, sketch.provenance);
       assert.deepEqual(decoded.checkpoints.map((c) => Array.from(c.exampleGradients)), sketch.checkpoints.map((c) => Array.from(c.exampleGradients)));
       assert.equal(gradientSketchDigest(decoded), contentDigest(bytes));
+
+      // Over the last layer only, compared by cosine: the provenance (and so the file and its digest) says so, and the
+      // rows are the last layer's gradients, as one-at-a-time passes over that layer give them.
+      const last = buildGradientSketch(model, checkpoints, examples, { projection, sequenceLength: 16, baseModel: BASE_DIGEST, lastLayers: 1, similarity: "cosine" });
+      assert.deepEqual({ lastLayers: last.provenance!.lastLayers, similarity: last.provenance!.similarity }, { lastLayers: 1, similarity: "cosine" });
+      assert.deepEqual(decodeGradientSketch(encodeGradientSketch(last)).provenance, last.provenance);
+      assert.notEqual(gradientSketchDigest(last), gradientSketchDigest(sketch));
+      model.setAdapter(checkpoints.at(-1)!.adapter);
+      const rows = projectedExampleGradients(model, examples.map((e) => e.tokens), 16, projection, { lastLayers: 1 });
+      rows.forEach((row, e) => {
+        const norm = Math.sqrt(row.reduce((s, x) => s + x * x, 0));
+        row.forEach((x, j) => assert.ok(Math.abs(last.checkpoints.at(-1)!.exampleGradients[e * 64 + j] - x) < 1e-4 * norm));
+      });
+      model.setAdapter(attached);
+      assert.throws(() => buildGradientSketch(model, checkpoints, examples, { projection, sequenceLength: 16, baseModel: BASE_DIGEST, lastLayers: TINY.numLayers + 1 }), /lastLayers/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

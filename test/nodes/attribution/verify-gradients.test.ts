@@ -32,6 +32,8 @@ let model: LlamaModel;
 let checkpoints: TracInCheckpoint[];
 let sketch: GradientSketch;
 let record: AttributionRecord;
+/** The same output against a sketch over the last layer only, compared by cosine (its own model CID). */
+let restricted: AttributionRecord;
 let prompt: number[];
 let output: number[];
 let source: AttributionDataSource;
@@ -84,8 +86,17 @@ before(async () => {
     gradients: { sketch, output: gradients, prompt, backend: "reference" },
   });
 
+  const lastLayerSketch = buildGradientSketch(model, checkpoints, documents, {
+    projection: { kind: "kronecker-rademacher", dimensions: 64, seed: 9 }, sequenceLength: T, baseModel: baseDigest, batchSize: 3, lastLayers: 1, similarity: "cosine",
+  });
+  restricted = attribute({
+    requestId: "req-g", model: { id: 6n, cid: "bafylastlayer" }, datanet: { id: 1n, version: 1 }, outputTokens: output, index,
+    gradients: { sketch: lastLayerSketch, output: outputGradients(model, lastLayerSketch.provenance!, checkpoints, prompt, output), prompt, backend: "reference" },
+  });
+
   await writeFile(join(dir, spanIndexFileName(root)), encodeSpanIndex(index));
   await writeFile(join(dir, gradientSketchFileName("bafyadapter")), encodeGradientSketch(sketch));
+  await writeFile(join(dir, gradientSketchFileName("bafylastlayer")), encodeGradientSketch(lastLayerSketch));
   await mkdir(join(dir, "outputs"));
   await writeFile(join(dir, "outputs", outputTokensFileName("req-g")), JSON.stringify(output));
   await writeFile(join(dir, "outputs", promptTokensFileName("req-g")), JSON.stringify(prompt));
@@ -100,8 +111,8 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-function forged(path: (string | number)[], value: unknown): unknown {
-  const copy = structuredClone(record) as unknown as Record<string | number, unknown>;
+function forged(path: (string | number)[], value: unknown, of: AttributionRecord = record): unknown {
+  const copy = structuredClone(of) as unknown as Record<string | number, unknown>;
   let at = copy;
   for (const key of path.slice(0, -1)) at = at[key] as Record<string | number, unknown>;
   at[path.at(-1)!] = value;
@@ -189,6 +200,34 @@ describe("verifier recomputes gradient evidence", () => {
       assert.ok(result.discrepancies.length > 0, `forged ${name} went unnoticed`);
       if (process.env.SHOW_CODES) console.log(name, result.discrepancies.map((d) => d.code).join());
     }
+  });
+});
+
+describe("verifier with a sketch over the last layers, compared by cosine", () => {
+  it("recomputes the output gradients over the same last layers and accepts the honest record", async () => {
+    const g = restricted.evidence.gradient!;
+    assert.equal(g.lastLayers, 1);
+    assert.equal(g.similarity, "cosine");
+    assert.notEqual(g.checkpoints[0].outputGradient, record.evidence.gradient!.checkpoints[0].outputGradient, "a last-layer gradient differs from the whole adapter's");
+    assert.deepEqual((await verifyRecord(restricted, source, options)).discrepancies, []);
+  });
+
+  it("catches a forged or dropped layer restriction or similarity, and an output gradient over every layer", async () => {
+    const cases: [string, (string | number)[], unknown][] = [
+      ["gradient.lastLayers", ["evidence", "gradient", "lastLayers"], 2],
+      ["gradient.lastLayers (dropped)", ["evidence", "gradient", "lastLayers"], undefined],
+      ["gradient.similarity", ["evidence", "gradient", "similarity"], "dot"],
+      ["gradient.similarity (dropped)", ["evidence", "gradient", "similarity"], undefined],
+      ["gradient.checkpoints[0].outputGradient (every layer's)", ["evidence", "gradient", "checkpoints", 0, "outputGradient"], record.evidence.gradient!.checkpoints[0].outputGradient],
+    ];
+    for (const [name, path, value] of cases) {
+      const tampered = forged(path, value, restricted) as { evidence: { gradient: Record<string, unknown> } };
+      if (value === undefined) delete tampered.evidence.gradient[path.at(-1) as string];
+      const result = await verifyRecord(tampered, source, options);
+      assert.ok(result.discrepancies.length > 0, `forged ${name} went unnoticed`);
+    }
+    // And the restriction cannot be added to a record whose sketch covers every layer.
+    assert.ok((await verifyRecord(forged(["evidence", "gradient", "lastLayers"], 1), source, options)).discrepancies.some((d) => d.code === "gradient-provenance"));
   });
 });
 

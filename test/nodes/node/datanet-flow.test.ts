@@ -398,7 +398,13 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.deepEqual(gradientSketch.projection, { kind: "kronecker-rademacher", seed: 1, dims: 256 });
     assert.deepEqual(sketch.provenance!.projection, gradientSketch.projection);
     assert.equal(sketch.provenance!.sequenceLength, 64);
+    // Compared by cosine, over every layer: the sketch file and the index document say the same.
+    assert.equal(sketch.provenance!.similarity, "cosine");
+    assert.equal(gradientSketch.similarity, "cosine");
+    assert.equal(sketch.provenance!.lastLayers, undefined);
     assert.equal(gradientSketch.checkpoints.length, tracin.length);
+    // One epoch: one TracIn checkpoint, at the end of training (tracinStepsAtEpochs).
+    assert.equal(tracin.length, 1);
     for (const checkpoint of gradientSketch.checkpoints) {
       assert.equal(contentDigest(await bytesAt(checkpoint.cid)), checkpoint.digest, `checkpoint at step ${checkpoint.step}`);
       assert.equal(index.files[checkpoint.file].cid, checkpoint.cid);

@@ -5,6 +5,10 @@ import { allocateAttentionScratch, type AttentionScratch } from "../ops/attentio
  * Everything the forward keeps for the backward, and the backward's scratch, allocated once per
  * (B, T) and reused by every step with that shape (llm.c's ActivationTensors). N = B*T tokens,
  * QD = NH*HS (query width), KVD = NKV*HS (key/value width).
+ *
+ * When the backward stops above layer 0 (a gradient of the last `keptLayers` layers only), the
+ * layers below it keep nothing: they all run in one shared set of buffers, each layer overwriting
+ * the one before. The forward's arithmetic is the same; only where it writes changes.
  */
 export interface LayerActivations {
   residual: Float32Array;   // [N, C] the layer's input (the residual stream)
@@ -31,6 +35,8 @@ export interface Activations {
   N: number;
   loraRank: number;
   loraTargets: readonly LoraTarget[];
+  /** The last keptLayers layers have buffers of their own (the backward runs through them); the rest share one set. */
+  keptLayers: number;
   layers: LayerActivations[];
   output: Float32Array;     // [N, C] residual stream after the last layer
   lnf: Float32Array;        // [N, C] final norm output, the input of lm_head
@@ -56,28 +62,31 @@ export interface Activations {
 
 export function allocateActivations(
   config: LlamaConfig, B: number, T: number, lora: { rank: number; targets: readonly LoraTarget[] } | null,
-  alloc: (n: number) => Float32Array,
+  alloc: (n: number) => Float32Array, keptLayers = config.numLayers,
 ): Activations {
   const { hiddenSize: C, intermediateSize: F, vocabSize: V, numHeads: NH, numKvHeads: NKV, headDim: HS } = config;
   const N = B * T;
   const QD = NH * HS;
   const KVD = NKV * HS;
   const rank = lora?.rank ?? 0;
-  const layers: LayerActivations[] = [];
-  for (let l = 0; l < config.numLayers; l++) {
+  const layerBuffers = (): LayerActivations => {
     const loraHidden = new Map<LoraTarget, Float32Array>();
     for (const target of lora?.targets ?? []) loraHidden.set(target, alloc(N * rank));
-    layers.push({
+    return {
       residual: alloc(N * C), ln1: alloc(N * C), rstd1: alloc(N),
       q: alloc(N * QD), k: alloc(N * KVD), v: alloc(N * KVD), att: alloc(B * NH * T * T), attnOut: alloc(N * QD),
       residual2: alloc(N * C), ln2: alloc(N * C), rstd2: alloc(N),
       gate: alloc(N * F), up: alloc(N * F), gateSigmoid: alloc(N * F), act: alloc(N * F), loraHidden,
-    });
-  }
+    };
+  };
+  const firstKept = config.numLayers - keptLayers;
+  const shared = firstKept > 0 ? layerBuffers() : null;
+  const layers: LayerActivations[] = [];
+  for (let l = 0; l < config.numLayers; l++) layers.push(l < firstKept ? shared! : layerBuffers());
   const positions = new Int32Array(N);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = t;
   return {
-    B, T, N, loraRank: rank, loraTargets: [...(lora?.targets ?? [])], layers,
+    B, T, N, loraRank: rank, loraTargets: [...(lora?.targets ?? [])], keptLayers, layers,
     output: alloc(N * C), lnf: alloc(N * C), rstdf: alloc(N), logits: alloc(N * V), probs: alloc(N * V), losses: alloc(N),
     positions, proj: alloc(N * C),
     attention: allocateAttentionScratch({ B, Tq: T, Tk: T, NH, NKV, HS }, alloc),
@@ -86,13 +95,13 @@ export function allocateActivations(
   };
 }
 
-/** Every Float32Array of a set of activations (positions is a plain Int32Array), so they can all be given back. */
+/** Every Float32Array of a set of activations, once each (positions is a plain Int32Array), so they can all be given back. */
 export function activationBuffers(acts: Activations): Float32Array[] {
   const buffers: Float32Array[] = [];
   const collect = (record: object) => {
     for (const value of Object.values(record)) if (value instanceof Float32Array) buffers.push(value);
   };
-  for (const layer of acts.layers) {
+  for (const layer of new Set(acts.layers)) {
     collect(layer);
     buffers.push(...layer.loraHidden.values());
   }

@@ -31,6 +31,18 @@ export interface LlamaModelOptions {
   ropeInverseFrequencies?: Float32Array;
 }
 
+export interface LlamaForwardOptions {
+  /**
+   * K: the backward after this forward computes the LoRA gradients of the last K layers only
+   * (layers L−K … L−1) and does no work below layer L−K; the adapter factors of earlier layers get
+   * no gradient (their buffers are left as they are). The forward still runs every layer, but keeps
+   * activations for the last K only. Those K layers' gradients equal the full backward's bit for bit:
+   * the same operations run in the same order on the same values. Default: every layer (L). Not
+   * with trainBase, whose embedding and lower layers need the whole backward.
+   */
+  lastLayers?: number;
+}
+
 export interface ForwardResult {
   /** [B*T, V], owned by the model and overwritten by the next forward. */
   logits: Float32Array;
@@ -59,7 +71,9 @@ export interface TrainableParameter {
  *
  * An optional LoRA adapter adds its low-rank path to the projections it targets. By default only
  * the adapter has gradients (the base is frozen); `trainBase` adds gradients for every base weight.
- * Gradients accumulate across backward calls until `zeroGradients`.
+ * Gradients accumulate across backward calls until `zeroGradients`. A forward with `lastLayers` K
+ * makes the next backward cover the adapter factors of the last K layers only, and stop there
+ * (attribution's cheaper gradients; see LlamaForwardOptions).
  *
  * The model owns the backend buffers it allocates (activations, gradients) and gives them back: the
  * activations when the batch shape or adapter changes, an adapter's gradients on `releaseAdapter`,
@@ -176,7 +190,7 @@ export class LlamaModel {
    * tokens [B*T] (row-major [B, T]); targets [B*T] are the next tokens (IGNORE_INDEX where not
    * scored). Without targets only logits are computed and backward is unavailable.
    */
-  forward(tokens: Int32Array, B: number, T: number, targets?: Int32Array): ForwardResult {
+  forward(tokens: Int32Array, B: number, T: number, targets?: Int32Array, options: LlamaForwardOptions = {}): ForwardResult {
     const { config, backend } = this;
     const { hiddenSize: C, intermediateSize: F, vocabSize: V, numHeads: NH, numKvHeads: NKV, headDim: HS, rmsNormEps: eps } = config;
     if (!Number.isInteger(B) || !Number.isInteger(T) || B <= 0 || T <= 0) throw new ModelInputError(`B and T must be positive integers, got B=${B}, T=${T}.`, { B, T });
@@ -185,7 +199,7 @@ export class LlamaModel {
     if (T > config.maxPositionEmbeddings) {
       throw new ModelInputError(`Sequence length ${T} exceeds maxPositionEmbeddings ${config.maxPositionEmbeddings}.`, { T, max: config.maxPositionEmbeddings });
     }
-    const acts = this.activations(B, T);
+    const acts = this.activations(B, T, this.keptLayers(options.lastLayers));
     const rope = this.ropeFor(T);
     const N = B * T;
     const attention: AttentionShape = { B, Tq: T, Tk: T, NH, NKV, HS };
@@ -239,6 +253,8 @@ export class LlamaModel {
     const rope = this.ropeFor(T);
     const attention: AttentionShape = { B, Tq: T, Tk: T, NH, NKV, HS };
     const trainBase = this.weightGrads !== null;
+    // The backward runs down to layer `stop` (0 unless the forward asked for the last layers only).
+    const stop = config.numLayers - acts.keptLayers;
 
     // probs become dlogits in place: the softmax output is not needed once its gradient is formed.
     const dlogits = acts.probs;
@@ -248,7 +264,7 @@ export class LlamaModel {
     acts.dres.fill(0);
     rmsnormBackward(acts.dres, this.weightGrad(FINAL_NORM), acts.dln, acts.output, this.weights.get(FINAL_NORM)!, acts.rstdf, N, C);
 
-    for (let l = config.numLayers - 1; l >= 0; l--) {
+    for (let l = config.numLayers - 1; l >= stop; l--) {
       const la = acts.layers[l];
       // MLP block: residual2 → residual2 + down(act); dres is the gradient of the block's output.
       this.projectBackward(l, "down_proj", acts.dact, acts.dres, la.act, false);
@@ -262,8 +278,9 @@ export class LlamaModel {
       attentionMatmulBackward(backend, acts.attention, acts.dq, acts.dk, acts.dv, acts.dattnOut, la.q, la.k, la.v, la.att, attention);
       ropeBackward(acts.dq, acts.dq, acts.positions, rope, N, NH, HS);
       ropeBackward(acts.dk, acts.dk, acts.positions, rope, N, NKV, HS);
-      // Below the first layer there is only the frozen embedding: LoRA training stops here.
-      const needInput = l > 0 || trainBase;
+      // Below the first layer there is only the frozen embedding: LoRA training stops here, and so
+      // does a backward asked for the last layers only at its lowest layer.
+      const needInput = l > stop || trainBase;
       const dln = needInput ? acts.dln : null;
       this.projectBackward(l, "q_proj", dln, acts.dq, la.ln1, false);
       this.projectBackward(l, "k_proj", dln, acts.dk, la.ln1, true);
@@ -308,18 +325,34 @@ export class LlamaModel {
     }
   }
 
-  /** The buffers for (B, T) and the attached adapter's rank and targets, reallocated only when one of those changes. */
-  private activations(B: number, T: number): Activations {
+  /** K of LlamaForwardOptions.lastLayers, checked; every layer when not given. */
+  private keptLayers(lastLayers: number | undefined): number {
+    const L = this.config.numLayers;
+    if (lastLayers === undefined) return L;
+    if (!Number.isInteger(lastLayers) || lastLayers < 1 || lastLayers > L) {
+      throw new ModelInputError(`lastLayers must be an integer in [1, ${L}] (the model's layers), got ${lastLayers}.`, { lastLayers, numLayers: L });
+    }
+    if (this.weightGrads && lastLayers < L) {
+      throw new ModelInputError(`lastLayers (${lastLayers}) cannot restrict a model that trains its base weights: every weight needs the whole backward.`, { lastLayers });
+    }
+    return lastLayers;
+  }
+
+  /**
+   * The buffers for (B, T), the attached adapter's rank and targets and the layers the backward
+   * runs through, reallocated only when one of those changes.
+   */
+  private activations(B: number, T: number, keptLayers: number): Activations {
     const rank = this.adapter?.config.rank ?? 0;
     const targets = this.adapter?.config.targetModules ?? [];
     const acts = this.acts;
-    if (acts && acts.B === B && acts.T === T && acts.loraRank === rank
+    if (acts && acts.B === B && acts.T === T && acts.loraRank === rank && acts.keptLayers === keptLayers
       && acts.loraTargets.length === targets.length && targets.every((t) => acts.loraTargets.includes(t))) {
       return acts;
     }
     // The old buffers go back first, so the new ones can take their place in the backend's memory.
     this.freeActivations();
-    this.acts = allocateActivations(this.config, B, T, this.adapter ? { rank, targets } : null, (n) => this.backend.alloc(n));
+    this.acts = allocateActivations(this.config, B, T, this.adapter ? { rank, targets } : null, (n) => this.backend.alloc(n), keptLayers);
     return this.acts;
   }
 

@@ -19,6 +19,7 @@ import { LORA_TARGETS } from "../model/config.ts";
 import { loraKey, loraTargetDims } from "../lora/adapter.ts";
 import { makeBatch, windowSequences } from "./data.ts";
 import { TrainingConfigError } from "./errors.ts";
+import { firstGradientLayer, type GradientLayers } from "./projected-gradients.ts";
 import { accumulateKronecker, finishKronecker, type GradientBlock, type KroneckerProjectionSpec } from "./kronecker-projection.ts";
 
 interface BlockShape {
@@ -103,7 +104,7 @@ class GradientSplittingBackend implements Backend {
 const splitters = new WeakMap<LlamaModel, { model: LlamaModel; backend: GradientSplittingBackend }>();
 
 /** A second model over the same weights and adapter, running on the splitting backend (kept per model). */
-function splittingModel(model: LlamaModel): { model: LlamaModel; backend: GradientSplittingBackend } {
+function splittingModel(model: LlamaModel, layers: GradientLayers): { model: LlamaModel; backend: GradientSplittingBackend } {
   const adapter = model.getAdapter();
   if (!adapter) throw new ModelInputError("Projected LoRA gradients need an adapter attached to the model.");
   let entry = splitters.get(model);
@@ -115,7 +116,8 @@ function splittingModel(model: LlamaModel): { model: LlamaModel; backend: Gradie
   if (entry.model.getAdapter() !== adapter) entry.model.setAdapter(adapter);
   const grads = entry.model.getAdapterGradients()!;
   entry.backend.blocks = new Map();
-  for (let layer = 0; layer < model.config.numLayers; layer++) {
+  // Only the covered layers' blocks: the backward does not reach the others.
+  for (let layer = firstGradientLayer(model.config.numLayers, layers); layer < model.config.numLayers; layer++) {
     LORA_TARGETS.forEach((target, t) => {
       const factors = grads.get(loraKey(layer, target));
       if (!factors) return;
@@ -132,13 +134,15 @@ function splittingModel(model: LlamaModel): { model: LlamaModel; backend: Gradie
  * For each example, the Kronecker projection of the gradient of its mean next-token loss w.r.t. the
  * attached adapter's factors: the same quantity as projectedExampleGradients with kind
  * "kronecker-rademacher" (equal up to float rounding), computed `batchSize` windows at a time.
+ * `layers` restricts it to the last K layers' factors, as for projectedExampleGradients.
  */
 export function batchedProjectedExampleGradients(
   model: LlamaModel, examples: readonly Int32Array[], sequenceLength: number, projection: KroneckerProjectionSpec, batchSize: number,
+  layers: GradientLayers = {},
 ): Float32Array[] {
   if (!Number.isInteger(batchSize) || batchSize <= 0) throw new TrainingConfigError("batchSize", batchSize, "must be a positive integer");
   const T = sequenceLength;
-  const { model: splitting, backend } = splittingModel(model);
+  const { model: splitting, backend } = splittingModel(model, layers);
   const accumulators = examples.map(() => new Float64Array(projection.dimensions));
   const windows: { example: number; window: Int32Array }[] = [];
   const scored = new Float64Array(examples.length);
@@ -159,7 +163,7 @@ export function batchedProjectedExampleGradients(
     // backward(1) scales every token's gradient by 1 / batch.count; an example's mean loss wants 1 / its own count.
     backend.slots = Array.from({ length: batchSize }, (_, j) => (j < chunk.length ? { accumulator: accumulators[chunk[j].example], weight: batch.count / scored[chunk[j].example] } : padding));
     backend.rowsPerSlot = T;
-    splitting.forward(batch.tokens, batchSize, T, batch.targets);
+    splitting.forward(batch.tokens, batchSize, T, batch.targets, layers);
     splitting.backward(1);
   }
   backend.slots = [];

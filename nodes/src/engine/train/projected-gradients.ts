@@ -39,6 +39,26 @@ export interface GradientProjection {
   kind?: GradientProjectionKind;
 }
 
+/**
+ * Which adapter parameters a gradient covers. `lastLayers` K restricts it to the LoRA factors of the
+ * last K layers (L−K … L−1): the backward stops at layer L−K, so an output's gradient costs a
+ * forward plus K layers' backward instead of L. The projection of such a gradient is that of the full
+ * parameter vector with every earlier layer's entries zero (the same indices and block ids), so a
+ * sketch and the outputs scored against it must use the same K. Default: every layer.
+ */
+export interface GradientLayers {
+  lastLayers?: number;
+}
+
+/** The first layer a GradientLayers covers (0 for every layer). */
+export function firstGradientLayer(numLayers: number, layers: GradientLayers = {}): number {
+  const K = layers.lastLayers ?? numLayers;
+  if (!Number.isInteger(K) || K < 1 || K > numLayers) {
+    throw new ModelInputError(`lastLayers must be an integer in [1, ${numLayers}] (the model's layers), got ${K}.`, { lastLayers: K, numLayers });
+  }
+  return numLayers - K;
+}
+
 export type GradientProjectionKind = "dense-rademacher" | "kronecker-rademacher";
 export const GRADIENT_PROJECTION_KINDS: readonly GradientProjectionKind[] = ["dense-rademacher", "kronecker-rademacher"];
 
@@ -55,13 +75,16 @@ export function signBits(seed: number, i: number, word: number): number {
   return mix32(mix32(mix32(seed ^ 0x9e3779b9) ^ i) ^ Math.imul(word + 1, 0x27d4eb2f));
 }
 
-/** R·g for g the concatenation of `tensors` (in order), R as above. */
-export function projectGradient(tensors: readonly Float32Array[], projection: GradientProjection): Float32Array {
+/**
+ * R·g for g the concatenation of `tensors` (in order), R as above. `firstIndex` is the index of the
+ * first tensor's first entry in the whole parameter order (the entries before it are zero).
+ */
+export function projectGradient(tensors: readonly Float32Array[], projection: GradientProjection, firstIndex = 0): Float32Array {
   const k = projection.dimensions;
   if (!Number.isInteger(k) || k <= 0) throw new TrainingConfigError("projection.dimensions", k, "must be a positive integer");
   const words = Math.ceil(k / 32);
   const acc = new Float64Array(k);
-  let i = 0;
+  let i = firstIndex;
   for (const tensor of tensors) {
     for (let e = 0; e < tensor.length; e++, i++) {
       const g = tensor[e];
@@ -84,11 +107,11 @@ export function projectGradient(tensors: readonly Float32Array[], projection: Gr
  * in LORA_TARGETS order, lora_A before lora_B. Independent of how the adapter's Map was filled
  * (created here or read from a PEFT file whose target list is in another order).
  */
-export function adapterGradientTensors(model: LlamaModel): Float32Array[] {
+export function adapterGradientTensors(model: LlamaModel, layers: GradientLayers = {}): Float32Array[] {
   const grads = model.getAdapterGradients();
   if (!grads) throw new ModelInputError("Projected LoRA gradients need an adapter attached to the model.");
   const tensors: Float32Array[] = [];
-  for (let layer = 0; layer < model.config.numLayers; layer++) {
+  for (let layer = firstGradientLayer(model.config.numLayers, layers); layer < model.config.numLayers; layer++) {
     for (const target of LORA_TARGETS) {
       const factors = grads.get(loraKey(layer, target));
       if (factors) tensors.push(factors.A, factors.B);
@@ -101,13 +124,13 @@ export function adapterGradientTensors(model: LlamaModel): Float32Array[] {
  * The adapter's gradient as [rows, cols] blocks in the canonical order (see adapterGradientTensors),
  * each with a stable id from its (layer, target, factor): what a structured projection needs.
  */
-export function adapterGradientBlocks(model: LlamaModel): GradientBlock[] {
+export function adapterGradientBlocks(model: LlamaModel, layers: GradientLayers = {}): GradientBlock[] {
   const grads = model.getAdapterGradients();
   const adapter = model.getAdapter();
   if (!grads || !adapter) throw new ModelInputError("Projected LoRA gradients need an adapter attached to the model.");
   const r = adapter.config.rank;
   const blocks: GradientBlock[] = [];
-  for (let layer = 0; layer < model.config.numLayers; layer++) {
+  for (let layer = firstGradientLayer(model.config.numLayers, layers); layer < model.config.numLayers; layer++) {
     LORA_TARGETS.forEach((target, t) => {
       const factors = grads.get(loraKey(layer, target));
       if (!factors) return;
@@ -119,11 +142,17 @@ export function adapterGradientBlocks(model: LlamaModel): GradientBlock[] {
   return blocks;
 }
 
-/** The projection of the adapter's current gradient buffers, by the projection's kind. */
-export function projectAdapterGradient(model: LlamaModel, projection: GradientProjection): Float32Array {
+/** The projection of the adapter's current gradient buffers (of the layers `layers` covers), by the projection's kind. */
+export function projectAdapterGradient(model: LlamaModel, projection: GradientProjection, layers: GradientLayers = {}): Float32Array {
   const kind = projection.kind ?? "dense-rademacher";
-  if (kind === "kronecker-rademacher") return projectGradientKronecker(adapterGradientBlocks(model), projection);
-  if (kind === "dense-rademacher") return projectGradient(adapterGradientTensors(model), projection);
+  if (kind === "kronecker-rademacher") return projectGradientKronecker(adapterGradientBlocks(model, layers), projection);
+  if (kind === "dense-rademacher") {
+    // Indices continue the whole adapter's order: the skipped layers' (zero) entries come first.
+    const all = adapterGradientTensors(model);
+    const kept = adapterGradientTensors(model, layers);
+    const firstIndex = all.slice(0, all.length - kept.length).reduce((n, t) => n + t.length, 0);
+    return projectGradient(kept, projection, firstIndex);
+  }
   throw new TrainingConfigError("projection.kind", kind, `must be one of ${GRADIENT_PROJECTION_KINDS.join(", ")}`);
 }
 
@@ -132,13 +161,15 @@ export function projectAdapterGradient(model: LlamaModel, projection: GradientPr
  * buffers. Each window runs alone (B = 1) padded to T; its backward is weighted by its share of
  * the scored tokens so the sum is the gradient of the token-weighted mean.
  */
-function adapterGradientOf(model: LlamaModel, batches: { tokens: Int32Array; targets: Int32Array; count: number }[], T: number): void {
+function adapterGradientOf(
+  model: LlamaModel, batches: { tokens: Int32Array; targets: Int32Array; count: number }[], T: number, layers: GradientLayers,
+): void {
   const total = batches.reduce((s, b) => s + b.count, 0);
   if (total === 0) throw new ModelInputError("The sequence has no token to score.");
   model.zeroGradients();
   for (const batch of batches) {
     if (batch.count === 0) continue;
-    model.forward(batch.tokens, 1, T, batch.targets);
+    model.forward(batch.tokens, 1, T, batch.targets, layers);
     model.backward(batch.count / total);
   }
 }
@@ -146,16 +177,17 @@ function adapterGradientOf(model: LlamaModel, batches: { tokens: Int32Array; tar
 /**
  * For each training example (a token sequence; longer ones are cut into T+1 windows), the
  * projected gradient of its mean next-token loss w.r.t. the attached adapter's LoRA factors, at the
- * model's current parameters (call it at each TracIn checkpoint). Uses and zeroes the model's
- * gradient buffers: call it between optimizer steps, not inside one.
+ * model's current parameters (call it at each TracIn checkpoint); with `layers.lastLayers` K, w.r.t.
+ * the factors of the last K layers only (see GradientLayers). Uses and zeroes the model's gradient
+ * buffers: call it between optimizer steps, not inside one.
  */
 export function projectedExampleGradients(
-  model: LlamaModel, examples: readonly Int32Array[], sequenceLength: number, projection: GradientProjection,
+  model: LlamaModel, examples: readonly Int32Array[], sequenceLength: number, projection: GradientProjection, layers: GradientLayers = {},
 ): Float32Array[] {
   return examples.map((example) => {
     const windows = windowSequences([example], sequenceLength);
-    adapterGradientOf(model, windows.map((w) => makeBatch([w], 1, sequenceLength)), sequenceLength);
-    return projectAdapterGradient(model, projection);
+    adapterGradientOf(model, windows.map((w) => makeBatch([w], 1, sequenceLength)), sequenceLength, layers);
+    return projectAdapterGradient(model, projection, layers);
   });
 }
 
@@ -163,9 +195,11 @@ export function projectedExampleGradients(
  * The projected gradient of an inference's output: `tokens` is prompt + generated output, and only
  * the output tokens (from index promptLength on) are scored, as they are what attribution explains.
  * When the whole does not fit in sequenceLength+1 tokens, the prompt is cut from the left.
+ * `layers` restricts the gradient to the last K layers' factors (see GradientLayers).
  */
 export function projectedOutputGradient(
   model: LlamaModel, tokens: Int32Array, promptLength: number, sequenceLength: number, projection: GradientProjection,
+  layers: GradientLayers = {},
 ): Float32Array {
   if (!(promptLength >= 1 && promptLength < tokens.length)) {
     throw new ModelInputError(`promptLength must be in [1, ${tokens.length - 1}] so at least one output token is scored, got ${promptLength}.`, { promptLength, tokens: tokens.length });
@@ -183,6 +217,6 @@ export function projectedOutputGradient(
     if (t < firstScored) batch.targets[t] = IGNORE_INDEX;
     else if (batch.targets[t] !== IGNORE_INDEX) count++;
   }
-  adapterGradientOf(model, [{ ...batch, count }], sequenceLength);
-  return projectAdapterGradient(model, projection);
+  adapterGradientOf(model, [{ ...batch, count }], sequenceLength, layers);
+  return projectAdapterGradient(model, projection, layers);
 }

@@ -303,6 +303,8 @@ export class EngineHost {
     try {
       const sketch = buildGradientSketch(llama, checkpoints, tokens.map((t, i) => ({ contributionId: contributionIds[i], tokens: t })), {
         projection: request.projection, sequenceLength: request.sequenceLength, baseModel, batchSize: request.batchSize,
+        ...(request.lastLayers !== undefined ? { lastLayers: request.lastLayers } : {}),
+        ...(request.similarity !== undefined ? { similarity: request.similarity } : {}),
       });
       const bytes = encodeGradientSketch(sketch);
       await mkdir(dirname(request.outputPath), { recursive: true });

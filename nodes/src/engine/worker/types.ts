@@ -3,7 +3,7 @@
  * and get back. Everything here is plain data, so it crosses the worker boundary by structured clone.
  */
 import type { CanaryMode } from "../../attribution/attribution-quality-report.ts";
-import type { GradientSketchProvenance } from "../../attribution/gradient-influence.ts";
+import type { GradientSimilarity, GradientSketchProvenance } from "../../attribution/gradient-influence.ts";
 import type { BackendMemoryStats } from "../backend/backend.ts";
 import type { ScaledLlamaConfig } from "../formats/llama-config.ts";
 import type { AdapterCacheStats } from "../inference/adapter-cache.ts";
@@ -184,6 +184,10 @@ export interface GradientSketchRequest {
   sequenceLength: number;
   /** Windows per forward/backward pass (default 8). */
   batchSize?: number;
+  /** K: gradients over the LoRA factors of the last K layers only (cheaper, and recorded in the provenance); default every layer. */
+  lastLayers?: number;
+  /** How outputs will be compared with the examples, recorded in the provenance; default "dot" (TracIn's raw inner product). */
+  similarity?: GradientSimilarity;
   /** The sketch file (attribution/gradient-sketch-file.ts format) is written here. */
   outputPath: string;
 }

@@ -12,7 +12,7 @@
  * `train` fine-tunes a LoRA adapter of the job's base model on those examples with the job's hyper-parameters
  * (progress after every optimizer step goes to the job's SSE stream and gossip; trainer checkpoints under the
  * workDir let a restarted node resume), writes the PEFT folder, and keeps TracIn checkpoints (adapter snapshots at
- * up to four steps) for gradient attribution; `upload` publishes them. `sketch` builds the span index of the
+ * epoch ends, at most four: tracinStepsAtEpochs) for gradient attribution; `upload` publishes them. `sketch` builds the span index of the
  * version's contributions (whole, as serving matches outputs against them) with the base model's tokenizer and, on
  * the worker, the adapter's gradient sketch (every training example's projected gradient at each TracIn
  * checkpoint), naming its provenance for `upload`'s index document. `evaluate` compares the adapter with the bare
@@ -116,6 +116,23 @@ function canarySplit(documents: readonly TaggedTrainingExample[], heldOut: Reado
   return holdOutAttributionCanaries(trained, { ...ATTRIBUTION_CANARIES, mode: "held-out", seed });
 }
 
+/** At most this many TracIn checkpoints: the sketch costs one pass over the training windows per checkpoint. */
+export const MAX_TRACIN_CHECKPOINTS = 4;
+
+/**
+ * The TracIn checkpoints a job keeps: one at the end of each epoch (TracIn-CP's usual choice, Pruthi et al. 2020:
+ * between two epoch ends every example has been trained on once), evenly spaced epochs when there are more than
+ * MAX_TRACIN_CHECKPOINTS, the last step always included. The sketch computes every training window's gradient at each
+ * checkpoint, so it makes as many passes over the data as training made epochs, never more: its cost stays at about
+ * the training's (one pass of the sketch costs about one epoch; docs/benchmarks.md, "Sketch phase cost").
+ */
+export function tracinStepsAtEpochs(epochs: number, totalSteps: number): number[] {
+  const count = Math.max(1, Math.min(MAX_TRACIN_CHECKPOINTS, Math.floor(epochs)));
+  // Checkpoint j of count sits at the end of epoch round(epochs · j / count).
+  const steps = Array.from({ length: count }, (_, j) => Math.max(1, Math.round((totalSteps * Math.round((epochs * (j + 1)) / count)) / epochs)));
+  return [...new Set(steps.map((s) => Math.min(totalSteps, s)))].sort((a, b) => a - b);
+}
+
 async function loadBaseModel(engine: Engine, context: PhaseContext): Promise<string> {
   if (!context.baseModelDir) throw new JobDataError(`base model ${context.job.baseModelId} is not held by this node (set --base-model ${context.job.baseModelId}=<folder>)`);
   const modelId = `base-${context.job.baseModelId}`;
@@ -139,9 +156,9 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
     const adapterDir = join(workDir, "adapter");
     await mkdir(adapterDir, { recursive: true });
     logger.info({ modelId, train: train.length, heldOut: heldOut.size, attributionCanaries: split.canaries.length, totalSteps }, "training started");
-    // TracIn snapshots at up to four steps spread over the run, the last included; the cosine stops at a tenth of
-    // the peak so every snapshot has a learning rate to weigh it by.
-    const tracinSteps = [...new Set([0.25, 0.5, 0.75, 1].map((f) => Math.max(1, Math.ceil(totalSteps * f))))];
+    // TracIn snapshots at epoch ends (tracinStepsAtEpochs); the cosine stops at a tenth of the peak so every snapshot
+    // has a learning rate to weigh it by.
+    const tracinSteps = tracinStepsAtEpochs(hp.epochs, totalSteps);
     const tracinDir = join(workDir, "tracin");
     const checkpointDir = join(workDir, "trainer-checkpoints");
     const resumedFromStep = await checkpointStep(checkpointDir);
@@ -294,6 +311,12 @@ export interface GradientSketchSummary {
 /** Projected gradient size of the sketches jobs build: the attribution benchmarks' k (bench/gradient-sketch). */
 export const GRADIENT_SKETCH_DIMS = 256;
 export const GRADIENT_SKETCH_FILE_NAME = "gradient-sketch";
+/**
+ * Sketches compare outputs by cosine (each gradient normalized per checkpoint): on the quality benchmark's
+ * non-memorizing adapter it ranks better than the raw dot product at the same LDS (docs/benchmarks.md,
+ * "Gradient attribution variants"). Every layer's factors: restricting to the last layers cost LDS there.
+ */
+export const GRADIENT_SKETCH_SIMILARITY = "cosine" as const;
 
 export function sketchPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler {
   return async (context) => {
@@ -319,7 +342,8 @@ export function sketchPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandle
     context.logger.info({ examples: examples.length, checkpoints: checkpointPaths.length }, "building the gradient sketch");
     const sketch = await engine.buildGradientSketch({
       modelId, tracinCheckpoints: checkpointPaths, examples, sequenceLength: hp.sequenceLength, batchSize: hp.batchSize,
-      projection: { dimensions: GRADIENT_SKETCH_DIMS, seed: hp.seed, kind: "kronecker-rademacher" }, outputPath: join(context.workDir, "gradient-sketch.bin"),
+      projection: { dimensions: GRADIENT_SKETCH_DIMS, seed: hp.seed, kind: "kronecker-rademacher" }, similarity: GRADIENT_SKETCH_SIMILARITY,
+      outputPath: join(context.workDir, "gradient-sketch.bin"),
     });
     context.logger.info({ examples: sketch.examples, checkpoints: sketch.provenance.checkpoints.length, bytes: sketch.byteSize, seconds: sketch.seconds }, "gradient sketch built");
     output.files[GRADIENT_SKETCH_FILE_NAME] = "gradient-sketch.bin";

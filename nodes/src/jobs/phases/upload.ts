@@ -7,7 +7,7 @@
  *   evaluationCid        the evaluation report file
  *   attributionIndexCid  { schema: "tributary.attribution-index/1", spanIndex: <cid>, spanIndexDigest,
  *                        files: { name: { cid, byteSize, digest } }, gradientSketch?: { file, cid, digest, projection,
- *                        sequenceLength, baseModel, checkpoints: [{ step, learningRate, digest, file, cid }] } }:
+ *                        sequenceLength, lastLayers?, similarity?, baseModel, checkpoints: [{ step, learningRate, digest, file, cid }] } }:
  *                        the span index, and every other attribution file (gradient sketch, TracIn checkpoints
  *                        when training kept them), each with its sha2-256 digest (what attribution records name
  *                        them by), and the sketch's provenance: what a watcher needs to recompute a record
@@ -40,6 +40,10 @@ export interface GradientSketchEntry {
   digest: Hex;
   projection: { kind: "dense-rademacher" | "kronecker-rademacher"; seed: number; dims: number };
   sequenceLength: number;
+  /** K when the gradients cover the last K layers' LoRA factors only; absent: every layer. */
+  lastLayers?: number;
+  /** How outputs are compared with the examples ("dot" when absent). */
+  similarity?: "dot" | "cosine";
   /** sha2-256 of the base model's model.safetensors. */
   baseModel: Hex;
   checkpoints: { step: number; learningRate: number; digest: Hex; file: string; cid: string }[];
@@ -106,6 +110,8 @@ export function uploadPhase({ store }: { store: ContentStore }): PhaseHandler {
       document.gradientSketch = {
         file: built.file, cid: sketchFile.cid, digest: sketchFile.digest, projection: built.provenance.projection,
         sequenceLength: built.provenance.sequenceLength, baseModel: built.provenance.baseModel,
+        ...(built.provenance.lastLayers !== undefined ? { lastLayers: built.provenance.lastLayers } : {}),
+        ...(built.provenance.similarity !== undefined ? { similarity: built.provenance.similarity } : {}),
         checkpoints: built.provenance.checkpoints.map((c) => {
           const stored = byDigest.get(c.digest);
           if (!stored) throw new JobDataError(`the gradient sketch was built at TracIn checkpoint ${c.digest} (step ${c.step}), which the train phase did not keep`);
