@@ -8,7 +8,7 @@ import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
 
 /** Report order; any other section found in bench/out follows these. */
-const ORDER = ["gas", "contract-sizes", "matmul", "train-peer", "base-model", "inference", "peers", "attribution", "gradient-sketch", "output-attribution", "attribution-quality", "attribution-quality-canaries", "training-job"];
+const ORDER = ["gas", "contract-sizes", "matmul", "train-peer", "base-model", "inference", "decoder-ab", "peers", "attribution", "gradient-sketch", "output-attribution", "attribution-quality", "attribution-quality-canaries", "training-job"];
 const root = resolve(import.meta.dirname, "..");
 const outDir = resolve(root, "bench/out");
 const docPath = resolve(root, "docs/benchmarks.md");

@@ -1,18 +1,15 @@
 import type { Backend } from "../backend/backend.ts";
 import { ropeInverseFrequencies, type ScaledLlamaConfig } from "../formats/llama-config.ts";
-import type { LoraTarget } from "../model/config.ts";
+import { decoderLayerForward, outputHeadForward, type LayerBuffers, type LayerSteps } from "../model/layer-forward.ts";
 import { attentionCachedForward } from "../ops/attention-cached.ts";
 import { encoderForwardWeights } from "../ops/encoder.ts";
 import { linearForward } from "../ops/linear.ts";
-import { rmsnormForward } from "../ops/rmsnorm.ts";
-import { ropeForward, ropeTable, type RopeTable } from "../ops/rope.ts";
-import { swigluForward } from "../ops/swiglu.ts";
+import { ropeTable, type RopeTable } from "../ops/rope.ts";
 import { loraScale, type LoraAdapter } from "../lora/adapter.ts";
 import { InvalidRequestError } from "./errors.ts";
 import { writeCacheRows, type SequenceKvCache } from "./kv-cache.ts";
 import { addLoraDeltas, addLoraDeltasPerGroup, type AdapterRowGroup } from "./lora-batch.ts";
 import { selectModelWeights, type ModelWeights, type ServingWeights } from "./model-weights.ts";
-import type { WeightMatrix } from "../backend/backend.ts";
 
 /**
  * One sequence's part of a forward step: its new tokens, which go to positions
@@ -75,7 +72,8 @@ interface Workspace {
 
 /**
  * Incremental (KV-cached) forward pass of a Llama decoder over a batch of sequences at different
- * positions and lengths, each with its own LoRA adapter or none.
+ * positions and lengths, each with its own LoRA adapter or none. Each layer runs the forward that
+ * training runs too (model/layer-forward.ts), with serving's projections and attention plugged in.
  *
  * Every projection runs once for all rows of the step through the backend's matmul; then the
  * adapters' low-rank updates are added to their own rows by one SGMV shrink and one expand for the
@@ -120,8 +118,7 @@ export class BatchedDecoder {
    * live in a buffer the decoder reuses: the next forward overwrites them.
    */
   forward(segments: readonly ForwardSegment[], { allLogits = false }: ForwardOptions = {}): Float32Array {
-    const { hiddenSize: C, vocabSize: V, numHeads: NH, numKvHeads: NKV, headDim: HS, intermediateSize: F, rmsNormEps: eps } = this.config;
-    const qDim = NH * HS;
+    const { hiddenSize: C, vocabSize: V, numHeads: NH, numKvHeads: NKV, headDim: HS } = this.config;
     const kvDim = NKV * HS;
     this.#validate(segments);
     const layout = layoutRows(segments);
@@ -139,40 +136,35 @@ export class BatchedDecoder {
     }
     encoderForwardWeights(x, tokens.subarray(0, N), this.weights.embedTokens, N, C, V);
 
-    const project = (out: Float32Array, inp: Float32Array, weight: WeightMatrix, layer: number, target: LoraTarget, IN: number, OUT: number) => {
-      linearForward(backend, out, inp, weight, N, IN, OUT);
-      this.#addLoraDeltas(backend, out, inp, groups, layer, target, IN, OUT, loraScratch);
+    // Serving's parts of the shared layer forward: the base projection once for every row, then each
+    // adapter's update on its own rows (SGMV); attention of each sequence over its KV cache.
+    const steps: LayerSteps = {
+      project: (layer, target, out, inp, weight, IN, OUT) => {
+        linearForward(backend, out, inp, weight, N, IN, OUT);
+        this.#addLoraDeltas(backend, out, inp, groups, layer, target, IN, OUT, loraScratch);
+      },
+      attention: (layer, attnOut, q, k, v) => {
+        for (const s of order) {
+          const { cache, tokens: segmentTokens } = segments[s];
+          const T = segmentTokens.length;
+          const row = rowOf[s];
+          const past = cache.length;
+          writeCacheRows(cache, cache.keys[layer], k, row, T, kvDim);
+          writeCacheRows(cache, cache.values[layer], v, row, T, kvDim);
+          attentionCachedForward(
+            attnOut, q, row, cache.keys[layer], cache.values[layer], this.#attentionScratch((NH / NKV) * (past + T)),
+            { Tq: T, Tk: past + T, NH, NKV, HS }, { table: cache.pageTable, size: cache.pageSize },
+          );
+        }
+      },
     };
-
+    // Nothing is kept: one residual stream x updated in place, one norm output, scratch reused by every layer.
+    const buffers: LayerBuffers = {
+      residual: x, ln1: xn, rstd1: null, q, k, v, attnOut: attOut, proj, residual2: x,
+      ln2: xn, rstd2: null, gate, up, gateSigmoid: null, act: hidden, out: x,
+    };
     for (let l = 0; l < this.config.numLayers; l++) {
-      const w = this.weights.layers[l];
-      rmsnormForward(xn, null, x, w.inputNorm, N, C, eps);
-      project(q, xn, w.q, l, "q_proj", C, qDim);
-      project(k, xn, w.k, l, "k_proj", C, kvDim);
-      project(v, xn, w.v, l, "v_proj", C, kvDim);
-      ropeForward(q, q, positions, this.#rope, N, NH, HS);
-      ropeForward(k, k, positions, this.#rope, N, NKV, HS);
-      for (const s of order) {
-        const { cache, tokens: segmentTokens } = segments[s];
-        const T = segmentTokens.length;
-        const row = rowOf[s];
-        const past = cache.length;
-        writeCacheRows(cache, cache.keys[l], k, row, T, kvDim);
-        writeCacheRows(cache, cache.values[l], v, row, T, kvDim);
-        attentionCachedForward(
-          attOut, q, row, cache.keys[l], cache.values[l], this.#attentionScratch((NH / NKV) * (past + T)),
-          { Tq: T, Tk: past + T, NH, NKV, HS }, { table: cache.pageTable, size: cache.pageSize },
-        );
-      }
-      project(proj, attOut, w.o, l, "o_proj", qDim, C);
-      addInPlace(x, proj, N * C);
-
-      rmsnormForward(xn, null, x, w.postAttentionNorm, N, C, eps);
-      project(gate, xn, w.gate, l, "gate_proj", C, F);
-      project(up, xn, w.up, l, "up_proj", C, F);
-      swigluForward(hidden, gate, up, N * F);
-      project(proj, hidden, w.down, l, "down_proj", F, C);
-      addInPlace(x, proj, N * C);
+      decoderLayerForward(this.config, l, this.weights.layers[l], buffers, steps, positions, this.#rope, N);
     }
     for (const { cache, tokens: segmentTokens } of segments) cache.length += segmentTokens.length;
 
@@ -186,8 +178,7 @@ export class BatchedDecoder {
     const R = outRows.length;
     const { selected, logits } = this.#outputBuffers(R);
     for (let i = 0; i < R; i++) selected.set(x.subarray(outRows[i] * C, outRows[i] * C + C), i * C);
-    rmsnormForward(selected, null, selected, this.weights.finalNorm, R, C, eps);
-    linearForward(backend, logits, selected, this.weights.lmHead, R, C, V);
+    outputHeadForward(backend, this.config, logits, selected, null, selected, this.weights.finalNorm, this.weights.lmHead, R);
     return logits.subarray(0, R * V);
   }
 
@@ -281,8 +272,4 @@ function layoutRows(segments: readonly ForwardSegment[]): RowLayout {
     if (adapter !== null) groups.push({ adapter, scale: loraScale(adapter.config), rowStart, rowEnd: row });
   }
   return { order, rowOf, groups, N: row };
-}
-
-function addInPlace(x: Float32Array, y: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) x[i] += y[i];
 }

@@ -8,14 +8,14 @@ import {
   type LayerWeightName, type LlamaWeights,
 } from "./weights.ts";
 import { createLoraGradients, loraKey, loraScale, loraTargetDims, validateLoraAdapter, type LoraAdapter } from "../lora/adapter.ts";
-import { encoderBackward, encoderForward } from "../ops/encoder.ts";
-import { rmsnormBackward, rmsnormForward } from "../ops/rmsnorm.ts";
-import { ropeBackward, ropeForward, ropeTable, type RopeTable } from "../ops/rope.ts";
+import { encoderBackward, encoderForwardWeights } from "../ops/encoder.ts";
+import { rmsnormBackward } from "../ops/rmsnorm.ts";
+import { ropeBackward, ropeTable, type RopeTable } from "../ops/rope.ts";
 import type { AttentionShape } from "../ops/attention.ts";
 import { attentionMatmulBackward, attentionMatmulForward } from "../ops/attention-matmul.ts";
-import { swigluBackward, swigluForward } from "../ops/swiglu.ts";
-import { residualForward } from "../ops/residual.ts";
+import { swigluBackward } from "../ops/swiglu.ts";
 import { linearBackward, linearForward } from "../ops/linear.ts";
+import { decoderLayerForward, decoderLayerWeights, outputHeadForward, type DecoderLayerWeights, type LayerSteps } from "./layer-forward.ts";
 import { loraLinearBackward, loraLinearForward, type LoraFactors } from "../ops/lora-linear.ts";
 import { crossEntropyBackward, crossEntropyForward } from "../ops/cross-entropy.ts";
 
@@ -86,6 +86,18 @@ export class LlamaModel {
   /** Gradients of the base weights by HF name; null unless built with trainBase. */
   readonly weightGrads: LlamaWeights | null;
   private readonly ropeFrequencies: Float32Array;
+  /** Each layer's weights, looked up once (layer-forward.ts). */
+  private readonly layerWeights: DecoderLayerWeights<Float32Array>[];
+  /** Training's projections and attention inside the shared layer forward: they keep what the backward reads. */
+  private readonly layerSteps: LayerSteps<Float32Array> = {
+    project: (layer, target, out, inp, weight, IN, OUT) => this.projectForward(layer, target, out, inp, weight, IN, OUT),
+    attention: (layer, attnOut, q, k, v) => {
+      const acts = this.acts!;
+      const { numHeads: NH, numKvHeads: NKV, headDim: HS } = this.config;
+      const shape: AttentionShape = { B: acts.B, Tq: acts.T, Tk: acts.T, NH, NKV, HS };
+      attentionMatmulForward(this.backend, acts.attention, attnOut, acts.layers[layer].att, q, k, v, shape);
+    },
+  };
   private rope: RopeTable | null = null;
   private adapter: LoraAdapter | null = null;
   private adapterGrads: Map<string, LoraFactors> | null = null;
@@ -103,6 +115,7 @@ export class LlamaModel {
     this.config = config;
     this.backend = backend;
     this.weights = weights;
+    this.layerWeights = Array.from({ length: config.numLayers }, (_, l) => decoderLayerWeights<Float32Array>(weights, l));
     this.ropeFrequencies = options.ropeInverseFrequencies ?? scaledRopeInverseFrequencies(config);
     if (this.ropeFrequencies.length !== config.headDim / 2) {
       throw new ModelInputError(`RoPE needs headDim/2 = ${config.headDim / 2} inverse frequencies, got ${this.ropeFrequencies.length}.`);
@@ -192,7 +205,7 @@ export class LlamaModel {
    */
   forward(tokens: Int32Array, B: number, T: number, targets?: Int32Array, options: LlamaForwardOptions = {}): ForwardResult {
     const { config, backend } = this;
-    const { hiddenSize: C, intermediateSize: F, vocabSize: V, numHeads: NH, numKvHeads: NKV, headDim: HS, rmsNormEps: eps } = config;
+    const { hiddenSize: C, vocabSize: V } = config;
     if (!Number.isInteger(B) || !Number.isInteger(T) || B <= 0 || T <= 0) throw new ModelInputError(`B and T must be positive integers, got B=${B}, T=${T}.`, { B, T });
     if (tokens.length !== B * T) throw new ModelInputError(`Expected ${B}×${T} = ${B * T} tokens, got ${tokens.length}.`, { B, T, tokens: tokens.length });
     if (targets && targets.length !== B * T) throw new ModelInputError(`Expected ${B * T} targets, got ${targets.length}.`, { B, T, targets: targets.length });
@@ -202,30 +215,14 @@ export class LlamaModel {
     const acts = this.activations(B, T, this.keptLayers(options.lastLayers));
     const rope = this.ropeFor(T);
     const N = B * T;
-    const attention: AttentionShape = { B, Tq: T, Tk: T, NH, NKV, HS };
 
-    encoderForward(acts.layers[0].residual, tokens, this.weights.get(EMBED_TOKENS)!, N, C, V);
+    encoderForwardWeights(acts.layers[0].residual, tokens, this.weights.get(EMBED_TOKENS)!, N, C, V);
     for (let l = 0; l < config.numLayers; l++) {
       const la = acts.layers[l];
-      rmsnormForward(la.ln1, la.rstd1, la.residual, this.layerWeight(l, "input_layernorm"), N, C, eps);
-      this.projectForward(l, "q_proj", la.q, la.ln1);
-      this.projectForward(l, "k_proj", la.k, la.ln1);
-      this.projectForward(l, "v_proj", la.v, la.ln1);
-      ropeForward(la.q, la.q, acts.positions, rope, N, NH, HS);
-      ropeForward(la.k, la.k, acts.positions, rope, N, NKV, HS);
-      attentionMatmulForward(backend, acts.attention, la.attnOut, la.att, la.q, la.k, la.v, attention);
-      this.projectForward(l, "o_proj", acts.proj, la.attnOut);
-      residualForward(la.residual2, la.residual, acts.proj, N * C);
-      rmsnormForward(la.ln2, la.rstd2, la.residual2, this.layerWeight(l, "post_attention_layernorm"), N, C, eps);
-      this.projectForward(l, "gate_proj", la.gate, la.ln2);
-      this.projectForward(l, "up_proj", la.up, la.ln2);
-      swigluForward(la.act, la.gate, la.up, N * F, la.gateSigmoid);
-      this.projectForward(l, "down_proj", acts.proj, la.act);
-      const next = l + 1 < config.numLayers ? acts.layers[l + 1].residual : acts.output;
-      residualForward(next, la.residual2, acts.proj, N * C);
+      const out = l + 1 < config.numLayers ? acts.layers[l + 1].residual : acts.output;
+      decoderLayerForward(config, l, this.layerWeights[l], { ...la, proj: acts.proj, out }, this.layerSteps, acts.positions, rope, N);
     }
-    rmsnormForward(acts.lnf, acts.rstdf, acts.output, this.weights.get(FINAL_NORM)!, N, C, eps);
-    linearForward(backend, acts.logits, acts.lnf, this.lmHead(), N, C, V);
+    outputHeadForward(backend, config, acts.logits, acts.lnf, acts.rstdf, acts.output, this.weights.get(FINAL_NORM)!, this.lmHead(), N);
 
     if (!targets) {
       this.pending = null;
@@ -294,11 +291,9 @@ export class LlamaModel {
     if (dEmbed) encoderBackward(dEmbed, acts.dres, tokens, N, C);
   }
 
-  /** out [N, OUT] = inp [N, IN] through a projection, with the adapter's low-rank path if it targets it. */
-  private projectForward(layer: number, target: LoraTarget, out: Float32Array, inp: Float32Array): void {
+  /** out [N, OUT] = inp [N, IN] through a projection, with the adapter's low-rank path (its hidden kept for the backward) if it targets it. */
+  private projectForward(layer: number, target: LoraTarget, out: Float32Array, inp: Float32Array, weight: Float32Array, IN: number, OUT: number): void {
     const acts = this.acts!;
-    const { IN, OUT } = loraTargetDims(this.config, target);
-    const weight = this.layerWeight(layer, PROJECTION_WEIGHT[target]);
     const factors = this.adapter?.weights.get(loraKey(layer, target));
     if (factors && this.adapter) {
       const shape = { N: acts.N, IN, OUT, rank: this.adapter.config.rank, scale: loraScale(this.adapter.config) };

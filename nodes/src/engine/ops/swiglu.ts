@@ -23,9 +23,12 @@ export function swigluForward(
     forwardKeepingSigmoid(out, sigmoid, gate, up, size);
     return;
   }
+  // The same float operations as forwardKeepingSigmoid, so serving (which keeps nothing) and
+  // training compute bit-identical activations.
   for (let i = 0; i < size; i++) {
     const g = gate[i];
-    out[i] = (g / (1 + fastExp(-g))) * up[i];
+    const s = 1 / (1 + fastExp(-g));
+    out[i] = g * s * up[i];
   }
 }
 

@@ -120,11 +120,9 @@ for (const [name, create] of backends) {
         return backend.memoryStats().liveBytes;
       };
       const [all, one, two] = [live(L), live(1), live(2)];
-      if (backend.name !== "reference") {
-        assert.ok(one < two && two < all, `live bytes: K=1 ${one}, K=2 ${two}, K=L ${all}`);
-        // K = 1 keeps one layer's set plus the shared one; K = 2 keeps one more.
-        assert.equal(all - two, (L - 2 - 1) * (two - one));
-      }
+      assert.ok(one < two && two < all, `live bytes: K=1 ${one}, K=2 ${two}, K=L ${all}`);
+      // K = 1 keeps one layer's set plus the shared one; K = 2 keeps one more.
+      assert.equal(all - two, (L - 2 - 1) * (two - one));
       model.dispose();
       for (const w of weights.values()) backend.free(w);
     });
