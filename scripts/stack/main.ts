@@ -60,7 +60,7 @@ function optionalParts(): { watcher: boolean; serving: boolean } {
   const cli = readFileSync(CLI, "utf8");
   const runtime = ["nodes/src/cli/start.ts", "nodes/src/runtime/builtin-extensions.ts"].map((f) => readFileSync(resolve(root, f), "utf8")).join("\n");
   // `program.command("watch")`: the top-level command (`job watch` is another thing).
-  return { watcher: existsSync(resolve(root, "nodes", "src", "settle")) && /program\.command\("watch"\)/.test(cli), serving: /createServeExtension/.test(runtime) };
+  return { watcher: existsSync(resolve(root, "nodes", "src", "settle")) && /program\.command\("watch"\)/.test(cli), serving: /servingExtension|createServeExtension/.test(runtime) };
 }
 
 const say = (line: string) => console.log(`[stack] ${line}`);
@@ -187,11 +187,13 @@ async function main(): Promise<void> {
   // transaction's event would wait for a block nobody mines.
   const nodeDir = join(opts.dataDir, "node");
   const dappUrl = `http://127.0.0.1:${dappPort}`;
-  say(`starting the compute node on 127.0.0.1:${nodePort} (embedded IPFS, training, base model ${baseModelId})`);
+  // Serving "all": every model on the base model, those minted while it runs (the demo's, the dApp's) included.
+  const capabilities = ["training", "storage", ...(parts.serving ? ["serving", "attribution"] : [])].flatMap((c) => ["--capability", c]);
+  say(`starting the compute node on 127.0.0.1:${nodePort} (embedded IPFS, training${parts.serving ? ", serving" : ""}, base model ${baseModelId})`);
   const node = startChild("node", process.execPath, [CLI, "start", "--deployment", deploymentFile, "--data-dir", nodeDir, "--operator-key", devKey(OPERATOR),
     "--host", "127.0.0.1", "--port", String(nodePort), "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "0", "--poll-interval", "500",
     "--cors-origin", dappUrl, "--cors-origin", `http://localhost:${dappPort}`, "--base-model", `${baseModelId}=${BASE_MODEL_DIR}`,
-    "--capability", "training", "--capability", "storage"], { logFile: join(logs, "node.log"), cwd: root });
+    ...capabilities, ...(parts.serving ? ["--serve", "all"] : [])], { logFile: join(logs, "node.log"), cwd: root });
   children.push(node);
   watchExit(node);
   const nodeUrl = `http://127.0.0.1:${nodePort}`;
@@ -201,7 +203,7 @@ async function main(): Promise<void> {
   if (!(await stack.read<boolean>("nodes", "isActive", [devAccount(OPERATOR).address]))) {
     say(`registering and staking the node's operator (account ${OPERATOR}, peer ${peerId})`);
     await runNodeCli({ deploymentFile, dataDir: opts.dataDir, say }, "operator register", OPERATOR,
-      ["operator", "register", "--peer-id", peerId, "--endpoint", nodeUrl, "--capability", "training", "--capability", "storage"]);
+      ["operator", "register", "--peer-id", peerId, "--endpoint", nodeUrl, ...capabilities]);
   }
 
   if (parts.watcher) {

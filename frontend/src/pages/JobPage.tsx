@@ -24,7 +24,8 @@ import { href } from "../router.ts";
 import { useNodeUrl } from "../settings.ts";
 
 export function JobPage({ id }: { id: bigint }) {
-  const job = useChainQuery(["job", id.toString()], (client) => getJob(client, id));
+  // A node works on the job meanwhile: follow the chain until it submits (which mints the model).
+  const job = useChainQuery(["job", id.toString()], (client) => getJob(client, id), true, (j) => (j?.status === "Open" ? 3_000 : false));
   return (
     <>
       <p>
