@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { interpretEvaluation, InvalidEvaluationReportError, parseEvaluationReport } from "../src/lib/evaluation.ts";
 import { estimateTraining, formatDuration, formFromPreset, HYPERPARAMETER_PRESETS, matchingPreset, validateHyperparameterForm } from "../src/lib/hyperparameters.ts";
 import { applyJobEvent, EMPTY_LIVE_JOB, lossPath } from "../src/lib/job-progress.ts";
@@ -91,6 +91,16 @@ describe("live job progress", () => {
     expect(applyJobEvent(state, "job", { status: "failed", reason: "train failed: out of memory" }).reason).toMatch(/out of memory/);
   });
 
+  it("takes a finished job's recorded loss curve from its record, leaving out malformed points", () => {
+    const done = { jobId: "1", status: "completed", phase: null, outputs: { train: { steps: 3, losses: [[1, 3.5], [2, 3.1], ["x", 1], [3, 2.9]] } } };
+    const state = applyJobEvent(EMPTY_LIVE_JOB, "job", done);
+    expect(state).toMatchObject({ status: "completed", step: 3, totalSteps: 3 });
+    expect(state.losses).toEqual([{ step: 1, loss: 3.5 }, { step: 2, loss: 3.1 }, { step: 3, loss: 2.9 }]);
+    // A record without a curve (an older node) keeps what the progress events drew.
+    const live = applyJobEvent(EMPTY_LIVE_JOB, "progress", { step: 1, loss: 4 });
+    expect(applyJobEvent(live, "job", { status: "completed" }).losses).toEqual([{ step: 1, loss: 4 }]);
+  });
+
   it("draws the loss curve inside its box, highest loss at the top", () => {
     const path = lossPath([{ step: 0, loss: 4 }, { step: 5, loss: 3 }, { step: 10, loss: 2 }], 100, 50)!;
     expect(path.d).toBe("M0.0,0.0 L50.0,25.0 L100.0,50.0");
@@ -145,6 +155,40 @@ describe("node job API", () => {
     expect(seen).toEqual([["job", { status: "running" }], ["progress", { step: 1 }]]);
     expect(errors).toBe(1);
     expect(closed).toBe(true);
+  });
+
+  it("opens the stream again when the node refused it (no record of the job yet), until stopped", () => {
+    vi.useFakeTimers();
+    try {
+      const opened: { source: EventSourceLike & { readyState: number }; closed: boolean }[] = [];
+      const open = () => {
+        const entry = { closed: false, source: { addEventListener: () => undefined, close: () => { entry.closed = true; }, onerror: null, readyState: 0 } as EventSourceLike & { readyState: number } };
+        opened.push(entry);
+        return entry.source;
+      };
+      let errors = 0;
+      const stop = watchJobEvents("http://n", 7n, () => undefined, () => errors++, open, 1_000);
+      // A dropped connection the browser retries by itself (readyState CONNECTING): nothing to do.
+      opened[0].source.onerror!(new Event("error"));
+      vi.advanceTimersByTime(5_000);
+      expect(opened).toHaveLength(1);
+      // A 404: the browser closed the stream for good; it is opened again after the delay.
+      opened[0].source.readyState = 2;
+      opened[0].source.onerror!(new Event("error"));
+      expect(opened[0].closed).toBe(true);
+      vi.advanceTimersByTime(999);
+      expect(opened).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(opened).toHaveLength(2);
+      opened[1].source.readyState = 2;
+      opened[1].source.onerror!(new Event("error"));
+      stop();
+      vi.advanceTimersByTime(5_000);
+      expect(opened).toHaveLength(2);
+      expect(errors).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

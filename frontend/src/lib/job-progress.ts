@@ -18,6 +18,17 @@ export interface NodeJobRecord {
   phase: string | null;
   reason?: string | null;
   modelId?: string | null;
+  /** The phases' outputs; `train.losses` is the run's loss curve, [step, loss] (a node that keeps it). */
+  outputs?: { train?: { steps?: number; losses?: unknown } } | null;
+}
+
+/** The loss curve a job record carries, checked point by point (anything malformed is left out). */
+function recordedLosses(job: Partial<NodeJobRecord>): { step: number; loss: number }[] {
+  const losses = job.outputs?.train?.losses;
+  if (!Array.isArray(losses)) return [];
+  return losses
+    .filter((p): p is [number, number] => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]))
+    .map(([step, loss]) => ({ step, loss }));
 }
 
 export interface LiveJob {
@@ -39,7 +50,10 @@ export function applyJobEvent(state: LiveJob, event: string, data: unknown): Liv
   if (!data || typeof data !== "object") return state;
   if (event === "job") {
     const job = data as Partial<NodeJobRecord>;
-    return { ...state, status: job.status ?? state.status, phase: job.phase ?? state.phase, reason: job.reason ?? state.reason };
+    // A trained job's record holds its whole curve: a page opened after training (or that missed steps) shows it.
+    const recorded = recordedLosses(job);
+    const trained = recorded.length > state.losses.length ? { losses: recorded, step: recorded.at(-1)!.step, totalSteps: job.outputs?.train?.steps ?? state.totalSteps } : {};
+    return { ...state, ...trained, status: job.status ?? state.status, phase: job.phase ?? state.phase, reason: job.reason ?? state.reason };
   }
   if (event !== "progress") return state;
   const p = data as JobProgressEvent;

@@ -75,7 +75,7 @@ function JobDetails({ job }: { job: JobRecord }) {
         )}
       </dl>
 
-      {(job.status === "Open" || job.status === "Completed" || job.status === "Submitted") && job.modelId === 0n && <LiveProgress jobId={job.id} />}
+      {(job.status === "Open" || job.status === "Completed" || job.status === "Submitted") && <LiveProgress jobId={job.id} />}
 
       {job.modelId > 0n && (
         <QueryView query={model} what="the model">
@@ -128,7 +128,7 @@ function LiveProgress({ jobId }: { jobId: bigint }) {
   const fraction = live.step !== undefined && live.totalSteps ? Math.min(1, live.step / live.totalSteps) : undefined;
   return (
     <section className="panel" aria-labelledby="progress-heading">
-      <h2 id="progress-heading">Live progress</h2>
+      <h2 id="progress-heading">Training on the node</h2>
       {unreachable && live.status === undefined && <p className="hint">The node at {nodeUrl} has no live record of this job yet (not claimed by it, or not reachable); this refreshes by itself.</p>}
       <dl className="facts" aria-live="polite">
         <dt>Node status</dt>
