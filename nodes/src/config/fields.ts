@@ -6,7 +6,7 @@
 import { multiaddr } from "@multiformats/multiaddr";
 import { isAddress } from "viem";
 
-export type FieldKind = "string" | "integer" | "list" | "map";
+export type FieldKind = "string" | "integer" | "boolean" | "list" | "map";
 
 export interface FieldSpec {
   /** Dotted path in the config file and in error messages. */
@@ -190,6 +190,22 @@ export const FIELDS: readonly FieldSpec[] = [
     },
   },
   {
+    path: "settle.enabled", env: "TRIBUTARY_SETTLE", flag: "settle", arg: "true|false", kind: "boolean",
+    description: "settle what the node serves on-chain (redeem vouchers, propose credit roots) while serving", default: true,
+  },
+  {
+    path: "settle.intervalSeconds", env: "TRIBUTARY_SETTLE_INTERVAL", flag: "settle-interval", arg: "seconds", kind: "integer",
+    description: "seconds between settlement rounds (a round also runs at start)", default: 600, check: range(1, 7 * 86_400),
+  },
+  {
+    path: "settle.minVouchers", env: "TRIBUTARY_SETTLE_MIN_VOUCHERS", flag: "settle-min-vouchers", arg: "n", kind: "integer",
+    description: "redeem once this many (payer, model) channels hold a voucher newer than what the chain redeemed", default: 1, check: range(1, 10_000),
+  },
+  {
+    path: "settle.watch", env: "TRIBUTARY_SETTLE_WATCH", flag: "settle-watch", arg: "true|false", kind: "boolean",
+    description: "also recompute every node's credit roots each round and challenge bad ones (bond from the operator's account)", default: false,
+  },
+  {
     path: "extensions", env: "TRIBUTARY_EXTENSIONS", flag: "extension", arg: "module", kind: "list",
     description: "module files whose default export extends the node (phases, routes; repeatable)", default: [],
   },
@@ -204,6 +220,12 @@ export function parseFieldString(spec: FieldSpec, text: string): unknown {
       const n = Number(text);
       if (text.trim() === "" || !Number.isSafeInteger(n)) throw new Error(`must be an integer, got "${text}"`);
       return n;
+    }
+    case "boolean": {
+      const word = text.trim().toLowerCase();
+      if (["true", "1", "yes", "on"].includes(word)) return true;
+      if (["false", "0", "no", "off"].includes(word)) return false;
+      throw new Error(`must be true or false, got "${text}"`);
     }
     case "list":
       return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -226,6 +248,8 @@ export function kindMismatch(spec: FieldSpec, value: unknown): string | undefine
       return typeof value === "string" ? undefined : `must be a string, got ${JSON.stringify(value)}`;
     case "integer":
       return Number.isSafeInteger(value) ? undefined : `must be an integer, got ${JSON.stringify(value)}`;
+    case "boolean":
+      return typeof value === "boolean" ? undefined : `must be true or false, got ${JSON.stringify(value)}`;
     case "list":
       return Array.isArray(value) && value.every((v) => typeof v === "string") ? undefined : `must be an array of strings, got ${JSON.stringify(value)}`;
     case "map":

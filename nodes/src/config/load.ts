@@ -44,6 +44,8 @@ export interface NodeConfig {
   };
   /** Serving: which models (ids, or "all" the node's base models allow); absent or empty, the node does not serve. */
   serve?: { models: readonly string[] };
+  /** Settlement of what the node serves (runs only while it serves): rounds every `intervalSeconds`, and the batch watcher. */
+  settle?: { enabled: boolean; intervalSeconds: number; minVouchers: number; watch: boolean };
   /** Absolute paths of extension modules to load at start. */
   extensions: readonly string[];
 }
@@ -220,6 +222,10 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<NodeConfi
       capabilities: values.get("jobs.capabilities") as string[],
     },
     serve: { models: values.get("serve.models") as string[] },
+    settle: {
+      enabled: values.get("settle.enabled") as boolean, intervalSeconds: values.get("settle.intervalSeconds") as number,
+      minVouchers: values.get("settle.minVouchers") as number, watch: values.get("settle.watch") as boolean,
+    },
     extensions: (values.get("extensions") as string[]).map((p) => resolve(cwd, p)),
   };
 }

@@ -6,7 +6,9 @@
  *   `train`, `evaluate` and `sketch` on the worker Engine (started on first use, closed at shutdown), for
  *   whichever of them no configured extension registered (a configured extension may replace a built-in phase);
  * - `serving` (serving-extension.ts) when `serve.models` names models: the OpenAI-compatible API on an Engine of
- *   its own, and the served models announced on gossip.
+ *   its own, and the served models announced on gossip;
+ * - `settlement` (settlement-extension.ts) while serving, unless `settle.enabled` is false: settlement rounds on a
+ *   timer (and the batch watcher with `settle.watch`), sending through the node's one TxSender.
  */
 import { Engine } from "../engine/worker/index.ts";
 import { evaluatePhase, sketchPhase, trainPhase } from "../jobs/phases/engine-phases.ts";
@@ -15,6 +17,7 @@ import { uploadPhase } from "../jobs/phases/upload.ts";
 import type { PhaseHandler, RegistrablePhase } from "../jobs/pipeline.ts";
 import type { NodeExtension } from "./extensions.ts";
 import { servingExtension } from "./serving-extension.ts";
+import { settlementExtension } from "./settlement-extension.ts";
 import { StorageExtension } from "./storage-extension.ts";
 
 /** Registers each data phase no loaded extension provides. */
@@ -40,8 +43,8 @@ export function datanetPhasesExtension(storage: StorageExtension): NodeExtension
   };
 }
 
-/** The extensions `tributary-node start` runs: storage first, then the configured ones, the built-in phases, serving. */
+/** The extensions `tributary-node start` runs: storage first, then the configured ones, the built-in phases, serving, settlement. */
 export function withBuiltinExtensions(loaded: readonly NodeExtension[]): NodeExtension[] {
   const storage = new StorageExtension();
-  return [storage, ...loaded, datanetPhasesExtension(storage), servingExtension(storage)];
+  return [storage, ...loaded, datanetPhasesExtension(storage), servingExtension(storage), settlementExtension(storage)];
 }

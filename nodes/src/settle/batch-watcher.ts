@@ -25,11 +25,16 @@ export interface BatchWatcherOptions {
   pools: { abi: Abi };
   token: { address: Address; abi: Abi };
   data: Omit<ChainDataSourceInit, "client" | "store">;
-  /** Signs challenges; without one the watcher only reports. */
+  /** Signs challenges (a wallet of its own: the `watch` command); without it or `send` the watcher only reports. */
   wallet?: WalletClient;
+  /** Sends challenges through the caller's transaction sender instead (a node: one owner of the account's nonce). */
+  send?: ContractCallSender;
   logger?: Pick<Logger, "info" | "warn">;
   fromBlock?: bigint;
 }
+
+/** Sends one contract call and resolves to the hash of its mined transaction; throws if it reverts. */
+export type ContractCallSender = (call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] }) => Promise<Hex>;
 
 export interface Verdict {
   node: Address;
@@ -126,7 +131,7 @@ export class BatchWatcher {
     }
     const ok = discrepancies.length === 0;
     let challengeTx: Hex | undefined;
-    if (!ok && this.#o.wallet !== undefined) challengeTx = await this.#challenge(event);
+    if (!ok && (this.#o.wallet !== undefined || this.#o.send !== undefined)) challengeTx = await this.#challenge(event);
     this.#o.database.db.prepare(`
       INSERT INTO watch_verdicts (node, batch_id, root, cid, ok, discrepancies, challenged, challenge_tx, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     `).run(event.node, event.batchId.toString(), event.creditRoot, event.recordsCid, ok ? 1 : 0, JSON.stringify(discrepancies), challengeTx ? 1 : 0, challengeTx ?? null,
@@ -146,10 +151,11 @@ export class BatchWatcher {
   /** Approves the bond and challenges the root; a root no longer challengeable (window over, already ruled) is reported, not retried. */
   async #challenge(event: SettledEvent): Promise<Hex | undefined> {
     const { client, settlement, pools, token } = this.#o;
-    const wallet = this.#o.wallet!;
     const poolsAddress = (await client.readContract({ address: settlement.address, abi: settlement.abi, functionName: "contributorPools" })) as Address;
     const bond = (await client.readContract({ address: poolsAddress, abi: pools.abi, functionName: "challengeBond" })) as bigint;
     const send = async (address: Address, abi: Abi, functionName: string, args: readonly unknown[]): Promise<Hex> => {
+      if (this.#o.send !== undefined) return this.#o.send({ address, abi, functionName, args });
+      const wallet = this.#o.wallet!;
       const hash = await wallet.writeContract({ address, abi, functionName, args, account: wallet.account!, chain: wallet.chain });
       const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 100 });
       if (receipt.status !== "success") throw new Error(`${functionName} reverted (${hash})`);

@@ -2,15 +2,29 @@
  * Settlement in a running node, as a NodeExtension: the scheduler runs every `intervalMs` (and at start, which
  * finishes a batch a killed process left signed), `GET /v1/credits/:account` answers a contributor's cumulative
  * credit and Merkle proof against the node's final root, and, with `watch`, the batch watcher checks every
- * node's roots on the same schedule and challenges bad ones with the operator's wallet.
+ * node's roots on the same schedule and challenges bad ones. Every transaction (batches, the watcher's bond
+ * approval and challenge) goes through the node's one TxSender, which owns the operator account's nonce: the job
+ * runner and on-chain inference send through it too, so they never collide.
  */
-import { createWalletClient, defineChain, getAddress, http, isAddress, type Abi } from "viem";
+import { getAddress, isAddress, isAddressEqual, type Abi } from "viem";
+import type { ContractKey } from "../chain/contracts.ts";
+import type { ProtocolChain } from "../chain/protocol.ts";
 import type { NodeExtension } from "../runtime/extensions.ts";
 import type { ContentStore } from "../storage/content-store.ts";
-import { BatchWatcher } from "./batch-watcher.ts";
+import { BatchWatcher, type ContractCallSender } from "./batch-watcher.ts";
 import { creditOf } from "./credits.ts";
 import { createManifestLookup } from "./manifest-lookup.ts";
-import { SettlementScheduler, loadSettlementAbis } from "./settlement-scheduler.ts";
+import { SettlementScheduler, loadSettlementAbis, type SettlementSchedulerOptions } from "./settlement-scheduler.ts";
+
+/** Contract calls through the node's sender, by the protocol contract the address belongs to. */
+function senderCalls(chain: ProtocolChain): ContractCallSender {
+  return async ({ address, functionName, args }) => {
+    const key = (Object.keys(chain.addresses) as ContractKey[]).find((k) => isAddressEqual(chain.addresses[k], address));
+    if (key === undefined) throw new Error(`${address} is not a protocol contract this node knows`);
+    const { hash } = await chain.sender.write({ contract: key, functionName: functionName as never, args: args as never });
+    return hash;
+  };
+}
 
 export interface SettlementExtensionOptions {
   store: ContentStore;
@@ -18,6 +32,8 @@ export interface SettlementExtensionOptions {
   intervalMs?: number;
   /** Redeem once this many channels have newer vouchers (default 1). */
   minVouchers?: number;
+  /** Test hook: the scheduler's step hook (after a batch is journaled, after it is broadcast). */
+  onStep?: SettlementSchedulerOptions["onStep"];
   /** Also watch every node's credit roots and challenge bad ones. */
   watch?: boolean;
 }
@@ -29,18 +45,17 @@ export function createSettlementExtension(options: SettlementExtensionOptions): 
       const { chain, state, config, logger } = context;
       const abis = await loadSettlementAbis();
       const scheduler = new SettlementScheduler({
-        database: state.database, store: options.store, client: chain.client, account: chain.account, chainId: config.chainId,
-        settlement: chain.addresses.settlement, abis, minVouchers: options.minVouchers,
+        database: state.database, store: options.store, client: chain.client, sender: chain.sender, chainId: config.chainId,
+        settlement: chain.addresses.settlement, abis, minVouchers: options.minVouchers, onStep: options.onStep,
         manifests: createManifestLookup(chain.client, chain.addresses.datanets, options.store),
       });
-      const viemChain = defineChain({ id: config.chainId, name: `tributary-${config.chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [config.rpcUrl] } } });
       const watcher = options.watch
         ? new BatchWatcher({
           database: state.database, client: chain.client, store: options.store, logger,
           settlement: { address: chain.addresses.settlement, abi: abis.settlement }, pools: { abi: abis.pools },
           token: { address: chain.addresses.token, abi: chain.abis.token as Abi },
           data: { models: { address: chain.addresses.models, abi: chain.abis.models }, datanets: chain.addresses.datanets },
-          wallet: createWalletClient({ account: chain.account, chain: viemChain, transport: http(config.rpcUrl) }),
+          send: senderCalls(chain), fromBlock: config.startBlock,
         })
         : undefined;
 

@@ -12,8 +12,12 @@ import type { NodeDatabase } from "../state/database.ts";
 
 /** `redeem`: the latest vouchers, no root. `credit`: a cumulative credit root over paid records, no vouchers. */
 export type BatchKind = "redeem" | "credit";
-/** signed: written with its signed transaction, maybe broadcast; settled / reverted: its receipt was seen; dropped: its nonce went to another transaction. */
-export type BatchStatus = "signed" | "settled" | "reverted" | "dropped";
+/**
+ * signed: written with its signed transaction, maybe broadcast; settled / reverted: its receipt was seen; dropped:
+ * its nonce went to another transaction; discarded: a settled credit batch whose root the chain threw away (a
+ * challenge upheld), its records given back to the uncredited set.
+ */
+export type BatchStatus = "signed" | "settled" | "reverted" | "dropped" | "discarded";
 
 export interface JournalBatch {
   id: number;
@@ -22,8 +26,11 @@ export interface JournalBatch {
   /** redeem: the vouchers (JSON); credit: { recordIds, batchCid, batch } (JSON). */
   payload: string;
   nonce: number;
+  /** The latest signed version (a fee bump signs the same nonce again). */
   txHash: Hex;
   rawTx: Hex;
+  /** Every signed version's hash: any of them may be the one mined. */
+  txHashes: Hex[];
   chainBatchId: bigint | null;
   error: string | null;
   createdAt: string;
@@ -37,6 +44,7 @@ interface BatchRow {
   nonce: number;
   tx_hash: string;
   raw_tx: string;
+  tx_hashes: string | null;
   chain_batch_id: string | null;
   error: string | null;
   created_at: string;
@@ -44,7 +52,8 @@ interface BatchRow {
 
 const fromRow = (row: BatchRow): JournalBatch => ({
   id: row.id, kind: row.kind, status: row.status, payload: row.payload, nonce: row.nonce, txHash: row.tx_hash as Hex,
-  rawTx: row.raw_tx as Hex, chainBatchId: row.chain_batch_id === null ? null : BigInt(row.chain_batch_id), error: row.error,
+  rawTx: row.raw_tx as Hex, txHashes: row.tx_hashes === null ? [row.tx_hash as Hex] : (JSON.parse(row.tx_hashes) as Hex[]),
+  chainBatchId: row.chain_batch_id === null ? null : BigInt(row.chain_batch_id), error: row.error,
   createdAt: row.created_at,
 });
 
@@ -98,6 +107,9 @@ export class SettlementJournal {
         PRIMARY KEY (batch_id, payer, model_id)
       );
     `);
+    // Databases from before fee bumps were journaled: one hash per batch.
+    const columns = database.db.prepare("PRAGMA table_info(settle_batches)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "tx_hashes")) database.db.exec("ALTER TABLE settle_batches ADD COLUMN tx_hashes TEXT");
   }
 
   transaction<T>(fn: () => T): T {
@@ -108,9 +120,20 @@ export class SettlementJournal {
   addSigned(kind: BatchKind, payload: string, nonce: number, txHash: Hex, rawTx: Hex): JournalBatch {
     const createdAt = new Date().toISOString();
     const result = this.#database.db.prepare(`
-      INSERT INTO settle_batches (kind, status, payload, nonce, tx_hash, raw_tx, created_at) VALUES (?, 'signed', ?, ?, ?, ?, ?)
-    `).run(kind, payload, nonce, txHash, rawTx, createdAt);
+      INSERT INTO settle_batches (kind, status, payload, nonce, tx_hash, raw_tx, tx_hashes, created_at) VALUES (?, 'signed', ?, ?, ?, ?, ?, ?)
+    `).run(kind, payload, nonce, txHash, rawTx, JSON.stringify([txHash]), createdAt);
     return this.batch(Number(result.lastInsertRowid))!;
+  }
+
+  /**
+   * Another signed version of a batch's transaction, written before it is broadcast: a fee bump (same nonce), or
+   * a new nonce when the first was taken before it went out (the older versions can then never be mined).
+   */
+  addVersion(id: number, nonce: number, txHash: Hex, rawTx: Hex): void {
+    const batch = this.batch(id)!;
+    const hashes = batch.txHashes.includes(txHash) ? batch.txHashes : [...batch.txHashes, txHash];
+    this.#database.db.prepare("UPDATE settle_batches SET nonce = ?, tx_hash = ?, raw_tx = ?, tx_hashes = ? WHERE id = ?")
+      .run(nonce, txHash, rawTx, JSON.stringify(hashes), id);
   }
 
   batch(id: number): JournalBatch | undefined {
@@ -162,6 +185,18 @@ export class SettlementJournal {
   uncreditedPools(): Map<string, bigint> {
     const rows = this.#database.db.prepare("SELECT record_id, pool FROM settle_record_pools WHERE credit_batch IS NULL ORDER BY record_id").all() as { record_id: string; pool: string }[];
     return new Map(rows.map((row) => [row.record_id, BigInt(row.pool)]));
+  }
+
+  /**
+   * A settled credit batch whose root never became final: its records are uncredited again (the next root, built
+   * on the final one, credits them once) and the batch is marked `discarded`. Returns how many records came back.
+   */
+  discardCredit(id: number, reason: string): number {
+    return this.transaction(() => {
+      const result = this.#database.db.prepare("UPDATE settle_record_pools SET credit_batch = NULL WHERE credit_batch = ?").run(id);
+      this.#database.db.prepare("UPDATE settle_batches SET status = 'discarded', error = ? WHERE id = ?").run(reason, id);
+      return Number(result.changes);
+    });
   }
 
   markCredited(recordIds: readonly string[], creditBatch: number): void {

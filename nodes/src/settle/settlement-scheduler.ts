@@ -20,14 +20,15 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import {
-  encodeFunctionData, keccak256, parseEventLogs, parseSignature, signatureToCompactSignature, zeroHash,
+  parseEventLogs, parseSignature, signatureToCompactSignature, zeroHash,
   type Abi, type Address, type Hex, type PublicClient, type TransactionReceipt,
 } from "viem";
-import type { PrivateKeyAccount } from "viem/accounts";
 import type { AttributionRecord } from "../attribution/attribution-record.ts";
 import type { DatanetManifest } from "../attribution/datanet-manifest.ts";
 import { buildBatch, type SettlementBatch } from "../attribution/settlement-batch.ts";
 import { DEFAULT_ARTIFACTS_DIR } from "../chain/contracts.ts";
+import { ContractRevertError } from "../chain/errors.ts";
+import type { TxSender } from "../chain/tx-sender.ts";
 import type { NodeDatabase } from "../state/database.ts";
 import type { ContentStore } from "../storage/content-store.ts";
 import { SettlementJournal, type JournalBatch } from "./settlement-journal.ts";
@@ -69,8 +70,13 @@ export type ManifestLookup = (datanet: AttributionRecord["datanet"]) => Promise<
 export interface SettlementSchedulerOptions {
   database: NodeDatabase;
   store: ContentStore;
+  /** Reads (receipts, pools, credits). */
   client: PublicClient;
-  account: PrivateKeyAccount;
+  /**
+   * The node's one transaction sender: settlement batches share its queue (and so the account's nonce) with the
+   * job runner's and on-chain inference's transactions. Its account is the node.
+   */
+  sender: TxSender;
   chainId: number;
   settlement: Address;
   abis: SettlementAbis;
@@ -118,7 +124,7 @@ export class SettlementScheduler {
   }
 
   get node(): Address {
-    return this.#o.account.address;
+    return this.#o.sender.address;
   }
 
   /** One settlement round; concurrent calls share the round in progress. */
@@ -177,7 +183,7 @@ export class SettlementScheduler {
       const { r, yParityAndS } = signatureToCompactSignature(parseSignature(v.signature));
       return { payer: v.payer, modelId: v.modelId, termsVersion: v.termsVersion, cumulativeAmount: v.cumulativeAmount, r, yParityAndS };
     }), zeroHash, 0n, ""] as const;
-    const batch = await this.#complete(await this.#sign("redeem", JSON.stringify(payload), args));
+    const batch = await this.#settle("redeem", JSON.stringify(payload), args);
     if (batch.status !== "settled") return undefined;
     return { batchId: batch.chainBatchId!, vouchers: vouchers.length, skipped: this.journal.skipped().filter((s) => s.batchId === batch.id).length };
   }
@@ -242,10 +248,13 @@ export class SettlementScheduler {
   // ---- credit ----
 
   async #credit(): Promise<RoundResult["credited"]> {
-    const pools = this.journal.uncreditedPools();
-    if (pools.size === 0) return undefined;
+    const lastCredit = this.journal.lastSettledCredit();
+    if (this.journal.uncreditedPools().size === 0 && lastCredit === undefined) return undefined;
     const credits = await this.credits();
     if (credits.pendingRoot !== zeroHash) return undefined; // one pending root per node: wait for its window
+    if (lastCredit !== undefined) this.#reclaimDiscarded(lastCredit, credits.finalizedRoot);
+    const pools = this.journal.uncreditedPools();
+    if (pools.size === 0) return undefined;
     const records = this.#records([...pools.keys()]);
     const manifests = new Map<string, DatanetManifest>();
     for (const record of records) {
@@ -264,9 +273,20 @@ export class SettlementScheduler {
     };
     const cid = (await this.#o.store.addJson(document)).toString();
     const payload: CreditPayload = { recordIds: [...pools.keys()], cid, root: batch.root, total: batch.total };
-    const journaled = await this.#complete(await this.#sign("credit", JSON.stringify(payload), [[], batch.root, BigInt(batch.total), cid], { cid, document }));
+    const journaled = await this.#settle("credit", JSON.stringify(payload), [[], batch.root, BigInt(batch.total), cid], { cid, document });
     if (journaled.status !== "settled") return undefined;
     return { batchId: journaled.chainBatchId!, records: records.length, root: batch.root, cid };
+  }
+
+  /**
+   * With no root pending, the node's last settled credit batch is either final (its root is the final one) or was
+   * discarded by an upheld challenge: then its records return to the uncredited set, to be credited once by the
+   * next root (which builds on the final root, so nothing of the discarded one counts twice).
+   */
+  #reclaimDiscarded(last: JournalBatch, finalizedRoot: Hex): void {
+    const payload = JSON.parse(last.payload) as CreditPayload;
+    if (payload.root.toLowerCase() === finalizedRoot.toLowerCase()) return;
+    this.journal.discardCredit(last.id, `root ${payload.root} of batch ${last.chainBatchId} was discarded on-chain (challenge upheld)`);
   }
 
   #records(ids: readonly string[]): AttributionRecord[] {
@@ -318,55 +338,67 @@ export class SettlementScheduler {
 
   // ---- transactions ----
 
-  /** Signs settleBatch(args) and journals it, before anything is broadcast. Reverts (estimation) surface here. */
-  async #sign(kind: JournalBatch["kind"], payload: string, args: readonly unknown[], document?: { cid: string; document: SettlementDocument }): Promise<JournalBatch> {
-    const { client, account, chainId, settlement, abis } = this.#o;
-    const data = encodeFunctionData({ abi: abis.settlement, functionName: "settleBatch", args });
-    const gas = await client.estimateGas({ account, to: settlement, data });
-    const nonce = await client.getTransactionCount({ address: account.address, blockTag: "pending" });
-    const fees = await client.estimateFeesPerGas();
-    const rawTx = await account.signTransaction({
-      type: "eip1559", chainId, nonce, to: settlement, data, gas: (gas * 12n) / 10n, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-    });
-    const batch = this.journal.transaction(() => {
-      // The document is kept locally with the batch, so credits and proofs are served without IPFS.
-      if (document !== undefined) {
-        this.#o.database.db.prepare("INSERT OR REPLACE INTO settle_documents (cid, document) VALUES (?, ?)").run(document.cid, JSON.stringify(document.document));
+  /**
+   * Sends settleBatch(args) through the node's sender: each signed version is journaled (with the credit
+   * document) before it is broadcast, so a crash at any point leaves the batch for `#complete` to finish.
+   * Reverts at estimation surface here with nothing journaled; a failure after journaling (RPC down) leaves the
+   * batch `signed` and throws: the next round finishes it.
+   */
+  async #settle(kind: JournalBatch["kind"], payload: string, args: readonly unknown[], document?: { cid: string; document: SettlementDocument }): Promise<JournalBatch> {
+    let batch: JournalBatch | undefined;
+    try {
+      const { receipt } = await this.#o.sender.write({ contract: "settlement", functionName: "settleBatch", args: args as never }, {
+        // What the chain skips (and so the gas) can change between estimation and mining.
+        gasHeadroomPercent: 20,
+        onSigned: async (hash, signed) => {
+          if (batch !== undefined) {
+            this.journal.addVersion(batch.id, signed.nonce, hash, signed.serializedTransaction);
+            return;
+          }
+          batch = this.journal.transaction(() => {
+            // The document is kept locally with the batch, so credits and proofs are served without IPFS.
+            if (document !== undefined) {
+              this.#o.database.db.prepare("INSERT OR REPLACE INTO settle_documents (cid, document) VALUES (?, ?)").run(document.cid, JSON.stringify(document.document));
+            }
+            return this.journal.addSigned(kind, payload, signed.nonce, hash, signed.serializedTransaction);
+          });
+          await this.#o.onStep?.("signed", batch);
+        },
+        onBroadcast: async () => {
+          await this.#o.onStep?.("broadcast", this.journal.batch(batch!.id)!);
+        },
+      });
+      return this.#finish(batch!, receipt);
+    } catch (error) {
+      // Mined and reverted: the batch is over (its vouchers and records are taken up again by later rounds).
+      if (batch !== undefined && error instanceof ContractRevertError && error.txHash !== undefined && (await this.#receipt(error.txHash as Hex)) !== undefined) {
+        this.journal.finish(batch.id, "reverted", null, error.message);
+        return this.journal.batch(batch.id)!;
       }
-      return this.journal.addSigned(kind, payload, nonce, keccak256(rawTx), rawTx);
-    });
-    await this.#o.onStep?.("signed", batch);
-    return batch;
+      throw error;
+    }
   }
 
-  /** Brings a journaled batch to its end: mined (settled or reverted) or dropped (its nonce went elsewhere). */
+  /** Brings a journaled batch to its end through the sender: mined (settled or reverted) or dropped (its nonce went elsewhere). */
   async #complete(batch: JournalBatch): Promise<JournalBatch> {
-    const { client } = this.#o;
-    let receipt = await this.#receipt(batch.txHash);
-    if (receipt === undefined) {
-      const mined = await client.getTransactionCount({ address: this.node, blockTag: "latest" });
-      if (mined > batch.nonce) {
-        // Another transaction took the nonce (or ours was mined between the two reads: look once more).
-        receipt = await this.#receipt(batch.txHash);
-        if (receipt === undefined) {
-          this.journal.finish(batch.id, "dropped", null, `nonce ${batch.nonce} was used by another transaction`);
-          return this.journal.batch(batch.id)!;
-        }
-      } else {
-        try {
-          await client.sendRawTransaction({ serializedTransaction: batch.rawTx });
-        } catch (error) {
-          // Already in the pool or mined since: the receipt decides.
-          if (!/already known|nonce too low|known transaction|already imported/i.test(String((error as Error).message))) throw error;
-        }
+    const outcome = await this.#o.sender.resume({ serializedTransaction: batch.rawTx, hashes: batch.txHashes }, {
+      onSigned: (hash, signed) => this.journal.addVersion(batch.id, signed.nonce, hash, signed.serializedTransaction),
+      onBroadcast: async () => {
         await this.#o.onStep?.("broadcast", batch);
-        receipt = await client.waitForTransactionReceipt({ hash: batch.txHash, pollingInterval: 100, timeout: 120_000 });
-      }
+      },
+    });
+    if (outcome.status === "dropped") {
+      // Nothing of it reached the chain: its vouchers and records are still unredeemed / uncredited, and go into later batches.
+      this.journal.finish(batch.id, "dropped", null, `nonce ${batch.nonce} was used by another transaction`);
+      return this.journal.batch(batch.id)!;
     }
+    return this.#finish(batch, outcome.receipt);
+  }
+
+  /** Books a mined batch: its effects when it succeeded, else `reverted`. */
+  #finish(batch: JournalBatch, receipt: TransactionReceipt): JournalBatch {
     if (receipt.status !== "success") {
-      this.journal.transaction(() => {
-        this.journal.finish(batch.id, "reverted", null, "settleBatch reverted");
-      });
+      this.journal.finish(batch.id, "reverted", null, "settleBatch reverted");
       return this.journal.batch(batch.id)!;
     }
     this.journal.transaction(() => {

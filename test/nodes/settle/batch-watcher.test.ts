@@ -28,7 +28,7 @@ before(async () => {
   abis = await loadSettlementAbis();
   const { t } = f;
   scheduler = new SettlementScheduler({
-    database: nodeDb, store: f.store, client: t.client, account: f.operator, chainId: t.chain.chainId, settlement: t.addresses.settlement, abis,
+    database: nodeDb, store: f.store, client: t.client, sender: f.sender(), chainId: t.chain.chainId, settlement: t.addresses.settlement, abis,
     manifests: async () => MANIFEST,
   });
   // The watcher: its own database and wallet (account 8, funded for the bond).

@@ -54,7 +54,7 @@ const settledCount = async () => (await f.t.client.getContractEvents({ address: 
 
 function scheduler(client: PublicClient, onStep?: ConstructorParameters<typeof SettlementScheduler>[0]["onStep"]): SettlementScheduler {
   return new SettlementScheduler({
-    database, store: f.store, client, account: f.operator, chainId: f.t.chain.chainId, settlement: f.t.addresses.settlement, abis, manifests: async () => MANIFEST, onStep,
+    database, store: f.store, client, sender: f.sender(client), chainId: f.t.chain.chainId, settlement: f.t.addresses.settlement, abis, manifests: async () => MANIFEST, onStep,
   });
 }
 

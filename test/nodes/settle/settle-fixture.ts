@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createWalletClient, defineChain, http, keccak256, parseEther, toHex, zeroHash, type Address, type Chain, type WalletClient } from "viem";
+import { createWalletClient, defineChain, http, keccak256, parseEther, toHex, zeroHash, type Address, type Chain, type PublicClient, type WalletClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type LocalAccount, type PrivateKeyAccount } from "viem/accounts";
 import { attribute } from "../../../nodes/src/attribution/attribute.ts";
 import { serializeRecord } from "../../../nodes/src/attribution/attribution-record.ts";
@@ -18,6 +18,8 @@ import { buildSpanIndex, encodeSpanIndex, type SpanIndex } from "../../../nodes/
 import { AttributionService } from "../../../nodes/src/serve/attribution-service.ts";
 import { VoucherStore, publishAttributionIndex, signVoucher } from "../../../nodes/src/serve/index.ts";
 import type { NodeDatabase } from "../../../nodes/src/state/database.ts";
+import type { ProtocolAbis, ProtocolAddresses } from "../../../nodes/src/chain/contracts.ts";
+import { TxSender } from "../../../nodes/src/chain/tx-sender.ts";
 import { openContentStore } from "../../../nodes/src/storage/index.ts";
 import type { ContentStore } from "../../../nodes/src/storage/content-store.ts";
 import { MIN_STAKE, account, localAccount, prepareJobMarket, startTestChain, type TestChain } from "../node/helpers/local-chain.ts";
@@ -37,6 +39,11 @@ export const MANIFEST: DatanetManifest = {
 };
 export const DATANET_ROOT = manifestRoot(MANIFEST);
 
+/** A transaction sender for `account` (what a node's ProtocolChain holds), quiet. */
+export function txSender(client: PublicClient, account: PrivateKeyAccount, chainId: number, abis: ProtocolAbis, addresses: Partial<ProtocolAddresses>): TxSender {
+  return new TxSender({ client, account, chainId, abis, addresses: addresses as ProtocolAddresses, logger: { info() {}, warn() {} }, receiptPollMs: 50 });
+}
+
 export interface SettleFixture {
   t: TestChain;
   dir: string;
@@ -47,6 +54,8 @@ export interface SettleFixture {
   sessionKey: PrivateKeyAccount;
   chain: Chain;
   wallet(who: LocalAccount): WalletClient;
+  /** A sender for the node's operator on `client` (default: the chain's). */
+  sender(client?: PublicClient): TxSender;
   /** Stores a paid request on `database` (voucher + record), raising the payer's channel by 100,000 units. */
   served(database: NodeDatabase, requestId: string, doc: number): Promise<void>;
   balanceOf(who: Address): Promise<bigint>;
@@ -93,6 +102,7 @@ export async function startSettleFixture(): Promise<SettleFixture> {
   return {
     t, dir, store, index, operator, payer: rich.address, sessionKey, chain,
     wallet: (who) => createWalletClient({ account: who, chain, transport: http(t.chain.rpcUrl) }),
+    sender: (client = t.client) => txSender(client, operator, t.chain.chainId, t.abis, t.addresses),
     async served(database, requestId, doc) {
       new AttributionService({ database }); // creates serve_records as the serving node does
       cumulative += 100_000n;

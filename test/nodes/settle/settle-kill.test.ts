@@ -41,7 +41,7 @@ const settledBatches = async () =>
 
 function resumeScheduler(database: NodeDatabase): SettlementScheduler {
   return new SettlementScheduler({
-    database, store: f.store, client: f.t.client, account: f.operator, chainId: f.t.chain.chainId, settlement: f.t.addresses.settlement, abis, manifests: async () => MANIFEST,
+    database, store: f.store, client: f.t.client, sender: f.sender(), chainId: f.t.chain.chainId, settlement: f.t.addresses.settlement, abis, manifests: async () => MANIFEST,
   });
 }
 

@@ -21,6 +21,8 @@ import { SettlementScheduler, loadSettlementAbis, type SettlementAbis, type Sett
 import { NodeDatabase } from "../../../nodes/src/state/database.ts";
 import { openContentStore, parseCid } from "../../../nodes/src/storage/index.ts";
 import type { ContentStore } from "../../../nodes/src/storage/content-store.ts";
+import { TxSender } from "../../../nodes/src/chain/tx-sender.ts";
+import { txSender } from "./settle-fixture.ts";
 import { MIN_STAKE, account, createJob, localAccount, prepareJobMarket, startTestChain, type TestChain } from "../node/helpers/local-chain.ts";
 
 const PRICE = 1_000_000n;
@@ -63,9 +65,12 @@ async function served(signer: PrivateKeyAccount, from: Address, cumulativeAmount
     .run(requestId, from, cumulativeAmount.toString(), zeroHash, JSON.stringify(record(requestId, weights)), new Date().toISOString());
 }
 
-function scheduler(onStep?: ConstructorParameters<typeof SettlementScheduler>[0]["onStep"]): SettlementScheduler {
+/** The payer's next cumulative amount on model 1: 100,000 above the latest voucher the node holds. */
+const nextAmount = (): bigint => (vouchers.latest(payer, 1n)?.cumulativeAmount ?? 0n) + 100_000n;
+
+function scheduler(onStep?: ConstructorParameters<typeof SettlementScheduler>[0]["onStep"], sender?: TxSender): SettlementScheduler {
   return new SettlementScheduler({
-    database, store, client: t.client, account: operator, chainId: t.chain.chainId, settlement: t.addresses.settlement, abis,
+    database, store, client: t.client, sender: sender ?? txSender(t.client, operator, t.chain.chainId, t.abis, t.addresses), chainId: t.chain.chainId, settlement: t.addresses.settlement, abis,
     manifests: async (datanet) => {
       assert.equal(datanet.root, DATANET_ROOT);
       return MANIFEST;
@@ -212,6 +217,85 @@ describe("settlement scheduler", () => {
     assert.equal(first?.amount, entry.cumulative);
     const second = document.batch.credits.find((c) => c.account === CONTRIBUTORS[1])!;
     assert.ok(BigInt(second.added) > 0n);
+  });
+
+  it("a settlement round and other writes through the same sender at once: every transaction mined, each its own nonce, none retried", async () => {
+    const warnings: string[] = [];
+    const sender = new TxSender({
+      client: t.client, account: operator, chainId: t.chain.chainId, abis: t.abis, addresses: t.addresses, receiptPollMs: 50,
+      logger: { info() {}, warn: (_o, message) => { warnings.push(message); } },
+    });
+    await served(sessionKey, payer, nextAmount(), "req-c1", [[1, 1_000_000]]);
+    const s = scheduler(undefined, sender);
+    const writes = [1n, 2n, 3n].map((amount) => sender.write({ contract: "token", functionName: "approve", args: [t.addresses.settlement, amount] }));
+    const [round, ...written] = await Promise.all([s.runOnce(), ...writes]);
+    assert.ok(round.redeemed, "the voucher was redeemed");
+    const redeem = s.journal.batches("redeem").at(-1)!;
+    const nonces = [redeem.nonce, ...(await Promise.all(written.map(async (w) => (await t.client.getTransaction({ hash: w.hash })).nonce)))];
+    assert.equal(new Set(nonces).size, nonces.length, `distinct nonces ${nonces.join(", ")}`);
+    assert.deepEqual(warnings, [], "no nonce collision, no retry");
+  });
+
+  it("a credit batch whose nonce another transaction took is dropped, and its records are credited by a later batch exactly once", async () => {
+    await t.rpc("evm_increaseTime", [86_400 * 2]); // the pending root becomes final
+    await t.rpc("evm_mine");
+    await served(sessionKey, payer, nextAmount(), "req-d1", [[3, 1_000_000]]);
+    const dying = scheduler((step, batch) => {
+      if (step === "signed" && batch.kind === "credit") throw new Error("killed after journaling the credit batch");
+    });
+    await assert.rejects(dying.runOnce(), /killed after journaling/);
+    const journaled = dying.journal.unfinished()[0];
+    assert.equal(journaled.kind, "credit");
+    // The operator's account sends something else with that nonce (another program, a restarted node's job).
+    await t.send(account(2), "token", "approve", [t.addresses.models, 1n]);
+
+    const s = scheduler();
+    const round = await s.runOnce();
+    assert.equal(round.resumed, 1);
+    assert.equal(s.journal.batch(journaled.id)!.status, "dropped");
+    assert.ok(round.credited, "rebuilt and settled");
+    const document = await store.getJson<SettlementDocument>(parseCid(round.credited.cid));
+    const ids = document.records.map((r) => r.requestId).sort();
+    assert.deepEqual(ids, ["req-c1", "req-d1"]);
+    assert.equal(s.journal.uncreditedPools().size, 0);
+    const creditBatches = s.journal.batches("credit").filter((b) => b.status === "settled").map((b) => JSON.parse(b.payload).recordIds as string[]);
+    assert.equal(creditBatches.flat().filter((id) => id === "req-d1").length, 1, "in one settled credit batch");
+  });
+
+  it("a credit root discarded by an upheld challenge gives its records back: the next root credits them once, on top of the final root", async () => {
+    const s = scheduler();
+    const discarded = s.journal.lastSettledCredit()!;
+    const discardedDoc = await store.getJson<SettlementDocument>(parseCid(JSON.parse(discarded.payload).cid));
+    const pools = await s.pools();
+    const challenger = account(8);
+    const bond = (await t.client.readContract({ address: pools, abi: abis.pools, functionName: "challengeBond" })) as bigint;
+    await t.send(account(0), "token", "transfer", [challenger.address, bond + parseEther("1")]);
+    await t.send(challenger, "token", "approve", [pools, bond]);
+    const viemChain = defineChain({ id: t.chain.chainId, name: "test", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [t.chain.rpcUrl] } } });
+    for (const [who, functionName, args] of [
+      [challenger, "challenge", [operator.address, discarded.chainBatchId]],
+      [account(0), "resolveChallenge", [operator.address, discarded.chainBatchId, challenger.address, true]],
+    ] as const) {
+      const wallet = createWalletClient({ account: who, chain: viemChain, transport: http(t.chain.rpcUrl) });
+      const hash = await wallet.writeContract({ address: pools, abi: abis.pools, functionName, args: args as never });
+      assert.equal((await t.client.waitForTransactionReceipt({ hash })).status, "success");
+    }
+    // Slashed below the minimum stake: the operator tops it up to keep settling.
+    if (!(await t.client.readContract({ address: t.addresses.nodes, abi: t.abis.nodes, functionName: "isActive", args: [operator.address] }))) {
+      await t.send(account(0), "token", "transfer", [operator.address, MIN_STAKE]);
+      await t.send(account(2), "token", "approve", [t.addresses.nodes, MIN_STAKE]);
+      await t.send(account(2), "nodes", "addStake", [MIN_STAKE]);
+    }
+
+    const round = await s.runOnce();
+    assert.equal(s.journal.batch(discarded.id)!.status, "discarded");
+    assert.ok(round.credited, "the records are credited again");
+    const document = await store.getJson<SettlementDocument>(parseCid(round.credited.cid));
+    assert.deepEqual(document.records.map((r) => r.requestId).sort(), discardedDoc.records.map((r) => r.requestId).sort());
+    // Built on the final root (the discarded one never counted): each account gains exactly what the discarded root added.
+    assert.deepEqual(document.batch.previousCredits, discardedDoc.batch.previousCredits);
+    assert.deepEqual(document.batch.credits, discardedDoc.batch.credits);
+    assert.equal(s.journal.uncreditedPools().size, 0);
   });
 });
 
