@@ -34,6 +34,17 @@ let browser: TestBrowser;
 let owner: WalletPage;
 let contributor: WalletPage;
 
+/** Polls `check` every 500 ms until it answers a value; fails after `timeoutMs`. */
+async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 /** The first entries of a prepared Jargon File part (as the stack's `--seed tiny` cuts them): a few KB, quick to train on. */
 function jargonExcerpt(name: string, bytes = 2_500): Buffer {
   const text = readFileSync(resolve(root, "scripts", "demo", "data", name), "utf8");
@@ -43,7 +54,7 @@ function jargonExcerpt(name: string, bytes = 2_500): Buffer {
 
 before(async () => {
   clearScreenshots();
-  stack = await startStack(DATA_DIR, ["--seed", "none"]);
+  stack = await startStack(DATA_DIR, ["--seed", "none", "--settle-interval", "5"]);
   browser = await launchBrowser();
   owner = await browser.openWalletPage(stack.rpcUrl, OWNER);
   contributor = await browser.openWalletPage(stack.rpcUrl, CONTRIBUTOR);
@@ -234,15 +245,40 @@ test("the whole story in the dApp against the stack npm start runs", { timeout: 
   assert.equal(owner.wallet.prompts.length, promptsBeforeChat, "no wallet prompt for a paid message");
   await shot(page, "12-playground-chat");
 
-  // Rewards: the answers are paid; credits appear once the node settles a batch (see the settle steps below).
-  await page.getByRole("link", { name: "Rewards" }).click();
-  await page.getByTestId("reward-totals").waitFor();
-  await shot(page, "13-rewards");
+  // Settle: the node's settlement scheduler (every 5 s here: the stack's --settle-interval) redeems the session key's
+  // vouchers and proposes a credit root over the answers' attribution; the root is pending for the dispute window.
+  const creditBatch = await waitUntil("the node's credit batch", async () => {
+    const settled = await client.getContractEvents({ address: stack.contracts.settlement!, abi: abis.settlement as Abi, eventName: "BatchSettled", fromBlock: 0n });
+    return settled.map((e) => e.args as { creditRoot: string; totalCredit: bigint; disputeUntil: bigint }).find((b) => BigInt(b.creditRoot) !== 0n && b.totalCredit > 0n);
+  }, 120_000);
+  const earners: WalletPage[] = [];
+  for (const wallet of [owner, contributor]) {
+    await wallet.page.getByRole("link", { name: "Rewards" }).click();
+    await wallet.page.getByTestId("reward-totals").waitFor();
+    if (await wallet.page.getByRole("cell", { name: /pending until/ }).isVisible()) earners.push(wallet);
+  }
+  assert.ok(earners.length > 0, "the credit root credits one of the two contributors at least");
+  await shot(earners[0].page, "13-rewards-pending");
+
+  // Test control of the local chain: its clock moves past the dispute window (no challenge came), then a block.
+  const { timestamp } = await client.getBlock();
+  await client.request({ method: "evm_increaseTime" as never, params: [Number(creditBatch.disputeUntil - timestamp + 1n)] as never });
+  await client.request({ method: "evm_mine" as never, params: [] as never });
+
+  // Claim: each credited contributor claims everything final in one transaction.
+  for (const wallet of earners) {
+    await wallet.page.reload();
+    await wallet.page.getByRole("cell", { name: "final" }).waitFor();
+    const before = await read<bigint>("token", "balanceOf", [wallet.wallet.account.address]);
+    await sendTransaction(wallet.page, "Claim from 1 node", wallet.page.getByTestId("reward-totals").locator("xpath=dt[.='Claimed']/following-sibling::dd[1]").filter({ hasNotText: /^0 TRIB$/ }));
+    assert.ok((await read<bigint>("token", "balanceOf", [wallet.wallet.account.address])) > before, "the claim paid the contributor");
+  }
+  await shot(earners[0].page, "14-rewards-claimed");
 
   // Nodes: the stack's node (training, serving) with its job; the wallet registers a node of its own and leaves.
   await page.getByRole("link", { name: "Nodes" }).click();
   await page.getByRole("link", { name: "Job #1" }).waitFor({ timeout: 30_000 });
-  await shot(page, "14-nodes");
+  await shot(page, "15-nodes");
   await page.getByLabel("Peer id").fill("12D3KooWE2eTestPeer");
   // No node answers there (port 9, discard), whatever else runs on this machine.
   await page.getByLabel("API endpoint").fill("http://127.0.0.1:9");
@@ -252,6 +288,6 @@ test("the whole story in the dApp against the stack npm start runs", { timeout: 
 
   await page.getByRole("link", { name: "Settings" }).click();
   await page.getByLabel("Node URL").waitFor();
-  await shot(page, "15-settings");
+  await shot(page, "16-settings");
   assert.deepEqual([...owner.remoteRequests, ...contributor.remoteRequests], [], "the dApp reached outside 127.0.0.1");
 });

@@ -13,6 +13,7 @@
  * stream from the engine's worker, and the attribution of the output ends the response in a `tributary`
  * field (the last SSE event before `[DONE]` when streaming).
  */
+import { hijackWithHeaders } from "../api/hijack.ts";
 import { randomBytes } from "node:crypto";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Address } from "viem";
@@ -220,8 +221,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
       }
 
       // Streaming: the voucher is stored; from here the response is ours to write.
-      reply.hijack();
-      const sse = new SseWriter(reply.raw);
+      const sse = new SseWriter(hijackWithHeaders(reply));
       sse.open({ "x-request-id": id });
       const delta = (text: string | null, finishReason: string | null, role?: string) => kind === "chat"
         ? { ...chunkBase, choices: [{ index: 0, delta: role === undefined ? (text === null ? {} : { content: text }) : { role, content: text ?? "" }, logprobs: null, finish_reason: finishReason }] }
