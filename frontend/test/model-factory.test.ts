@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { interpretEvaluation, InvalidEvaluationReportError, parseEvaluationReport } from "../src/lib/evaluation.ts";
 import { estimateTraining, formatDuration, formFromPreset, HYPERPARAMETER_PRESETS, matchingPreset, validateHyperparameterForm } from "../src/lib/hyperparameters.ts";
-import { applyJobEvent, EMPTY_LIVE_JOB, lossPath } from "../src/lib/job-progress.ts";
+import { applyJobEvent, currentPhase, EMPTY_LIVE_JOB, lossPath } from "../src/lib/job-progress.ts";
 import { uploadHyperparameters, watchJobEvents, type EventSourceLike } from "../src/node-api/jobs.ts";
 import { href, parseRoute } from "../src/router.ts";
 import { validateHyperparameters } from "../../nodes/src/jobs/hyperparameters.ts";
@@ -81,14 +81,28 @@ describe("evaluation report", () => {
 
 describe("live job progress", () => {
   it("folds job and progress events into one view and one loss point per step", () => {
-    let state = applyJobEvent(EMPTY_LIVE_JOB, "job", { jobId: "1", status: "running", phase: "train" });
+    // The record names the last phase completed (verify): the job is training.
+    let state = applyJobEvent(EMPTY_LIVE_JOB, "job", { jobId: "1", status: "running", phase: "verify" });
     state = applyJobEvent(state, "progress", { step: 1, totalSteps: 4, loss: 3.2, etaSeconds: 30 });
     state = applyJobEvent(state, "progress", { step: 2, totalSteps: 4, loss: 2.9, etaSeconds: 20 });
     state = applyJobEvent(state, "progress", { step: 2, loss: 2.8 });
-    state = applyJobEvent(state, "progress", { message: "evaluating" });
-    expect(state).toMatchObject({ status: "running", phase: "train", step: 2, totalSteps: 4, etaSeconds: 20, message: "evaluating" });
+    state = applyJobEvent(state, "progress", { message: "almost there" });
+    expect(state).toMatchObject({ status: "running", phase: "train", step: 2, totalSteps: 4, etaSeconds: 20, message: "almost there" });
     expect(state.losses).toEqual([{ step: 1, loss: 3.2 }, { step: 2, loss: 2.8 }]);
+    // Training completed: evaluating now; the training ETA and message are gone, the curve stays.
+    state = applyJobEvent(state, "job", { jobId: "1", status: "running", phase: "train" });
+    expect(state).toMatchObject({ phase: "evaluate", etaSeconds: undefined, message: undefined, step: 2 });
+    expect(state.losses).toHaveLength(2);
     expect(applyJobEvent(state, "job", { status: "failed", reason: "train failed: out of memory" }).reason).toMatch(/out of memory/);
+  });
+
+  it("names the phase a running job is in from the last one its record says it completed", () => {
+    expect(currentPhase("running", null)).toBe("fetch");
+    expect(currentPhase("running", "fetch")).toBe("verify");
+    expect(currentPhase("running", "upload")).toBe("submit");
+    expect(currentPhase("completed", "submit")).toBe("submit");
+    expect(currentPhase("failed", "train")).toBe("train");
+    expect(currentPhase("claimed", null)).toBeNull();
   });
 
   it("takes a finished job's recorded loss curve from its record, leaving out malformed points", () => {

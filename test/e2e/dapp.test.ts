@@ -46,7 +46,7 @@ async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, t
 }
 
 /** The first entries of a prepared Jargon File part (as the stack's `--seed tiny` cuts them): a few KB, quick to train on. */
-function jargonExcerpt(name: string, bytes = 2_500): Buffer {
+function jargonExcerpt(name: string, bytes = 600): Buffer {
   const text = readFileSync(resolve(root, "scripts", "demo", "data", name), "utf8");
   const cut = text.indexOf("\n## ", bytes);
   return Buffer.from(cut === -1 ? text : text.slice(0, cut + 1));
@@ -188,6 +188,15 @@ test("the whole story in the dApp against the stack npm start runs", { timeout: 
   assert.equal(await page.getByRole("button", { name: "Store the hyper-parameters on the node" }).isDisabled(), true);
   await page.getByLabel(/^tiny/).check();
   assert.equal(await page.getByLabel("LoRA rank").inputValue(), "4");
+  // From the tiny preset, many passes at a higher rate over this very small Datanet: the adapter learns its text by
+  // heart (the evaluation says so), so its answers hold spans found in the Datanet, which attribution pays for.
+  await page.getByLabel("LoRA rank", { exact: true }).fill("8");
+  await page.getByLabel("Learning rate", { exact: true }).fill("0.01");
+  await page.getByLabel("Epochs", { exact: true }).fill("100");
+  await page.getByLabel("Batch size", { exact: true }).fill("1");
+  await page.getByLabel("k_proj").check();
+  await page.getByLabel("o_proj").check();
+  await page.getByText("Custom: you changed the preset in the advanced panel.").waitFor();
   await page.getByRole("button", { name: "Store the hyper-parameters on the node" }).click();
   await page.getByRole("button", { name: "Hyper-parameters stored" }).waitFor({ timeout: 30_000 });
   await approveThen(page, "Allow the model registry to take the fee", "Pay and create the training job");
@@ -198,7 +207,8 @@ test("the whole story in the dApp against the stack npm start runs", { timeout: 
   // model; the node's record keeps the loss curve, so it stays on the page once the job is done.
   await page.getByTestId("live-phase").getByText(/^(fetch|verify|train|evaluate|sketch|upload|submit)$/).or(page.getByTestId("live-status").getByText("completed")).first()
     .waitFor({ timeout: 120_000 });
-  await shot(page, "09-job-live");
+  await page.getByRole("progressbar", { name: "Training progress" }).waitFor({ timeout: 120_000 });
+  await shot(page, "09-job-training");
   await page.getByTestId("live-status").getByText("completed").waitFor({ timeout: 300_000 });
   await page.getByTestId("loss-curve").waitFor();
   await page.getByRole("heading", { name: "Evaluation" }).waitFor({ timeout: 30_000 });
@@ -233,13 +243,18 @@ test("the whole story in the dApp against the stack npm start runs", { timeout: 
   await page.getByLabel("Longest answer (tokens)").fill("24");
   // Completion mode: the adapter continues text of the kind it was trained on.
   await page.getByLabel(/^Complete/).check();
-  await page.getByLabel("Message").fill("## hacker\n\n*n.*\n\n");
+  await page.getByLabel("Message").fill("# The Jargon File 4.4.7: entries");
   await page.getByRole("button", { name: "Send" }).click();
   await page.getByText(/Attributed to \d+ contributors?/).waitFor({ timeout: 180_000 });
   await page.getByTestId("spent").getByText(/paid 1 answer/).waitFor();
-  await page.getByText(/Attributed to/).click();
-  await page.getByRole("list", { name: "Contributors and their shares" }).waitFor();
-  await page.getByLabel("Message").fill("## kludge\n\n");
+  const answer = (await page.locator(".answer").first().textContent()) ?? "";
+  assert.match(answer, /Attributed to [1-9]\d* contributors?/, `the answer is attributed: ${answer}`);
+  // The answer's spans found in the Datanet are highlighted; choosing one names the contributions holding it.
+  await page.locator("mark button").first().click();
+  await page.getByRole("link", { name: /^contribution #[12]$/ }).first().waitFor();
+  await page.getByText(/Attributed to/).first().click();
+  await page.getByRole("list", { name: "Contributors and their shares" }).first().waitFor();
+  await page.getByLabel("Message").fill("From the Jargon File");
   await page.getByRole("button", { name: "Send" }).click();
   await page.getByTestId("spent").getByText(/paid 2 answers/).waitFor({ timeout: 180_000 });
   assert.equal(owner.wallet.prompts.length, promptsBeforeChat, "no wallet prompt for a paid message");

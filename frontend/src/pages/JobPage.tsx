@@ -126,6 +126,8 @@ function LiveProgress({ jobId }: { jobId: bigint }) {
     );
   }, [nodeUrl, jobId]);
   const fraction = live.step !== undefined && live.totalSteps ? Math.min(1, live.step / live.totalSteps) : undefined;
+  // Once the node is done with the job, the last phase's ETA and message are history, not news.
+  const ended = live.status === "completed" || live.status === "failed";
   return (
     <section className="panel" aria-labelledby="progress-heading">
       <h2 id="progress-heading">Training on the node</h2>
@@ -134,7 +136,7 @@ function LiveProgress({ jobId }: { jobId: bigint }) {
         <dt>Node status</dt>
         <dd data-testid="live-status">{live.status ?? "waiting for a node"}</dd>
         <dt>Phase</dt>
-        <dd data-testid="live-phase">{live.phase ?? "none yet"}</dd>
+        <dd data-testid="live-phase">{live.status === "completed" ? "all done" : (live.phase ?? "none yet")}</dd>
         {live.step !== undefined && (
           <>
             <dt>Step</dt>
@@ -144,7 +146,7 @@ function LiveProgress({ jobId }: { jobId: bigint }) {
             </dd>
           </>
         )}
-        {live.etaSeconds !== undefined && (
+        {live.etaSeconds !== undefined && !ended && (
           <>
             <dt>Time left</dt>
             <dd>about {formatDuration(live.etaSeconds)}</dd>
@@ -164,7 +166,7 @@ function LiveProgress({ jobId }: { jobId: bigint }) {
         )}
       </dl>
       {fraction !== undefined && <progress max={1} value={fraction} aria-label="Training progress" />}
-      {live.message && <p>{live.message}</p>}
+      {live.message && !ended && <p>{live.message}</p>}
       <LossCurve points={live.losses} />
     </section>
   );
