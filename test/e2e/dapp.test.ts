@@ -21,7 +21,9 @@ import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import type { Page } from "playwright-core";
 import { createPublicClient, http, type Abi } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
 import { loadProtocolAbis } from "../../nodes/src/chain/contracts.ts";
+import { HARDHAT_MNEMONIC } from "./test-wallet.ts";
 import { clearScreenshots, connectWallet, launchBrowser, root, SCREENSHOTS, sendTransaction, shot, startStack, type Stack, type TestBrowser, type WalletPage } from "./harness.ts";
 
 const DATA_DIR = resolve(root, ".data", "e2e", "stack");
@@ -162,6 +164,10 @@ test("the whole story in the dApp against the stack npm start runs", { timeout: 
   // The owner's accepted contribution released its stake, and the rejection forfeited one to the Datanet.
   await sendTransaction(page, "Withdraw 1 released stake", page.getByTestId("balance").getByText("1,000 TRIB", { exact: true }));
   await sendTransaction(page, "Withdraw forfeited stakes", page.getByTestId("balance").getByText("1,001 TRIB", { exact: true }));
+  // The owner appoints a curator.
+  const curator = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: 3 }).address;
+  await page.getByLabel("Curator address").fill(curator);
+  await sendTransaction(page, "Appoint curator", page.locator(".plain-list code", { hasText: curator }));
   await shot(page, "05-datanet");
   await page.setViewportSize({ width: 390, height: 844 });
   await shot(page, "06-datanet-phone");
@@ -257,6 +263,8 @@ test("the whole story in the dApp against the stack npm start runs", { timeout: 
   await page.getByLabel("Message").fill("From the Jargon File");
   await page.getByRole("button", { name: "Send" }).click();
   await page.getByTestId("spent").getByText(/paid 2 answers/).waitFor({ timeout: 180_000 });
+  // Paid when sent; the answer streams in, and its attribution comes with the end of the stream.
+  await page.getByText(/Attributed to \d+ contributors?/).nth(1).waitFor({ timeout: 180_000 });
   assert.equal(owner.wallet.prompts.length, promptsBeforeChat, "no wallet prompt for a paid message");
   await shot(page, "12-playground-chat");
 
@@ -301,8 +309,13 @@ test("the whole story in the dApp against the stack npm start runs", { timeout: 
   await sendTransaction(page, "Register the node", page.getByText("Your node is registered."));
   await sendTransaction(page, "Begin unbonding", page.getByText(/Your node is unbonding until/));
 
+  // Settings: pointed at a node that does not answer (port 9, discard), the pages say so in words.
   await page.getByRole("link", { name: "Settings" }).click();
-  await page.getByLabel("Node URL").waitFor();
+  await page.getByLabel("Node URL").fill("http://127.0.0.1:9");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Saved.").waitFor();
   await shot(page, "16-settings");
+  await page.getByRole("link", { name: "Playground" }).click();
+  await page.getByText(/Could not list the node's models/).waitFor({ timeout: 30_000 });
   assert.deepEqual([...owner.remoteRequests, ...contributor.remoteRequests], [], "the dApp reached outside 127.0.0.1");
 });

@@ -65,7 +65,7 @@ export function RewardsPage() {
                 <dt>Claimed</dt>
                 <dd>{formatToken(summary.claimed)}</dd>
               </dl>
-              <TransactionButton call={summary.claims.length > 0 ? claimManyCall(pools, address!, summary.claims) : null} label="Nothing to claim yet" />
+              <TransactionButton call={summary.claims.length > 0 ? claimManyCall(pools, address!, summary.claims) : null} label={summary.claimed > 0n ? "Nothing left to claim" : "Nothing to claim yet"} />
               {summary.missingProofs.length > 0 && (
                 <p className="field-error">
                   The final credits of {summary.missingProofs.map(shortAddress).join(", ")} could not be proven: neither the node's API nor the gateway at {nodeUrl} gave the batch document.
