@@ -111,11 +111,16 @@ try {
   };
   const span = (phase: string) => (at("phase completed", phase) - at("phase started", phase)) / 1000;
   const tokenize = (at("training started") - at("phase started", "train")) / 1000;
+  // The evaluate phase's attribution section logs its own seconds ("attribution quality measured").
+  const attributionLine = lines.find((l) => l.jobId === jobId && l.msg === "attribution quality measured") as
+    { seconds?: number; verdict?: string; canaries?: number; candidates?: number } | undefined;
+  const attributionSeconds = attributionLine?.seconds ?? 0;
   const rows: Array<[string, number]> = [
     ["fetch", span("fetch")], ["verify", span("verify")], ["tokenize", tokenize], ["train", span("train") - tokenize],
-    ["evaluate", span("evaluate")], ["sketch", span("sketch")], ["upload", span("upload")],
-    ["submit", (at("result submitted") - at("phase completed", "upload")) / 1000],
+    ["sketch", span("sketch")], ["evaluate: perplexity, memorization", span("evaluate") - attributionSeconds], ["evaluate: attribution quality", attributionSeconds],
+    ["upload", span("upload")], ["submit", (at("result submitted") - at("phase completed", "upload")) / 1000],
   ];
+  const seconds = (name: string) => rows.find(([n]) => n === name)![1];
   const total = (at("result submitted") - at("phase started", "fetch")) / 1000;
   const train = job.outputs.train as { steps: number; finalLoss: number };
   const sketchLine = lines.find((l) => l.jobId === jobId && l.msg === "gradient sketch built") as { examples?: number; checkpoints?: number; bytes?: number } | undefined;
@@ -136,8 +141,10 @@ try {
     "",
     "fetch rebuilds the version's training set from IPFS and checks each contribution against the Merkle root; tokenize counts the",
     "windows with the engine's tokenizer; sketch builds the span index and the gradient sketch (every training example's projected",
-    "gradient, k = 256, at each checkpoint); submit is `submitResult` sent and mined.",
-    `The sketch costs ${(rows[5][1] / rows[3][1]).toFixed(1)}× the training: a forward and backward pass over every training window at each of`,
+    "gradient, k = 256, at each checkpoint); evaluate compares adapter and base model, then measures attribution quality: the adapter's",
+    `answers to ${attributionLine?.canaries ?? "?"} held-out canary prompts and to prompts from the base model's control text, attributed with the job's index and sketch`,
+    `(verdict: ${attributionLine?.verdict ?? "?"}, over ${attributionLine?.candidates ?? "?"} contributions); submit is \`submitResult\` sent and mined.`,
+    `The sketch costs ${(seconds("sketch") / seconds("train")).toFixed(1)}× the training: a forward and backward pass over every training window at each of`,
     `the ${sketchLine?.checkpoints ?? "?"} checkpoints (training passes over them once), per-example gradients split out and projected. fetch is short here because the contributions were uploaded`,
     "through this node and are already in its blockstore (a node fetching from peers adds the bitswap transfer).",
   ].join("\n");

@@ -148,7 +148,7 @@ export async function seedDemo(options: SeedOptions): Promise<{ modelId: bigint 
   const job = await chain.read<{ status: number; modelId: bigint }>("models", "getJob", [BigInt(jobCount)]);
   let modelId = job.modelId;
   if (modelId === 0n) {
-    say(`the node is training job ${jobCount} (fetch, verify, train, evaluate, sketch, upload, submit); progress below`);
+    say(`the node is training job ${jobCount} (fetch, verify, train, sketch, evaluate, upload, submit); progress below`);
     let lastShown = 0;
     await cli("job watch", MODEL_BUILDER, ["job", "watch", String(jobCount), ...node, "--wait", "600"], (line) => {
       // Phase changes always; step lines at most every 5 s.

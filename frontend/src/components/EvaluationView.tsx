@@ -1,8 +1,10 @@
 /**
- * An evaluation report as bar plots (base vs adapter perplexity on held-out and control text, memorization rate,
- * attribution quality when present) and its verdict in plain words.
+ * An evaluation report as bar plots (base vs adapter perplexity on held-out and control text, memorization rate)
+ * and its verdict in plain words, then its attribution-quality part when the report has one.
  */
 import { interpretEvaluation, parseEvaluationReport, type EvaluationReport } from "../lib/evaluation.ts";
+import { AttributionQualityView } from "./AttributionQualityView.tsx";
+import { BarChart } from "./BarChart.tsx";
 
 const VERDICT_TITLES: Record<string, string> = {
   specialized: "Specialized",
@@ -38,39 +40,15 @@ export function EvaluationView({ document }: { document: unknown }) {
         ))}
       </ul>
       <BarChart title="Perplexity (lower is better)" bars={bars.map((b) => ({ label: `${b.group} ${b.label}`, value: b.value, accent: b.label === "adapter" }))} format={(v) => v.toFixed(1)} />
-      {(report.memorization || report.attributionQuality !== undefined) && (
+      {report.memorization && (
         <BarChart
           title="Rates"
           max={1}
-          bars={[
-            ...(report.memorization ? [{ label: "Memorization rate", value: report.memorization.rate, accent: report.memorization.rate >= 0.2 }] : []),
-            ...(report.attributionQuality !== undefined ? [{ label: "Attribution quality", value: report.attributionQuality, accent: false }] : []),
-          ]}
+          bars={[{ label: "Memorization rate", value: report.memorization.rate, accent: report.memorization.rate >= 0.2 }]}
           format={(v) => `${(v * 100).toFixed(1)}%`}
         />
       )}
+      {report.attribution && <AttributionQualityView quality={report.attribution} />}
     </div>
-  );
-}
-
-/** Horizontal bars: readable at phone width, each value written beside its bar and in the accessible name. */
-export function BarChart({ title, bars, format, max }: { title: string; bars: { label: string; value: number; accent: boolean }[]; format: (v: number) => string; max?: number }) {
-  const top = max ?? Math.max(...bars.map((b) => b.value), 1e-9);
-  const rowH = 26;
-  const labelW = 150;
-  const barW = 170;
-  return (
-    <figure className="plot">
-      <svg viewBox={`0 0 ${labelW + barW + 60} ${bars.length * rowH + 4}`} role="img" aria-label={`${title}: ${bars.map((b) => `${b.label} ${format(b.value)}`).join(", ")}`}>
-        {bars.map((b, i) => (
-          <g key={b.label} transform={`translate(0 ${i * rowH})`}>
-            <text x={labelW - 6} y={17} textAnchor="end" className="tick">{b.label}</text>
-            <rect x={labelW} y={4} height={rowH - 8} width={Math.max(1, (Math.min(b.value, top) / top) * barW)} className={b.accent ? "bar accent" : "bar"} />
-            <text x={labelW + Math.max(1, (Math.min(b.value, top) / top) * barW) + 4} y={17} className="tick">{format(b.value)}</text>
-          </g>
-        ))}
-      </svg>
-      <figcaption>{title}</figcaption>
-    </figure>
   );
 }

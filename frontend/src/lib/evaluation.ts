@@ -1,6 +1,7 @@
 /**
- * The evaluation report a training node puts on IPFS (format tributary.evaluation/1, written by the node's
- * evaluate phase), read defensively, and what it means in plain words.
+ * The evaluation report a training node puts on IPFS (format tributary.evaluation/2, written by the node's
+ * evaluate phase; /1 reports, without the attribution section, still read), read defensively, and what it means in
+ * plain words.
  */
 
 export interface LossReport {
@@ -19,11 +20,40 @@ export interface EvaluationReport {
   heldOut: LossComparison;
   control?: LossComparison;
   memorization?: { rate: number; memorized: number; sampled: number; copyLength: number };
-  /** How well the attribution index explains held-out text, when the node measured it (0..1). */
-  attributionQuality?: number;
+  /** The report's attribution section (nodes/src/attribution/attribution-quality-report.ts), when it has one. */
+  attribution?: AttributionQuality;
   heldOutContributions?: number;
   /** Nothing could be held out (a one-contribution version): the "held-out" numbers are on training text. */
   heldOutIsTrainingData: boolean;
+}
+
+export type AttributionVerdict = "reliable" | "weak" | "chance" | "not-measurable";
+const ATTRIBUTION_VERDICTS: readonly string[] = ["reliable", "weak", "chance", "not-measurable"];
+
+/** Top-1 accuracy and mean reciprocal rank of the true contributor, both in [0, 1]. */
+export interface RankFigures {
+  top1: number;
+  mrr: number;
+}
+
+/**
+ * How reliably the model's outputs are credited to the right contributor, measured by the training node on the
+ * model's own Datanet: held-out probes (prompts from contributor text the adapter never saw) and, when measured,
+ * prompts from outside the Datanet. Figures are those of the combined method (span and gradient mixed).
+ */
+export interface AttributionQuality {
+  verdict: AttributionVerdict;
+  /** The node's verdict in plain words (its figures included). */
+  summary: string;
+  probes: number;
+  candidates: number;
+  chance: RankFigures;
+  /** The adapter's answers to the probe prompts; absent when the Datanet was too small to measure. */
+  answers?: RankFigures;
+  /** The probes' own text, which is Datanet text: how copied text is credited. */
+  copied?: RankFigures;
+  /** Share of unrelated answers credited to one contribution at the threshold; null when not measured. */
+  unrelatedFalsePositiveRate: number | null;
 }
 
 export class InvalidEvaluationReportError extends Error {
@@ -46,18 +76,44 @@ function comparison(value: unknown, where: string): LossComparison {
   return { base, adapter, lossDelta: isNumber(v.lossDelta) ? v.lossDelta : adapter.loss - base.loss };
 }
 
+const rankFigures = (value: unknown): RankFigures | undefined => {
+  const v = value as { top1Accuracy?: unknown; meanReciprocalRank?: unknown } | null | undefined;
+  return v && isNumber(v.top1Accuracy) && isNumber(v.meanReciprocalRank) ? { top1: v.top1Accuracy, mrr: v.meanReciprocalRank } : undefined;
+};
+
+/**
+ * The attribution section, or undefined when the report has none (reports before tributary.evaluation/2) or it is
+ * not one this dApp can read: the rest of the report still shows.
+ */
+export function parseAttributionQuality(value: unknown): AttributionQuality | undefined {
+  const v = value as Record<string, any> | null | undefined;
+  if (!v || typeof v !== "object" || typeof v.schema !== "string" || !v.schema.startsWith("tributary.attribution-quality/")) return undefined;
+  const assessment = v.assessment as Record<string, unknown> | undefined;
+  const chance = rankFigures(v.chance);
+  if (!assessment || typeof assessment.verdict !== "string" || !ATTRIBUTION_VERDICTS.includes(assessment.verdict) || typeof assessment.summary !== "string"
+    || !chance || !isNumber(v.canaries) || !isNumber(v.candidates)) return undefined;
+  const verdict = assessment.verdict as AttributionVerdict;
+  const answers = v.measured === true ? rankFigures(v.generated?.combined) : undefined;
+  return {
+    verdict, summary: assessment.summary, probes: v.canaries, candidates: v.candidates, chance,
+    ...(answers ? { answers } : {}),
+    ...(v.measured === true && rankFigures(v.reference?.combined) ? { copied: rankFigures(v.reference.combined) } : {}),
+    unrelatedFalsePositiveRate: isNumber(assessment.unrelatedFalsePositiveRate) ? assessment.unrelatedFalsePositiveRate : null,
+  };
+}
+
 /** Reads the report document; throws InvalidEvaluationReportError naming what is missing. */
 export function parseEvaluationReport(document: unknown): EvaluationReport {
   if (!document || typeof document !== "object") throw new InvalidEvaluationReportError("The evaluation report is not a JSON object.");
   const doc = document as Record<string, unknown>;
   const report = (doc.report ?? doc) as Record<string, unknown>;
   const memorization = report.memorization as EvaluationReport["memorization"] | undefined;
-  const quality = report.attributionQuality ?? doc.attributionQuality;
+  const attribution = parseAttributionQuality(doc.attribution);
   return {
     heldOut: comparison(report, "held-out"),
     control: report.control ? comparison(report.control, "control") : undefined,
     memorization: memorization && isNumber(memorization.rate) ? memorization : undefined,
-    attributionQuality: isNumber(quality) ? quality : undefined,
+    ...(attribution ? { attribution } : {}),
     heldOutContributions: isNumber(doc.heldOutContributions) ? doc.heldOutContributions : undefined,
     heldOutIsTrainingData: doc.heldOutIsTrainingData === true,
   };
@@ -88,7 +144,6 @@ export function interpretEvaluation(report: EvaluationReport): { verdict: Verdic
   if (report.memorization) {
     details.push(`It continued ${report.memorization.memorized} of ${report.memorization.sampled} training prefixes with ${report.memorization.copyLength} training tokens verbatim (${pct(report.memorization.rate)}).`);
   }
-  if (report.attributionQuality !== undefined) details.push(`The attribution index explains ${pct(report.attributionQuality)} of held-out text.`);
 
   if (memorizationRate !== undefined && memorizationRate >= 0.2) {
     return { verdict: "memorizing", summary: "Memorizing: the adapter repeats its training text word for word instead of generalizing. Train for fewer epochs, at a lower learning rate or rank, or on more data.", details };

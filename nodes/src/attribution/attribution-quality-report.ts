@@ -16,6 +16,12 @@
  * output is attributed. Per method: top-1 accuracy and mean reciprocal rank of the canary's
  * contribution (ties ranked against it), abstentions (outputs without any evidence, whose pool
  * would stay unattributed), and the chance level of a method that ranks contributions at random.
+ * Given prompts from outside the Datanet, it also attributes the adapter's answers to them ("unrelated")
+ * and counts those credited to one contribution with a share of at least the threshold: false positives.
+ * `assessAttributionQuality` (attribution-quality-verdict.ts) turns the figures into a verdict in words.
+ *
+ * A Datanet too small to measure (`attributionNotMeasurable`) gets `unmeasuredAttributionQuality` instead:
+ * the counts and the reason, and no figure that would mean nothing.
  */
 import type { LlamaModel } from "../engine/model/llama.ts";
 import type { LoraAdapter } from "../engine/lora/adapter.ts";
@@ -29,8 +35,10 @@ import { gradientInfluence, type GradientSketch } from "./gradient-influence.ts"
 import { outputGradients } from "./output-gradients.ts";
 import type { SpanIndex } from "./span-index.ts";
 import { PPM, scoresToPpm, type ContributionWeight } from "./weights.ts";
+import { assessAttributionQuality, attributionNotMeasurable, type AttributionAssessment, type NotMeasurableReason } from "./attribution-quality-verdict.ts";
 
-export const ATTRIBUTION_QUALITY_SCHEMA = "tributary.attribution-quality/1";
+/** /2 added `measured`, `unrelated`, `assessment` and `seconds`, and the unmeasured form. */
+export const ATTRIBUTION_QUALITY_SCHEMA = "tributary.attribution-quality/2";
 
 export type CanaryMode = "held-out" | "planted";
 
@@ -122,6 +130,10 @@ export interface AttributionQualityInput {
   mixPpm?: number;
   /** A prediction is made when the top contribution's share reaches this (default 0.5). */
   threshold?: number;
+  /** Prompts from outside the Datanet (e.g. the base model's control text): the adapter's answers to them should credit no one. */
+  unrelatedPrompts?: readonly Int32Array[];
+  /** The span index holds the canaries' text (the node's index of the whole version): the reference outputs are then copied Datanet text. */
+  referenceIndexed?: boolean;
 }
 
 export interface MethodQuality {
@@ -137,8 +149,21 @@ export interface MethodQuality {
   precision: number | null;
 }
 
+export type AttributionMethod = "span" | "gradient" | "combined";
+
+export interface UnrelatedQuality {
+  /** Answers to prompts from outside the Datanet that were attributed. */
+  probes: number;
+  /** Per method: answers whose top contribution's share reached the threshold (false positives), and answers with no evidence. */
+  crossing: Record<AttributionMethod, number>;
+  abstentions: Record<AttributionMethod, number>;
+  /** crossing / probes. */
+  falsePositiveRate: Record<AttributionMethod, number>;
+}
+
 export interface AttributionQualitySection {
   schema: typeof ATTRIBUTION_QUALITY_SCHEMA;
+  measured: true;
   mode: CanaryMode;
   canaries: number;
   tooShort: number;
@@ -156,6 +181,53 @@ export interface AttributionQualitySection {
   reference: Record<"span" | "gradient" | "combined", MethodQuality>;
   /** Generated continuations that reproduce the canary's continuation exactly (memorization of the canary). */
   reproduced: number;
+  /** The adapter's answers to unrelated prompts; null when none were given. */
+  unrelated: UnrelatedQuality | null;
+  /** The figures' verdict in words (attribution-quality-verdict.ts). */
+  assessment: AttributionAssessment;
+  /** Seconds the measurement took (decoding and attributing every output). */
+  seconds: number;
+}
+
+/** The section of a model whose Datanet is too small to measure (or that has no gradient sketch): counts and the reason, no figures. */
+export interface UnmeasuredAttributionQuality {
+  schema: typeof ATTRIBUTION_QUALITY_SCHEMA;
+  measured: false;
+  mode: CanaryMode;
+  canaries: number;
+  tooShort: number;
+  candidates: number;
+  promptTokens: number;
+  outputTokens: number;
+  chance: { top1Accuracy: number; meanReciprocalRank: number };
+  assessment: AttributionAssessment;
+  seconds: number;
+}
+
+/** What the evaluation report's `attribution` field holds. */
+export type AttributionQualityOutcome = AttributionQualitySection | UnmeasuredAttributionQuality;
+
+/** Top-1 and MRR of a method that ranks `candidates` contributions uniformly at random. */
+export function chanceLevels(candidates: number): { top1Accuracy: number; meanReciprocalRank: number } {
+  if (candidates < 1) return { top1Accuracy: 0, meanReciprocalRank: 0 };
+  let rr = 0;
+  for (let r = 1; r <= candidates; r++) rr += 1 / r;
+  return { top1Accuracy: 1 / candidates, meanReciprocalRank: rr / candidates };
+}
+
+/** The section without figures, for a Datanet `attributionNotMeasurable` rejects (or a forced reason). */
+export function unmeasuredAttributionQuality(input: {
+  mode: CanaryMode; canaries: number; tooShort: number; candidates: number; promptTokens: number; outputTokens: number; reason?: NotMeasurableReason;
+}): UnmeasuredAttributionQuality {
+  const reason = input.reason ?? attributionNotMeasurable({ candidates: input.candidates, probes: input.canaries });
+  if (reason === null) throw new InvalidParameterError(`${input.canaries} canaries over ${input.candidates} contributions can be measured: call attributionQualityReport.`, { canaries: input.canaries });
+  const assessment = assessAttributionQuality({
+    candidates: input.candidates, probes: input.canaries, probeTokens: (input.mode === "held-out" ? 2 : 1) * (input.promptTokens + input.outputTokens), notMeasurable: reason,
+  });
+  return {
+    schema: ATTRIBUTION_QUALITY_SCHEMA, measured: false, mode: input.mode, canaries: input.canaries, tooShort: input.tooShort, candidates: input.candidates,
+    promptTokens: input.promptTokens, outputTokens: input.outputTokens, chance: chanceLevels(input.candidates), assessment, seconds: 0,
+  };
 }
 
 /**
@@ -215,6 +287,7 @@ function methodQuality(perOutput: readonly { weights: readonly ContributionWeigh
 
 /** The attribution section of the evaluation report; merge it as `{ ...evaluationReport, attribution: section }`. */
 export function attributionQualityReport(input: AttributionQualityInput): AttributionQualitySection {
+  const started = performance.now();
   const { model, sketch, index, split } = input;
   if (!sketch.provenance) throw new InvalidParameterError("The gradient sketch names no provenance: build it with buildGradientSketch.", { field: "sketch" });
   if (split.canaries.length === 0) throw new InvalidParameterError("No canaries: every drawn contribution was too short; lower promptTokens + outputTokens.", { tooShort: split.tooShort.length });
@@ -224,38 +297,68 @@ export function attributionQualityReport(input: AttributionQualityInput): Attrib
   const candidates = new Set([...sketch.exampleContributionIds, ...index.contributionIds]).size;
   const outputTokens = split.canaries[0].reference.length;
 
+  const unrelatedPrompts = input.unrelatedPrompts ?? [];
   const previous = model.getAdapter();
   model.setAdapter(input.adapter);
   let generated: Int32Array[];
+  let unrelatedOutputs: Int32Array[];
   try {
     generated = split.canaries.map((c) => greedyContinuation(model, c.prompt, c.reference.length));
+    unrelatedOutputs = unrelatedPrompts.map((prompt) => greedyContinuation(model, prompt, outputTokens));
   } finally {
     model.setAdapter(previous);
   }
+  const fromRecord = (weights: readonly { contributionId: string; ppm: number }[]) => weights.map((w) => ({ contributionId: BigInt(w.contributionId), ppm: w.ppm }));
+  // Each output attributed as a paid output is: span evidence against the index, its gradients at the sketch's checkpoints, both mixed.
+  const weightsOf = (prompt: Int32Array, tokens: Int32Array, requestId: string): Record<AttributionMethod, ContributionWeight[]> => {
+    const gradients = outputGradients(model, sketch.provenance!, input.checkpoints, prompt, tokens);
+    const common = { requestId, model: { id: 0n, cid: "evaluation" }, datanet: { id: 0n, version: 0 }, outputTokens: tokens, index };
+    return {
+      span: fromRecord(attribute(common).weights),
+      gradient: scoresToPpm(gradientInfluence(sketch, gradients)),
+      combined: fromRecord(attribute({ ...common, gradients: { sketch, output: gradients, prompt, backend: input.backend }, parameters: { mixPpm } }).weights),
+    };
+  };
   const attributeAll = (outputs: readonly Int32Array[]) => {
-    const rows = { span: [] as { weights: ContributionWeight[]; truth: bigint }[], gradient: [] as { weights: ContributionWeight[]; truth: bigint }[], combined: [] as { weights: ContributionWeight[]; truth: bigint }[] };
+    const rows: Record<AttributionMethod, { weights: ContributionWeight[]; truth: bigint }[]> = { span: [], gradient: [], combined: [] };
     outputs.forEach((tokens, i) => {
       const canary = split.canaries[i];
-      const gradients = outputGradients(model, sketch.provenance!, input.checkpoints, canary.prompt, tokens);
-      const common = { requestId: `canary-${i}`, model: { id: 0n, cid: "evaluation" }, datanet: { id: 0n, version: 0 }, outputTokens: tokens, index };
-      const fromRecord = (weights: readonly { contributionId: string; ppm: number }[]) => weights.map((w) => ({ contributionId: BigInt(w.contributionId), ppm: w.ppm }));
-      rows.span.push({ weights: fromRecord(attribute(common).weights), truth: canary.contributionId });
-      rows.gradient.push({ weights: scoresToPpm(gradientInfluence(sketch, gradients)), truth: canary.contributionId });
-      rows.combined.push({
-        weights: fromRecord(attribute({ ...common, gradients: { sketch, output: gradients, prompt: canary.prompt, backend: input.backend }, parameters: { mixPpm } }).weights),
-        truth: canary.contributionId,
-      });
+      const weights = weightsOf(canary.prompt, tokens, `canary-${i}`);
+      for (const m of METHODS) rows[m].push({ weights: weights[m], truth: canary.contributionId });
     });
     return { span: methodQuality(rows.span, threshold), gradient: methodQuality(rows.gradient, threshold), combined: methodQuality(rows.combined, threshold) };
   };
-  let chanceRr = 0;
-  for (let r = 1; r <= candidates; r++) chanceRr += 1 / r;
+  let unrelated: UnrelatedQuality | null = null;
+  if (unrelatedOutputs.length > 0) {
+    const zero = (): Record<AttributionMethod, number> => ({ span: 0, gradient: 0, combined: 0 });
+    const crossing = zero(), abstentions = zero(), falsePositiveRate = zero();
+    unrelatedOutputs.forEach((tokens, i) => {
+      const weights = weightsOf(unrelatedPrompts[i], tokens, `unrelated-${i}`);
+      for (const m of METHODS) {
+        if (weights[m].length === 0) abstentions[m]++;
+        else if (Math.max(...weights[m].map((w) => w.ppm)) / PPM >= threshold) crossing[m]++;
+      }
+    });
+    for (const m of METHODS) falsePositiveRate[m] = crossing[m] / unrelatedOutputs.length;
+    unrelated = { probes: unrelatedOutputs.length, crossing, abstentions, falsePositiveRate };
+  }
+  const generatedQuality = attributeAll(generated);
+  const referenceQuality = attributeAll(split.canaries.map((c) => c.reference));
+  const probes = split.canaries.length;
+  const chance = chanceLevels(candidates);
+  const assessment = assessAttributionQuality({
+    candidates, probes, top1Hits: Math.round(generatedQuality.combined.top1Accuracy * probes), chanceTop1: chance.top1Accuracy, threshold,
+    unrelated: unrelated ? { probes: unrelated.probes, crossing: unrelated.crossing.combined } : null,
+    copied: input.referenceIndexed ? { probes, top1Hits: Math.round(referenceQuality.combined.top1Accuracy * probes) } : null,
+  });
   return {
-    schema: ATTRIBUTION_QUALITY_SCHEMA, mode: split.mode, canaries: split.canaries.length, tooShort: split.tooShort.length, candidates,
-    promptTokens: split.canaries[0].prompt.length, outputTokens, threshold, mixPpm,
-    chance: { top1Accuracy: 1 / candidates, meanReciprocalRank: chanceRr / candidates },
-    generated: attributeAll(generated),
-    reference: attributeAll(split.canaries.map((c) => c.reference)),
+    schema: ATTRIBUTION_QUALITY_SCHEMA, measured: true, mode: split.mode, canaries: probes, tooShort: split.tooShort.length, candidates,
+    promptTokens: split.canaries[0].prompt.length, outputTokens, threshold, mixPpm, chance,
+    generated: generatedQuality,
+    reference: referenceQuality,
     reproduced: generated.filter((g, i) => g.every((t, j) => t === split.canaries[i].reference[j])).length,
+    unrelated, assessment, seconds: (performance.now() - started) / 1000,
   };
 }
+
+const METHODS: readonly AttributionMethod[] = ["span", "gradient", "combined"];

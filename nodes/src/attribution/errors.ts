@@ -52,3 +52,8 @@ export class MissingDataError extends AttributionError {
 export class InvalidParameterError extends AttributionError {
   override name = "InvalidParameterError";
 }
+
+/** An evaluation report's attribution section that does not follow attribution-quality.schema.json. */
+export class InvalidAttributionQualityError extends AttributionError {
+  override name = "InvalidAttributionQualityError";
+}

@@ -26,6 +26,9 @@ export * from "./datanet-version-reader.ts";
 export * from "./model-provenance-reader.ts";
 export { verifyBatch, type BatchVerification } from "./verify-batch.ts";
 export {
-  attributionQualityReport, holdOutAttributionCanaries, ATTRIBUTION_QUALITY_SCHEMA,
-  type AttributionCanary, type AttributionQualityInput, type AttributionQualitySection, type CanaryMode, type CanaryOptions, type CanarySplit, type MethodQuality,
+  attributionQualityReport, chanceLevels, holdOutAttributionCanaries, unmeasuredAttributionQuality, ATTRIBUTION_QUALITY_SCHEMA,
+  type AttributionCanary, type AttributionMethod, type AttributionQualityInput, type AttributionQualityOutcome, type AttributionQualitySection, type CanaryMode,
+  type CanaryOptions, type CanarySplit, type MethodQuality, type UnmeasuredAttributionQuality, type UnrelatedQuality,
 } from "./attribution-quality-report.ts";
+export * from "./attribution-quality-verdict.ts";
+export { validateAttributionQuality } from "./validate-attribution-quality.ts";

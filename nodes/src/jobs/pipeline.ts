@@ -1,5 +1,6 @@
 /**
- * The training-job pipeline: fetch → verify → train → evaluate → sketch → upload → submit. Each phase but
+ * The training-job pipeline: fetch → verify → train → sketch → evaluate → upload → submit (evaluate measures
+ * attribution quality with the sketch's span index and gradient sketch, so it comes after sketch). Each phase but
  * `submit` is a function another module registers (storage fetches and uploads, the engine trains and evaluates,
  * attribution sketches); `submit` is the runner's own and sends the result on-chain. A phase returns a
  * JSON-serialisable output, persisted with the phase's completion, and later phases read earlier outputs.
@@ -7,7 +8,7 @@
 import type { Logger } from "pino";
 import type { JobRecord } from "../state/job-store.ts";
 
-export const PIPELINE_PHASES = ["fetch", "verify", "train", "evaluate", "sketch", "upload", "submit"] as const;
+export const PIPELINE_PHASES = ["fetch", "verify", "train", "sketch", "evaluate", "upload", "submit"] as const;
 export type PhaseName = (typeof PIPELINE_PHASES)[number];
 /** Phases other modules provide. */
 export type RegistrablePhase = Exclude<PhaseName, "submit">;
@@ -22,8 +23,8 @@ export interface UploadOutput {
 
 /**
  * What the phases before `upload` return, for `upload` to read (paths absolute or relative to the job's workDir):
- * `train` the PEFT adapter folder and, optionally, the TracIn checkpoints; `evaluate` the report; `sketch` the
- * attribution files by name, "span-index" (the encoded span index serving loads) among them.
+ * `train` the PEFT adapter folder and, optionally, the TracIn checkpoints; `sketch` the attribution files by name,
+ * "span-index" (the encoded span index serving loads) among them; `evaluate` the report.
  */
 export interface TrainOutput {
   adapterDir: string;

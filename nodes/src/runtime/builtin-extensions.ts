@@ -3,7 +3,7 @@
  * - `storage` first (storage-extension.ts), so the others can use the store;
  * - the configured extensions;
  * - `datanet-phases` last: the `fetch`, `verify` and `upload` job phases over the store and the chain, and
- *   `train`, `evaluate` and `sketch` on the worker Engine (started on first use, closed at shutdown), for
+ *   `train`, `sketch` and `evaluate` on the worker Engine (started on first use, closed at shutdown), for
  *   whichever of them no configured extension registered (a configured extension may replace a built-in phase);
  * - `serving` (serving-extension.ts) when `serve.models` names models: the OpenAI-compatible API on an Engine of
  *   its own, and the served models announced on gossip;
@@ -33,7 +33,7 @@ export function datanetPhasesExtension(storage: StorageExtension): NodeExtension
       });
       const builtIn: Array<[RegistrablePhase, PhaseHandler]> = [
         ["fetch", fetchPhase(deps)], ["verify", verifyPhase(deps)], ["train", trainPhase(engine)],
-        ["evaluate", evaluatePhase(engine)], ["sketch", sketchPhase(engine)], ["upload", uploadPhase(deps)],
+        ["sketch", sketchPhase(engine)], ["evaluate", evaluatePhase(engine)], ["upload", uploadPhase(deps)],
       ];
       for (const [phase, handler] of builtIn) {
         if (context.phases.get(phase)) context.logger.info({ phase }, "a loaded extension provides this phase; the built-in one is not used");

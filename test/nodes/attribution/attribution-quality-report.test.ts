@@ -11,7 +11,7 @@ import { Trainer } from "../../../nodes/src/engine/train/trainer.ts";
 import { decodeTracInCheckpoint } from "../../../nodes/src/engine/train/tracin-checkpoint.ts";
 import {
   attributionQualityReport, buildGradientSketch, buildSpanIndex, holdOutAttributionCanaries, InvalidParameterError,
-  ATTRIBUTION_QUALITY_SCHEMA, type CanaryMode, type TaggedTrainingExample,
+  validateAttributionQuality, ATTRIBUTION_QUALITY_SCHEMA, type CanaryMode, type TaggedTrainingExample,
 } from "../../../nodes/src/attribution/index.ts";
 import { TINY, TINY_LORA } from "../engine/model/tiny.ts";
 import { markovCorpus } from "../engine/train/corpus.ts";
@@ -43,7 +43,9 @@ async function trainAndReport(mode: CanaryMode) {
     const checkpoints = await Promise.all(trainer.tracinCheckpoints.map(async (c) => decodeTracInCheckpoint(await readFile(c.path!), TINY)));
     const sketch = buildGradientSketch(model, checkpoints, split.training, { projection: { dimensions: 64, seed: 11 }, sequenceLength: 48, baseModel: BASE_DIGEST });
     const index = buildSpanIndex(ROOT, split.training);
-    const section = attributionQualityReport({ model, adapter, checkpoints, sketch, index, split, backend: "reference" });
+    // Unrelated prompts: token sequences of a Markov "language" no contribution is written in.
+    const unrelatedPrompts = [0, 1, 2].map((u) => markovCorpus(TINY.vocabSize, 1, OPTIONS.promptTokens, 900 + u, 90)[0]);
+    const section = attributionQualityReport({ model, adapter, checkpoints, sketch, index, split, backend: "reference", unrelatedPrompts });
     assert.equal(model.getAdapter(), adapter, "the model's adapter is put back");
     return { all, split, section };
   } finally {
@@ -104,8 +106,22 @@ describe("attribution quality report (held-out canaries per contribution)", () =
       }
     }
     assert.ok(section.reference.combined.top1Accuracy >= 0.75);
-    // The section is plain JSON for the evaluation report.
+    // Unrelated answers are attributed and counted; four canaries are too few for a verdict, which says so.
+    assert.equal(section.measured, true);
+    assert.equal(section.unrelated?.probes, 3);
+    for (const m of ["span", "gradient", "combined"] as const) {
+      assert.ok(section.unrelated!.crossing[m] + section.unrelated!.abstentions[m] <= 3);
+      assert.equal(section.unrelated!.falsePositiveRate[m], section.unrelated!.crossing[m] / 3);
+    }
+    assert.equal(section.assessment.verdict, "not-measurable");
+    assert.equal(section.assessment.reason, "too-few-probes");
+    assert.ok(section.seconds > 0);
+    // The section is plain JSON for the evaluation report, and follows its schema.
     assert.deepEqual(JSON.parse(JSON.stringify(section)), section);
+    validateAttributionQuality(JSON.parse(JSON.stringify(section)));
+    const tampered = JSON.parse(JSON.stringify(section));
+    tampered.generated.combined.top1Accuracy = 1.5;
+    assert.throws(() => validateAttributionQuality(tampered), /generated\.combined\.top1Accuracy must be <= 1/);
   });
 
   it("held-out canaries: trained without the canary text, the section says how attribution does on unseen text", async () => {

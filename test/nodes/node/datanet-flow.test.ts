@@ -368,6 +368,13 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.ok(Number.isFinite(evaluation.report.base.loss) && Number.isFinite(evaluation.report.adapter.loss));
     // The base model's published control text (models/tributary-base-v0/control.jsonl): did the adapter forget general English?
     assert.ok(Number.isFinite(evaluation.report.control.base.loss) && Number.isFinite(evaluation.report.control.adapter.loss), JSON.stringify(evaluation.report.control));
+    // The attribution section: three one-line contributions are too small a Datanet to measure, and the report says so.
+    assert.equal(evaluation.format, "tributary.evaluation/2");
+    assert.equal(evaluation.attribution.schema, "tributary.attribution-quality/2");
+    assert.equal(evaluation.attribution.measured, false);
+    assert.equal(evaluation.attribution.candidates, 3);
+    assert.equal(evaluation.attribution.assessment.verdict, "not-measurable");
+    assert.equal(evaluation.attribution.assessment.reason, "too-few-probes");
     const index = (await getJson(`/ipfs/${provenance.artifacts.attributionIndexCid}`)).body;
     const spanIndex = decodeSpanIndex(new Uint8Array(await (await fetch(`${nodeUrl}/ipfs/${index.spanIndex}`)).arrayBuffer()));
     const [root] = await read("datanets", "versionRoot", [1n, 1]);

@@ -175,7 +175,7 @@ describe("tributary-node start", { timeout: 240_000 }, () => {
       }, 60_000);
       assert.equal(done.modelId, "1");
       const phases = (await readFile(workLog, "utf8")).trim().split("\n");
-      assert.deepEqual(phases, ["fetch", "verify", "train", "train", "evaluate", "sketch", "upload"], "resumed at the interrupted phase");
+      assert.deepEqual(phases, ["fetch", "verify", "train", "train", "sketch", "evaluate", "upload"], "resumed at the interrupted phase");
 
       const onChain = await t.client.readContract({ address: t.addresses.models, abi: t.abis.models, functionName: "getJob", args: [1n] }) as { status: number; modelId: bigint };
       assert.equal(onChain.status, 5, "Submitted (paid after the dispute window)");

@@ -6,16 +6,18 @@ import { evaluateJob, type JobPolicy } from "../../../nodes/src/jobs/policy.ts";
 describe("job pipeline and policy", () => {
   it("registers one handler per phase; submit is built in", () => {
     const phases = new PhaseRegistry();
-    assert.deepEqual(phases.missing(), ["fetch", "verify", "train", "evaluate", "sketch", "upload"]);
+    assert.deepEqual(phases.missing(), ["fetch", "verify", "train", "sketch", "evaluate", "upload"]);
     phases.register("train", () => ({}));
     assert.throws(() => phases.register("train", () => ({})), /phase "train" already has a handler/);
     assert.throws(() => phases.register("submit" as never, () => ({})), /submit is built in/);
-    assert.deepEqual(phases.missing(), ["fetch", "verify", "evaluate", "sketch", "upload"]);
+    assert.deepEqual(phases.missing(), ["fetch", "verify", "sketch", "evaluate", "upload"]);
   });
 
   it("resumes after the last completed phase", () => {
-    assert.deepEqual(remainingPhases(null), ["fetch", "verify", "train", "evaluate", "sketch", "upload", "submit"]);
-    assert.deepEqual(remainingPhases("sketch"), ["upload", "submit"]);
+    // sketch before evaluate: the evaluation report's attribution section uses the span index and gradient sketch.
+    assert.deepEqual(remainingPhases(null), ["fetch", "verify", "train", "sketch", "evaluate", "upload", "submit"]);
+    assert.deepEqual(remainingPhases("sketch"), ["evaluate", "upload", "submit"]);
+    assert.deepEqual(remainingPhases("evaluate"), ["upload", "submit"]);
     assert.deepEqual(remainingPhases("submit"), []);
   });
 

@@ -8,8 +8,10 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { attributionQualityReport, type AttributionCanary, type AttributionQualitySection } from "../../attribution/attribution-quality-report.ts";
 import { buildGradientSketch } from "../../attribution/build-gradient-sketch.ts";
-import { encodeGradientSketch } from "../../attribution/gradient-sketch-file.ts";
+import { decodeGradientSketch, encodeGradientSketch } from "../../attribution/gradient-sketch-file.ts";
+import { decodeSpanIndex } from "../../attribution/span-index-file.ts";
 import type { Backend } from "../backend/backend.ts";
 import { isHalfMatrix, weightLength } from "../backend/backend.ts";
 import { loadModelFolderMetadata } from "../formats/model-folder.ts";
@@ -34,7 +36,7 @@ import {
   AdapterNotRegisteredError, EngineClosedError, EngineRequestError, ModelAlreadyLoadedError, ModelNotLoadedError, TrainingCancelledError,
 } from "./errors.ts";
 import type {
-  AdapterInfo, AdapterSource, Document, EngineGenerationRequest, EngineStats, EvaluationRequest, GradientSketchRequest,
+  AdapterInfo, AdapterSource, AttributionQualityRequest, Document, EngineGenerationRequest, EngineStats, EvaluationRequest, GradientSketchRequest,
   GradientSketchResult, LoadModelOptions, ModelInfo, TrainingJob, TrainingProgress, TrainingResult,
 } from "./types.ts";
 
@@ -312,6 +314,61 @@ export class EngineHost {
     } finally {
       model.trainingJobs--;
       llama.dispose();
+      for (const { adapter } of checkpoints) freeLoraAdapter(adapter, (buffer) => this.backend.free(buffer));
+    }
+  }
+
+  /**
+   * The attribution section of a registered adapter's evaluation report (attributionQualityReport): its greedy answers
+   * to the canary prompts and the unrelated prompts, attributed with the span index and the gradient sketch (output
+   * gradients at the sketch's TracIn checkpoints) on this engine's backend.
+   */
+  async attributionQuality(request: AttributionQualityRequest): Promise<AttributionQualitySection> {
+    const model = this.#model(request.modelId);
+    requireString("adapterId", request.adapterId);
+    if (!model.registered.has(request.adapterId)) throw new AdapterNotRegisteredError(request.modelId, request.adapterId);
+    requireString("sketchPath", request.sketchPath);
+    requireString("spanIndexPath", request.spanIndexPath);
+    if (!Array.isArray(request.tracinCheckpoints) || request.tracinCheckpoints.length === 0) {
+      throw new EngineRequestError("tracinCheckpoints", "must list the TracIn checkpoint files the gradient sketch was built at");
+    }
+    if (!Array.isArray(request.canaries) || request.canaries.length === 0) throw new EngineRequestError("canaries", "must hold at least one canary");
+    const tokenIds = (field: string, ids: unknown) => this.#encodeDocuments(model, [ids as Document], field)[0];
+    const canaries: AttributionCanary[] = request.canaries.map((c, i) => {
+      if (typeof c?.contributionId !== "string" || !/^\d+$/.test(c.contributionId)) {
+        throw new EngineRequestError(`canaries[${i}].contributionId`, "must be a uint256 as a decimal string", c?.contributionId);
+      }
+      return { contributionId: BigInt(c.contributionId), prompt: tokenIds(`canaries[${i}].prompt`, c.prompt), reference: tokenIds(`canaries[${i}].reference`, c.reference) };
+    });
+    const unrelatedPrompts = (request.unrelatedPrompts ?? []).map((p, i) => tokenIds(`unrelatedPrompts[${i}]`, p));
+    const index = decodeSpanIndex(new Uint8Array(await readFile(request.spanIndexPath)));
+    const sketch = decodeGradientSketch(new Uint8Array(await readFile(request.sketchPath)));
+    const decoded = [];
+    for (const path of request.tracinCheckpoints) {
+      requireString("tracinCheckpoints[]", path);
+      decoded.push(decodeTracInCheckpoint(await readFile(path), model.config));
+    }
+    decoded.sort((a, b) => a.step - b.step);
+    const lease = await model.adapters.acquire(request.adapterId);
+    if (this.#models.get(request.modelId) !== model) {
+      lease.release();
+      model.adapters.clear();
+      throw new ModelNotLoadedError(request.modelId);
+    }
+    const llama = new LlamaModel(model.config, this.#trainableWeights(model), this.backend);
+    const checkpoints = decoded.map((c) => ({ ...c, adapter: copyLoraAdapter(c.adapter, (n) => this.backend.alloc(n)) }));
+    model.trainingJobs++;
+    try {
+      return attributionQualityReport({
+        model: llama, adapter: lease.adapter, checkpoints, sketch, index,
+        split: { mode: request.mode, training: [], canaries, tooShort: (request.tooShort ?? []).map((id) => BigInt(id)) },
+        backend: this.backend.name === "reference" ? "reference" : "wasm-simd",
+        unrelatedPrompts, referenceIndexed: request.referenceIndexed, mixPpm: request.mixPpm, threshold: request.threshold,
+      });
+    } finally {
+      model.trainingJobs--;
+      llama.dispose();
+      lease.release();
       for (const { adapter } of checkpoints) freeLoraAdapter(adapter, (buffer) => this.backend.free(buffer));
     }
   }

@@ -61,6 +61,7 @@ const calls: Record<CallMethod, (...args: never[]) => unknown> = {
   unregisterAdapter: (modelId: string, adapterId: string) => host.unregisterAdapter(modelId, adapterId),
   evaluate: (request: never) => host.evaluate(request),
   buildGradientSketch: (request: never) => host.buildGradientSketch(request),
+  attributionQuality: (request: never) => host.attributionQuality(request),
   encode: (modelId: string, text: string) => host.encode(modelId, text),
   decode: (modelId: string, ids: number[]) => host.decode(modelId, ids),
   stats: () => host.stats(),

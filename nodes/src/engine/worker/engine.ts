@@ -20,11 +20,12 @@ import { Worker } from "node:worker_threads";
 import { EventStream } from "../inference/event-stream.ts";
 import type { GenerationEvent } from "../inference/generation-sequence.ts";
 import type { EvaluationReport } from "../train/evaluate.ts";
+import type { AttributionQualitySection } from "../../attribution/attribution-quality-report.ts";
 import { EngineClosedError, EngineWorkerExitedError } from "./errors.ts";
 import type { CallMethod, ClientMessage, EngineWorkerData, WorkerMessage } from "./protocol.ts";
 import { deserializeError } from "./remote-errors.ts";
 import type {
-  AdapterInfo, AdapterSource, EngineGenerationRequest, EngineOptions, EngineStats, EvaluationRequest, GradientSketchRequest,
+  AdapterInfo, AdapterSource, AttributionQualityRequest, EngineGenerationRequest, EngineOptions, EngineStats, EvaluationRequest, GradientSketchRequest,
   GradientSketchResult, LoadModelOptions, ModelInfo, TrainingJob, TrainingProgress, TrainingResult, TrainingRun,
 } from "./types.ts";
 
@@ -174,6 +175,14 @@ export class Engine {
    */
   buildGradientSketch(request: GradientSketchRequest): Promise<GradientSketchResult> {
     return this.#call("buildGradientSketch", [request]) as Promise<GradientSketchResult>;
+  }
+
+  /**
+   * The attribution section of a trained adapter's evaluation report: its answers to held-out canary prompts (and to
+   * unrelated prompts) attributed with the job's span index and gradient sketch, on the worker.
+   */
+  attributionQuality(request: AttributionQualityRequest): Promise<AttributionQualitySection> {
+    return this.#call("attributionQuality", [request]) as Promise<AttributionQualitySection>;
   }
 
   /** Token ids of `text` with the model's tokenizer (special tokens added as the tokenizer does). */

@@ -2,6 +2,7 @@
  * The engine service's public types: what the node's HTTP server and job runner send to the engine
  * and get back. Everything here is plain data, so it crosses the worker boundary by structured clone.
  */
+import type { CanaryMode } from "../../attribution/attribution-quality-report.ts";
 import type { GradientSketchProvenance } from "../../attribution/gradient-influence.ts";
 import type { BackendMemoryStats } from "../backend/backend.ts";
 import type { ScaledLlamaConfig } from "../formats/llama-config.ts";
@@ -196,4 +197,33 @@ export interface GradientSketchResult {
   /** Projection, window length, base model digest and each checkpoint's step, learning rate and digest. */
   provenance: GradientSketchProvenance;
   seconds: number;
+}
+
+/**
+ * The attribution section of a trained adapter's evaluation report (attribution/attribution-quality-report.ts): the
+ * adapter's greedy answers to held-out canary prompts, and to unrelated prompts, attributed with the job's own span
+ * index and gradient sketch exactly as a paid output is.
+ */
+export interface AttributionQualityRequest {
+  /** The loaded base model (weightPrecision "float32"). */
+  modelId: string;
+  /** The trained adapter, registered on that model. */
+  adapterId: string;
+  /** The TracIn checkpoint files the sketch was built at. */
+  tracinCheckpoints: readonly string[];
+  /** The gradient sketch file (gradient-sketch-file.ts) and the span index file (span-index-file.ts). */
+  sketchPath: string;
+  spanIndexPath: string;
+  mode: CanaryMode;
+  /** Held-out passages with their contribution (uint256 as a decimal string): prompt and reference continuation as token ids. */
+  canaries: readonly { contributionId: string; prompt: readonly number[]; reference: readonly number[] }[];
+  /** Contributions (decimal ids) drawn for a canary but too short to give one. */
+  tooShort?: readonly string[];
+  /** Prompts from outside the Datanet, as token ids: answers to them should credit no one. */
+  unrelatedPrompts?: readonly (readonly number[])[];
+  /** The span index holds the canaries' text (an index of the whole version). */
+  referenceIndexed?: boolean;
+  /** Span share of the combined weights (ppm) and the prediction threshold; defaults as attribution's. */
+  mixPpm?: number;
+  threshold?: number;
 }

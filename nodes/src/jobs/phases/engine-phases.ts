@@ -1,20 +1,34 @@
 /**
- * The `train`, `evaluate` and `sketch` phases on the worker Engine (nodes/src/engine/worker/), which trains on its
+ * The `train`, `sketch` and `evaluate` phases on the worker Engine (nodes/src/engine/worker/), which trains on its
  * own thread while the node keeps serving HTTP.
  *
- * `train` splits the training set `fetch` saved into train and held-out documents (a seeded choice, about one in
- * ten held out, none when there is a single contribution), fine-tunes a LoRA adapter of the job's base model with
- * the job's hyper-parameters (progress after every optimizer step goes to the job's SSE stream and gossip;
- * trainer checkpoints under the workDir let a restarted node resume), writes the PEFT folder, and keeps TracIn
- * checkpoints (adapter snapshots at up to four steps) for gradient attribution; `upload` publishes them.
- * `evaluate` compares the adapter with the bare base model on the held-out documents (loss, perplexity,
- * memorization of training prefixes) and writes the report. `sketch` builds the span index of the version's
- * contributions with the base model's tokenizer and, on the worker, the adapter's gradient sketch (every training
- * example's projected gradient at each TracIn checkpoint), naming its provenance for `upload`'s index document.
+ * The job's split, the same in every phase (seeded by the hyper-parameters' seed): about one contribution in ten is
+ * held out whole (none when there is a single contribution) for the perplexity comparison, and from each trained
+ * contribution long enough (at most 32 of them) an attribution canary of 8 + 16 tokens is cut out
+ * (attribution/attribution-quality-report.ts, `holdOutAttributionCanaries`): the text around it stays as two
+ * examples, so the trainer, the gradient sketch and the memorization probe all see the same examples and none of
+ * them sees a canary.
+ *
+ * `train` fine-tunes a LoRA adapter of the job's base model on those examples with the job's hyper-parameters
+ * (progress after every optimizer step goes to the job's SSE stream and gossip; trainer checkpoints under the
+ * workDir let a restarted node resume), writes the PEFT folder, and keeps TracIn checkpoints (adapter snapshots at
+ * up to four steps) for gradient attribution; `upload` publishes them. `sketch` builds the span index of the
+ * version's contributions (whole, as serving matches outputs against them) with the base model's tokenizer and, on
+ * the worker, the adapter's gradient sketch (every training example's projected gradient at each TracIn
+ * checkpoint), naming its provenance for `upload`'s index document. `evaluate` compares the adapter with the bare
+ * base model on the held-out documents and the base model's control text (loss, perplexity, memorization of
+ * training prefixes), measures the model's attribution quality with that index and sketch (the adapter's answers
+ * to the canary prompts and to control-text prompts, attributed as paid outputs are), and writes the report.
  */
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Hex } from "viem";
+import {
+  holdOutAttributionCanaries, unmeasuredAttributionQuality, type AttributionQualityOutcome, type CanarySplit,
+} from "../../attribution/attribution-quality-report.ts";
+import { attributionNotMeasurable, type NotMeasurableReason } from "../../attribution/attribution-quality-verdict.ts";
+import type { TaggedTrainingExample } from "../../attribution/build-gradient-sketch.ts";
+import { validateAttributionQuality } from "../../attribution/validate-attribution-quality.ts";
 import type { GradientSketchProvenance } from "../../attribution/gradient-influence.ts";
 import { buildSpanIndex } from "../../attribution/span-index.ts";
 import { encodeSpanIndex } from "../../attribution/span-index-file.ts";
@@ -41,6 +55,8 @@ export interface EngineTrainOutput extends TrainOutput {
   steps: number;
   finalLoss: number | null;
   heldOutContributionIds: string[];
+  /** Canary passages cut out of the trained contributions for the attribution section. */
+  attributionCanaries: number;
   seconds: number;
   /** The trainer checkpoint's step this run resumed from (a node restarted mid-training), or 0 for a fresh run. */
   resumedFromStep: number;
@@ -98,6 +114,23 @@ export function heldOutIds(ids: readonly string[], seed: number): Set<string> {
   return new Set(order.slice(0, count));
 }
 
+/** The attribution section's canaries: 8 prompt + 16 output tokens (as bench/attribution-quality), one per trained contribution, at most 32. */
+export const ATTRIBUTION_CANARIES = { promptTokens: 8, outputTokens: 16, maxCanaries: 32 } as const;
+/** At most this many prompts from the base model's control text check that unrelated answers credit no one. */
+export const UNRELATED_PROBES = 16;
+
+async function encodeContributions(engine: Engine, modelId: string, contributions: readonly SavedContribution[]): Promise<TaggedTrainingExample[]> {
+  const examples: TaggedTrainingExample[] = [];
+  for (const c of contributions) examples.push({ contributionId: BigInt(c.contributionId), tokens: Int32Array.from(await engine.encode(modelId, c.text)) });
+  return examples;
+}
+
+/** The trained contributions' examples with the attribution canaries cut out: what train, sketch and evaluate all use. */
+function canarySplit(documents: readonly TaggedTrainingExample[], heldOut: ReadonlySet<string>, seed: number): CanarySplit {
+  const trained = documents.filter((d) => !heldOut.has(d.contributionId.toString()));
+  return holdOutAttributionCanaries(trained, { ...ATTRIBUTION_CANARIES, mode: "held-out", seed });
+}
+
 async function loadBaseModel(engine: Engine, context: PhaseContext): Promise<string> {
   if (!context.baseModelDir) throw new JobDataError(`base model ${context.job.baseModelId} is not held by this node (set --base-model ${context.job.baseModelId}=<folder>)`);
   const modelId = `base-${context.job.baseModelId}`;
@@ -112,14 +145,15 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
     const engine = await getEngine();
     const modelId = await loadBaseModel(engine, context);
     const heldOut = heldOutIds(contributions.map((c) => c.contributionId), hp.seed);
-    const train = contributions.filter((c) => !heldOut.has(c.contributionId)).map((c) => c.text);
+    const split = canarySplit(await encodeContributions(engine, modelId, contributions.filter((c) => !heldOut.has(c.contributionId))), heldOut, hp.seed);
+    const train = split.training.map((e) => Array.from(e.tokens));
     // Steps: every window of sequenceLength tokens seen `epochs` times, batchSize windows a step.
     let windows = 0;
-    for (const text of train) windows += Math.max(1, Math.ceil((await engine.encode(modelId, text)).length / hp.sequenceLength));
+    for (const tokens of train) windows += Math.max(1, Math.ceil(tokens.length / hp.sequenceLength));
     const totalSteps = Math.max(1, hp.epochs * Math.ceil(windows / hp.batchSize));
     const adapterDir = join(workDir, "adapter");
     await mkdir(adapterDir, { recursive: true });
-    logger.info({ modelId, train: train.length, heldOut: heldOut.size, totalSteps }, "training started");
+    logger.info({ modelId, train: train.length, heldOut: heldOut.size, attributionCanaries: split.canaries.length, totalSteps }, "training started");
     // TracIn snapshots at up to four steps spread over the run, the last included; the cosine stops at a tenth of
     // the peak so every snapshot has a learning rate to weigh it by.
     const tracinSteps = [...new Set([0.25, 0.5, 0.75, 1].map((f) => Math.max(1, Math.ceil(totalSteps * f))))];
@@ -142,8 +176,8 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
     const result = await run.result;
     const checkpointFiles = Object.fromEntries((await readdir(tracinDir)).filter((f) => f.endsWith(".safetensors")).sort().map((f) => [f, join("tracin", f)]));
     return {
-      adapterDir: "adapter", checkpointFiles, modelId, steps: result.steps, finalLoss: result.finalLoss, heldOutContributionIds: [...heldOut], seconds: result.seconds, resumedFromStep,
-      losses: thinCurve(losses),
+      adapterDir: "adapter", checkpointFiles, modelId, steps: result.steps, finalLoss: result.finalLoss, heldOutContributionIds: [...heldOut],
+      attributionCanaries: split.canaries.length, seconds: result.seconds, resumedFromStep, losses: thinCurve(losses),
     } satisfies EngineTrainOutput;
   };
 }
@@ -165,17 +199,28 @@ async function readControlText(baseModelDir: string): Promise<string[]> {
   });
 }
 
+/** The evaluate phase's output: the report, and what measuring attribution cost (the node logs it with the phase). */
+export interface EngineEvaluateOutput extends EvaluateOutput {
+  attribution: { verdict: string; measured: boolean; seconds: number };
+}
+
+/** The evaluation report's document format; /2 added `attribution` (attribution/attribution-quality-report.ts). */
+export const EVALUATION_REPORT_FORMAT = "tributary.evaluation/2";
+
 export function evaluatePhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler {
   return async (context) => {
     const { job, workDir } = context;
     const { hyperparameters: hp, contributions } = await readJobData(context);
     const trained = context.outputs.train as EngineTrainOutput | undefined;
     if (!trained?.adapterDir) throw new JobDataError("the train phase left no adapter to evaluate");
+    const sketched = context.outputs.sketch as EngineSketchOutput | undefined;
+    if (!sketched?.files?.[SPAN_INDEX_FILE]) throw new JobDataError("the sketch phase left no span index to measure attribution with");
     const engine = await getEngine();
     const modelId = await loadBaseModel(engine, context);
     const heldOutSet = new Set(trained.heldOutContributionIds ?? []);
     const heldOut = contributions.filter((c) => heldOutSet.has(c.contributionId)).map((c) => c.text);
-    const training = contributions.filter((c) => !heldOutSet.has(c.contributionId)).map((c) => c.text);
+    const split = canarySplit(await encodeContributions(engine, modelId, contributions.filter((c) => !heldOutSet.has(c.contributionId))), heldOutSet, hp.seed);
+    const training = split.training.map((e) => Array.from(e.tokens));
     const adapterId = `job-${job.jobId}`;
     await engine.registerAdapter(modelId, adapterId, { dir: join(workDir, trained.adapterDir) });
     try {
@@ -186,16 +231,64 @@ export function evaluatePhase({ engine: getEngine }: EnginePhaseDeps): PhaseHand
         memorization: { training, prefixLength: Math.max(1, Math.floor(hp.sequenceLength / 4)), maxSamples: 16 },
         ...(control.length > 0 ? { control } : {}),
       });
-      await writeFile(join(workDir, "evaluation.json"), JSON.stringify({
-        format: "tributary.evaluation/1", jobId: job.jobId.toString(), baseModelId: job.baseModelId.toString(),
-        heldOutContributions: heldOut.length, heldOutIsTrainingData: heldOut.length === 0, report,
-      }, null, 2));
       context.logger.info({ lossDelta: report.lossDelta }, "adapter evaluated");
-      return { reportPath: "evaluation.json" } satisfies EvaluateOutput;
+      const attribution = await measureAttributionQuality(context, engine, { modelId, adapterId, split, candidates: contributions.length, sketched, control });
+      await writeFile(join(workDir, "evaluation.json"), JSON.stringify({
+        format: EVALUATION_REPORT_FORMAT, jobId: job.jobId.toString(), baseModelId: job.baseModelId.toString(),
+        heldOutContributions: heldOut.length, heldOutIsTrainingData: heldOut.length === 0, report, attribution,
+      }, null, 2));
+      return {
+        reportPath: "evaluation.json", attribution: { verdict: attribution.assessment.verdict, measured: attribution.measured, seconds: attribution.seconds },
+      } satisfies EngineEvaluateOutput;
     } finally {
       await engine.unregisterAdapter(modelId, adapterId).catch(() => undefined);
     }
   };
+}
+
+/**
+ * The report's attribution section: the adapter's answers to the canary prompts and to prompts from the base model's
+ * control text, attributed on the worker with this job's span index (the whole version, so each canary's own text is
+ * in it) and gradient sketch. A Datanet too small to tell attribution from chance, or a job without a sketch, gets
+ * the section's unmeasured form and costs nothing.
+ */
+async function measureAttributionQuality(
+  context: PhaseContext, engine: Engine,
+  input: { modelId: string; adapterId: string; split: CanarySplit; candidates: number; sketched: EngineSketchOutput; control: readonly string[] },
+): Promise<AttributionQualityOutcome> {
+  const started = performance.now();
+  const { split, sketched } = input;
+  const trained = context.outputs.train as EngineTrainOutput;
+  const checkpointPaths = Object.values(trained.checkpointFiles ?? {}).map((path) => join(context.workDir, path));
+  const reason: NotMeasurableReason | null = sketched.gradientSketch && checkpointPaths.length > 0
+    ? attributionNotMeasurable({ candidates: input.candidates, probes: split.canaries.length })
+    : "no-gradient-sketch";
+  let section: AttributionQualityOutcome;
+  if (reason !== null) {
+    section = unmeasuredAttributionQuality({
+      mode: split.mode, canaries: split.canaries.length, tooShort: split.tooShort.length, candidates: input.candidates, ...ATTRIBUTION_CANARIES, reason,
+    });
+  } else {
+    const unrelatedPrompts: number[][] = [];
+    for (const text of input.control) {
+      if (unrelatedPrompts.length === UNRELATED_PROBES) break;
+      const tokens = await engine.encode(input.modelId, text);
+      if (tokens.length > ATTRIBUTION_CANARIES.promptTokens) unrelatedPrompts.push(tokens.slice(0, ATTRIBUTION_CANARIES.promptTokens));
+    }
+    section = await engine.attributionQuality({
+      modelId: input.modelId, adapterId: input.adapterId, tracinCheckpoints: checkpointPaths,
+      sketchPath: join(context.workDir, sketched.files[sketched.gradientSketch!.file]), spanIndexPath: join(context.workDir, sketched.files[SPAN_INDEX_FILE]),
+      mode: split.mode, tooShort: split.tooShort.map(String), referenceIndexed: true, unrelatedPrompts,
+      canaries: split.canaries.map((c) => ({ contributionId: c.contributionId.toString(), prompt: Array.from(c.prompt), reference: Array.from(c.reference) })),
+    });
+  }
+  section.seconds = (performance.now() - started) / 1000;
+  // What is published must follow the section's schema (attribution-quality.schema.json); a failure here is a bug, not bad input.
+  validateAttributionQuality(section);
+  context.logger.info({
+    verdict: section.assessment.verdict, reason: section.assessment.reason, canaries: section.canaries, candidates: section.candidates, seconds: section.seconds,
+  }, "attribution quality measured");
+  return section;
 }
 
 /** The sketch phase's output: its files, and what the gradient sketch was computed from (for the index document). */
@@ -224,22 +317,22 @@ export function sketchPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandle
     const { fetched, hyperparameters: hp, contributions } = await readJobData(context);
     const engine = await getEngine();
     const modelId = await loadBaseModel(engine, context);
-    const documents = [];
-    for (const c of contributions) documents.push({ contributionId: BigInt(c.contributionId), tokens: await engine.encode(modelId, c.text) });
+    const documents = await encodeContributions(engine, modelId, contributions);
     const spanIndexBytes = encodeSpanIndex(buildSpanIndex(fetched.root as Hex, documents));
     await writeFile(join(context.workDir, "span-index.bin"), spanIndexBytes);
     const output: EngineSketchOutput = { files: { [SPAN_INDEX_FILE]: "span-index.bin" }, spanIndexDigest: contentDigest(spanIndexBytes) };
 
-    // The gradient half: every training example (held-out ones were not trained on) at each TracIn checkpoint,
-    // tokenized exactly as the train phase's documents were.
+    // The gradient half: every training example (held-out contributions and canaries were not trained on) at each
+    // TracIn checkpoint.
     const trained = context.outputs.train as EngineTrainOutput | undefined;
     const checkpointPaths = Object.values(trained?.checkpointFiles ?? {}).map((path) => join(context.workDir, path));
     if (checkpointPaths.length === 0) {
       context.logger.warn("training kept no TracIn checkpoints: the model gets span attribution only, no gradient sketch");
       return output;
     }
-    const heldOut = new Set(trained?.heldOutContributionIds ?? []);
-    const examples = contributions.filter((c) => !heldOut.has(c.contributionId)).map((c) => ({ contributionId: c.contributionId, document: c.text }));
+    // The examples the adapter was trained on: the same split as the train phase's, canaries cut out.
+    const split = canarySplit(documents, new Set(trained?.heldOutContributionIds ?? []), hp.seed);
+    const examples = split.training.map((e) => ({ contributionId: e.contributionId.toString(), document: Array.from(e.tokens) }));
     context.logger.info({ examples: examples.length, checkpoints: checkpointPaths.length }, "building the gradient sketch");
     const sketch = await engine.buildGradientSketch({
       modelId, tracinCheckpoints: checkpointPaths, examples, sequenceLength: hp.sequenceLength, batchSize: hp.batchSize,

