@@ -25,11 +25,15 @@ export const ROLES = [
   { index: 5, role: "contributor (entries i-o)" },
   { index: 6, role: "contributor (entries p-z)" },
   { index: 7, role: "settlement watcher (recomputes batches, challenges bad credit roots; when present)" },
+  { index: 8, role: "demo payer (escrow and a session key; paid the seeded chat completions)" },
 ] as const;
 export const OPERATOR = 1;
 export const MODEL_BUILDER = 2;
 export const CONTRIBUTORS = [3, 4, 5, 6];
 export const WATCHER = 7;
+export const PAYER = 8;
+/** The demo payer's session key (a dev key too: local only): signs the seeded requests' vouchers. */
+export const SESSION_KEY = 9;
 
 export const devAccount = (index: number): HDAccount => mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: index });
 export const devKey = (index: number): Hex => toHex(devAccount(index).getHdKey().privateKey!);

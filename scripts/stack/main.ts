@@ -2,7 +2,8 @@
  * `npm start`: the whole Tributary system on 127.0.0.1 from one command. It starts, each as a child process whose
  * log is a file in the data dir: a `hardhat node` chain with the protocol deployed (test token and its faucet
  * included) and the committed base model registered in the catalog; one compute node (`tributary-node start`:
- * embedded IPFS, training, the base model held) registered and staked as its operator through the command line;
+ * embedded IPFS, training, the base model held, serving every model of it and settling what it serves) registered
+ * and staked as its operator through the command line;
  * the settlement watcher when this checkout has one; and the dApp (Vite). Then it seeds a demo (seed.ts), prints
  * the URLs and the accounts to import, and says "ready". Ctrl-C stops everything it started.
  *
@@ -14,7 +15,7 @@
  * steps are skipped when the chain shows them done. `--reset` wipes the data dir first.
  *
  * The node serves every model on the base model (those minted while it runs too) and settles what it served every
- * `--settle-interval` seconds (default 60, so a local user sees credits soon; a real node's default is 600).
+ * `--settle-interval` seconds (default 5, so a local user sees credits at once; a real node's default is 600).
  *
  * Usage: node scripts/stack/main.ts [--reset] [--seed full|tiny|none] [--data-dir <dir>] [--settle-interval <s>]
  *                                   [--rpc-port <n>] [--node-port <n>] [--dapp-port <n>]
@@ -31,7 +32,7 @@ import { choosePort } from "../deploy/ports.ts";
 import { baseModelManifestCid, connectChain, devAccount, devKey, MODEL_BUILDER, OPERATOR, ROLES, CONTRIBUTORS, WATCHER, type StackChain } from "./chain.ts";
 import { readChainHistory, replayChainHistory, ReplayDivergedError, saveChainHistory } from "./chain-history.ts";
 import { startChild, waitFor, type Child } from "./children.ts";
-import { runNodeCli, seedDemo, stopSeedCommands, type SeedSize } from "./seed.ts";
+import { runNodeCli, seedDemo, seedPaidInferences, stopSeedCommands, type SeedSize } from "./seed.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const CLI = resolve(root, "nodes", "src", "cli", "main.ts");
@@ -52,7 +53,7 @@ function options() {
       "rpc-port": { type: "string", default: process.env.RPC_PORT },
       "node-port": { type: "string", default: process.env.NODE_PORT },
       "dapp-port": { type: "string", default: process.env.DAPP_PORT },
-      "settle-interval": { type: "string", default: process.env.STACK_SETTLE_INTERVAL ?? "60" },
+      "settle-interval": { type: "string", default: process.env.STACK_SETTLE_INTERVAL ?? "5" },
     },
   });
   if (!["full", "tiny", "none"].includes(values.seed)) throw new UsageError(`--seed must be full, tiny or none, got "${values.seed}"`);
@@ -68,7 +69,7 @@ function optionalParts(): { watcher: boolean; serving: boolean } {
   const cli = readFileSync(CLI, "utf8");
   const runtime = ["nodes/src/cli/start.ts", "nodes/src/runtime/builtin-extensions.ts"].map((f) => readFileSync(resolve(root, f), "utf8")).join("\n");
   // `program.command("watch")`: the top-level command (`job watch` is another thing).
-  return { watcher: existsSync(resolve(root, "nodes", "src", "settle")) && /program\.command\("watch"\)/.test(cli), serving: /servingExtension|createServeExtension/.test(runtime) };
+  return { watcher: existsSync(resolve(root, "nodes", "src", "settle")) && /program\.command\("watch"\)/.test(cli), serving: /servingExtension/.test(runtime) && /settlementExtension/.test(runtime) };
 }
 
 const say = (line: string) => console.log(`[stack] ${line}`);
@@ -83,6 +84,8 @@ const opts = (() => {
   }
 })();
 const children: Child[] = [];
+/** Children stopped on purpose to be started again (the node, to serve a model minted after it started). */
+const replaced = new Set<Child>();
 let chain: LocalChain | undefined;
 let stopping = false;
 /** Set once the chain holds the protocol: from then on its history is worth keeping. */
@@ -112,7 +115,7 @@ function fail(error: unknown): Promise<never> {
 /** Exits (stopping the rest) when a child ends on its own; an optional one is only reported. */
 function watchExit(child: Child, optional = false): void {
   child.process.once("exit", (code, signal) => {
-    if (stopping) return;
+    if (stopping || replaced.has(child)) return;
     const message = `${child.name} exited unexpectedly (${signal ?? `code ${code}`}); see ${child.logFile}`;
     if (optional) say(`note: ${message}; the rest keeps running`);
     else void fail(new Error(message));
@@ -195,16 +198,27 @@ async function main(): Promise<void> {
   // transaction's event would wait for a block nobody mines.
   const nodeDir = join(opts.dataDir, "node");
   const dappUrl = `http://127.0.0.1:${dappPort}`;
-  // Serving "all": every model on the base model, those minted while it runs (the demo's, the dApp's) included.
+  // Serving every model of the held base model (those minted while it runs too: the demo's, the dApp's), and
+  // settling what it serves every `--settle-interval` seconds (5 by default, a demo: a real node settles every 10 min).
   const capabilities = ["training", "storage", ...(parts.serving ? ["serving", "attribution"] : [])].flatMap((c) => ["--capability", c]);
   say(`starting the compute node on 127.0.0.1:${nodePort} (embedded IPFS, training${parts.serving ? ", serving" : ""}, base model ${baseModelId})`);
-  const node = startChild("node", process.execPath, [CLI, "start", "--deployment", deploymentFile, "--data-dir", nodeDir, "--operator-key", devKey(OPERATOR),
+  const nodeArgs = [CLI, "start", "--deployment", deploymentFile, "--data-dir", nodeDir, "--operator-key", devKey(OPERATOR),
     "--host", "127.0.0.1", "--port", String(nodePort), "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "0", "--poll-interval", "500",
     "--cors-origin", dappUrl, "--cors-origin", `http://localhost:${dappPort}`, "--base-model", `${baseModelId}=${BASE_MODEL_DIR}`,
-    ...capabilities, ...(parts.serving ? ["--serve", "all", "--settle-interval", String(opts.settleInterval)] : [])], { logFile: join(logs, "node.log"), cwd: root });
+    ...capabilities, ...(parts.serving ? ["--serve", "all", "--settle-interval", String(opts.settleInterval)] : [])];
+  const nodeUrl = `http://127.0.0.1:${nodePort}`;
+  let node = startChild("node", process.execPath, nodeArgs, { logFile: join(logs, "node.log"), cwd: root });
   children.push(node);
   watchExit(node);
-  const nodeUrl = `http://127.0.0.1:${nodePort}`;
+  const restartNode = async (): Promise<void> => {
+    replaced.add(node);
+    await node.stop();
+    children.splice(children.indexOf(node), 1);
+    node = startChild("node", process.execPath, nodeArgs, { logFile: join(logs, "node.log"), cwd: root });
+    children.push(node);
+    watchExit(node);
+    await waitFor("the node's /health", async () => (await fetch(`${nodeUrl}/health`)).json(), { timeoutMs: 120_000, child: node });
+  };
   const health = await waitFor("the node's /health", async () => (await fetch(`${nodeUrl}/health`)).json(), { timeoutMs: 120_000, child: node });
   const peerId = findPeerId(health);
   if (!peerId) throw new Error(`the node's /health names no peer id; see ${node.logFile}`);
@@ -234,8 +248,11 @@ async function main(): Promise<void> {
   await waitFor("the dApp", async () => ((await fetch(dappUrl)).ok ? true : undefined), { timeoutMs: 120_000, child: dapp });
 
   // Who is running, for tools (and the stack's test) to check that Ctrl-C left nothing behind.
-  const pids = { orchestrator: process.pid, chain: localChain.process.pid, groups: Object.fromEntries(children.map((c) => [c.name, c.process.pid])) };
-  await writeFile(join(opts.dataDir, "pids.json"), `${JSON.stringify(pids, null, 2)}\n`);
+  const writePids = async () => {
+    const pids = { orchestrator: process.pid, chain: localChain.process.pid, groups: Object.fromEntries(children.map((c) => [c.name, c.process.pid])) };
+    await writeFile(join(opts.dataDir, "pids.json"), `${JSON.stringify(pids, null, 2)}\n`);
+  };
+  await writePids();
   printSummary({ dappUrl, nodeUrl, rpcUrl: localChain.rpcUrl, chainId: localChain.chainId, deploymentFile, logs });
 
   if (opts.seed !== "none") {
@@ -243,7 +260,21 @@ async function main(): Promise<void> {
     say(`seeding the demo (${opts.seed}); steps already on the chain are skipped`);
     try {
       const { modelId } = await seedDemo({ chain: stack, deploymentFile, nodeUrl, dataDir: opts.dataDir, size: opts.seed, baseModelId, say });
-      if (!parts.serving) say("note: the node's serving is not wired into `tributary-node start` in this checkout; paid inferences, a settled batch and claims are not seeded");
+      if (parts.serving) {
+        const listed = await (await fetch(`${nodeUrl}/v1/models`)).json().catch(() => undefined) as { data?: { id: string }[] } | undefined;
+        if (!listed?.data?.some((m) => m.id === `tributary:${modelId}`)) {
+          say(`restarting the node so it serves model ${modelId} (minted after it started)`);
+          await restartNode();
+          await writePids();
+        }
+        const claimable = await seedPaidInferences({ chain: stack, nodeUrl, modelId, operator: devAccount(OPERATOR).address, say });
+        for (const c of claimable) {
+          say(`contributor #${c.index} ${c.address} can claim ${formatEther(c.amount)} TRIB from node ${devAccount(OPERATOR).address}: import account #${c.index} (key above) into the wallet and claim in the dApp, or run \`tributary-node claim --node ${devAccount(OPERATOR).address} --operator-key <its key>\``);
+        }
+        if (claimable.length === 0) say("note: no demo output copied a span of the Datanet (the demo model is barely trained), so no contribution is credited yet: its contributors' share waits in the node's pool");
+      } else {
+        say("note: the node's serving is not wired into `tributary-node start` in this checkout; paid inferences, a settled batch and claims are not seeded");
+      }
       say(`demo seeded in ${Math.round((Date.now() - started) / 1000)} s: Datanet 1 (version 1), model ${modelId}`);
     } catch (error) {
       if (stopping) return;

@@ -5,15 +5,18 @@
  * command line (`tributary-node ...`, as each role would) or a signed transaction, and is skipped when the chain
  * already shows it done, so a seed interrupted by Ctrl-C resumes on the next start.
  *
- * Paid inferences and a settled batch need the node's serving and the settlement scheduler; when those are not in
- * this checkout the seed says so and stops after the model's terms.
+ * Then money (`seedPaidInferences`): a demo payer's paid completions, settled by the node's own settlement round,
+ * and the dispute window passed on the local chain, so a demo contributor has a credit to claim.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseEther } from "viem";
-import { CONTRIBUTORS, devKey, MODEL_BUILDER, type StackChain } from "./chain.ts";
+import OpenAI from "openai";
+import { formatEther, parseEther, zeroHash, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { createPayingFetch } from "../../nodes/src/serve/client/paying-fetch.ts";
+import { CONTRIBUTORS, devAccount, devKey, MODEL_BUILDER, PAYER, SESSION_KEY, type StackChain } from "./chain.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const CLI = resolve(root, "nodes", "src", "cli", "main.ts");
@@ -173,4 +176,117 @@ export async function seedDemo(options: SeedOptions): Promise<{ modelId: bigint 
     await chain.send(MODEL_BUILDER, "models", "setRevenueSplit", [modelId, SPLIT]);
   }
   return { modelId };
+}
+
+/** Paid prompts: the opening words of an entry of each contributor's file (so the outputs can copy their text). */
+const PAID_PROMPTS = [
+  "The status of a website which has been completely removed, usually by the",
+  "[Usenet] ASCII rendition of the ™ appended to phrases that the author",
+  "Abnormal termination (of software); {crash}; {lossage}. Derives from",
+];
+const PAYER_ESCROW = parseEther("10");
+const SESSION_CAP = parseEther("5");
+
+export interface PaidSeedOptions {
+  chain: StackChain;
+  nodeUrl: string;
+  modelId: bigint;
+  /** The node's operator: the channel's node. */
+  operator: Address;
+  say(line: string): void;
+}
+
+/** A contributor with a claimable credit from the node's final root. */
+export interface Claimable {
+  index: number;
+  address: Address;
+  amount: bigint;
+}
+
+/**
+ * Money in the demo: the demo payer (escrow, a session key) pays a few completions of the demo model through the
+ * `openai` client with the paying fetch; the node's own settlement round redeems the vouchers and proposes a credit
+ * root; the seed then moves the local chain's time past the dispute window (`evm_increaseTime` + a block), so a demo
+ * contributor has a credit to claim. Skipped when the payer's channel was already redeemed; the time move is done
+ * again whenever a root is pending (a restored chain replays its blocks at today's time). Resolves with who can claim.
+ */
+export async function seedPaidInferences(options: PaidSeedOptions): Promise<Claimable[]> {
+  const { chain, nodeUrl, modelId, operator, say } = options;
+  const payer = devAccount(PAYER).address;
+  const redeemed = async () => (await chain.read<readonly [bigint, bigint]>("settlement", "channelOf", [payer, operator, modelId]))[0];
+  if ((await redeemed()) === 0n) {
+    if ((await chain.read<bigint>("settlement", "escrowBalanceOf", [payer])) === 0n) {
+      say(`demo payer #${PAYER}: deposits ${formatEther(PAYER_ESCROW)} TRIB into escrow`);
+      if ((await chain.read<bigint>("token", "balanceOf", [payer])) < PAYER_ESCROW) await chain.send(0, "token", "transfer", [payer, PAYER_ESCROW * 2n]);
+      await chain.send(PAYER, "token", "approve", [chain.addresses.settlement, PAYER_ESCROW]);
+      await chain.send(PAYER, "settlement", "deposit", [PAYER_ESCROW]);
+    }
+    const sessionKey = privateKeyToAccount(devKey(SESSION_KEY));
+    const now = (await chain.client.getBlock()).timestamp;
+    const [, , expiresAt] = await chain.read<readonly [bigint, bigint, bigint]>("settlement", "sessionKeyOf", [payer, sessionKey.address]);
+    if (expiresAt < now + 3_600n) {
+      say(`demo payer #${PAYER}: authorizes session key ${sessionKey.address} (cap ${formatEther(SESSION_CAP)} TRIB, 30 days)`);
+      await chain.send(PAYER, "settlement", "authorizeSessionKey", [sessionKey.address, SESSION_CAP, now + 30n * 86_400n]);
+    }
+    const model = `tributary:${modelId}`;
+    await waitUntil(`the node to serve ${model}`, async () => {
+      const listed = await (await fetch(`${nodeUrl}/v1/models`)).json().catch(() => undefined) as { data?: { id: string }[] } | undefined;
+      return listed?.data?.some((m) => m.id === model);
+    }, 60_000);
+    let paid = 0n;
+    const openai = new OpenAI({
+      baseURL: `${nodeUrl}/v1`, apiKey: "unused", maxRetries: 0,
+      fetch: createPayingFetch({ sessionKey, payer, onPayment: (p) => { paid = p.cumulativeAmount; } }),
+    });
+    let attributed = 0;
+    for (const prompt of PAID_PROMPTS) {
+      const completion = await openai.completions.create({ model, prompt, max_tokens: 32, temperature: 0 });
+      const contributions = (completion as unknown as { tributary?: { contributions?: unknown[] } }).tributary?.contributions ?? [];
+      if (contributions.length > 0) attributed++;
+      say(`paid completion of "${prompt.slice(0, 40)}…": ${completion.usage?.completion_tokens ?? "?"} tokens, attributed to ${contributions.length} contribution(s), channel at ${formatEther(paid)} TRIB`);
+    }
+    say("waiting for the node's settlement round to redeem the vouchers");
+    await waitUntil("the node to redeem the demo payer's vouchers", async () => (await redeemed()) === paid, 120_000);
+    // Only attributed outputs credit anyone: the contributor share of the others stays in the node's pool.
+    if (attributed > 0) {
+      say("waiting for the node's credit root");
+      await waitUntil("the node's credit root", async () => {
+        const credits = await creditsOf(chain, operator);
+        return credits.pendingRoot !== zeroHash || credits.finalizedRoot !== zeroHash;
+      }, 60_000);
+    }
+  }
+  const credits = await creditsOf(chain, operator);
+  if (credits.pendingRoot !== zeroHash) {
+    const now = (await chain.client.getBlock()).timestamp;
+    say(`moving the local chain's time past the credit root's dispute window (${credits.pendingUntil - now} s)`);
+    await chain.rpc("evm_increaseTime", [Number(credits.pendingUntil - now) + 1]);
+    await chain.rpc("evm_mine");
+  }
+  const claimable: Claimable[] = [];
+  for (const index of CONTRIBUTORS) {
+    const address = devAccount(index).address;
+    const response = await fetch(`${nodeUrl}/v1/credits/${address}`);
+    if (response.status !== 200) continue;
+    const entry = await response.json() as { cumulative: string };
+    const claimed = await chain.read<bigint>("contributorPools", "claimedOf", [operator, address]);
+    const amount = BigInt(entry.cumulative) - claimed;
+    if (amount > 0n) claimable.push({ index, address, amount });
+  }
+  return claimable;
+}
+
+async function creditsOf(chain: StackChain, node: Address): Promise<{ finalizedRoot: Hex; pendingRoot: Hex; pendingUntil: bigint }> {
+  const [finalizedRoot, , , , pendingRoot, , pendingUntil] = await chain.read<readonly [Hex, bigint, bigint, bigint, Hex, bigint, bigint, boolean]>("contributorPools", "creditsOf", [node]);
+  return { finalizedRoot, pendingRoot, pendingUntil };
+}
+
+async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`demo seed: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }

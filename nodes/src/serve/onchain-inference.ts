@@ -6,6 +6,9 @@
  * document to IPFS, then `serveInference(requestId, resultCid)`, which splits the fee on-chain. A request is
  * marked served only after its transaction is mined; after a crash the worker finds it open again, and a
  * request the chain no longer holds open (served, refunded, expired) is closed with the chain's reason.
+ * Each signed `serveInference` transaction's hash is written down before it is broadcast (`serve_txs`): the
+ * settlement scheduler reads the contributor share of the fee from its receipt and credits the request's record
+ * in a credit batch, like voucher revenue (nodes/src/settle/).
  *
  * Prompt document (`tributary.inference-prompt/1`): `{ "prompt": "..." }` or `{ "messages": [...] }`, with
  * optional `temperature`, `top_p`, `stop`, `seed`. Result document (`tributary.inference-result/1`):
@@ -78,6 +81,8 @@ export class OnchainInference {
         updated_at TEXT NOT NULL
       );
     `);
+    const columns = init.database.db.prepare("PRAGMA table_info(serve_onchain_requests)").all() as { name: string }[];
+    if (!columns.some((c) => c.name === "serve_txs")) init.database.db.exec("ALTER TABLE serve_onchain_requests ADD COLUMN serve_txs TEXT");
   }
 
   get node(): Address {
@@ -125,6 +130,15 @@ export class OnchainInference {
         return;
       }
     }
+  }
+
+  #addServeTx(requestId: string, hash: string): void {
+    this.#o.database.transaction(() => {
+      const row = this.#o.database.db.prepare("SELECT serve_txs FROM serve_onchain_requests WHERE request_id = ?").get(requestId) as { serve_txs: string | null };
+      const hashes = row.serve_txs === null ? [] : (JSON.parse(row.serve_txs) as string[]);
+      if (!hashes.includes(hash)) hashes.push(hash);
+      this.#o.database.db.prepare("UPDATE serve_onchain_requests SET serve_txs = ? WHERE request_id = ?").run(JSON.stringify(hashes), requestId);
+    });
   }
 
   #close(requestId: string, status: "served" | "failed" | "closed", fields: { resultCid?: string; reason?: string }): void {
@@ -183,7 +197,10 @@ export class OnchainInference {
       usage: { prompt_tokens: finish.promptTokens, completion_tokens: finish.completionTokens }, tributary: outcome.field,
     };
     const resultCid = (await store.addJson(result)).toString();
-    await chain.sender.write({ contract: "settlement", functionName: "serveInference", args: [requestId, resultCid] });
+    await chain.sender.write({ contract: "settlement", functionName: "serveInference", args: [requestId, resultCid] }, {
+      // Before broadcast: whichever version is mined, settlement finds its receipt (and the fee's contributor share).
+      onSigned: (hash) => this.#addServeTx(row.request_id, hash),
+    });
     this.#close(row.request_id, "served", { resultCid });
     logger.info({ requestId: row.request_id, resultCid }, "served an on-chain inference request");
   }

@@ -12,6 +12,11 @@
  * the voucher is stored durably before the response starts). Then the adapter loads if needed, tokens
  * stream from the engine's worker, and the attribution of the output ends the response in a `tributary`
  * field (the last SSE event before `[DONE]` when streaming).
+ *
+ * A request that fails on the node's side after its voucher was stored (the engine, the upstream server) is not
+ * charged: the voucher is voided (PaymentGate.void) and the error (a JSON 5xx, or the SSE error event once the
+ * stream started, even after some output) carries `voided: true` and `accepted`, the channel's amount the next
+ * voucher builds on. A client that goes away mid-request is charged: it chose to stop what it paid for.
  */
 import { hijackWithHeaders } from "../api/hijack.ts";
 import { randomBytes } from "node:crypto";
@@ -206,9 +211,28 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
       const created = Math.floor(Date.now() / 1000);
       const chunkBase = { id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created, model: model.name };
       const context: ResponseContext = { id, model, accepted };
+      /** After a failure on the node's side: the request's voucher is voided; what the error response adds. */
+      const voidPayment = async (error: Error): Promise<Record<string, unknown>> => {
+        if (controller.signal.aborted) return {}; // the client went away: it is charged
+        const payment = await deps.payments.void(id, `${(error as { code?: string }).code ?? error.name}: ${error.message}`.slice(0, 500)).catch(() => undefined);
+        return payment ?? {};
+      };
+      const cancelledByNode = () => new ServeError(503, "generation_cancelled", "the node stopped this generation before it finished (the model was unloaded or the engine is shutting down); retry");
 
       if (!parsed.stream) {
-        const { text, outputTokens, finish } = await collect(events);
+        let collected: Awaited<ReturnType<typeof collect>>;
+        try {
+          collected = await collect(events);
+          if (collected.finish.reason === "cancelled" && !controller.signal.aborted) throw cancelledByNode();
+        } catch (error) {
+          finished = true;
+          const { status, body } = errorResponse(error as Error, request);
+          const payment = await voidPayment(error as Error);
+          if (error instanceof ServeError && error.retryAfter !== undefined) reply.header("retry-after", String(error.retryAfter));
+          deps.metrics.requests.inc({ endpoint, status: String(status) });
+          return reply.status(status).send({ error: { ...body.error, ...payment } });
+        }
+        const { text, outputTokens, finish } = collected;
         finished = true;
         const tributary = deps.attributionEnabled === false ? undefined : await attributionOf(context, outputTokens);
         release();
@@ -241,6 +265,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
         }
         finished = true;
         if (finish === undefined || finish.reason === "cancelled") {
+          if (!controller.signal.aborted) throw finish === undefined ? new ServeError(503, "generation_ended", "the generation ended without finishing; retry") : cancelledByNode();
           sse.done();
           return reply;
         }
@@ -254,9 +279,11 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
         deps.metrics.requests.inc({ endpoint, status: "200" });
       } catch (error) {
         // Headers are sent: the error goes out as an SSE event, which the openai client raises as an APIError.
+        // Output may have gone out already: the node failed to finish it, so nothing is charged (README: failed requests).
         const { status, body } = errorResponse(error as Error, request);
+        const payment = await voidPayment(error as Error);
         deps.metrics.requests.inc({ endpoint, status: String(status) });
-        sse.send(body);
+        sse.send({ error: { ...body.error, ...payment } });
         sse.done();
       }
       return reply;

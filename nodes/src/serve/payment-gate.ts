@@ -12,11 +12,14 @@
  *    other channels, covers the channel's increment (402 `session_key_cap`);
  * 5. the payer's escrow (less a pending withdrawal) plus the channel's funds covers everything this node
  *    holds unredeemed from the payer (402 `insufficient_funds`).
+ *
+ * A request that then fails on the node's side is not charged: `void` gives its voucher back (see VoucherStore).
+ * What the channel owes the payer from failed requests (its credit) lowers the increment step 3 requires.
  */
 import type { Address } from "viem";
 import type { ProtocolChain } from "../chain/protocol.ts";
 import { ServeError } from "./errors.ts";
-import { requestCost } from "./pricing.ts";
+import { channelDiscount, requestCost } from "./pricing.ts";
 import { VOUCHER_HEADER, recoverVoucherSigner, type Voucher, type VoucherDomain } from "./voucher.ts";
 import type { AcceptedVoucher, VoucherStore } from "./voucher-store.ts";
 
@@ -114,14 +117,18 @@ export class PaymentGate {
     const cost = requestCost(request.promptTokens, request.maxTokens, terms.pricePer1kTokens);
     const latest = this.#store.latest(voucher.payer, modelId);
     const base = maxOf(latest?.cumulativeAmount ?? 0n, channel.redeemed);
+    // Failed requests the payer already paid for by a later voucher: they pay for part of this one.
+    const credit = this.#store.creditOf(voucher.payer, modelId);
+    const due = cost - channelDiscount(credit, cost);
     const paymentDetails = (missing: bigint, base: bigint) => ({
-      missing: missing.toString(), required: (base + cost).toString(), accepted: base.toString(), cost: cost.toString(),
+      missing: missing.toString(), required: (base + due).toString(), accepted: base.toString(), cost: cost.toString(),
+      ...(credit > 0n ? { credit: credit.toString() } : {}),
       termsVersion: terms.termsVersion.toString(), pricePer1kTokens: terms.pricePer1kTokens.toString(),
     });
     const short = (base: bigint): ServeError => voucher.cumulativeAmount <= base
-      ? new ServeError(402, "voucher_stale", `the voucher's cumulativeAmount ${voucher.cumulativeAmount} is not above the ${base} this channel already holds (a replayed or stale voucher); sign ${base + cost} for this request`, { field: `${VOUCHER_HEADER}.cumulativeAmount`, details: paymentDetails(base + cost - voucher.cumulativeAmount, base) })
-      : new ServeError(402, "payment_required", `this request costs ${cost} (prompt ${request.promptTokens} + max ${request.maxTokens} tokens at ${terms.pricePer1kTokens} per 1,000), but the voucher adds ${voucher.cumulativeAmount - base}: ${base + cost - voucher.cumulativeAmount} missing; sign ${base + cost}`, { field: `${VOUCHER_HEADER}.cumulativeAmount`, details: paymentDetails(base + cost - voucher.cumulativeAmount, base) });
-    if (voucher.cumulativeAmount < base + cost) throw short(base);
+      ? new ServeError(402, "voucher_stale", `the voucher's cumulativeAmount ${voucher.cumulativeAmount} is not above the ${base} this channel already holds (a replayed or stale voucher); sign ${base + due} for this request`, { field: `${VOUCHER_HEADER}.cumulativeAmount`, details: paymentDetails(base + due - voucher.cumulativeAmount, base) })
+      : new ServeError(402, "payment_required", `this request costs ${cost} (prompt ${request.promptTokens} + max ${request.maxTokens} tokens at ${terms.pricePer1kTokens} per 1,000${due < cost ? `, ${cost - due} of it covered by the channel's credit from failed requests` : ""}), but the voucher adds ${voucher.cumulativeAmount - base}: ${base + due - voucher.cumulativeAmount} missing; sign ${base + due}`, { field: `${VOUCHER_HEADER}.cumulativeAmount`, details: paymentDetails(base + due - voucher.cumulativeAmount, base) });
+    if (voucher.cumulativeAmount < base + due) throw short(base);
 
     // What redeeming everything this node holds from the payer would take, with this voucher as the channel's latest.
     const increment = voucher.cumulativeAmount - channel.redeemed;
@@ -142,6 +149,20 @@ export class PaymentGate {
 
     // The chain reads took time: the store re-checks the channel's latest voucher in the same transaction as the insert.
     return this.#store.accept({ ...voucher, signer, requestId: request.requestId }, channel.redeemed, cost, short);
+  }
+
+  /**
+   * Voids the voucher of a request that failed on the node's side, so it is not charged (VoucherStore.void).
+   * Returns what the failure response tells the client: the channel's amount now (the next voucher builds on it)
+   * and its credit; undefined when the request holds no voucher.
+   */
+  async void(requestId: string, reason: string): Promise<{ voided: true; accepted: string; credit: string } | undefined> {
+    const voucher = this.#store.byRequest(requestId);
+    if (voucher === undefined) return undefined;
+    // A settlement batch may already have redeemed it: then it is credited back, not rolled back.
+    const redeemed = await this.#chain.channelOf(voucher.payer, this.#node, voucher.modelId).then((c) => c.redeemed, () => 0n);
+    const result = this.#store.void(requestId, reason, redeemed);
+    return result === undefined ? undefined : { voided: true, accepted: result.accepted.toString(), credit: result.credit.toString() };
   }
 
   /** For each other channel of the payer with this node: what its latest voucher holds unredeemed, and beyond its funds. */

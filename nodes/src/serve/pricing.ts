@@ -18,3 +18,12 @@ export function defaultMaxTokens(kind: "completion" | "chat", promptTokens: numb
   if (kind === "completion") return 16;
   return Math.max(1, Math.min(256, contextLength - promptTokens));
 }
+
+/**
+ * How much of a request's price the channel's credit (failed requests whose amount a later voucher already holds)
+ * covers: all of it but one unit, since a voucher must still raise the channel's amount to be a new one.
+ */
+export function channelDiscount(credit: bigint, price: bigint): bigint {
+  if (credit <= 0n || price <= 1n) return 0n;
+  return credit < price - 1n ? credit : price - 1n;
+}

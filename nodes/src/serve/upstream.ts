@@ -78,7 +78,7 @@ export function upstreamBackend(engine: Engine, settings: UpstreamSettings): Gen
         throw new ServeError(503, "upstream_unavailable", `the upstream generation server ${base} cannot be reached: ${(error as Error).message}`);
       }
       if (!response.ok || response.body === null) {
-        throw new ServeError(503, "upstream_error", `the upstream generation server answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+        throw new ServeError(502, "upstream_error", `the upstream generation server answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
       }
       let text = "";
       let reason: FinishReason = "stop";
@@ -94,7 +94,7 @@ export function upstreamBackend(engine: Engine, settings: UpstreamSettings): Gen
           const data = frame.split("\n").filter((line) => line.startsWith("data:")).map((line) => line.slice(5).trim()).join("\n");
           if (data === "" || data === "[DONE]") continue;
           const chunk = JSON.parse(data) as { error?: { message?: string }; choices?: { text?: string; finish_reason?: string | null }[]; usage?: { completion_tokens?: number } };
-          if (chunk.error) throw new ServeError(503, "upstream_error", `the upstream generation failed: ${chunk.error.message ?? "unknown error"}`);
+          if (chunk.error) throw new ServeError(502, "upstream_error", `the upstream generation failed: ${chunk.error.message ?? "unknown error"}`);
           if (chunk.usage?.completion_tokens !== undefined) completionTokens = chunk.usage.completion_tokens;
           const choice = chunk.choices?.[0];
           if (choice === undefined) continue;

@@ -12,6 +12,10 @@
  *    their contributors with the attribution batch builder on top of the previous cumulative credits; the records
  *    and the batch go to IPFS as one document, and `settleBatch([], root, total, cid)` proposes the root.
  *
+ * On-chain inference fees (`serveInference`) are split by the chain when served: each served request's record gets
+ * the contributor share of its fee (`ModelRevenueSplit` in the serve transaction's receipt) as its pool, and is
+ * credited by the next credit batch like a record paid by a voucher.
+ *
  * Why two transactions: a root's total must not exceed the node's pool, and which vouchers the chain skips is
  * only known from the receipt. Crediting only what the chain actually paid means a skipped voucher never makes
  * the root revert, and a record is credited exactly once. Roots become final after the dispute window without a
@@ -90,6 +94,8 @@ export interface SettlementSchedulerOptions {
 export interface RoundResult {
   resumed: number;
   redeemed?: { batchId: bigint; vouchers: number; skipped: number };
+  /** On-chain inference requests whose fee's contributor share was booked to their record this round. */
+  onchainFees?: number;
   credited?: { batchId: bigint; records: number; root: Hex; cid: string };
 }
 
@@ -140,6 +146,7 @@ export class SettlementScheduler {
       result.resumed++;
     }
     result.redeemed = await this.#redeem();
+    result.onchainFees = await this.#bookOnchainFees();
     result.credited = await this.#credit();
     return result;
   }
@@ -238,6 +245,40 @@ export class SettlementScheduler {
     return rows
       .filter((row) => BigInt(row.cumulative_amount) > from && BigInt(row.cumulative_amount) <= to)
       .map((row) => ({ recordId: row.request_id, charged: BigInt(row.charged) }));
+  }
+
+  /**
+   * The contributor share of each on-chain inference fee this node was paid (the serve transaction's receipt:
+   * `InferenceServed` for the request, and the `ModelRevenueSplit` of its fee), booked as its record's pool.
+   */
+  async #bookOnchainFees(): Promise<number | undefined> {
+    if (!this.#hasTables("serve_onchain_requests", "serve_records")) return undefined;
+    const rows = this.#o.database.db.prepare(`
+      SELECT o.request_id, o.serve_txs FROM serve_onchain_requests o
+      JOIN serve_records r ON r.record_id = 'onchain-' || o.request_id
+      LEFT JOIN settle_record_pools p ON p.record_id = r.record_id
+      WHERE o.serve_txs IS NOT NULL AND p.record_id IS NULL
+    `).all() as { request_id: string; serve_txs: string }[];
+    let booked = 0;
+    for (const row of rows) {
+      for (const hash of JSON.parse(row.serve_txs) as Hex[]) {
+        const receipt = await this.#receipt(hash);
+        if (receipt === undefined || receipt.status !== "success") continue;
+        const logs = parseEventLogs({ abi: this.#o.abis.settlement, logs: receipt.logs }) as unknown as { eventName: string; args: Record<string, unknown> }[];
+        const served = logs.some((l) => l.eventName === "InferenceServed" && (l.args.requestId as bigint) === BigInt(row.request_id));
+        const split = logs.find((l) => l.eventName === "ModelRevenueSplit");
+        if (!served || split === undefined) continue;
+        this.journal.addRecordPool(`onchain-${row.request_id}`, split.args.contributorShare as bigint, 0);
+        booked++;
+        break;
+      }
+    }
+    return booked === 0 ? undefined : booked;
+  }
+
+  #hasTables(...names: string[]): boolean {
+    return names.every((name) =>
+      this.#o.database.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined);
   }
 
   #hasVoucherTable(): boolean {

@@ -140,4 +140,33 @@ describe("payment gate", () => {
     assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
     assert.equal(store.count(), 1);
   });
+
+  it("voids a failed request: the channel goes back to the last served voucher, or credits a failed amount a later voucher holds", async () => {
+    const redeemed: Record<string, bigint> = {};
+    const { pay, gate, store } = setup({ redeemed });
+    await pay(payer, 1n, 100n);
+    const failed = await pay(payer, 1n, 200n);
+    assert.deepEqual(await gate.void(failed.requestId, "engine crashed"), { voided: true, accepted: "100", credit: "0" });
+    assert.equal(store.latest(payer.address, 1n)!.cumulativeAmount, 100n);
+    assert.equal(await gate.void(failed.requestId, "again"), undefined, "voided once");
+    assert.equal((await pay(payer, 1n, 200n)).charged, 100n, "the same amount is accepted again, from the last served voucher");
+
+    // A later voucher already holds the failed request's amount (a payer sending concurrently): credited instead.
+    const overtaken = await pay(payer, 1n, 300n);
+    await pay(payer, 1n, 400n);
+    assert.deepEqual(await gate.void(overtaken.requestId, "upstream down"), { voided: true, accepted: "400", credit: "100" });
+    const stale = await refused(pay(payer, 1n, 400n), 402, "voucher_stale");
+    assert.equal(stale.details.required, "401", "the credit pays all of the next request but one unit");
+    assert.equal(stale.details.credit, "100");
+    assert.equal((await pay(payer, 1n, 401n)).charged, 1n);
+    assert.equal(store.creditOf(payer.address, 1n), 1n);
+    assert.equal((await pay(payer, 1n, 500n)).charged, 99n);
+    assert.equal(store.creditOf(payer.address, 1n), 0n);
+
+    // Redeemed on-chain before it failed: the chain keeps it, so the payer is credited.
+    const redeemedFirst = await pay(payer, 2n, 100n);
+    redeemed["2"] = 100n;
+    assert.deepEqual(await gate.void(redeemedFirst.requestId, "engine crashed"), { voided: true, accepted: "100", credit: "100" });
+    assert.equal(store.voided().length, 3);
+  });
 });

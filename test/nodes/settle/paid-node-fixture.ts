@@ -50,6 +50,8 @@ export interface PaidNodeFixture {
   requester: ReturnType<typeof account>;
   payer: ReturnType<typeof account>;
   sessionKey: PrivateKeyAccount;
+  /** An on-chain inference prompt document (`{ prompt: PROMPT }`) in the node's store. */
+  promptCid: string;
   close(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startPaidNodeFixture(): Promise<PaidNodeFixture> {
   let adapterCid: string;
   let indexCid: string;
   let manifestCid: string;
+  let promptCid: string;
   try {
     await engine.loadModel("base-1", BASE_MODEL_DIR);
     const { adapterDir } = await engine.train({
@@ -81,6 +84,7 @@ export async function startPaidNodeFixture(): Promise<PaidNodeFixture> {
     try {
       adapterCid = (await publishAdapter(store, adapterDir)).toString();
       indexCid = (await publishAttributionIndex(store, encodeSpanIndex(index))).toString();
+      promptCid = (await store.addJson({ schema: "tributary.inference-prompt/1", prompt: PROMPT })).toString();
       manifestCid = (await store.addJson({ contributions: MANIFEST.contributions.map((c) => ({ contributionId: c.contributionId.toString(), contributor: c.contributor, digest: c.digest })) })).toString();
     } finally {
       await store.close();
@@ -118,7 +122,7 @@ export async function startPaidNodeFixture(): Promise<PaidNodeFixture> {
   const deploymentFile = join(dir, "deployment.json");
   await writeFile(deploymentFile, JSON.stringify(t.deployment));
   return {
-    t, dir, nodeDir, deploymentFile, operator, requester, payer, sessionKey,
+    t, dir, nodeDir, deploymentFile, operator, requester, payer, sessionKey, promptCid,
     async close() {
       await t.close();
       await rm(dir, { recursive: true, force: true });

@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { parseEther, zeroHash, type Hex } from "viem";
+import { parseEther, parseEventLogs, zeroHash, type Hex } from "viem";
+import type { SettlementDocument } from "../../../nodes/src/settle/settlement-scheduler.ts";
 import { createPayingFetch } from "../../../nodes/src/serve/client/paying-fetch.ts";
 import { loadSettlementAbis, type SettlementAbis } from "../../../nodes/src/settle/settlement-scheduler.ts";
 import { privateKeyOf, waitUntil } from "../node/helpers/local-chain.ts";
@@ -113,5 +114,45 @@ describe("tributary-node start settles what it serves", { timeout: 600_000 }, ()
     const submitted = await f.t.client.getContractEvents({ address: f.t.addresses.models, abi: f.t.abis.models, eventName: "JobResultSubmitted", args: { jobId }, fromBlock: 0n } as never);
     assert.equal(submitted.length, 1, "submitted once");
     assert.doesNotMatch(output, /nonce moved|nonce too low|settlement round failed|replacement transaction/i, output);
+  });
+
+  it("credits an on-chain inference's fee to the contributors its output is attributed to", async () => {
+    await f.t.rpc("evm_increaseTime", [86_400 * 2]); // earlier roots final: the next credit batch may go out
+    await f.t.rpc("evm_mine");
+    const fee = 100_000n;
+    await f.t.send(f.requester, "token", "approve", [f.t.addresses.settlement, fee]);
+    await f.t.send(f.requester, "settlement", "requestInference", [MODEL_ID, f.operator.address, f.promptCid, BigInt(MAX_TOKENS), fee]);
+    const requestId = await read<bigint>(f.t.addresses.settlement, abis.settlement, "inferenceRequestCount", []);
+    const served = await waitUntil("the node to serve the on-chain request", async () => {
+      const events = await f.t.client.getContractEvents({ address: f.t.addresses.settlement, abi: abis.settlement, eventName: "InferenceServed", fromBlock: 0n });
+      return events.find((e) => (e as unknown as { args: { requestId: bigint } }).args.requestId === requestId);
+    }, 120_000);
+    const receipt = await f.t.client.getTransactionReceipt({ hash: served.transactionHash! });
+    const split = parseEventLogs({ abi: abis.settlement, logs: receipt.logs, eventName: "ModelRevenueSplit" as never })[0] as unknown as { args: { contributorShare: bigint } };
+    assert.ok(split.args.contributorShare > 0n);
+
+    const recordId = `onchain-${requestId}`;
+    const find = async (): Promise<SettlementDocument | undefined> => {
+      const settled = await f.t.client.getContractEvents({ address: f.t.addresses.settlement, abi: abis.settlement, eventName: "BatchSettled", fromBlock: served.blockNumber! });
+      for (const event of settled as unknown as { args: { creditRoot: Hex; recordsCid: string } }[]) {
+        if (event.args.creditRoot === zeroHash) continue;
+        const doc = await (await fetch(`${nodeUrl}/ipfs/${event.args.recordsCid}`)).json() as SettlementDocument;
+        if (doc.records.some((r) => r.requestId === recordId)) return doc;
+      }
+      return undefined;
+    };
+    // A root proposed meanwhile (the last test's records) holds the next one back for its window: let windows pass.
+    let document: SettlementDocument | undefined;
+    for (let second = 0; second < 60 && document === undefined; second++) {
+      await f.t.rpc("evm_increaseTime", [86_400 * 2]);
+      await f.t.rpc("evm_mine");
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      document = await find();
+    }
+    assert.ok(document, `no credit root credits ${recordId}:\n${output.slice(-4000)}`);
+    assert.deepEqual(document.batch.pools.find((p) => p.requestId === recordId), { requestId: recordId, amount: split.args.contributorShare.toString() },
+      "the record's pool is exactly the contributor share the chain split off the fee");
+    const planted = document.batch.credits.find((c) => c.account === PLANTED_CONTRIBUTOR)!;
+    assert.ok(BigInt(planted.added) > 0n, "the contribution the output copied is credited");
   });
 });

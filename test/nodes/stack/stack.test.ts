@@ -1,8 +1,9 @@
 /**
  * `npm start` as a user runs it (scripts/stack/main.ts), with the reduced seed (a few entries per contributor, the
  * tiny preset) on free ports and a temporary data dir: it must say "ready" with the demo on the chain (the Datanet,
- * its published version, the trained model with its price and split), the node answering /health and the dApp
- * serving HTML; then Ctrl-C (SIGINT) must stop it cleanly with every process it started gone, and the next start
+ * its published version, the trained model with its price and split, a demo payer's paid completions settled by the
+ * node's own settlement round and a contributor with a credit to claim after the dispute window), the node
+ * answering /health and the dApp serving HTML; then Ctrl-C (SIGINT) must stop it cleanly with every process it started gone, and the next start
  * must restore that chain from the data dir (the recorded history replayed) with nothing left to seed.
  */
 import assert from "node:assert/strict";
@@ -27,7 +28,7 @@ function alive(pid: number, group = false): boolean {
   }
 }
 
-describe("npm start: the whole stack from one command", { timeout: 300_000 }, () => {
+describe("npm start: the whole stack from one command", { timeout: 600_000 }, () => {
   let dir: string;
   let stack: ChildProcess;
   let output = "";
@@ -41,7 +42,7 @@ describe("npm start: the whole stack from one command", { timeout: 300_000 }, ()
     stack.stdout!.on("data", (d) => (output += d));
     stack.stderr!.on("data", (d) => (output += d));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "ready" within 240 s:\n${output}`)), 240_000);
+      const timer = setTimeout(() => reject(new Error(`no "ready" within 420 s:\n${output}`)), 420_000);
       const check = () => {
         if (/\[stack\] ready: open http:\/\/127\.0\.0\.1:\d+/.test(output)) {
           clearTimeout(timer);
@@ -103,6 +104,27 @@ describe("npm start: the whole stack from one command", { timeout: 300_000 }, ()
     assert.deepEqual([price, ownerBps, contributorBps, nodeBps], [parseEther("0.5"), 3_000, 6_000, 1_000]);
   });
 
+  it("has money in the demo: the payer's completions redeemed by the node's settlement, the contributors' share in its pool, and a credit to claim when an output was attributed", async () => {
+    assert.match(output, /#8 0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f .* demo payer/);
+    const deployment = JSON.parse(await readFile(join(dir, "data", "deployment.json"), "utf8")) as { rpcUrl: string; contracts: Record<string, Address> };
+    const abis: ProtocolAbis = await loadProtocolAbis();
+    const client = createPublicClient({ transport: http(deployment.rpcUrl) }) as PublicClient;
+    const operator = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"; // account #1
+    const [redeemed] = await client.readContract({ address: deployment.contracts.settlement, abi: abis.settlement, functionName: "channelOf", args: ["0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f", operator, 1n] }) as readonly [bigint, bigint];
+    assert.ok(redeemed > 0n, "the node redeemed the demo payer's vouchers");
+    const [, , , pool] = await client.readContract({ address: deployment.contracts.contributorPools, abi: abis.contributorPools, functionName: "creditsOf", args: [operator] }) as unknown as readonly [string, bigint, bigint, bigint];
+    assert.ok(pool > 0n, "the contributors' share of the revenue is in the node's pool");
+    // A credit exists only when an output copied a span of the Datanet (the tiny demo model seldom does).
+    const claim = /\[stack\] contributor #(\d) (0x[0-9a-fA-F]{40}) can claim ([\d.]+) TRIB from node/.exec(output);
+    if (claim === null) {
+      assert.match(output, /\[stack\] note: no demo output copied a span of the Datanet/, output);
+      return;
+    }
+    const credit = await fetch(`http://127.0.0.1:${ports.node}/v1/credits/${claim[2]}`);
+    assert.equal(credit.status, 200, "final: past the dispute window");
+    assert.ok(BigInt(((await credit.json()) as { cumulative: string }).cumulative) > 0n);
+  });
+
   it("has the node answering /health and the dApp serving its page", async () => {
     const health = await fetch(`http://127.0.0.1:${ports.node}/health`);
     assert.equal(health.status, 200);
@@ -128,6 +150,8 @@ describe("npm start: the whole stack from one command", { timeout: 300_000 }, ()
     assert.match(output, /\[stack\] restoring the chain from .*chain-history\.json \(\d+ blocks\)/);
     assert.doesNotMatch(output, /deploying the protocol|creating the Jargon File Datanet|registering and staking|creating the training job/);
     assert.match(output, /\[stack\] demo seeded in \d+ s: Datanet 1 \(version 1\), model 1/);
+    assert.doesNotMatch(output, /paid completion of/, "the paid inferences are on the chain already");
+    assert.match(output, /\[stack\] (contributor #\d 0x[0-9a-fA-F]{40} can claim [\d.]+ TRIB from node|note: no demo output copied)/, "the same money story on the restored chain");
     const job = (await (await fetch(`http://127.0.0.1:${ports.node}/jobs/1`)).json()) as { job: { status: string; modelId: string } };
     assert.deepEqual([job.job.status, job.job.modelId], ["completed", "1"], "the node kept its record of the demo job");
     await stopStack();
