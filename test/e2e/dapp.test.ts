@@ -260,7 +260,7 @@ test("the whole story in the dApp against the stack npm start runs", { timeout: 
   await page.getByRole("link", { name: /^contribution #[12]$/ }).first().waitFor();
   await page.getByText(/Attributed to/).first().click();
   await page.getByRole("list", { name: "Contributors and their shares" }).first().waitFor();
-  await page.getByLabel("Message").fill("From the Jargon File");
+  await page.getByLabel("Message").fill("From the Jargon File (version 4.4.7,");
   await page.getByRole("button", { name: "Send" }).click();
   await page.getByTestId("spent").getByText(/paid 2 answers/).waitFor({ timeout: 180_000 });
   // Paid when sent; the answer streams in, and its attribution comes with the end of the stream.
