@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { interpretEvaluation, InvalidEvaluationReportError, parseEvaluationReport } from "../src/lib/evaluation.ts";
 import { estimateTraining, formatDuration, formFromPreset, HYPERPARAMETER_PRESETS, matchingPreset, validateHyperparameterForm } from "../src/lib/hyperparameters.ts";
-import { applyJobEvent, EMPTY_LIVE_JOB, lossPath } from "../src/lib/job-progress.ts";
+import { applyJobEvent, currentPhase, EMPTY_LIVE_JOB, lossPath } from "../src/lib/job-progress.ts";
 import { uploadHyperparameters, watchJobEvents, type EventSourceLike } from "../src/node-api/jobs.ts";
 import { href, parseRoute } from "../src/router.ts";
 import { validateHyperparameters } from "../../nodes/src/jobs/hyperparameters.ts";
@@ -81,14 +81,38 @@ describe("evaluation report", () => {
 
 describe("live job progress", () => {
   it("folds job and progress events into one view and one loss point per step", () => {
-    let state = applyJobEvent(EMPTY_LIVE_JOB, "job", { jobId: "1", status: "running", phase: "train" });
+    // The record names the last phase completed (verify): the job is training.
+    let state = applyJobEvent(EMPTY_LIVE_JOB, "job", { jobId: "1", status: "running", phase: "verify" });
     state = applyJobEvent(state, "progress", { step: 1, totalSteps: 4, loss: 3.2, etaSeconds: 30 });
     state = applyJobEvent(state, "progress", { step: 2, totalSteps: 4, loss: 2.9, etaSeconds: 20 });
     state = applyJobEvent(state, "progress", { step: 2, loss: 2.8 });
-    state = applyJobEvent(state, "progress", { message: "evaluating" });
-    expect(state).toMatchObject({ status: "running", phase: "train", step: 2, totalSteps: 4, etaSeconds: 20, message: "evaluating" });
+    state = applyJobEvent(state, "progress", { message: "almost there" });
+    expect(state).toMatchObject({ status: "running", phase: "train", step: 2, totalSteps: 4, etaSeconds: 20, message: "almost there" });
     expect(state.losses).toEqual([{ step: 1, loss: 3.2 }, { step: 2, loss: 2.8 }]);
+    // Training completed: evaluating now; the training ETA and message are gone, the curve stays.
+    state = applyJobEvent(state, "job", { jobId: "1", status: "running", phase: "train" });
+    expect(state).toMatchObject({ phase: "evaluate", etaSeconds: undefined, message: undefined, step: 2 });
+    expect(state.losses).toHaveLength(2);
     expect(applyJobEvent(state, "job", { status: "failed", reason: "train failed: out of memory" }).reason).toMatch(/out of memory/);
+  });
+
+  it("names the phase a running job is in from the last one its record says it completed", () => {
+    expect(currentPhase("running", null)).toBe("fetch");
+    expect(currentPhase("running", "fetch")).toBe("verify");
+    expect(currentPhase("running", "upload")).toBe("submit");
+    expect(currentPhase("completed", "submit")).toBe("submit");
+    expect(currentPhase("failed", "train")).toBe("train");
+    expect(currentPhase("claimed", null)).toBeNull();
+  });
+
+  it("takes a finished job's recorded loss curve from its record, leaving out malformed points", () => {
+    const done = { jobId: "1", status: "completed", phase: null, outputs: { train: { steps: 3, losses: [[1, 3.5], [2, 3.1], ["x", 1], [3, 2.9]] } } };
+    const state = applyJobEvent(EMPTY_LIVE_JOB, "job", done);
+    expect(state).toMatchObject({ status: "completed", step: 3, totalSteps: 3 });
+    expect(state.losses).toEqual([{ step: 1, loss: 3.5 }, { step: 2, loss: 3.1 }, { step: 3, loss: 2.9 }]);
+    // A record without a curve (an older node) keeps what the progress events drew.
+    const live = applyJobEvent(EMPTY_LIVE_JOB, "progress", { step: 1, loss: 4 });
+    expect(applyJobEvent(live, "job", { status: "completed" }).losses).toEqual([{ step: 1, loss: 4 }]);
   });
 
   it("draws the loss curve inside its box, highest loss at the top", () => {
@@ -145,6 +169,40 @@ describe("node job API", () => {
     expect(seen).toEqual([["job", { status: "running" }], ["progress", { step: 1 }]]);
     expect(errors).toBe(1);
     expect(closed).toBe(true);
+  });
+
+  it("opens the stream again when the node refused it (no record of the job yet), until stopped", () => {
+    vi.useFakeTimers();
+    try {
+      const opened: { source: EventSourceLike & { readyState: number }; closed: boolean }[] = [];
+      const open = () => {
+        const entry = { closed: false, source: { addEventListener: () => undefined, close: () => { entry.closed = true; }, onerror: null, readyState: 0 } as EventSourceLike & { readyState: number } };
+        opened.push(entry);
+        return entry.source;
+      };
+      let errors = 0;
+      const stop = watchJobEvents("http://n", 7n, () => undefined, () => errors++, open, 1_000);
+      // A dropped connection the browser retries by itself (readyState CONNECTING): nothing to do.
+      opened[0].source.onerror!(new Event("error"));
+      vi.advanceTimersByTime(5_000);
+      expect(opened).toHaveLength(1);
+      // A 404: the browser closed the stream for good; it is opened again after the delay.
+      opened[0].source.readyState = 2;
+      opened[0].source.onerror!(new Event("error"));
+      expect(opened[0].closed).toBe(true);
+      vi.advanceTimersByTime(999);
+      expect(opened).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(opened).toHaveLength(2);
+      opened[1].source.readyState = 2;
+      opened[1].source.onerror!(new Event("error"));
+      stop();
+      vi.advanceTimersByTime(5_000);
+      expect(opened).toHaveLength(2);
+      expect(errors).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

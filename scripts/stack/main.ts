@@ -14,9 +14,12 @@
  * transaction's deadline has passed, say), it deploys afresh, starts the node clean and seeds again. The seed's
  * steps are skipped when the chain shows them done. `--reset` wipes the data dir first.
  *
- * Usage: node scripts/stack/main.ts [--reset] [--seed full|tiny|none] [--data-dir <dir>]
+ * The node serves every model on the base model (those minted while it runs too) and settles what it served every
+ * `--settle-interval` seconds (default 5, so a local user sees credits at once; a real node's default is 600).
+ *
+ * Usage: node scripts/stack/main.ts [--reset] [--seed full|tiny|none] [--data-dir <dir>] [--settle-interval <s>]
  *                                   [--rpc-port <n>] [--node-port <n>] [--dapp-port <n>]
- *   (also STACK_SEED, STACK_DATA_DIR, RPC_PORT, NODE_PORT, DAPP_PORT)
+ *   (also STACK_SEED, STACK_DATA_DIR, STACK_SETTLE_INTERVAL, RPC_PORT, NODE_PORT, DAPP_PORT)
  */
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -50,10 +53,15 @@ function options() {
       "rpc-port": { type: "string", default: process.env.RPC_PORT },
       "node-port": { type: "string", default: process.env.NODE_PORT },
       "dapp-port": { type: "string", default: process.env.DAPP_PORT },
+      "settle-interval": { type: "string", default: process.env.STACK_SETTLE_INTERVAL ?? "5" },
     },
   });
   if (!["full", "tiny", "none"].includes(values.seed)) throw new UsageError(`--seed must be full, tiny or none, got "${values.seed}"`);
-  return { ...values, seed: values.seed as SeedSize | "none", dataDir: resolve(values["data-dir"]) };
+  const settleInterval = Number(values["settle-interval"]);
+  if (!Number.isInteger(settleInterval) || settleInterval < 1 || settleInterval > 7 * 86_400) {
+    throw new UsageError(`--settle-interval must be whole seconds from 1 to 604800, got "${values["settle-interval"]}"`);
+  }
+  return { ...values, seed: values.seed as SeedSize | "none", dataDir: resolve(values["data-dir"]), settleInterval };
 }
 
 /** Which optional parts this checkout has: the watcher command and serving wired into `start`. */
@@ -71,7 +79,7 @@ const opts = (() => {
     return options();
   } catch (error) {
     // Bad flags (parseArgs' own errors included): say so and exit 2, like the node's CLI.
-    console.error(`[stack] ${(error as Error).message}\nusage: npm start -- [--reset] [--seed full|tiny|none] [--data-dir <dir>] [--rpc-port <n>] [--node-port <n>] [--dapp-port <n>]`);
+    console.error(`[stack] ${(error as Error).message}\nusage: npm start -- [--reset] [--seed full|tiny|none] [--data-dir <dir>] [--settle-interval <s>] [--rpc-port <n>] [--node-port <n>] [--dapp-port <n>]`);
     process.exit(2);
   }
 })();
@@ -190,13 +198,14 @@ async function main(): Promise<void> {
   // transaction's event would wait for a block nobody mines.
   const nodeDir = join(opts.dataDir, "node");
   const dappUrl = `http://127.0.0.1:${dappPort}`;
-  say(`starting the compute node on 127.0.0.1:${nodePort} (embedded IPFS, training, base model ${baseModelId})`);
-  // Serving every model of the held base model, settling what it serves every few seconds (a demo: a real node
-  // settles every 10 minutes). `--serve all` picks the models at start: the node is restarted once the seed mints one.
+  // Serving every model of the held base model (those minted while it runs too: the demo's, the dApp's), and
+  // settling what it serves every `--settle-interval` seconds (5 by default, a demo: a real node settles every 10 min).
+  const capabilities = ["training", "storage", ...(parts.serving ? ["serving", "attribution"] : [])].flatMap((c) => ["--capability", c]);
+  say(`starting the compute node on 127.0.0.1:${nodePort} (embedded IPFS, training${parts.serving ? ", serving" : ""}, base model ${baseModelId})`);
   const nodeArgs = [CLI, "start", "--deployment", deploymentFile, "--data-dir", nodeDir, "--operator-key", devKey(OPERATOR),
     "--host", "127.0.0.1", "--port", String(nodePort), "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "0", "--poll-interval", "500",
     "--cors-origin", dappUrl, "--cors-origin", `http://localhost:${dappPort}`, "--base-model", `${baseModelId}=${BASE_MODEL_DIR}`,
-    "--capability", "training", "--capability", "storage", "--serve", "all", "--settle-interval", "5"];
+    ...capabilities, ...(parts.serving ? ["--serve", "all", "--settle-interval", String(opts.settleInterval)] : [])];
   const nodeUrl = `http://127.0.0.1:${nodePort}`;
   let node = startChild("node", process.execPath, nodeArgs, { logFile: join(logs, "node.log"), cwd: root });
   children.push(node);
@@ -216,7 +225,7 @@ async function main(): Promise<void> {
   if (!(await stack.read<boolean>("nodes", "isActive", [devAccount(OPERATOR).address]))) {
     say(`registering and staking the node's operator (account ${OPERATOR}, peer ${peerId})`);
     await runNodeCli({ deploymentFile, dataDir: opts.dataDir, say }, "operator register", OPERATOR,
-      ["operator", "register", "--peer-id", peerId, "--endpoint", nodeUrl, "--capability", "training", "--capability", "storage"]);
+      ["operator", "register", "--peer-id", peerId, "--endpoint", nodeUrl, ...capabilities]);
   }
 
   if (parts.watcher) {

@@ -8,31 +8,26 @@
  * Run: node --test test/e2e/playground.test.ts (part of npm run test:e2e).
  */
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium, type BrowserContext, type Locator, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { parseEther } from "viem";
 import { account } from "../nodes/node/helpers/local-chain.ts";
 import { PLANTED_CONTRIBUTION, PLANTED_PROMPT, startServingNode, type ServingNode } from "../nodes/serve/serving-node.ts";
-import { CHROMIUM, ensureChromium, root, startVite, type DevServer } from "./servers.ts";
-import { installTestWallet } from "./test-wallet.ts";
+import { connectWallet, launchBrowser, root, SCREENSHOTS, sendTransaction, startVite, type DevServer, type TestBrowser, type WalletPage } from "./harness.ts";
 
-const screenshots = resolve(import.meta.dirname, "screenshots");
 const workDir = resolve(root, ".data", "e2e-playground");
 /** The wallet's Hardhat account: one the serving node's setup leaves unused. */
 const WALLET_INDEX = 4;
 
 let serving: ServingNode;
 let vite: DevServer;
-let context: BrowserContext;
+let browser: TestBrowser;
+let user: WalletPage;
 let page: Page;
-let userDataDir: string;
 
 before(async () => {
-  ensureChromium();
-  mkdirSync(screenshots, { recursive: true });
   mkdirSync(workDir, { recursive: true });
   serving = await startServingNode();
   const { t } = serving;
@@ -40,48 +35,30 @@ before(async () => {
   const deploymentFile = join(workDir, "deployment.json");
   writeFileSync(deploymentFile, JSON.stringify({ rpcUrl: t.chain.rpcUrl, chainId: t.chain.chainId, contracts: t.addresses }, null, 2));
   vite = await startVite(deploymentFile, join(workDir, "vite.log"), { nodeProxy: serving.node.url });
-  userDataDir = join(tmpdir(), `tributary-e2e-playground-${process.pid}`);
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1280, height: 900 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
-  await installTestWallet(page, t.chain.rpcUrl, WALLET_INDEX);
+  browser = await launchBrowser();
+  user = await browser.openWalletPage(t.chain.rpcUrl, WALLET_INDEX);
+  page = user.page;
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await vite?.stop();
   await serving?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
-
-async function sendTransaction(name: string | RegExp, done?: Locator) {
-  const button = page.getByRole("button", { name });
-  const tx = page.locator(".tx", { has: button });
-  await button.click();
-  const failed = tx.getByText(/Failed:/);
-  await (done ?? tx.getByText(/Confirmed in block/)).or(failed).first().waitFor({ timeout: 30_000 });
-  if (await failed.isVisible()) assert.fail(`${String(name)}: ${await failed.textContent()}`);
-}
 
 test("the Playground pays a node per message with a session key and shows the answer's attribution", { timeout: 300_000 }, async (t) => {
   t.after(async () => {
-    if (page && !page.isClosed()) await page.screenshot({ path: resolve(screenshots, "99-playground-last-state.png"), fullPage: true }).catch(() => undefined);
+    if (page && !page.isClosed()) await page.screenshot({ path: resolve(SCREENSHOTS, "99-playground-last-state.png"), fullPage: true }).catch(() => undefined);
   });
   await page.goto(`${vite.url}#/playground`);
-  await page.getByRole("button", { name: "Connect Wallet" }).click();
-  await page.getByText(/Browser Wallet|Injected Wallet/).first().click();
+  await connectWallet(page);
   await page.getByTestId("session-status").getByText("not authorized yet").waitFor();
 
   // Once, with the wallet: authorize the tab's session key and fund the escrow.
-  await sendTransaction("Authorize the session key", page.getByTestId("session-status").getByText(/may spend 5 TRIB more/));
+  await sendTransaction(page, "Authorize the session key", page.getByTestId("session-status").getByText(/may spend 5 TRIB more/));
   await page.getByRole("button", { name: "Allow the Settlement to take the deposit" }).click();
   await page.locator("button:enabled", { hasText: "Deposit into escrow" }).waitFor({ timeout: 30_000 });
-  await sendTransaction("Deposit into escrow", page.getByTestId("escrow").getByText("10 TRIB"));
+  await sendTransaction(page, "Deposit into escrow", page.getByTestId("escrow").getByText("10 TRIB"));
 
   // Then chat: the node's model is listed with its price; each message is paid without a wallet prompt.
   await page.getByLabel("Model").locator("option", { hasText: "tributary:1" }).waitFor({ state: "attached", timeout: 30_000 });
@@ -99,12 +76,14 @@ test("the Playground pays a node per message with a session key and shows the an
   await page.getByRole("link", { name: `contribution #${PLANTED_CONTRIBUTION}` }).waitFor();
   await page.getByText(/Attributed to/).click();
   await page.getByRole("list", { name: "Contributors and their shares" }).getByText(`#${PLANTED_CONTRIBUTION}`).waitFor();
-  await page.screenshot({ path: resolve(screenshots, "20-playground-chat.png"), fullPage: true });
+  await page.screenshot({ path: resolve(SCREENSHOTS, "40-playground-planted-span.png"), fullPage: true });
 
   // The node kept the session key's voucher: a second message raises the channel's cumulative amount.
   await page.getByLabel("Message").fill(PLANTED_PROMPT);
   await page.getByRole("button", { name: "Send" }).click();
   await page.getByTestId("spent").getByText(/paid 2 answers/).waitFor({ timeout: 120_000 });
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: resolve(screenshots, "21-playground-phone.png"), fullPage: true });
+  await page.screenshot({ path: resolve(SCREENSHOTS, "41-playground-phone.png"), fullPage: true });
+  // Authorizing and depositing asked the wallet; the two paid answers did not.
+  assert.deepEqual(user.wallet.prompts.filter((m) => m !== "eth_requestAccounts" && m !== "wallet_requestPermissions"), ["eth_sendTransaction", "eth_sendTransaction", "eth_sendTransaction"]);
 });

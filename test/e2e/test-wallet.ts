@@ -40,8 +40,18 @@ const PROVIDER_SCRIPT = `(() => {
   window.ethereum = provider;
 })();`;
 
-export async function installTestWallet(page: Page, rpcUrl: string, accountIndex = 1) {
+/** Requests a real wallet would ask its user to approve (connecting, sending, signing). */
+const PROMPTING = new Set(["eth_requestAccounts", "wallet_requestPermissions", "eth_sendTransaction", "personal_sign", "eth_signTypedData_v4"]);
+
+export interface TestWallet {
+  account: ReturnType<typeof mnemonicToAccount>;
+  /** The prompting requests the page made so far, in order (their method names). */
+  prompts: string[];
+}
+
+export async function installTestWallet(page: Page, rpcUrl: string, accountIndex = 1): Promise<TestWallet> {
   const account = mnemonicToAccount(HARDHAT_MNEMONIC, { addressIndex: accountIndex });
+  const prompts: string[] = [];
   const wallet = createWalletClient({ account, transport: http(rpcUrl) });
   let connected = false;
   let nextId = 1;
@@ -102,7 +112,10 @@ export async function installTestWallet(page: Page, rpcUrl: string, accountIndex
     }
   }
 
-  await page.exposeFunction("__tributaryWallet", async (method: string, paramsJson: string) => JSON.stringify(await handle(method, JSON.parse(paramsJson))));
+  await page.exposeFunction("__tributaryWallet", async (method: string, paramsJson: string) => {
+    if (PROMPTING.has(method)) prompts.push(method);
+    return JSON.stringify(await handle(method, JSON.parse(paramsJson)));
+  });
   await page.addInitScript(PROVIDER_SCRIPT);
-  return account;
+  return { account, prompts };
 }

@@ -10,8 +10,12 @@ export function useChainClient(): PublicClient {
   return client as unknown as PublicClient;
 }
 
-/** A chain read keyed under "chain", so TransactionButton's invalidation refreshes it after a confirmation. */
-export function useChainQuery<T>(key: QueryKey, read: (client: PublicClient) => Promise<T>, enabled = true) {
+/**
+ * A chain read keyed under "chain", so TransactionButton's invalidation refreshes it after a confirmation.
+ * `refetchEveryMs`: also re-read it on this period while it answers a number for the data read (state that others'
+ * transactions change, such as a job a node is working on); false or undefined stops.
+ */
+export function useChainQuery<T>(key: QueryKey, read: (client: PublicClient) => Promise<T>, enabled = true, refetchEveryMs?: (data: T | undefined) => number | false | undefined) {
   const client = useChainClient();
   return useQuery({
     queryKey: ["chain", ...key],
@@ -21,5 +25,6 @@ export function useChainQuery<T>(key: QueryKey, read: (client: PublicClient) => 
     },
     enabled,
     retry: false,
+    ...(refetchEveryMs ? { refetchInterval: (query: { state: { data: T | undefined } }) => refetchEveryMs(query.state.data) ?? false } : {}),
   });
 }

@@ -31,7 +31,10 @@ export interface SettledBatch {
   node: Address;
   creditRoot: Hex;
   redeemed: bigint;
+  /** What a redeem batch put in the node's contributor pool (0 for a credit batch). */
   contributorPool: bigint;
+  /** What a credit batch's root credits in all, cumulative over the node's batches (0 for a redeem batch). */
+  totalCredit: bigint;
   disputeUntil: bigint;
   recordsCid: string;
   blockNumber: bigint;
@@ -46,6 +49,7 @@ export async function settledBatches(client: PublicClient, node?: Address): Prom
     creditRoot: log.args.creditRoot as Hex,
     redeemed: log.args.redeemed!,
     contributorPool: log.args.contributorPool!,
+    totalCredit: log.args.totalCredit ?? 0n,
     disputeUntil: log.args.disputeUntil!,
     recordsCid: log.args.recordsCid!,
     blockNumber: log.blockNumber ?? 0n,

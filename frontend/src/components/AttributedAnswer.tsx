@@ -17,6 +17,11 @@ export function AttributedAnswer({ text, attribution }: { text: string; attribut
   const contributions = useChainQuery(["contributions", datanetId?.toString()], (client) => listContributions(client, datanetId!), datanetId !== undefined);
   if (!attribution) return <p className="answer-text">{text}</p>;
   const contributorOf = (id: string) => contributions.data?.find((c) => c.id.toString() === id)?.contributor;
+  // The Datanet page numbers contributions 1, 2, 3…; a record names them by their registry id (a large number).
+  const labelOf = (id: string) => {
+    const number = contributions.data?.find((c) => c.id.toString() === id)?.number;
+    return number !== undefined ? `#${number}` : id.length > 12 ? `${id.slice(0, 6)}…${id.slice(-4)}` : `#${id}`;
+  };
   const segments = segmentOutput(text, attribution.spans);
   const span = chosen === undefined ? undefined : attribution.spans[chosen];
   const datanetLink = href({ page: "datanet", id: datanetId! });
@@ -45,7 +50,7 @@ export function AttributedAnswer({ text, attribution }: { text: string; attribut
             <ul className="text-list">
               {span.sources.map((source) => (
                 <li key={source.contribution_id}>
-                  <a href={datanetLink}>contribution #{source.contribution_id}</a>
+                  <a href={datanetLink} title={`contribution id ${source.contribution_id}`}>contribution {labelOf(source.contribution_id)}</a>
                   {contributorOf(source.contribution_id) && <> by <code title={contributorOf(source.contribution_id)}>{shortAddress(contributorOf(source.contribution_id)!)}</code></>} ({source.count}×)
                 </li>
               ))}
@@ -62,7 +67,7 @@ export function AttributedAnswer({ text, attribution }: { text: string; attribut
           {shares.map((s) => (
             <li key={s.contributionIds.join(",")}>
               <span className="share-bar" style={{ width: `${Math.max(2, s.share * 100)}%` }} aria-hidden="true" />
-              {s.contributor === "unknown" ? "contributor not loaded" : <code title={s.contributor}>{shortAddress(s.contributor)}</code>}: {(s.share * 100).toFixed(1)}% (contribution{s.contributionIds.length === 1 ? "" : "s"} {s.contributionIds.map((id) => `#${id}`).join(", ")})
+              {s.contributor === "unknown" ? "contributor not loaded" : <code title={s.contributor}>{shortAddress(s.contributor)}</code>}: {(s.share * 100).toFixed(1)}% (contribution{s.contributionIds.length === 1 ? "" : "s"} {s.contributionIds.map(labelOf).join(", ")})
             </li>
           ))}
         </ul>

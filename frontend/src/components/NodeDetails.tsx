@@ -80,8 +80,8 @@ export function NodeDetails({ node }: { node: NodeRecord }) {
                   <li key={b.batchId.toString()}>
                     Batch #{b.batchId.toString()}:{" "}
                     {isCreditBatch(b)
-                      ? <>credits {formatToken(b.contributorPool)} of contributor pool, challengeable until {formatTimestamp(b.disputeUntil)}</>
-                      : <>redeemed {formatToken(b.redeemed)} of vouchers</>}
+                      ? <>credit root for {formatToken(b.totalCredit)} to contributors so far (cumulative), challengeable until {formatTimestamp(b.disputeUntil)}</>
+                      : <>redeemed {formatToken(b.redeemed)} of vouchers, {formatToken(b.contributorPool)} of it to the contributor pool</>}
                   </li>
                 ))}
               </ul>

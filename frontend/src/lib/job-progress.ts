@@ -18,10 +18,35 @@ export interface NodeJobRecord {
   phase: string | null;
   reason?: string | null;
   modelId?: string | null;
+  /** The phases' outputs; `train.losses` is the run's loss curve, [step, loss] (a node that keeps it). */
+  outputs?: { train?: { steps?: number; losses?: unknown } } | null;
+}
+
+/** The loss curve a job record carries, checked point by point (anything malformed is left out). */
+function recordedLosses(job: Partial<NodeJobRecord>): { step: number; loss: number }[] {
+  const losses = job.outputs?.train?.losses;
+  if (!Array.isArray(losses)) return [];
+  return losses
+    .filter((p): p is [number, number] => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]))
+    .map(([step, loss]) => ({ step, loss }));
+}
+
+/** The node's pipeline, in order (nodes/src/jobs/pipeline.ts). */
+export const PIPELINE_PHASES = ["fetch", "verify", "train", "evaluate", "sketch", "upload", "submit"] as const;
+
+/**
+ * The phase a job is in: the node's record names the last phase it completed, so a running job is in the next one
+ * (the first when none completed); otherwise the record's own.
+ */
+export function currentPhase(status: string | undefined, lastCompleted: string | null | undefined): string | null | undefined {
+  if (status !== "running") return lastCompleted;
+  const next = lastCompleted ? PIPELINE_PHASES.indexOf(lastCompleted as (typeof PIPELINE_PHASES)[number]) + 1 : 0;
+  return PIPELINE_PHASES[next] ?? lastCompleted;
 }
 
 export interface LiveJob {
   status?: string;
+  /** The phase the node is running (or, once it stopped, the last one it completed). */
   phase?: string | null;
   reason?: string | null;
   step?: number;
@@ -39,7 +64,14 @@ export function applyJobEvent(state: LiveJob, event: string, data: unknown): Liv
   if (!data || typeof data !== "object") return state;
   if (event === "job") {
     const job = data as Partial<NodeJobRecord>;
-    return { ...state, status: job.status ?? state.status, phase: job.phase ?? state.phase, reason: job.reason ?? state.reason };
+    // A trained job's record holds its whole curve: a page opened after training (or that missed steps) shows it.
+    const recorded = recordedLosses(job);
+    const trained = recorded.length > state.losses.length ? { losses: recorded, step: recorded.at(-1)!.step, totalSteps: job.outputs?.train?.steps ?? state.totalSteps } : {};
+    const status = job.status ?? state.status;
+    const phase = job.phase === undefined ? state.phase : currentPhase(status, job.phase);
+    // A new phase: the last one's message and ETA no longer apply.
+    const moved = phase !== state.phase || status !== state.status ? { message: undefined, etaSeconds: undefined } : {};
+    return { ...state, ...trained, ...moved, status, phase, reason: job.reason ?? state.reason };
   }
   if (event !== "progress") return state;
   const p = data as JobProgressEvent;

@@ -24,7 +24,8 @@ import { href } from "../router.ts";
 import { useNodeUrl } from "../settings.ts";
 
 export function JobPage({ id }: { id: bigint }) {
-  const job = useChainQuery(["job", id.toString()], (client) => getJob(client, id));
+  // A node works on the job meanwhile: follow the chain until it submits (which mints the model).
+  const job = useChainQuery(["job", id.toString()], (client) => getJob(client, id), true, (j) => (j?.status === "Open" ? 3_000 : false));
   return (
     <>
       <p>
@@ -74,7 +75,7 @@ function JobDetails({ job }: { job: JobRecord }) {
         )}
       </dl>
 
-      {(job.status === "Open" || job.status === "Completed" || job.status === "Submitted") && job.modelId === 0n && <LiveProgress jobId={job.id} />}
+      {(job.status === "Open" || job.status === "Completed" || job.status === "Submitted") && <LiveProgress jobId={job.id} />}
 
       {job.modelId > 0n && (
         <QueryView query={model} what="the model">
@@ -125,15 +126,17 @@ function LiveProgress({ jobId }: { jobId: bigint }) {
     );
   }, [nodeUrl, jobId]);
   const fraction = live.step !== undefined && live.totalSteps ? Math.min(1, live.step / live.totalSteps) : undefined;
+  // Once the node is done with the job, the last phase's ETA and message are history, not news.
+  const ended = live.status === "completed" || live.status === "failed";
   return (
     <section className="panel" aria-labelledby="progress-heading">
-      <h2 id="progress-heading">Live progress</h2>
+      <h2 id="progress-heading">Training on the node</h2>
       {unreachable && live.status === undefined && <p className="hint">The node at {nodeUrl} has no live record of this job yet (not claimed by it, or not reachable); this refreshes by itself.</p>}
       <dl className="facts" aria-live="polite">
         <dt>Node status</dt>
         <dd data-testid="live-status">{live.status ?? "waiting for a node"}</dd>
         <dt>Phase</dt>
-        <dd data-testid="live-phase">{live.phase ?? "none yet"}</dd>
+        <dd data-testid="live-phase">{live.status === "completed" ? "all done" : (live.phase ?? "none yet")}</dd>
         {live.step !== undefined && (
           <>
             <dt>Step</dt>
@@ -143,7 +146,7 @@ function LiveProgress({ jobId }: { jobId: bigint }) {
             </dd>
           </>
         )}
-        {live.etaSeconds !== undefined && (
+        {live.etaSeconds !== undefined && !ended && (
           <>
             <dt>Time left</dt>
             <dd>about {formatDuration(live.etaSeconds)}</dd>
@@ -163,7 +166,7 @@ function LiveProgress({ jobId }: { jobId: bigint }) {
         )}
       </dl>
       {fraction !== undefined && <progress max={1} value={fraction} aria-label="Training progress" />}
-      {live.message && <p>{live.message}</p>}
+      {live.message && !ended && <p>{live.message}</p>}
       <LossCurve points={live.losses} />
     </section>
   );

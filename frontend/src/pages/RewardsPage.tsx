@@ -17,7 +17,8 @@ import { fetchJson } from "../node-api/gateway.ts";
 import { useNodeUrl } from "../settings.ts";
 
 async function loadEarnings(client: PublicClient, account: Address, nodeUrl: string) {
-  const [pools, batches, nodes] = await Promise.all([contributorPoolsAddress(client), settledBatches(client), listNodes(client)]);
+  // The chain's clock decides when a dispute window has closed (a claim before then reverts), not this computer's.
+  const [pools, batches, nodes, head] = await Promise.all([contributorPoolsAddress(client), settledBatches(client), listNodes(client), client.getBlock()]);
   const creditBatches = batches.filter(isCreditBatch);
   const operators = [...new Set(creditBatches.map((b) => b.node))];
   const earnings: NodeEarnings[] = await Promise.all(
@@ -39,7 +40,7 @@ async function loadEarnings(client: PublicClient, account: Address, nodeUrl: str
       return { node, credits, claimed, batches: documents, apiCredit };
     }),
   );
-  return { pools, summary: summarizeEarnings(earnings, BigInt(Math.floor(Date.now() / 1000))), unreadable: earnings.flatMap((e) => e.batches.filter((b) => b.unreadable)) };
+  return { pools, summary: summarizeEarnings(earnings, head.timestamp), unreadable: earnings.flatMap((e) => e.batches.filter((b) => b.unreadable)) };
 }
 
 export function RewardsPage() {
@@ -64,7 +65,7 @@ export function RewardsPage() {
                 <dt>Claimed</dt>
                 <dd>{formatToken(summary.claimed)}</dd>
               </dl>
-              <TransactionButton call={summary.claims.length > 0 ? claimManyCall(pools, address!, summary.claims) : null} label="Nothing to claim yet" />
+              <TransactionButton call={summary.claims.length > 0 ? claimManyCall(pools, address!, summary.claims) : null} label={summary.claimed > 0n ? "Nothing left to claim" : "Nothing to claim yet"} />
               {summary.missingProofs.length > 0 && (
                 <p className="field-error">
                   The final credits of {summary.missingProofs.map(shortAddress).join(", ")} could not be proven: neither the node's API nor the gateway at {nodeUrl} gave the batch document.

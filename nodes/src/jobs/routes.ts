@@ -2,6 +2,7 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../api/errors.ts";
+import { hijackWithHeaders } from "../api/hijack.ts";
 import type { JobRecord, NodeState } from "../state/index.ts";
 import type { JobRunner, JobUpdate } from "./runner.ts";
 
@@ -35,8 +36,7 @@ export function jobRoutes(state: NodeState, runner: JobRunner) {
       const jobId = parseJobId(request.params.jobId);
       const job = state.jobs.get(jobId);
       if (!job) throw new ApiError(404, "job_not_found", `this node has no record of job ${request.params.jobId}`, "jobId");
-      reply.hijack();
-      const res = reply.raw;
+      const res = hijackWithHeaders(reply);
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
       const send = (event: string, data: unknown): void => {
         res.write(`event: ${event}\ndata: ${JSON.stringify(data, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n\n`);

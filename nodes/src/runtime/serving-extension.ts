@@ -3,8 +3,8 @@
  * model the node holds), the node starts an Engine of its own for serving (a training step blocks its worker's
  * generation steps, so training keeps the job Engine), sets up the serve extension (nodes/src/serve/) over the
  * storage extension's store, and announces the served models (id, price, endpoint) on gossip `tributary/models/1`
- * at start and then every `announceEveryMs`. The models are chosen at start: a model minted later is served after
- * a restart.
+ * at start and then every `announceEveryMs`. Listed ids are chosen at start; with "all", a model minted while the
+ * node runs is served (and announced) from its ModelMinted event on, so a freshly trained model can be used at once.
  */
 import type { Address } from "viem";
 import { Engine } from "../engine/worker/index.ts";
@@ -36,19 +36,28 @@ export function servingExtension(storage: StorageExtension, options: { announceE
       if (wanted.length === 0) return;
       const log = context.logger.child({ module: "serving" });
       const modelIds = await servedModelIds(context, wanted);
+      const serveNewModels = wanted.includes("all");
       if (modelIds.length === 0) {
-        log.warn({ baseModels: [...context.config.jobs.baseModels.keys()].map(String) }, "serve.models is \"all\" but no deployed model uses a base model this node holds: nothing is served");
-        return;
+        log.info({ baseModels: [...context.config.jobs.baseModels.keys()].map(String) }, "serve.models is \"all\" and no deployed model uses a base model this node holds yet: models minted from now on are served");
       }
+      // Set once gossip is set up (a Kubo-stored node has none): a newly served model is announced at once.
+      let announceNow = (): void => undefined;
       const engine = await Engine.start();
       // Hooks run last added first: the serve extension's own hooks, then this engine's close.
       context.onShutdown(() => engine.close());
-      await createServeExtension({ engine, store: storage.storage.store, models: modelIds.map((modelId) => ({ modelId })) }).setup(context);
+      await createServeExtension({
+        engine, store: storage.storage.store, models: modelIds.map((modelId) => ({ modelId })), serveNewModels,
+        onModelServed: (modelId) => {
+          modelIds.push(modelId);
+          announceNow();
+        },
+      }).setup(context);
 
       const peers = storage.storage.peers;
       if (!peers) return; // Kubo storage: no gossip of this node's own
       const operator = context.chain.account.address;
       const announce = async (): Promise<void> => {
+        if (modelIds.length === 0) return;
         const registered = await context.chain.read("nodes", "getNode", [operator]) as { endpoint: string };
         if (!registered.endpoint) {
           log.warn({ operator }, "not announcing served models: this operator has no endpoint in the NodeRegistry (run `tributary-node operator register`)");
@@ -65,6 +74,7 @@ export function servingExtension(storage: StorageExtension, options: { announceE
         await peers.announce(TOPICS.models, message);
       };
       const announceLogged = () => announce().catch((error: unknown) => log.debug({ err: (error as Error).message.split("\n")[0] }, "served models not announced"));
+      announceNow = () => void announceLogged();
       void announceLogged();
       const timer = setInterval(announceLogged, options.announceEveryMs ?? ANNOUNCE_EVERY_MS);
       context.onShutdown(() => clearInterval(timer));

@@ -53,44 +53,68 @@ export class DeploymentError extends Error {
 export class DeployedModels {
   readonly #models = new Map<string, DeployedModel>();
 
+  readonly #engine: Engine;
+  readonly #chain: ProtocolChain;
+  readonly #baseModelDirs: ReadonlyMap<bigint, string>;
+  readonly #contextLength: number | undefined;
+  /** Base models loaded into the engine, by engine id (each loaded once, its first load shared while in flight). */
+  readonly #bases = new Map<string, Promise<ModelInfo>>();
+
+  private constructor(init: { chain: ProtocolChain; engine: Engine; baseModelDirs: ReadonlyMap<bigint, string>; contextLength?: number }) {
+    this.#chain = init.chain;
+    this.#engine = init.engine;
+    this.#baseModelDirs = init.baseModelDirs;
+    this.#contextLength = init.contextLength;
+  }
+
   /** Reads each model's provenance and loads its base model into the engine (once per base model). */
   static async load(init: {
     chain: ProtocolChain; engine: Engine; models: readonly ServedModelConfig[]; baseModelDirs: ReadonlyMap<bigint, string>; contextLength?: number;
   }): Promise<DeployedModels> {
-    const deployed = new DeployedModels();
-    const bases = new Map<string, ModelInfo>((await init.engine.models()).map((m) => [m.modelId, m]));
-    for (const served of init.models) {
-      const provenance = await init.chain.read("models", "getProvenance", [served.modelId]);
-      const owner = await init.chain.read("models", "ownerOf", [served.modelId]);
-      const baseModel = await init.chain.read("models", "getBaseModel", [provenance.baseModelId]);
-      const dir = served.baseModelDir ?? init.baseModelDirs.get(provenance.baseModelId);
-      if (dir === undefined) {
-        throw new DeploymentError(`model ${served.modelId} is an adapter of base model ${provenance.baseModelId} (${baseModel.name}), which this node does not hold: add it with --base-model ${provenance.baseModelId}=<dir>`);
-      }
-      const engineModel = `base-${provenance.baseModelId}`;
-      let base = bases.get(engineModel);
-      if (base === undefined) {
-        base = await init.engine.loadModel(engineModel, dir, init.contextLength === undefined ? {} : { contextLength: init.contextLength });
-        bases.set(engineModel, base);
-      }
-      const model: DeployedModel = {
-        name: modelName(served.modelId),
-        modelId: served.modelId,
-        baseModelId: provenance.baseModelId,
-        baseModelName: baseModel.name,
-        engineModel,
-        adapterId: `model-${served.modelId}`,
-        base,
-        datanet: { id: provenance.datanetId, version: Number(provenance.datanetVersion), root: provenance.datanetRoot },
-        adapterCid: provenance.artifacts.adapterCid,
-        attributionIndexCid: provenance.artifacts.attributionIndexCid,
-        owner,
-      };
-      if (served.adapterDir !== undefined) model.adapterDir = served.adapterDir;
-      if (served.spanIndexPath !== undefined) model.spanIndexPath = served.spanIndexPath;
-      deployed.#models.set(model.name, model);
-    }
+    const deployed = new DeployedModels(init);
+    for (const m of await init.engine.models()) deployed.#bases.set(m.modelId, Promise.resolve(m));
+    for (const served of init.models) await deployed.add(served);
     return deployed;
+  }
+
+  /**
+   * Starts serving one more model (a model minted after the node started, say): reads its provenance and loads its
+   * base model when it is not loaded yet. A model already served is left as it is.
+   */
+  async add(served: ServedModelConfig): Promise<DeployedModel> {
+    const known = this.#models.get(modelName(served.modelId));
+    if (known) return known;
+    const provenance = await this.#chain.read("models", "getProvenance", [served.modelId]);
+    const owner = await this.#chain.read("models", "ownerOf", [served.modelId]);
+    const baseModel = await this.#chain.read("models", "getBaseModel", [provenance.baseModelId]);
+    const dir = served.baseModelDir ?? this.#baseModelDirs.get(provenance.baseModelId);
+    if (dir === undefined) {
+      throw new DeploymentError(`model ${served.modelId} is an adapter of base model ${provenance.baseModelId} (${baseModel.name}), which this node does not hold: add it with --base-model ${provenance.baseModelId}=<dir>`);
+    }
+    const engineModel = `base-${provenance.baseModelId}`;
+    let base = this.#bases.get(engineModel);
+    if (base === undefined) {
+      base = this.#engine.loadModel(engineModel, dir, this.#contextLength === undefined ? {} : { contextLength: this.#contextLength });
+      this.#bases.set(engineModel, base);
+      base.catch(() => this.#bases.delete(engineModel));
+    }
+    const model: DeployedModel = {
+      name: modelName(served.modelId),
+      modelId: served.modelId,
+      baseModelId: provenance.baseModelId,
+      baseModelName: baseModel.name,
+      engineModel,
+      adapterId: `model-${served.modelId}`,
+      base: await base,
+      datanet: { id: provenance.datanetId, version: Number(provenance.datanetVersion), root: provenance.datanetRoot },
+      adapterCid: provenance.artifacts.adapterCid,
+      attributionIndexCid: provenance.artifacts.attributionIndexCid,
+      owner,
+    };
+    if (served.adapterDir !== undefined) model.adapterDir = served.adapterDir;
+    if (served.spanIndexPath !== undefined) model.spanIndexPath = served.spanIndexPath;
+    this.#models.set(model.name, model);
+    return model;
   }
 
   /** The model a request names (`tributary:7` or `7`); undefined when this node does not serve it. */

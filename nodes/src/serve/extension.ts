@@ -41,6 +41,12 @@ export interface ServeOptions {
   attribution?: boolean;
   /** Serve `requestInference` requests naming this node (default: true when a content store is given). */
   onchainInference?: boolean;
+  /**
+   * Also serve every model minted while the node runs whose base model it holds (`serve.models` "all"), from its
+   * ModelMinted event on, with no restart; `onModelServed` hears of each one added.
+   */
+  serveNewModels?: boolean;
+  onModelServed?: (modelId: bigint) => void;
 }
 
 export function createServeExtension(options: ServeOptions): NodeExtension {
@@ -74,6 +80,24 @@ export function createServeExtension(options: ServeOptions): NodeExtension {
       });
       queued = routes.queued;
       context.addRoutes("openai", routes);
+      if (options.serveNewModels) {
+        const log = context.logger.child({ module: "serve" });
+        context.subscribe({
+          contract: "models", events: ["ModelMinted"],
+          handle(event) {
+            const { modelId, baseModelId } = event.args as { modelId: bigint; baseModelId: bigint };
+            if (models.resolve(modelId.toString()) || !config.jobs.baseModels.has(baseModelId)) return;
+            // Not awaited: loading a base model must not hold up the follower (and the job events behind it).
+            models.add({ modelId }).then(
+              () => {
+                log.info({ modelId: modelId.toString() }, "serving a newly minted model");
+                options.onModelServed?.(modelId);
+              },
+              (error: unknown) => log.error({ modelId: modelId.toString(), err: (error as Error).message }, "cannot serve the newly minted model"),
+            );
+          },
+        });
+      }
       health.add("serve", async () => {
         const loaded = new Set((await options.engine.models()).map((m) => m.modelId));
         const missing = models.list().filter((m) => !loaded.has(m.engineModel)).map((m) => m.name);

@@ -18,6 +18,7 @@
  * stream started, even after some output) carries `voided: true` and `accepted`, the channel's amount the next
  * voucher builds on. A client that goes away mid-request is charged: it chose to stop what it paid for.
  */
+import { hijackWithHeaders } from "../api/hijack.ts";
 import { randomBytes } from "node:crypto";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Address } from "viem";
@@ -244,8 +245,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
       }
 
       // Streaming: the voucher is stored; from here the response is ours to write.
-      reply.hijack();
-      const sse = new SseWriter(reply.raw);
+      const sse = new SseWriter(hijackWithHeaders(reply));
       sse.open({ "x-request-id": id });
       const delta = (text: string | null, finishReason: string | null, role?: string) => kind === "chat"
         ? { ...chunkBase, choices: [{ index: 0, delta: role === undefined ? (text === null ? {} : { content: text }) : { role, content: text ?? "" }, logprobs: null, finish_reason: finishReason }] }

@@ -355,6 +355,9 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     assert.ok(Number.isFinite(progress.loss) && progress.loss > 0 && progress.tokensPerSecond > 0);
     assert.equal(job.outputs.train.heldOutContributionIds.length, 1, "one of three contributions held out");
     assert.ok(job.outputs.train.steps >= 1);
+    // The record keeps the loss curve (one [step, loss] per step here), for a client that opens the finished job.
+    assert.equal(job.outputs.train.losses.length, job.outputs.train.steps);
+    assert.ok(job.outputs.train.losses.every(([step, loss]: [number, number]) => Number.isInteger(step) && Number.isFinite(loss)));
     const provenance = await read("models", "getProvenance", [BigInt(job.modelId)]);
     const adapter = (await getJson(`/ipfs/${provenance.artifacts.adapterCid}`)).body;
     assert.equal(adapter.schema, "tributary.adapter/1");

@@ -60,6 +60,21 @@ export interface EngineTrainOutput extends TrainOutput {
   seconds: number;
   /** The trainer checkpoint's step this run resumed from (a node restarted mid-training), or 0 for a fresh run. */
   resumedFromStep: number;
+  /**
+   * The loss curve this run reported, [step, loss] (at most LOSS_CURVE_POINTS, evenly thinned), so a client that
+   * opens a finished job still sees how it trained.
+   */
+  losses: [number, number][];
+}
+
+/** The most points of the loss curve a job record keeps. */
+export const LOSS_CURVE_POINTS = 500;
+
+/** Every `stride`-th point counted back from the last (always kept): at most `max` points of an ordered curve. */
+export function thinCurve(points: readonly [number, number][], max = LOSS_CURVE_POINTS): [number, number][] {
+  if (points.length <= max) return [...points];
+  const stride = Math.ceil(points.length / max);
+  return points.filter((_, i) => (points.length - 1 - i) % stride === 0);
 }
 
 /** The step of the trainer checkpoint in `dir` (engine/train/checkpoint.ts), 0 when there is none. */
@@ -170,14 +185,16 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
       outputDir: adapterDir, checkpointDir, checkpointEvery: Math.max(1, Math.ceil(totalSteps / 10)),
       resume: true, baseModelName: `tributary-base-model-${job.baseModelId}`, signal,
     });
+    const losses: [number, number][] = [];
     for await (const step of run.progress) {
       progress({ step: step.step, totalSteps: step.totalSteps, loss: step.loss, tokensPerSecond: step.tokensPerSecond, etaSeconds: step.etaSeconds });
+      if (Number.isFinite(step.loss)) losses.push([step.step, step.loss]);
     }
     const result = await run.result;
     const checkpointFiles = Object.fromEntries((await readdir(tracinDir)).filter((f) => f.endsWith(".safetensors")).sort().map((f) => [f, join("tracin", f)]));
     return {
       adapterDir: "adapter", checkpointFiles, modelId, steps: result.steps, finalLoss: result.finalLoss, heldOutContributionIds: [...heldOut],
-      attributionCanaries: split.canaries.length, seconds: result.seconds, resumedFromStep,
+      attributionCanaries: split.canaries.length, seconds: result.seconds, resumedFromStep, losses: thinCurve(losses),
     } satisfies EngineTrainOutput;
   };
 }
