@@ -10,7 +10,8 @@
 // Packing is also where transA/transB are absorbed, so one micro-kernel serves all four layouts.
 //
 // Products of at most FEW_ROWS rows (generation: one token per sequence) skip packing, which would
-// cost as much as the product: b is streamed once, as dot products (transB) or row updates.
+// cost as much as the product: b is streamed once, as dot products (transB, dot-rows.ts: one weight
+// row after another, half precision widened in registers) or row updates.
 //
 // Each output element is summed in the same order whatever the split across threads, so the
 // result does not depend on the thread count.
@@ -24,6 +25,7 @@ import { microKernel } from "./micro-kernel";
 import { writeEdge, zeroRect } from "./output";
 import { packA, packB } from "./pack";
 import { convertRows } from "./half";
+import { B_BF16, B_F16, B_F32 } from "./dot-rows";
 
 export const TRANS_A: i32 = 1;
 export const TRANS_B: i32 = 2;
@@ -32,7 +34,7 @@ export const ACCUMULATE: i32 = 4;
 export const HALF_BF16: i32 = 8;
 export const HALF_F16: i32 = 16;
 
-/** Floats of the per-thread tile a half-precision b is converted into (one packed-B panel). */
+/** Floats of the per-thread tile a half-precision b is converted into on the packed path (one packed-B panel). */
 const HALF_TILE: i32 = KC * NC;
 const BASE_SCRATCH: i32 = MC * KC + KC * NC + MR * NR;
 
@@ -74,19 +76,9 @@ export function gemm(
   // Decided on the whole product, not this thread's share, so that every element is computed the
   // same way whatever the split.
   if (M <= FEW_ROWS && K <= FEW_ROWS_MAX_K) {
-    if (!half) {
-      fewRows(out, a, b, M, K, N, transA, transB, accumulate, r0, r1, c0, c1, scratch);
-      return;
-    }
-    // Blocks of b rows (output columns) converted to float32, then the same few-rows products over
-    // them: each output element is still one dot product in the same order.
-    const rowBytes = <usize>K * F32;
-    const block = max(1, HALF_TILE / K);
-    for (let j = c0; j < c1; j += block) {
-      const end = min(c1, j + block);
-      convertRows(halfTile, b + <usize>j * <usize>K * 2, end - j, K, K, bf16);
-      fewRows(out, a, halfTile - <usize>j * rowBytes, M, K, N, transA, true, accumulate, r0, r1, j, end, scratch);
-    }
+    // Half-precision rows are widened in registers as they stream by (dot-rows.ts): each output
+    // element is the same dot product, in the same order, as over the float32 widening.
+    fewRows(out, a, b, half ? (bf16 ? B_BF16 : B_F16) : B_F32, M, K, N, transA, transB, accumulate, r0, r1, c0, c1, scratch);
     return;
   }
   const packedA = scratch;
