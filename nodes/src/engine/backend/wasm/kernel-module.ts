@@ -42,9 +42,12 @@ export interface KernelModule {
   fusedMultiplyAdd: boolean;
 }
 
-/** Creates the shared memory every kernel instance (one per thread) imports as env.memory. */
-export function createKernelMemory(initialPages = 16): WebAssembly.Memory {
-  return new WebAssembly.Memory({ initial: initialPages, maximum: MAX_MEMORY_PAGES, shared: true });
+/** Bytes in a page of wasm memory. */
+export const PAGE_BYTES = 65536;
+
+/** Creates a shared memory every kernel instance (one per thread) imports as env.memory. */
+export function createKernelMemory(initialPages = 16, maximumPages = MAX_MEMORY_PAGES): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: Math.min(initialPages, maximumPages), maximum: maximumPages, shared: true });
 }
 
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): MatmulKernels {
