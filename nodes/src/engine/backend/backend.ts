@@ -52,6 +52,8 @@ export interface BackendMemoryStats {
   highWaterBytes: number;
   /** Bytes of memory the backend holds from the system now (wasm memory never shrinks, so ≥ highWaterBytes). */
   memoryBytes: number;
+  /** Separate memories those bytes are in (the wasm backend opens another when a 4 GiB wasm32 memory is full). */
+  memories: number;
 }
 
 /**

@@ -46,7 +46,7 @@ for (const threads of [1, 2]) {
       const [M, K, N] = [7, 700, 1500];
       const a = randomFloats(M * K, 1, spread.alloc(M * K));
       const weights = Array.from({ length: 6 }, (_, i) => randomFloats(N * K, 10 + i, spread.alloc(N * K)));
-      assert.ok(spread.memoryCount() >= 3, `${spread.memoryCount()} memories`);
+      assert.ok(spread.memoryStats().memories >= 3, `${spread.memoryStats().memories} memories`);
       for (const [i, b] of weights.entries()) {
         for (const options of [{ transB: true }, { transB: true, accumulate: true }, {}]) {
           const initial = randomFloats(M * N, 5);
@@ -66,7 +66,7 @@ for (const threads of [1, 2]) {
       const width = 600;
       // Fill the first memory so the factors land in another.
       const filler = spread.alloc((3 * MIB) / 4);
-      const before = spread.memoryCount();
+      const before = spread.memoryStats().memories;
       const segments: LoraSegment[] = [[0, 2, 4], [2, 5, 8]].map(([rowStart, rowEnd, rank], s) => ({
         rowStart, rowEnd, rank, scale: 0.5 + s, factor: randomFloats(rank * width, 30 + s, spread.alloc(rank * width)),
       }));
@@ -83,7 +83,7 @@ for (const threads of [1, 2]) {
       spread.sgmvExpand(out, u, expandSegments, width, 8);
       sgmvExpandReference(expectedOut, u, expandSegments, width, 8);
       for (let i = 0; i < out.length; i++) assert.ok(Math.abs(out[i] - expectedOut[i]) <= 1e-5 * (1 + Math.abs(expectedOut[i])), `out[${i}]`);
-      assert.ok(spread.memoryCount() >= before);
+      assert.ok(spread.memoryStats().memories >= before);
       for (const buffer of [filler, ...big, x, u, out, ...segments.map((s) => s.factor), ...expandSegments.map((s) => s.factor)]) spread.free(buffer);
     });
 
@@ -124,8 +124,8 @@ for (const threads of [1, 2]) {
         };
         const expected = logitsOn(single);
         const actual = logitsOn(spread);
-        assert.equal(single.memoryCount(), 1);
-        assert.ok(spread.memoryCount() >= 2, `${spread.memoryCount()} memories`);
+        assert.equal(single.memoryStats().memories, 1);
+        assert.ok(spread.memoryStats().memories >= 2, `${spread.memoryStats().memories} memories`);
         actual.forEach((logits, step) => assert.deepEqual(logits, expected[step], `step ${step}`));
       });
     }

@@ -32,8 +32,6 @@ export interface WasmBackendOptions {
 export interface WasmBackend extends Backend {
   readonly threads: number;
   readonly fusedMultiplyAdd: boolean;
-  /** Shared memories in use now (one until buffers outgrow it). */
-  memoryCount(): number;
 }
 
 const DEFAULT_MIN_PARALLEL_WORK = 64 * 64 * 64;
@@ -231,7 +229,6 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     name,
     threads,
     fusedMultiplyAdd,
-    memoryCount: () => memories.length,
     alloc(n: number): Float32Array {
       if (disposed) throw new BackendDisposedError(name);
       if (!Number.isInteger(n) || n < 0) throw new MatmulShapeError(`alloc needs a non-negative integer count of floats, got ${n}.`, { n });
@@ -259,7 +256,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
         highWaterBytes += stats.highWaterBytes;
         memoryBytes += stats.memoryBytes;
       }
-      return { liveBytes, highWaterBytes, memoryBytes };
+      return { liveBytes, highWaterBytes, memoryBytes, memories: memories.length };
     },
     matmul,
     sgmvShrink: (u, x, segments, IN, uStride) => sgmv("shrink", u, x, segments, IN, uStride),
