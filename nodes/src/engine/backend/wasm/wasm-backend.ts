@@ -161,19 +161,23 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     }
     const b = half ? EMPTY : bOperand;
 
-    const aUsed = a.subarray(0, M * K);
-    const bUsed = b.subarray(0, halfAddress === undefined ? K * N : 0);
-    const outUsed = out.subarray(0, M * N);
-    const aAt = arena.addressOf(aUsed);
-    const bAt = halfAddress ?? arena.addressOf(bUsed);
-    const outAt = arena.addressOf(outUsed);
-    const foreignBytes = (aAt === undefined ? aUsed.byteLength : 0) + (bAt === undefined ? bUsed.byteLength : 0) + (outAt === undefined ? outUsed.byteLength : 0);
-    if (foreignBytes > 0) staging.begin(foreignBytes);
-    const aAddress = aAt ?? staging.place(aUsed, true).byteOffset;
-    const bAddress = bAt ?? staging.place(bUsed, true).byteOffset;
-    // A foreign `out` only needs copying in when the kernel adds to it.
-    const outView = outAt !== undefined ? outUsed : staging.place(outUsed, accumulate);
-    const outAddress = outView.byteOffset;
+    // Operands in this memory are used in place (a view's address is its byteOffset); only foreign
+    // ones are cut to their used length and copied in.
+    const aAt = arena.addressOf(a);
+    const bAt = halfAddress ?? arena.addressOf(b);
+    const outAt = arena.addressOf(out);
+    let aAddress = aAt ?? 0, bAddress = bAt ?? 0, outAddress = outAt ?? 0;
+    let outView: Float32Array | undefined;
+    if (aAt === undefined || bAt === undefined || outAt === undefined) {
+      staging.begin((aAt === undefined ? M * K * 4 : 0) + (bAt === undefined ? K * N * 4 : 0) + (outAt === undefined ? M * N * 4 : 0));
+      if (aAt === undefined) aAddress = staging.place(a.subarray(0, M * K), true).byteOffset;
+      if (bAt === undefined) bAddress = staging.place(b.subarray(0, K * N), true).byteOffset;
+      // A foreign `out` only needs copying in when the kernel adds to it.
+      if (outAt === undefined) {
+        outView = staging.place(out.subarray(0, M * N), accumulate);
+        outAddress = outView.byteOffset;
+      }
+    }
 
     const plan = pool !== undefined && M * K * N >= minParallelWork ? planChunks(M, N, threads, owner.kernels.tileRows(), owner.kernels.tileCols()) : undefined;
     if (pool !== undefined && plan !== undefined && plan.count > 1) {
@@ -181,7 +185,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     } else {
       owner.kernels.gemm(outAddress, aAddress, bAddress, M, K, N, flags, 0, M, 0, N, owner.callerScratch);
     }
-    if (outAt === undefined) outUsed.set(outView);
+    if (outView !== undefined) out.set(outView);
   }
 
   const segmentWords = first.kernels.segmentWords();
@@ -289,15 +293,14 @@ function checkSegments(kind: "shrink" | "expand", target: Float32Array, source: 
 const EMPTY = new Float32Array(0);
 
 function checkShape(out: Float32Array, a: Float32Array, bOperand: WeightMatrix, M: number, K: number, N: number): void {
-  const b = { length: weightLength(bOperand) };
-  for (const [dimension, value] of [["M", M], ["K", K], ["N", N]] as const) {
-    if (!Number.isInteger(value) || value < 0) {
-      throw new MatmulShapeError(`matmul dimension ${dimension} must be a non-negative integer, got ${value}.`, { M, K, N });
-    }
+  // Called for every matmul (hundreds per decode step), so plain comparisons rather than loops over tuples.
+  if (!Number.isInteger(M) || M < 0 || !Number.isInteger(K) || K < 0 || !Number.isInteger(N) || N < 0) {
+    const [dimension, value] = !Number.isInteger(M) || M < 0 ? ["M", M] : !Number.isInteger(K) || K < 0 ? ["K", K] : ["N", N];
+    throw new MatmulShapeError(`matmul dimension ${dimension} must be a non-negative integer, got ${value}.`, { M, K, N });
   }
-  for (const [buffer, view, needed] of [["a", a, M * K], ["b", b, K * N], ["out", out, M * N]] as const) {
-    if (view.length < needed) {
-      throw new MatmulShapeError(`matmul buffer ${buffer} holds ${view.length} floats but M=${M}, K=${K}, N=${N} needs ${needed}.`, { buffer, length: view.length, needed, M, K, N });
-    }
+  const bLength = weightLength(bOperand);
+  if (a.length < M * K || bLength < K * N || out.length < M * N) {
+    const [buffer, length, needed] = a.length < M * K ? ["a", a.length, M * K] : bLength < K * N ? ["b", bLength, K * N] : ["out", out.length, M * N];
+    throw new MatmulShapeError(`matmul buffer ${buffer} holds ${length} floats but M=${M}, K=${K}, N=${N} needs ${needed}.`, { buffer, length, needed, M, K, N });
   }
 }
