@@ -2,7 +2,7 @@
 import { F32 } from "./blocking";
 import { zeroRect } from "./output";
 import { madd } from "./simd";
-import { dotRows } from "./dot-rows";
+import { B_F16_FINITE, B_F16_SCALED, dotRows, scaleRowsForF16 } from "./dot-rows";
 
 // A few rows times a wide b, as in token-by-token generation: packing b would cost as much as the
 // product itself, so b is streamed once, unpacked. The rows of op(a) are first copied to scratch
@@ -10,7 +10,7 @@ import { dotRows } from "./dot-rows";
 // nn.Linear's layout, the generation case) b may be half precision (`mode`, see dot-rows.ts).
 export function fewRows(
   out: usize, a: usize, b: usize, mode: i32, M: i32, K: i32, N: i32, transA: bool, transB: bool, accumulate: bool,
-  r0: i32, r1: i32, c0: i32, c1: i32, scratch: usize,
+  r0: i32, r1: i32, c0: i32, c1: i32, scratch: usize, constants: usize,
 ): void {
   const rows = r1 - r0;
   const rowBytes = <usize>K * F32;
@@ -25,7 +25,9 @@ export function fewRows(
   const ldc = <usize>N * F32;
   const c = out + (<usize>r0 * <usize>N) * F32;
   if (transB) {
-    dotRows(scratch, rows, b, K, c0, c1, c, ldc, accumulate, mode);
+    // Finite f16 weights: scaling the few activation rows once spares a multiply per weight value.
+    if (mode == B_F16_FINITE && scaleRowsForF16(scratch, rows * K)) mode = B_F16_SCALED;
+    dotRows(scratch, rows, b, K, c0, c1, c, ldc, accumulate, mode, constants);
   } else {
     if (!accumulate) zeroRect(out, N, r0, r1, c0, c1);
     for (let r = 0; r < rows; r++) {

@@ -50,6 +50,25 @@ for (const threads of [1, 2]) {
       }
     }
 
+    it("f16 with activations past 2^16 (too large to pre-scale) still equals the float32 product bit for bit", () => {
+      const [M, K, N] = [3, 45, 21];
+      const a = randomFloats(M * K, 77, backend.alloc(M * K));
+      a[K + 5] = 1e5; // row 1 only; rows 0 and 2 stay small
+      a[2 * K + 7] = -3e38;
+      const values = randomFloats(N * K, 78, new Float32Array(N * K));
+      const half = halfOf(backend, values, "f16");
+      const converted = backend.alloc(N * K);
+      converted.set(halfToFloat32(half));
+      for (const rows of [1, M]) {
+        const at = rows === 1 ? K : 0;
+        const expected = backend.alloc(rows * N);
+        const actual = backend.alloc(rows * N);
+        backend.matmul(expected, a.subarray(at), converted, rows, K, N, { transB: true });
+        backend.matmul(actual, a.subarray(at), half, rows, K, N, { transB: true });
+        assert.deepEqual(actual, expected);
+      }
+    });
+
     it("f16 infinities, NaNs, zeros of both signs and subnormals widen exactly, on the few-rows and packed paths", () => {
       // Every f16 bit pattern class, K long enough for the vector loops and odd for the scalar tail.
       const K = 37;

@@ -158,6 +158,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       halfAddress = arena.addressOf(bOperand.bits);
       if (halfAddress === undefined) throw new MatmulShapeError("A half-precision b must live in the backend's memory: allocate it with allocHalf.", {});
       flags |= bOperand.dtype === "bf16" ? GEMM_FLAGS.halfBf16 : GEMM_FLAGS.halfF16;
+      if (bOperand.dtype === "f16" && isFiniteF16(owner, bOperand.bits, halfAddress)) flags |= GEMM_FLAGS.halfFinite;
     }
     const b = half ? EMPTY : bOperand;
 
@@ -186,6 +187,21 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       owner.kernels.gemm(outAddress, aAddress, bAddress, M, K, N, flags, 0, M, 0, N, owner.callerScratch);
     }
     if (outView !== undefined) out.set(outView);
+  }
+
+  /**
+   * Whether an f16 weight matrix holds no infinity or NaN, checked once per matrix (a pass at memory
+   * speed) and remembered: the kernel then widens its values with three operations instead of
+   * seven. Weights are written once, before their first product (see HalfMatrix).
+   */
+  const finiteF16 = new WeakMap<Uint16Array, boolean>();
+  function isFiniteF16(owner: KernelMemory, bits: Uint16Array, address: number): boolean {
+    let finite = finiteF16.get(bits);
+    if (finite === undefined) {
+      finite = owner.kernels.f16HasSpecials(address, bits.length) === 0;
+      finiteF16.set(bits, finite);
+    }
+    return finite;
   }
 
   const segmentWords = first.kernels.segmentWords();
@@ -250,6 +266,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       const view = isHalfMatrix(buffer) ? buffer.bits : buffer;
       const owner = ownerOf(view);
       if (owner === undefined) return;
+      if (isHalfMatrix(buffer)) finiteF16.delete(buffer.bits);
       owner.arena.free(view.byteOffset);
     },
     memoryStats() {
