@@ -49,7 +49,7 @@ export const F16_CONSTANT_BYTES: usize = 64;
 @inline
 export function storeF16Constants(at: usize): void {
   v128.store(at, i32x4.splat(0x8fffffff));
-  v128.store(at, f32x4.splat(5.192296858534828e+33), 16);
+  v128.store(at, f32x4.splat(F16_SCALE), 16);
   v128.store(at, i32x4.splat(0x0f800000), 32);
   v128.store(at, i32x4.splat(0x7f800000), 48);
 }
@@ -58,7 +58,8 @@ export function storeF16Constants(at: usize): void {
  * Four f16 values, sign-extended to 32-bit lanes, as float32. The f16 exponent and mantissa shifted
  * into place make a float32 2^112 times too small (an f16 subnormal lands on a float32 subnormal),
  * and one multiply by 2^112 rescales every finite value exactly. Infinities and NaNs (exponent 31)
- * get float32's all-ones exponent, keeping the NaN payload. `mask`..`infinity`: F16Constants.
+ * get float32's all-ones exponent, keeping the NaN payload. `mask`..`infinity`: the constants
+ * storeF16Constants writes, in its order.
  */
 // @ts-ignore: decorator
 @inline
