@@ -1,29 +1,19 @@
-// Half-precision operands: weights kept in memory as bf16 or f16 (as the checkpoint stores them, half
-// the bytes of float32) are converted to float32 a tile at a time, just before the f32 kernels use
-// them, so every product is computed and accumulated in float32 exactly as if the weights had been
+// Half-precision operands on the packed path: weights kept in memory as bf16 or f16 (as the
+// checkpoint stores them, half the bytes of float32) are converted to float32 a tile at a time, just
+// before the f32 kernels use them (the few-rows path widens them in registers instead, dot-rows.ts),
+// so every product is computed and accumulated in float32 exactly as if the weights had been
 // converted up front: the results are bitwise the same, only the memory read is halved.
 import { F32 } from "./blocking";
-
-// @ts-ignore: decorator
-@inline
-function f16ToF32(h: u32): f32 {
-  const sign = (h & 0x8000) << 16;
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent == 0) {
-    // Zero or subnormal: mantissa · 2^-24, exact in float32.
-    const magnitude = <f32>mantissa * 5.9604644775390625e-8;
-    return reinterpret<f32>(reinterpret<u32>(magnitude) | sign);
-  }
-  if (exponent == 31) return reinterpret<f32>(sign | 0x7f800000 | (mantissa << 13));
-  return reinterpret<f32>(sign | ((exponent + 112) << 23) | (mantissa << 13));
-}
+import { B_F16, f16Quad, scalar, storeF16Constants } from "./dot-rows";
 
 /**
  * dst [rows, cols] (float32, contiguous) = src rows of `cols` half values, `stride` halves apart.
- * bf16 is the top half of a float32, so its conversion is a shift, four lanes at a time.
+ * bf16 is the top half of a float32, so its conversion is a shift; f16 takes a shift, a mask and a
+ * multiply (dot-rows.ts); both four lanes at a time. `constants`: F16_CONSTANT_BYTES of scratch.
  */
-export function convertRows(dst: usize, src: usize, rows: i32, cols: i32, stride: i32, bf16: bool): void {
+export function convertRows(dst: usize, src: usize, rows: i32, cols: i32, stride: i32, bf16: bool, constants: usize): void {
+  storeF16Constants(constants);
+  const k0 = v128.load(constants), k1 = v128.load(constants, 16), k2 = v128.load(constants, 32), k3 = v128.load(constants, 48);
   for (let r = 0; r < rows; r++) {
     const s = src + <usize>r * <usize>stride * 2;
     const d = dst + <usize>r * <usize>cols * F32;
@@ -32,7 +22,8 @@ export function convertRows(dst: usize, src: usize, rows: i32, cols: i32, stride
       for (; c + 4 <= cols; c += 4) v128.store(d + <usize>c * F32, i32x4.shl(v128.load16x4_u(s + <usize>c * 2), 16));
       for (; c < cols; c++) store<u32>(d + <usize>c * F32, (<u32>load<u16>(s + <usize>c * 2)) << 16);
     } else {
-      for (; c < cols; c++) store<f32>(d + <usize>c * F32, f16ToF32(<u32>load<u16>(s + <usize>c * 2)));
+      for (; c + 4 <= cols; c += 4) v128.store(d + <usize>c * F32, f16Quad(v128.load16x4_s(s + <usize>c * 2), k0, k1, k2, k3));
+      for (; c < cols; c++) store<f32>(d + <usize>c * F32, scalar(s, c, B_F16));
     }
   }
 }

@@ -10,7 +10,8 @@
 // Packing is also where transA/transB are absorbed, so one micro-kernel serves all four layouts.
 //
 // Products of at most FEW_ROWS rows (generation: one token per sequence) skip packing, which would
-// cost as much as the product: b is streamed once, as dot products (transB) or row updates.
+// cost as much as the product: b is streamed once, as dot products (transB, dot-rows.ts: one weight
+// row after another, half precision widened in registers) or row updates.
 //
 // Each output element is summed in the same order whatever the split across threads, so the
 // result does not depend on the thread count.
@@ -24,6 +25,7 @@ import { microKernel } from "./micro-kernel";
 import { writeEdge, zeroRect } from "./output";
 import { packA, packB } from "./pack";
 import { convertRows } from "./half";
+import { B_BF16, B_F16, B_F16_FINITE, B_F32, F16_CONSTANT_BYTES } from "./dot-rows";
 
 export const TRANS_A: i32 = 1;
 export const TRANS_B: i32 = 2;
@@ -31,14 +33,16 @@ export const ACCUMULATE: i32 = 4;
 /** b holds bf16 (or, with HALF_F16, f16) values, 2 bytes each; only with TRANS_B (weights as nn.Linear stores them). */
 export const HALF_BF16: i32 = 8;
 export const HALF_F16: i32 = 16;
+/** With HALF_F16: b holds no infinity or NaN (the caller checked it once with f16HasSpecials). */
+export const HALF_FINITE: i32 = 32;
 
-/** Floats of the per-thread tile a half-precision b is converted into (one packed-B panel). */
+/** Floats of the per-thread tile a half-precision b is converted into on the packed path (one packed-B panel). */
 const HALF_TILE: i32 = KC * NC;
 const BASE_SCRATCH: i32 = MC * KC + KC * NC + MR * NR;
 
-/** Bytes of per-thread scratch `gemm` needs: packed A block, packed B block, one edge tile, the half-precision tile. */
+/** Bytes of per-thread scratch `gemm` needs: packed A block, packed B block, one edge tile, the half-precision tile, the f16 constants. */
 export function scratchBytes(): i32 {
-  return (BASE_SCRATCH + HALF_TILE) * F32;
+  return (BASE_SCRATCH + HALF_TILE) * F32 + <i32>F16_CONSTANT_BYTES;
 }
 
 /** Rows of a micro-tile: the JavaScript side splits rows in multiples of it. */
@@ -71,22 +75,14 @@ export function gemm(
   const half = (flags & (HALF_BF16 | HALF_F16)) != 0;
   const bf16 = (flags & HALF_BF16) != 0;
   const halfTile = scratch + <usize>(BASE_SCRATCH * F32);
+  const constants = halfTile + <usize>(HALF_TILE * F32);
   // Decided on the whole product, not this thread's share, so that every element is computed the
   // same way whatever the split.
   if (M <= FEW_ROWS && K <= FEW_ROWS_MAX_K) {
-    if (!half) {
-      fewRows(out, a, b, M, K, N, transA, transB, accumulate, r0, r1, c0, c1, scratch);
-      return;
-    }
-    // Blocks of b rows (output columns) converted to float32, then the same few-rows products over
-    // them: each output element is still one dot product in the same order.
-    const rowBytes = <usize>K * F32;
-    const block = max(1, HALF_TILE / K);
-    for (let j = c0; j < c1; j += block) {
-      const end = min(c1, j + block);
-      convertRows(halfTile, b + <usize>j * <usize>K * 2, end - j, K, K, bf16);
-      fewRows(out, a, halfTile - <usize>j * rowBytes, M, K, N, transA, true, accumulate, r0, r1, j, end, scratch);
-    }
+    // Half-precision rows are widened in registers as they stream by (dot-rows.ts): each output
+    // element is the same dot product, in the same order, as over the float32 widening.
+    const mode = !half ? B_F32 : bf16 ? B_BF16 : (flags & HALF_FINITE) != 0 ? B_F16_FINITE : B_F16;
+    fewRows(out, a, b, mode, M, K, N, transA, transB, accumulate, r0, r1, c0, c1, scratch, constants);
     return;
   }
   const packedA = scratch;
@@ -100,7 +96,7 @@ export function gemm(
       const kc = min(KC, K - pc);
       if (half) {
         // The panel's nc rows × kc columns of b, as float32 [nc, kc], packed as a transposed b of that shape.
-        convertRows(halfTile, b + (<usize>jc * <usize>K + <usize>pc) * 2, nc, kc, K, bf16);
+        convertRows(halfTile, b + (<usize>jc * <usize>K + <usize>pc) * 2, nc, kc, K, bf16, constants);
         packB(halfTile, true, kc, nc, 0, kc, 0, nc, packedB);
       } else {
         packB(b, transB, K, N, pc, kc, jc, nc, packedB);
@@ -132,3 +128,4 @@ export function gemm(
 }
 
 export { sgmvShrink, sgmvExpand, segmentWords } from "./sgmv";
+export { f16HasSpecials } from "./dot-rows";

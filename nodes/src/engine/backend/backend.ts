@@ -26,6 +26,8 @@ export interface MatmulOptions {
  * each): base weights at half the memory of float32. Only the `b` operand of a matmul with transB
  * (a weight in nn.Linear's [out, in] layout) may be one; kernels convert it to float32 tile by tile
  * and compute in float32, so results equal those of the float32 conversion bit for bit.
+ * Write `bits` before the matrix's first matmul and leave them alone afterwards: a backend may
+ * remember facts about a weight matrix (the wasm backend: whether an f16 one holds infinities or NaNs).
  */
 export interface HalfMatrix {
   readonly dtype: "bf16" | "f16";
@@ -52,6 +54,8 @@ export interface BackendMemoryStats {
   highWaterBytes: number;
   /** Bytes of memory the backend holds from the system now (wasm memory never shrinks, so ≥ highWaterBytes). */
   memoryBytes: number;
+  /** Separate memories those bytes are in (the wasm backend opens another when a 4 GiB wasm32 memory is full). */
+  memories: number;
 }
 
 /**

@@ -85,7 +85,7 @@ export function createReferenceBackend(): Backend {
       if (!owned.delete(view)) return;
       liveBytes -= view.byteLength;
     },
-    memoryStats: () => ({ liveBytes, highWaterBytes, memoryBytes: liveBytes }),
+    memoryStats: () => ({ liveBytes, highWaterBytes, memoryBytes: liveBytes, memories: 1 }),
     matmul: matmulReference,
     sgmvShrink: sgmvShrinkReference,
     sgmvExpand: sgmvExpandReference,

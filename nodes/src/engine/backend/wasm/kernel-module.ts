@@ -13,7 +13,7 @@ export const KERNEL_FILES = {
 } as const;
 
 /** Flags of the kernel's `gemm`, as nodes/assembly/matmul.ts defines them. */
-export const GEMM_FLAGS = { transA: 1, transB: 2, accumulate: 4, halfBf16: 8, halfF16: 16 } as const;
+export const GEMM_FLAGS = { transA: 1, transB: 2, accumulate: 4, halfBf16: 8, halfF16: 16, halfFinite: 32 } as const;
 
 /** Pages the kernels' shared memory may grow to: wasm32's 4 GiB. */
 export const MAX_MEMORY_PAGES = 65536;
@@ -35,6 +35,8 @@ export interface MatmulKernels {
   sgmvExpand(out: number, u: number, table: number, segments: number, OUT: number, uStride: number): void;
   /** 32-bit words per segment-table entry: rowStart, rowEnd, factor address, rank, scale (f32). */
   segmentWords(): number;
+  /** 1 when any of `n` f16 values at `src` is an infinity or NaN, else 0. */
+  f16HasSpecials(src: number, n: number): number;
 }
 
 export interface KernelModule {
@@ -42,9 +44,12 @@ export interface KernelModule {
   fusedMultiplyAdd: boolean;
 }
 
-/** Creates the shared memory every kernel instance (one per thread) imports as env.memory. */
-export function createKernelMemory(initialPages = 16): WebAssembly.Memory {
-  return new WebAssembly.Memory({ initial: initialPages, maximum: MAX_MEMORY_PAGES, shared: true });
+/** Bytes in a page of wasm memory. */
+export const PAGE_BYTES = 65536;
+
+/** Creates a shared memory every kernel instance (one per thread) imports as env.memory. */
+export function createKernelMemory(initialPages = 16, maximumPages = MAX_MEMORY_PAGES): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: Math.min(initialPages, maximumPages), maximum: maximumPages, shared: true });
 }
 
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): MatmulKernels {

@@ -26,7 +26,7 @@ const JOB = 8;
 /** Job field offsets in the control block. */
 export const FIELD = {
   kind: JOB, out: JOB + 1, a: JOB + 2, b: JOB + 3, M: JOB + 4, K: JOB + 5, N: JOB + 6,
-  flags: JOB + 7, byRows: JOB + 8, chunkSize: JOB + 9, count: JOB + 10,
+  flags: JOB + 7, byRows: JOB + 8, chunkSize: JOB + 9, count: JOB + 10, memory: JOB + 11,
 } as const;
 export const CONTROL_INTS = JOB + 16;
 
@@ -45,11 +45,21 @@ const GENERATION_MASK = (1 << (32 - INDEX_BITS)) - 1;
 export const WORKER_SPIN_POLLS = 4000;
 export const CALLER_SPIN_POLLS = 20000;
 
-/** A matmul as the kernels see it: byte addresses in the shared memory plus the chunk plan. */
+/**
+ * A matmul as the kernels see it: byte addresses in one of the backend's shared memories (`memory`,
+ * an index in the order the pool learnt them; 0 when absent) plus the chunk plan.
+ */
 export interface GemmJob {
   out: number; a: number; b: number;
   M: number; K: number; N: number; flags: number;
   plan: ChunkPlan;
+  memory?: number;
+}
+
+/** A thread's kernel instance and scratch on one shared memory. */
+export interface KernelSeat {
+  kernels: MatmulKernels;
+  scratch: number;
 }
 
 /** The claim word of job `generation` with `unclaimed` chunks left. */
@@ -69,6 +79,7 @@ export function writeJob(control: Int32Array, job: GemmJob): void {
   control[FIELD.byRows] = job.plan.byRows ? 1 : 0;
   control[FIELD.chunkSize] = job.plan.chunkSize;
   control[FIELD.count] = job.plan.count;
+  control[FIELD.memory] = job.memory ?? 0;
 }
 
 /**
@@ -79,7 +90,7 @@ export function writeJob(control: Int32Array, job: GemmJob): void {
  * and the job's fields are read only after a successful claim: the caller rewrites them only once
  * every claimed chunk is done, so they cannot change under a thread that holds a claim.
  */
-export function runClaimedChunks(control: Int32Array, generation: number, kernels: MatmulKernels, scratch: number, onError: (error: unknown) => void): void {
+export function runClaimedChunks(control: Int32Array, generation: number, seatFor: (memory: number) => KernelSeat, onError: (error: unknown) => void): void {
   const expected = generation & GENERATION_MASK;
   for (;;) {
     const claim = Atomics.load(control, CLAIM);
@@ -91,6 +102,7 @@ export function runClaimedChunks(control: Int32Array, generation: number, kernel
     const plan: ChunkPlan = { byRows: control[FIELD.byRows] === 1, chunkSize: control[FIELD.chunkSize], count: control[FIELD.count] };
     const { r0, r1, c0, c1 } = chunkBlock(plan, unclaimed - 1, M, N);
     try {
+      const { kernels, scratch } = seatFor(control[FIELD.memory]);
       kernels.gemm(control[FIELD.out], control[FIELD.a], control[FIELD.b], M, control[FIELD.K], N, control[FIELD.flags], r0, r1, c0, c1, scratch);
     } catch (error) {
       onError(error);

@@ -46,9 +46,16 @@ export class SharedArena {
   readonly #free: FreeRange[] = [];
   readonly #buffers = new WeakSet<ArrayBufferLike>();
 
-  /** `baseBytes`: the first byte the arena may hand out (below it is reserved). */
-  constructor(memory: WebAssembly.Memory, baseBytes: number) {
+  /** The most bytes the memory may grow to (its maximum as created). */
+  readonly maxBytes: number;
+
+  /**
+   * `baseBytes`: the first byte the arena may hand out (below it is reserved). `maxBytes`: the
+   * memory's maximum, which `canAllocate` plans against (default wasm32's 4 GiB).
+   */
+  constructor(memory: WebAssembly.Memory, baseBytes: number, maxBytes = 65536 * PAGE_BYTES) {
     this.memory = memory;
+    this.maxBytes = maxBytes;
     this.#base = alignUp(baseBytes);
     this.#top = this.#base;
     this.#highWater = this.#base;
@@ -74,6 +81,16 @@ export class SharedArena {
     this.#live.set(address, size);
     this.#liveBytes += size;
     return address;
+  }
+
+  /**
+   * Whether `bytes` fit (a freed range, or room below maxBytes) with `headroomBytes` still left
+   * under the maximum afterwards. Growing can still fail when the system has no memory to give.
+   */
+  canAllocate(bytes: number, headroomBytes = 0): boolean {
+    const size = Math.max(ALIGN_BYTES, alignUp(bytes));
+    if (this.#free.some((range) => range.bytes >= size)) return true;
+    return this.#top + size + headroomBytes <= this.maxBytes;
   }
 
   /** A zeroed Float32Array of `n` floats in the shared memory. */
@@ -192,7 +209,7 @@ export class SharedArena {
       this.memory.grow(pages);
     } catch (cause) {
       throw new WasmMemoryExhaustedError(
-        `The wasm backend's shared memory cannot grow to ${endBytes} bytes (asked for ${requested} more); wasm32 memory is capped at 4 GiB.`,
+        `The wasm backend's shared memory cannot grow to ${endBytes} bytes (asked for ${requested} more): ${endBytes > this.maxBytes ? `its maximum is ${this.maxBytes} bytes (wasm32 caps a memory at 4 GiB)` : "the system refused the memory"}.`,
         { requestedBytes: requested, liveBytes: this.#liveBytes, memoryBytes: have, cause },
       );
     }

@@ -4,7 +4,7 @@ import type { MatmulKernels } from "./kernel-module.ts";
 import type { PoolWorkerData } from "./pool-worker.ts";
 import {
   CALLER_SPIN_POLLS, CLAIM, CONTROL_INTS, DONE, FAILED, FIELD, GENERATION, JOB_KIND,
-  claimWord, runClaimedChunks, waitWhileEquals, writeJob, type GemmJob,
+  claimWord, runClaimedChunks, waitWhileEquals, writeJob, type GemmJob, type KernelSeat,
 } from "./pool-protocol.ts";
 
 export interface KernelThreadPoolOptions {
@@ -21,25 +21,28 @@ export interface KernelThreadPoolOptions {
  * Worker threads running the matmul kernels on a shared memory, with the calling thread as one more
  * member (see pool-protocol.ts). `run` is synchronous: it returns when every chunk of the job is
  * done. Workers are unref'd, so a pool that is never disposed does not keep the process alive.
+ * `addMemory` extends the pool to another shared memory (memory 1, 2, ...: the one it started on is
+ * memory 0); a job names the memory its addresses point into.
  */
 export class KernelThreadPool {
   /** Worker threads, the caller not counted. */
   readonly size: number;
   readonly #workers: Worker[];
   readonly #errorPorts: MessagePort[];
+  readonly #memoryPorts: MessagePort[];
   readonly #control: Int32Array;
-  readonly #callerKernels: MatmulKernels;
-  readonly #callerScratch: number;
+  /** The calling thread's kernels and scratch, one per memory. */
+  readonly #callerSeats: KernelSeat[];
   #generation = 0;
   #disposed = false;
 
-  private constructor(workers: Worker[], errorPorts: MessagePort[], control: Int32Array, options: KernelThreadPoolOptions) {
+  private constructor(workers: Worker[], errorPorts: MessagePort[], memoryPorts: MessagePort[], control: Int32Array, options: KernelThreadPoolOptions) {
     this.size = workers.length;
     this.#workers = workers;
     this.#errorPorts = errorPorts;
+    this.#memoryPorts = memoryPorts;
     this.#control = control;
-    this.#callerKernels = options.callerKernels;
-    this.#callerScratch = options.callerScratch;
+    this.#callerSeats = [{ kernels: options.callerKernels, scratch: options.callerScratch }];
   }
 
   static async start(options: KernelThreadPoolOptions): Promise<KernelThreadPool> {
@@ -47,11 +50,16 @@ export class KernelThreadPool {
     const control = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * Int32Array.BYTES_PER_ELEMENT));
     const workers: Worker[] = [];
     const errorPorts: MessagePort[] = [];
+    const memoryPorts: MessagePort[] = [];
     const ready: Promise<void>[] = [];
     for (const scratch of workerScratch) {
       const { port1, port2 } = new MessageChannel();
-      const data: PoolWorkerData = { module, memory, control: control.buffer as SharedArrayBuffer, scratch, errorPort: port2 };
-      const worker = new Worker(new URL("./pool-worker.ts", import.meta.url), { workerData: data, transferList: [port2] });
+      const memoryChannel = new MessageChannel();
+      const data: PoolWorkerData = {
+        module, control: control.buffer as SharedArrayBuffer, memories: [{ memory, scratch }], memoryPort: memoryChannel.port2, errorPort: port2,
+      };
+      const worker = new Worker(new URL("./pool-worker.ts", import.meta.url), { workerData: data, transferList: [port2, memoryChannel.port2] });
+      memoryPorts.push(memoryChannel.port1);
       // The worker says "ready" once its kernels are instantiated, so one that fails to load
       // rejects here rather than silently never taking a chunk.
       ready.push(new Promise((resolve, reject) => {
@@ -69,11 +77,28 @@ export class KernelThreadPool {
     }
     for (const worker of workers) worker.unref();
     for (const port of errorPorts) port.unref();
-    return new KernelThreadPool(workers, errorPorts, control, options);
+    for (const port of memoryPorts) port.unref();
+    return new KernelThreadPool(workers, errorPorts, memoryPorts, control, options);
+  }
+
+  /**
+   * Extends the pool to another shared memory and returns its index for GemmJob.memory. The workers
+   * receive it (with their scratch in it, `workerScratch[i]` for worker i) before any job can name it.
+   */
+  addMemory(memory: WebAssembly.Memory, caller: KernelSeat, workerScratch: number[]): number {
+    if (workerScratch.length !== this.size) {
+      throw new KernelWorkerError(`addMemory needs one scratch address per worker (${this.size}), got ${workerScratch.length}.`, {});
+    }
+    this.#memoryPorts.forEach((port, i) => port.postMessage({ memory, scratch: workerScratch[i] }));
+    this.#callerSeats.push(caller);
+    return this.#callerSeats.length - 1;
   }
 
   /** Runs every chunk of `job` on the workers and the calling thread; throws KernelWorkerError if a chunk threw. */
   run(job: GemmJob): void {
+    if ((job.memory ?? 0) >= this.#callerSeats.length) {
+      throw new KernelWorkerError(`The job names shared memory ${job.memory}, which was never added to the pool.`, { memory: job.memory });
+    }
     const control = this.#control;
     const count = job.plan.count;
     if (count === 0) return;
@@ -86,7 +111,8 @@ export class KernelThreadPool {
     Atomics.notify(control, GENERATION);
 
     const errors: string[] = [];
-    runClaimedChunks(control, generation, this.#callerKernels, this.#callerScratch, (error) => {
+    const seats = this.#callerSeats;
+    runClaimedChunks(control, generation, (memory) => seats[memory], (error) => {
       errors.push(error instanceof Error ? error.message : String(error));
     });
     // Only chunks a worker has claimed are outstanding here, and their workers are running.
@@ -117,5 +143,6 @@ export class KernelThreadPool {
     Atomics.notify(this.#control, GENERATION);
     await Promise.all(exited);
     for (const port of this.#errorPorts) port.close();
+    for (const port of this.#memoryPorts) port.close();
   }
 }
