@@ -8,7 +8,7 @@
  *
  * Writes bench/out/attribution-quality-canaries.md.
  */
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,12 +18,12 @@ import {
 } from "../../nodes/src/attribution/index.ts";
 import { createBackend } from "../../nodes/src/engine/backend/create-backend.ts";
 import { LlamaModel } from "../../nodes/src/engine/model/llama.ts";
-import { loadTokenizer } from "../../nodes/src/engine/tokenizer/text-tokenizer.ts";
 import { windowSequences } from "../../nodes/src/engine/train/data.ts";
 import { evaluateAdapter } from "../../nodes/src/engine/train/evaluate.ts";
 import { loadBaseModel } from "./base-model.ts";
 import { corpusPassageSources } from "./corpus-passage-sources.ts";
-import { loraConfig, verdictOf } from "./regime.ts";
+import { loadProjectTokenizer } from "./project-tokenizer.ts";
+import { loraConfig, tracinCheckpointSteps, verdictOf } from "./regime.ts";
 import { buildTemplatedDatanet } from "./templated-datanet.ts";
 import { trainAdapter } from "./train-adapter.ts";
 
@@ -36,11 +36,7 @@ const { values } = parseArgs({
   },
 });
 const started = performance.now();
-const tokenizerDir = join(here, "../../scripts/base-model/tokenizer");
-const tokenizer = loadTokenizer(
-  JSON.parse(await readFile(join(tokenizerDir, "tokenizer.json"), "utf8")),
-  JSON.parse(await readFile(join(tokenizerDir, "tokenizer_config.json"), "utf8")),
-);
+const tokenizer = await loadProjectTokenizer();
 const text = corpusPassageSources();
 const datanet = buildTemplatedDatanet(text.datanet, text.unrelated, tokenizer, {
   contributors: 12, uniquePerContributor: 2, nearDuplicates: 4, editEvery: 10, mixed: 0, heldOut: 16, unrelated: 16,
@@ -60,7 +56,7 @@ for (const mode of ["held-out", "planted"] as const) {
   const epochsSteps = Math.round((steps * windowSequences(split.training.map((e) => e.tokens), T).length) / windowSequences(examples.map((e) => e.tokens), T).length);
   const trained = await trainAdapter(model, split.training.map((e) => e.tokens), {
     lora: loraConfig(8), batchSize: 8, sequenceLength: T, steps: epochsSteps, learningRate, warmupSteps: 1, minLearningRate: learningRate / 10,
-    checkpointSteps: [...new Set([Math.round(epochsSteps / 3), Math.round((2 * epochsSteps) / 3), epochsSteps])].filter((s) => s >= 1),
+    checkpointSteps: tracinCheckpointSteps(epochsSteps),
     checkpointDir: await mkdtemp(join(tmpdir(), "canary-report-")), seed: 1,
   });
   const evaluation = evaluateAdapter(model, trained.adapter, datanet.heldOut, 8, T, { memorization: { trainingSequences: split.training.map((e) => e.tokens), prefixLength: 22, copyLength: 16 } });

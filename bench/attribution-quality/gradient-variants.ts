@@ -8,7 +8,7 @@
  *
  * Prints a markdown section and writes bench/out/attribution-gradient-variants.md (and a .json beside it).
  */
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,14 +24,15 @@ import { BatchedDecoder } from "../../nodes/src/engine/inference/batched-decoder
 import { LlamaModel } from "../../nodes/src/engine/model/llama.ts";
 import { windowSequences } from "../../nodes/src/engine/train/data.ts";
 import { evaluateAdapter } from "../../nodes/src/engine/train/evaluate.ts";
-import { loadTokenizer } from "../../nodes/src/engine/tokenizer/text-tokenizer.ts";
 import { loadBaseModel } from "./base-model.ts";
 import { corpusPassageSources } from "./corpus-passage-sources.ts";
+import { elapsedLog } from "./elapsed-log.ts";
 import { greedyContinuations } from "./greedy-continuations.ts";
 import { bootstrapMeanInterval, linearDatamodelingScore, type ConfidenceInterval } from "./lds.ts";
 import { subsetLossReductions } from "./lds-experiment.ts";
+import { loadProjectTokenizer } from "./project-tokenizer.ts";
 import { accountShares, expectedBestReciprocalRank, pessimisticRank } from "./ranking-metrics.ts";
-import { loraConfig, verdictOf, type RegimeOptions } from "./regime.ts";
+import { adapterSchedule, loraConfig, verdictOf, type RegimeOptions } from "./regime.ts";
 import { buildTemplatedDatanet } from "./templated-datanet.ts";
 import { trainAdapter } from "./train-adapter.ts";
 
@@ -49,13 +50,9 @@ const { values } = parseArgs({
 });
 const seed = Number(values.seed);
 const started = performance.now();
-const log = (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+const log = elapsedLog(started);
 
-const tokenizerDir = join(here, "../../scripts/base-model/tokenizer");
-const tokenizer = loadTokenizer(
-  JSON.parse(await readFile(join(tokenizerDir, "tokenizer.json"), "utf8")),
-  JSON.parse(await readFile(join(tokenizerDir, "tokenizer_config.json"), "utf8")),
-);
+const tokenizer = await loadProjectTokenizer();
 const text = corpusPassageSources();
 // The quality benchmark's Datanet (run.ts's defaults).
 const datanet = buildTemplatedDatanet(text.datanet, text.unrelated, tokenizer, {
@@ -73,8 +70,7 @@ const model = new LlamaModel(base.config, base.weights, backend);
 const examples = datanet.contributions.map((c) => ({ contributionId: c.contributionId, tokens: c.tokens }));
 const training = await trainAdapter(model, examples.map((e) => e.tokens), {
   lora: loraConfig(regime.rank), batchSize: regime.batchSize, sequenceLength: T, steps: regime.steps, learningRate: regime.learningRate,
-  warmupSteps: Math.max(1, Math.round(regime.steps / 20)), minLearningRate: regime.learningRate / 10,
-  checkpointSteps: [...new Set([Math.round(regime.steps / 3), Math.round((2 * regime.steps) / 3), regime.steps])].filter((s) => s >= 1),
+  ...adapterSchedule(regime.steps, regime.learningRate),
   seed, checkpointDir: await mkdtemp(join(tmpdir(), "attribution-variants-")),
 });
 const promptLength = Math.min(...datanet.probes.map((p) => p.prompt.length));

@@ -121,6 +121,16 @@ export function loraConfig(rank: number): LoraConfig {
   return { rank, alpha: 2 * rank, targetModules: [...LORA_TARGETS] };
 }
 
+/** The steps after which the TracIn checkpoints are saved: a third, two thirds and the end of training. */
+export function tracinCheckpointSteps(steps: number): number[] {
+  return [...new Set([Math.round(steps / 3), Math.round((2 * steps) / 3), steps])].filter((s) => s >= 1);
+}
+
+/** How a regime's adapter is scheduled: 5 % warm-up, decay to a tenth of the rate, TracIn checkpoints at thirds. */
+export function adapterSchedule(steps: number, learningRate: number): { warmupSteps: number; minLearningRate: number; checkpointSteps: number[] } {
+  return { warmupSteps: Math.max(1, Math.round(steps / 20)), minLearningRate: learningRate / 10, checkpointSteps: tracinCheckpointSteps(steps) };
+}
+
 export async function runRegime(backend: Backend, base: BaseModel, datanet: TemplatedDatanet, o: RegimeOptions): Promise<RegimeResult> {
   const since = (t: number) => (performance.now() - t) / 1000;
   const T = o.sequenceLength;
@@ -130,8 +140,7 @@ export async function runRegime(backend: Backend, base: BaseModel, datanet: Temp
   const examples = datanet.contributions.map((c) => ({ contributionId: c.contributionId, tokens: c.tokens }));
   const training = await trainAdapter(model, examples.map((e) => e.tokens), {
     lora: loraConfig(o.rank), batchSize: o.batchSize, sequenceLength: T, steps: o.steps, learningRate: o.learningRate,
-    warmupSteps: Math.max(1, Math.round(o.steps / 20)), minLearningRate: o.learningRate / 10,
-    checkpointSteps: [...new Set([Math.round(o.steps / 3), Math.round((2 * o.steps) / 3), o.steps])].filter((s) => s >= 1),
+    ...adapterSchedule(o.steps, o.learningRate),
     seed: o.seed, checkpointDir: await mkdtemp(join(tmpdir(), `attribution-regime-${o.name}-`)),
     onStep: (e) => { if (e.step % 50 === 0 || e.step === o.steps) o.log(`${o.name}: step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(3)}`); },
   });

@@ -12,7 +12,7 @@
  *
  * Prints the section and writes bench/out/attribution-quality.md (and a .json beside it).
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,11 +21,12 @@ import { GRADIENT_SIMILARITIES, type GradientSimilarity } from "../../nodes/src/
 import { calibrationPrompts } from "../../nodes/src/attribution/null-calibration.ts";
 import { seededShuffle } from "./seeded-shuffle.ts";
 import { createBackend } from "../../nodes/src/engine/backend/create-backend.ts";
-import { loadTokenizer } from "../../nodes/src/engine/tokenizer/text-tokenizer.ts";
 import { loadBaseModel } from "./base-model.ts";
 import { corpusPassageSources } from "./corpus-passage-sources.ts";
+import { elapsedLog } from "./elapsed-log.ts";
 import { BenchmarkInputError } from "./errors.ts";
 import { runLds } from "./lds-experiment.ts";
+import { loadProjectTokenizer } from "./project-tokenizer.ts";
 import { renderMarkdownReport, type BenchmarkReport } from "./report.ts";
 import { runRegime, type RegimeOptions, type RegimeResult } from "./regime.ts";
 import { runSpanScale } from "./span-scale.ts";
@@ -70,12 +71,8 @@ function num(name: keyof typeof values): number {
 }
 
 const started = performance.now();
-const log = (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
-const tokenizerDir = join(here, "../../scripts/base-model/tokenizer");
-const tokenizer = loadTokenizer(
-  JSON.parse(await readFile(join(tokenizerDir, "tokenizer.json"), "utf8")),
-  JSON.parse(await readFile(join(tokenizerDir, "tokenizer_config.json"), "utf8")),
-);
+const log = elapsedLog(started);
+const tokenizer = await loadProjectTokenizer();
 const text = corpusPassageSources();
 const seed = num("seed");
 const datanetOptions: TemplatedDatanetOptions = {

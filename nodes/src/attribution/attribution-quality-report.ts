@@ -161,9 +161,9 @@ export interface UnrelatedQuality {
   falsePositiveRate: Record<AttributionMethod, number>;
 }
 
-export interface AttributionQualitySection {
+/** What every section holds, measured or not: how many canaries and candidates there were, the chance levels, the verdict. */
+interface AttributionQualityCounts {
   schema: typeof ATTRIBUTION_QUALITY_SCHEMA;
-  measured: true;
   mode: CanaryMode;
   canaries: number;
   tooShort: number;
@@ -171,10 +171,18 @@ export interface AttributionQualitySection {
   candidates: number;
   promptTokens: number;
   outputTokens: number;
-  threshold: number;
-  mixPpm: number;
   /** What a method ranking contributions at random scores. */
   chance: { top1Accuracy: number; meanReciprocalRank: number };
+  /** The figures' verdict in words (attribution-quality-verdict.ts). */
+  assessment: AttributionAssessment;
+  /** Seconds the measurement took (decoding and attributing every output). */
+  seconds: number;
+}
+
+export interface AttributionQualitySection extends AttributionQualityCounts {
+  measured: true;
+  threshold: number;
+  mixPpm: number;
   /** The adapter's greedy continuation of each canary prompt. */
   generated: Record<"span" | "gradient" | "combined", MethodQuality>;
   /** The canary's own continuation (for held-out canaries: the contributor's unseen text). */
@@ -183,25 +191,11 @@ export interface AttributionQualitySection {
   reproduced: number;
   /** The adapter's answers to unrelated prompts; null when none were given. */
   unrelated: UnrelatedQuality | null;
-  /** The figures' verdict in words (attribution-quality-verdict.ts). */
-  assessment: AttributionAssessment;
-  /** Seconds the measurement took (decoding and attributing every output). */
-  seconds: number;
 }
 
 /** The section of a model whose Datanet is too small to measure (or that has no gradient sketch): counts and the reason, no figures. */
-export interface UnmeasuredAttributionQuality {
-  schema: typeof ATTRIBUTION_QUALITY_SCHEMA;
+export interface UnmeasuredAttributionQuality extends AttributionQualityCounts {
   measured: false;
-  mode: CanaryMode;
-  canaries: number;
-  tooShort: number;
-  candidates: number;
-  promptTokens: number;
-  outputTokens: number;
-  chance: { top1Accuracy: number; meanReciprocalRank: number };
-  assessment: AttributionAssessment;
-  seconds: number;
 }
 
 /** What the evaluation report's `attribution` field holds. */

@@ -53,6 +53,20 @@ const fromRow = (row: Row): AcceptedVoucher => ({
   acceptedAt: row.accepted_at,
 });
 
+/**
+ * The columns of an accepted voucher (all but its request id, which keys the two tables differently): a voided
+ * voucher keeps every one of them, so both tables take this one list and cannot drift apart.
+ */
+const VOUCHER_COLUMNS = `
+        payer TEXT NOT NULL,
+        model_id TEXT NOT NULL,
+        cumulative_amount TEXT NOT NULL,
+        terms_version TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        signer TEXT NOT NULL,
+        charged TEXT NOT NULL,
+        accepted_at TEXT NOT NULL`;
+
 export class VoucherStore {
   readonly #database: NodeDatabase;
 
@@ -60,28 +74,14 @@ export class VoucherStore {
     this.#database = database;
     database.db.exec(`
       CREATE TABLE IF NOT EXISTS serve_vouchers (
-        payer TEXT NOT NULL,
-        model_id TEXT NOT NULL,
-        cumulative_amount TEXT NOT NULL,
-        terms_version TEXT NOT NULL,
-        signature TEXT NOT NULL,
-        signer TEXT NOT NULL,
         request_id TEXT NOT NULL,
-        charged TEXT NOT NULL,
-        accepted_at TEXT NOT NULL,
+        ${VOUCHER_COLUMNS},
         PRIMARY KEY (payer, model_id, cumulative_amount)
       );
       CREATE INDEX IF NOT EXISTS serve_vouchers_by_request ON serve_vouchers (request_id);
       CREATE TABLE IF NOT EXISTS serve_voided_vouchers (
         request_id TEXT PRIMARY KEY,
-        payer TEXT NOT NULL,
-        model_id TEXT NOT NULL,
-        cumulative_amount TEXT NOT NULL,
-        terms_version TEXT NOT NULL,
-        signature TEXT NOT NULL,
-        signer TEXT NOT NULL,
-        charged TEXT NOT NULL,
-        accepted_at TEXT NOT NULL,
+        ${VOUCHER_COLUMNS},
         voided_at TEXT NOT NULL,
         reason TEXT NOT NULL,
         credited INTEGER NOT NULL

@@ -27,8 +27,8 @@ import { PeerNetwork, TOPICS, type Announcement } from "../../../nodes/src/p2p/i
 import { fetchAdapterArtifact, fetchSpanIndexBytes } from "../../../nodes/src/serve/artifacts.ts";
 import { createHeliaNode, HeliaContentStore, type HeliaNode } from "../../../nodes/src/storage/index.ts";
 import { account, MIN_STAKE, privateKeyOf, startTestChain, waitUntil, type TestChain } from "./helpers/local-chain.ts";
+import { NODE_CLI, startNodeCli } from "./helpers/node-cli.ts";
 
-const CLI = fileURLToPath(new URL("../../../nodes/src/cli/main.ts", import.meta.url));
 const STAND_IN = fileURLToPath(new URL("./fixtures/stand-in-training.ts", import.meta.url));
 const DAPP_ORIGIN = "http://localhost:5173";
 const BASE_MODEL = fileURLToPath(new URL("../../../models/tributary-base-v0", import.meta.url));
@@ -47,7 +47,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
   let t: TestChain;
   let node: ChildProcess;
   let nodeUrl: string;
-  let nodeOutput = "";
+  let nodeOutput = (): string => "";
   let deploymentFile: string;
   let dataDir: string;
   // A peer the node is told to dial (--peer), listening to the job-progress gossip.
@@ -58,7 +58,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
 
   function runCli(args: string[], as = owner): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [CLI, ...args, "--deployment", deploymentFile, "--operator-key", privateKeyOf(as)], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [NODE_CLI, ...args, "--deployment", deploymentFile, "--operator-key", privateKeyOf(as)], { stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
@@ -68,23 +68,15 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
   }
 
   async function startNodeProcess(extra: string[]): Promise<void> {
-    nodeOutput = "";
-    node = spawn(process.execPath, [CLI, "start", "--deployment", deploymentFile, "--data-dir", dataDir, "--operator-key", privateKeyOf(operator),
-      "--port", "0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "1", "--poll-interval", "100", "--cors-origin", DAPP_ORIGIN, ...extra],
-    { stdio: ["ignore", "pipe", "pipe"] });
-    node.stdout!.on("data", (d) => (nodeOutput += d));
-    node.stderr!.on("data", (d) => (nodeOutput += d));
-    nodeUrl = await waitUntil("the node to listen", () => {
-      if (node.exitCode !== null) throw new Error(`node exited early:\n${nodeOutput}`);
-      return /serving (http:\/\/\S+),/.exec(nodeOutput)?.[1];
-    }, 60_000);
+    ({ child: node, url: nodeUrl, output: nodeOutput } = await startNodeCli(["--deployment", deploymentFile, "--data-dir", dataDir, "--operator-key", privateKeyOf(operator),
+      "--port", "0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "1", "--poll-interval", "100", "--cors-origin", DAPP_ORIGIN, ...extra], 60_000));
   }
 
   async function stopNodeProcess(): Promise<void> {
     if (!node || node.exitCode !== null) return;
     const exited = new Promise<number | null>((resolve) => node.once("exit", resolve));
     node.kill("SIGTERM");
-    assert.equal(await exited, 0, nodeOutput);
+    assert.equal(await exited, 0, nodeOutput());
   }
 
   const read = (contract: "datanets" | "models" | "token", functionName: string, args: readonly unknown[]) =>
@@ -345,7 +337,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     const jobId = Number(/^Created job (\d+)/.exec(created.stdout)![1]);
     await t.rpc("hardhat_mine", ["0x1"]);
     const watched = await runCli(["job", "watch", String(jobId), "--node", nodeUrl], requester);
-    assert.equal(watched.code, 0, watched.stdout + watched.stderr + nodeOutput);
+    assert.equal(watched.code, 0, watched.stdout + watched.stderr + nodeOutput());
     assert.match(watched.stdout, new RegExp(`Job ${jobId} completed: model \\d+`));
 
     const job = await jobWhen(jobId, ["completed"]);
@@ -438,7 +430,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     await startNodeProcess(["--base-model", `1=${BASE_MODEL}`, "--peer", listenerAddress]);
     const job = await waitUntil(`job ${jobId} to complete after the restart`, async () => {
       const { body } = await getJson(`/jobs/${jobId}`);
-      if (body.job.status === "failed") throw new Error(`job failed: ${body.job.reason}\n${nodeOutput}`);
+      if (body.job.status === "failed") throw new Error(`job failed: ${body.job.reason}\n${nodeOutput()}`);
       return body.job.status === "completed" && body.job.outputs.submit ? body.job : undefined;
     }, 240_000);
     assert.ok(job.outputs.train.resumedFromStep >= killedAt, `resumed from step ${job.outputs.train.resumedFromStep}, not from scratch`);
@@ -474,7 +466,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
       body: JSON.stringify({ model: `tributary:${trained}`, messages: [{ role: "user", content: "When is high tide?" }], max_tokens: 8, temperature: 0 }),
     });
     const completion = await response.json() as Record<string, any>;
-    assert.equal(response.status, 200, JSON.stringify(completion) + nodeOutput);
+    assert.equal(response.status, 200, JSON.stringify(completion) + nodeOutput());
     assert.equal(completion.object, "chat.completion");
     assert.equal(typeof completion.choices[0].message.content, "string");
     assert.ok(completion.usage.completion_tokens >= 1);

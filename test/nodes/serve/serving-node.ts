@@ -20,8 +20,9 @@ import { createServeExtension, publishAdapter, publishAttributionIndex, type Ups
 import { openContentStore } from "../../../nodes/src/storage/index.ts";
 import type { ContentStore } from "../../../nodes/src/storage/content-store.ts";
 import {
-  MIN_STAKE, account, createJob, prepareJobMarket, privateKeyOf, startTestChain, type TestChain,
+  account, createJob, prepareJobMarket, privateKeyOf, startTestChain, type TestChain,
 } from "../node/helpers/local-chain.ts";
+import { fundPayer, registerNode } from "../node/helpers/paid-serving-setup.ts";
 
 export const BASE_MODEL_DIR = fileURLToPath(new URL("../../../models/tributary-base-v0/", import.meta.url));
 /** Token units per 1,000 tokens. */
@@ -85,11 +86,8 @@ export async function startServingNode(options: { maxQueued?: number; upstream?:
 
     // On-chain: a Datanet version, a base model, a training job claimed and submitted by the node's operator.
     const { requester } = await prepareJobMarket(t);
-    const governance = account(0);
     const operator = account(2);
-    await t.send(governance, "token", "transfer", [operator.address, MIN_STAKE * 2n]);
-    await t.send(operator, "token", "approve", [t.addresses.nodes, MIN_STAKE]);
-    await t.send(operator, "nodes", "register", ["peer-serve", "http://127.0.0.1", 3n, MIN_STAKE]);
+    await registerNode(t, operator, "peer-serve");
     await createJob(t, requester, parseEther("1"));
     await t.send(operator, "models", "claimJob", [1n]);
     await t.send(operator, "models", "submitResult", [1n, { adapterCid: adapterCid.toString(), evaluationCid: evaluationCid.toString(), attributionIndexCid: indexCid.toString() }]);
@@ -99,11 +97,8 @@ export async function startServingNode(options: { maxQueued?: number; upstream?:
     // The payer: escrow, and a session key with a cap.
     const payer = account(3);
     const sessionKey = privateKeyToAccount(generatePrivateKey());
-    await t.send(governance, "token", "transfer", [payer.address, parseEther("100")]);
-    await t.send(payer, "token", "approve", [t.addresses.settlement, parseEther("100")]);
-    await t.send(payer, "settlement", "deposit", [parseEther("10")]);
     const now = (await t.client.getBlock()).timestamp;
-    await t.send(payer, "settlement", "authorizeSessionKey", [sessionKey.address, SESSION_CAP, now + 86_400n]);
+    await fundPayer(t, payer, sessionKey.address, SESSION_CAP, now + 86_400n);
 
     const config: NodeConfig = {
       rpcUrl: t.chain.rpcUrl, chainId: t.chain.chainId, contracts: t.addresses, deploymentFile: undefined, dataDir: join(dataDir, "node"),

@@ -18,7 +18,8 @@ import { buildSpanIndex, encodeSpanIndex } from "../../../nodes/src/attribution/
 import { Engine } from "../../../nodes/src/engine/worker/index.ts";
 import { publishAdapter, publishAttributionIndex } from "../../../nodes/src/serve/index.ts";
 import { openContentStore } from "../../../nodes/src/storage/index.ts";
-import { MIN_STAKE, account, prepareJobMarket, startTestChain, type TestChain } from "../node/helpers/local-chain.ts";
+import { account, prepareJobMarket, startTestChain, type TestChain } from "../node/helpers/local-chain.ts";
+import { fundPayer, publishSecondDatanet, registerNode } from "../node/helpers/paid-serving-setup.ts";
 
 export const BASE_MODEL_DIR = fileURLToPath(new URL("../../../models/tributary-base-v0/", import.meta.url));
 export const PRICE = 1_000_000n;
@@ -94,18 +95,10 @@ export async function startPaidNodeFixture(): Promise<PaidNodeFixture> {
   }
 
   const { requester } = await prepareJobMarket(t);
-  const governance = account(0);
-  await t.send(governance, "datanets", "createDatanet", ["bafy-datanet-2", "CC-BY-4.0", { stake: 0n, maxBytes: 1_000_000, forfeitRejectedStake: false }]);
-  const digest = keccak256(toHex("contribution-2"));
-  await t.send(governance, "datanets", "contribute", [DATANET_ID, digest, 10n, "bafy-contribution-2", 0n, false]);
-  const contributionId = (await t.client.readContract({ address: t.addresses.datanets, abi: t.abis.datanets, functionName: "contributionIdOf", args: [DATANET_ID, digest, governance.address] })) as bigint;
-  await t.send(governance, "datanets", "acceptContributions", [DATANET_ID, [contributionId]]);
-  await t.send(governance, "datanets", "publishVersion", [DATANET_ID, manifestRoot(MANIFEST), manifestCid, 1, 1]);
+  await publishSecondDatanet(t, manifestRoot(MANIFEST), manifestCid);
 
   const operator = account(2);
-  await t.send(governance, "token", "transfer", [operator.address, MIN_STAKE * 2n]);
-  await t.send(operator, "token", "approve", [t.addresses.nodes, MIN_STAKE]);
-  await t.send(operator, "nodes", "register", ["peer-paid", "http://127.0.0.1", 3n, MIN_STAKE]);
+  await registerNode(t, operator, "peer-paid");
   const now = (await t.client.getBlock()).timestamp;
   await t.send(requester, "models", "createJob", [{ datanetId: DATANET_ID, datanetVersion: 1, baseModelId: 1n, hyperParamsCid: "bafy-hparams", fee: parseEther("1"), deadline: now + 7_200n }]);
   await t.send(operator, "models", "claimJob", [1n]);
@@ -114,10 +107,7 @@ export async function startPaidNodeFixture(): Promise<PaidNodeFixture> {
 
   const payer = account(3);
   const sessionKey = privateKeyToAccount(generatePrivateKey());
-  await t.send(governance, "token", "transfer", [payer.address, parseEther("100")]);
-  await t.send(payer, "token", "approve", [t.addresses.settlement, parseEther("100")]);
-  await t.send(payer, "settlement", "deposit", [parseEther("10")]);
-  await t.send(payer, "settlement", "authorizeSessionKey", [sessionKey.address, parseEther("1"), now + 86_400n * 30n]);
+  await fundPayer(t, payer, sessionKey.address, parseEther("1"), now + 86_400n * 30n);
 
   const deploymentFile = join(dir, "deployment.json");
   await writeFile(deploymentFile, JSON.stringify(t.deployment));

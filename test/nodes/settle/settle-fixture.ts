@@ -22,7 +22,8 @@ import type { ProtocolAbis, ProtocolAddresses } from "../../../nodes/src/chain/c
 import { TxSender } from "../../../nodes/src/chain/tx-sender.ts";
 import { openContentStore } from "../../../nodes/src/storage/index.ts";
 import type { ContentStore } from "../../../nodes/src/storage/content-store.ts";
-import { MIN_STAKE, account, localAccount, prepareJobMarket, startTestChain, type TestChain } from "../node/helpers/local-chain.ts";
+import { account, localAccount, prepareJobMarket, startTestChain, type TestChain } from "../node/helpers/local-chain.ts";
+import { fundPayer, publishSecondDatanet, registerNode } from "../node/helpers/paid-serving-setup.ts";
 
 export const PRICE = 1_000_000n;
 export const MODEL_ID = 1n;
@@ -72,18 +73,10 @@ export async function startSettleFixture(): Promise<SettleFixture> {
   const manifestCid = await store.addJson({ contributions: MANIFEST.contributions.map((c) => ({ contributionId: c.contributionId.toString(), contributor: c.contributor, digest: c.digest })) });
 
   const { requester } = await prepareJobMarket(t);
-  const governance = account(0);
-  await t.send(governance, "datanets", "createDatanet", ["bafy-datanet-2", "CC-BY-4.0", { stake: 0n, maxBytes: 1_000_000, forfeitRejectedStake: false }]);
-  const digest = keccak256(toHex("contribution-2"));
-  await t.send(governance, "datanets", "contribute", [DATANET_ID, digest, 10n, "bafy-contribution-2", 0n, false]);
-  const id = (await t.client.readContract({ address: t.addresses.datanets, abi: t.abis.datanets, functionName: "contributionIdOf", args: [DATANET_ID, digest, governance.address] })) as bigint;
-  await t.send(governance, "datanets", "acceptContributions", [DATANET_ID, [id]]);
-  await t.send(governance, "datanets", "publishVersion", [DATANET_ID, DATANET_ROOT, manifestCid.toString(), 1, 1]);
+  await publishSecondDatanet(t, DATANET_ROOT, manifestCid.toString());
   const op = account(2);
   const operator = localAccount(2);
-  await t.send(governance, "token", "transfer", [op.address, MIN_STAKE * 2n]);
-  await t.send(op, "token", "approve", [t.addresses.nodes, MIN_STAKE]);
-  await t.send(op, "nodes", "register", ["peer-settle", "http://127.0.0.1", 3n, MIN_STAKE]);
+  await registerNode(t, op, "peer-settle");
   const now = (await t.client.getBlock()).timestamp;
   await t.send(requester, "models", "createJob", [{ datanetId: DATANET_ID, datanetVersion: 1, baseModelId: 1n, hyperParamsCid: "bafy-hparams", fee: parseEther("1"), deadline: now + 7_200n }]);
   await t.send(op, "models", "claimJob", [1n]);
@@ -92,10 +85,7 @@ export async function startSettleFixture(): Promise<SettleFixture> {
 
   const rich = account(3);
   const sessionKey = privateKeyToAccount(generatePrivateKey());
-  await t.send(governance, "token", "transfer", [rich.address, parseEther("100")]);
-  await t.send(rich, "token", "approve", [t.addresses.settlement, parseEther("100")]);
-  await t.send(rich, "settlement", "deposit", [parseEther("10")]);
-  await t.send(rich, "settlement", "authorizeSessionKey", [sessionKey.address, parseEther("1"), now + 86_400n * 30n]);
+  await fundPayer(t, rich, sessionKey.address, parseEther("1"), now + 86_400n * 30n);
 
   const chain = defineChain({ id: t.chain.chainId, name: "test", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [t.chain.rpcUrl] } } });
   let cumulative = 0n;

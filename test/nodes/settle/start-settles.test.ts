@@ -6,7 +6,7 @@
  * and the settlement round's batch all go through the node's one sender, so none collides on a nonce.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseEther, parseEventLogs, zeroHash, type Hex } from "viem";
@@ -14,11 +14,11 @@ import type { SettlementDocument } from "../../../nodes/src/settle/settlement-sc
 import { createPayingFetch } from "../../../nodes/src/serve/client/paying-fetch.ts";
 import { loadSettlementAbis, type SettlementAbis } from "../../../nodes/src/settle/settlement-scheduler.ts";
 import { privateKeyOf, waitUntil } from "../node/helpers/local-chain.ts";
+import { startNodeCli } from "../node/helpers/node-cli.ts";
 import {
   BASE_MODEL_DIR, MAX_TOKENS, MODEL_ID, PLANTED_CONTRIBUTION, PLANTED_CONTRIBUTOR, PROMPT, startPaidNodeFixture, type PaidNodeFixture,
 } from "./paid-node-fixture.ts";
 
-const CLI = fileURLToPath(new URL("../../../nodes/src/cli/main.ts", import.meta.url));
 const PHASES = fileURLToPath(new URL("../node/fixtures/trivial-phases.ts", import.meta.url));
 
 describe("tributary-node start settles what it serves", { timeout: 600_000 }, () => {
@@ -26,20 +26,14 @@ describe("tributary-node start settles what it serves", { timeout: 600_000 }, ()
   let abis: SettlementAbis;
   let node: ChildProcess;
   let nodeUrl: string;
-  let output = "";
+  let output = (): string => "";
 
   before(async () => {
     f = await startPaidNodeFixture();
     abis = await loadSettlementAbis();
-    node = spawn(process.execPath, [CLI, "start", "--deployment", f.deploymentFile, "--data-dir", f.nodeDir, "--operator-key", privateKeyOf(f.operator),
+    ({ child: node, url: nodeUrl, output } = await startNodeCli(["--deployment", f.deploymentFile, "--data-dir", f.nodeDir, "--operator-key", privateKeyOf(f.operator),
       "--port", "0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "0", "--poll-interval", "100", "--base-model", `1=${BASE_MODEL_DIR}`,
-      "--serve", String(MODEL_ID), "--settle-interval", "1", "--extension", PHASES], { stdio: ["ignore", "pipe", "pipe"] });
-    node.stdout!.on("data", (d) => (output += d));
-    node.stderr!.on("data", (d) => (output += d));
-    nodeUrl = await waitUntil("the node to listen", () => {
-      if (node.exitCode !== null) throw new Error(`node exited early:\n${output}`);
-      return /serving (http:\/\/\S+),/.exec(output)?.[1];
-    }, 120_000);
+      "--serve", String(MODEL_ID), "--settle-interval", "1", "--extension", PHASES], 120_000));
   });
 
   after(async () => {
@@ -70,7 +64,7 @@ describe("tributary-node start settles what it serves", { timeout: 600_000 }, ()
       body: JSON.stringify({ model: `tributary:${MODEL_ID}`, prompt: PROMPT, max_tokens: MAX_TOKENS, temperature: 0 }),
     });
     const body = await response.json() as Record<string, any>;
-    assert.equal(response.status, 200, JSON.stringify(body) + output);
+    assert.equal(response.status, 200, JSON.stringify(body) + output());
     return body;
   };
 
@@ -113,7 +107,7 @@ describe("tributary-node start settles what it serves", { timeout: 600_000 }, ()
     await waitUntil("the second voucher to be redeemed", async () => (await redeemed()) === paid, 60_000);
     const submitted = await f.t.client.getContractEvents({ address: f.t.addresses.models, abi: f.t.abis.models, eventName: "JobResultSubmitted", args: { jobId }, fromBlock: 0n } as never);
     assert.equal(submitted.length, 1, "submitted once");
-    assert.doesNotMatch(output, /nonce moved|nonce too low|settlement round failed|replacement transaction/i, output);
+    assert.doesNotMatch(output(), /nonce moved|nonce too low|settlement round failed|replacement transaction/i, output());
   });
 
   it("credits an on-chain inference's fee to the contributors its output is attributed to", async () => {
@@ -149,7 +143,7 @@ describe("tributary-node start settles what it serves", { timeout: 600_000 }, ()
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       document = await find();
     }
-    assert.ok(document, `no credit root credits ${recordId}:\n${output.slice(-4000)}`);
+    assert.ok(document, `no credit root credits ${recordId}:\n${output().slice(-4000)}`);
     assert.deepEqual(document.batch.pools.find((p) => p.requestId === recordId), { requestId: recordId, amount: split.args.contributorShare.toString() },
       "the record's pool is exactly the contributor share the chain split off the fee");
     const planted = document.batch.credits.find((c) => c.account === PLANTED_CONTRIBUTOR)!;

@@ -36,7 +36,8 @@ import { createSettlementExtension } from "../../../nodes/src/settle/extension.t
 import { loadSettlementAbis } from "../../../nodes/src/settle/settlement-scheduler.ts";
 import { openContentStore } from "../../../nodes/src/storage/index.ts";
 import type { ContentStore } from "../../../nodes/src/storage/content-store.ts";
-import { MIN_STAKE, account, prepareJobMarket, privateKeyOf, startTestChain, waitUntil, type TestChain } from "../node/helpers/local-chain.ts";
+import { account, prepareJobMarket, privateKeyOf, startTestChain, waitUntil, type TestChain } from "../node/helpers/local-chain.ts";
+import { fundPayer, registerNode } from "../node/helpers/paid-serving-setup.ts";
 
 const BASE_MODEL_DIR = fileURLToPath(new URL("../../../models/tributary-base-v0/", import.meta.url));
 const CLI = fileURLToPath(new URL("../../../nodes/src/cli/main.ts", import.meta.url));
@@ -104,9 +105,7 @@ describe("the whole story", () => {
 
     // The node registers; a training job on the version; the node claims it, trains, publishes, submits.
     const operator = account(2);
-    await t.send(governance, "token", "transfer", [operator.address, MIN_STAKE * 2n]);
-    await t.send(operator, "token", "approve", [t.addresses.nodes, MIN_STAKE]);
-    await t.send(operator, "nodes", "register", ["peer-story", "http://127.0.0.1", 3n, MIN_STAKE]);
+    await registerNode(t, operator, "peer-story");
     const now = (await t.client.getBlock()).timestamp;
     await t.send(requester, "models", "createJob", [{ datanetId, datanetVersion: 1, baseModelId: 1n, hyperParamsCid: "bafy-hparams", fee: parseEther("1"), deadline: now + 7_200n }]);
     await t.send(operator, "models", "claimJob", [1n]);
@@ -128,10 +127,7 @@ describe("the whole story", () => {
     // The payer: escrow and a session key.
     const payer = account(3);
     const sessionKey = privateKeyToAccount(generatePrivateKey());
-    await t.send(governance, "token", "transfer", [payer.address, parseEther("100")]);
-    await t.send(payer, "token", "approve", [t.addresses.settlement, parseEther("100")]);
-    await t.send(payer, "settlement", "deposit", [parseEther("10")]);
-    await t.send(payer, "settlement", "authorizeSessionKey", [sessionKey.address, parseEther("1"), now + 86_400n * 30n]);
+    await fundPayer(t, payer, sessionKey.address, parseEther("1"), now + 86_400n * 30n);
 
     // The node: serving and settlement.
     const config: NodeConfig = {

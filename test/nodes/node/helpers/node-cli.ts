@@ -1,0 +1,37 @@
+/**
+ * A node started the way an operator starts one, `tributary-node start ...` as its own process, for the tests that
+ * check cross-process behaviour: waits until the node says where it serves, and keeps everything it prints so a
+ * failing assertion can show it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { waitUntil } from "./local-chain.ts";
+
+export const NODE_CLI = fileURLToPath(new URL("../../../../nodes/src/cli/main.ts", import.meta.url));
+
+export interface NodeCliProcess {
+  child: ChildProcess;
+  /** The HTTP address the node printed (`serving http://...,`). */
+  url: string;
+  /** Everything the node printed so far, stdout and stderr together. */
+  output(): string;
+}
+
+/** Runs `start` with `args` and resolves once the node serves; rejects with the node's output if it exits first (killing it if it does not serve in `timeoutMs`). */
+export async function startNodeCli(args: readonly string[], timeoutMs: number): Promise<NodeCliProcess> {
+  const child = spawn(process.execPath, [NODE_CLI, "start", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  try {
+    const url = await waitUntil("the node to listen", () => {
+      if (child.exitCode !== null) throw new Error(`node exited early:\n${output}`);
+      return /serving (http:\/\/\S+),/.exec(output)?.[1];
+    }, timeoutMs);
+    return { child, url, output: () => output };
+  } catch (error) {
+    // The caller never gets the child: a node that hangs before serving must not outlive the test.
+    child.kill("SIGKILL");
+    throw error;
+  }
+}
