@@ -62,6 +62,7 @@ const calls: Record<CallMethod, (...args: never[]) => unknown> = {
   evaluate: (request: never) => host.evaluate(request),
   buildGradientSketch: (request: never) => host.buildGradientSketch(request),
   attributionQuality: (request: never) => host.attributionQuality(request),
+  outputGradients: (request: never) => host.outputGradients(request),
   encode: (modelId: string, text: string) => host.encode(modelId, text),
   decode: (modelId: string, ids: number[]) => host.decode(modelId, ids),
   stats: () => host.stats(),

@@ -26,7 +26,7 @@ import type { CallMethod, ClientMessage, EngineWorkerData, WorkerMessage } from 
 import { deserializeError } from "./remote-errors.ts";
 import type {
   AdapterInfo, AdapterSource, AttributionQualityRequest, EngineGenerationRequest, EngineOptions, EngineStats, EvaluationRequest, GradientSketchRequest,
-  GradientSketchResult, LoadModelOptions, ModelInfo, TrainingJob, TrainingProgress, TrainingResult, TrainingRun,
+  GradientSketchResult, LoadModelOptions, ModelInfo, OutputGradientsRequest, OutputGradientsResult, TrainingJob, TrainingProgress, TrainingResult, TrainingRun,
 } from "./types.ts";
 
 interface Pending {
@@ -183,6 +183,14 @@ export class Engine {
    */
   attributionQuality(request: AttributionQualityRequest): Promise<AttributionQualitySection> {
     return this.#call("attributionQuality", [request]) as Promise<AttributionQualitySection>;
+  }
+
+  /**
+   * A served output's projected gradients at its adapter's TracIn checkpoints, on a reproducible backend on the worker
+   * (what a paid response's attribution record carries and a verifier recomputes bit for bit).
+   */
+  outputGradients(request: OutputGradientsRequest): Promise<OutputGradientsResult> {
+    return this.#call("outputGradients", [request]) as Promise<OutputGradientsResult>;
   }
 
   /** Token ids of `text` with the model's tokenizer (special tokens added as the tokenizer does). */

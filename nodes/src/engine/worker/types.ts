@@ -204,6 +204,31 @@ export interface GradientSketchResult {
 }
 
 /**
+ * A served output's projected gradient at each TracIn checkpoint of its adapter's gradient sketch (TracIn-CP's test
+ * side, attribution/output-gradients.ts), for the attribution record of a paid response. Computed on a reproducible
+ * backend (the engine's own when it is the reference backend or wasm SIMD without fused multiply-add, else a plain
+ * SIMD backend of the worker's), so a verifier recomputes it bit for bit.
+ */
+export interface OutputGradientsRequest {
+  /** The loaded base model (weightPrecision "float32"); its model.safetensors must be the sketch's base model. */
+  modelId: string;
+  /** The sketch's provenance: checkpoints (step, learning rate, digest), projection, window, layers. */
+  provenance: GradientSketchProvenance;
+  /** The TracIn checkpoint files' bytes, in the provenance's order (each checked against its digest). */
+  checkpoints: readonly Uint8Array[];
+  /** Token ids: the prompt conditions the output and is not scored. */
+  prompt: readonly number[];
+  output: readonly number[];
+}
+
+export interface OutputGradientsResult {
+  /** The reproducible backend the gradients were computed on, as the record names it. */
+  backend: "reference" | "wasm-simd";
+  checkpoints: { learningRate: number; gradient: Float32Array }[];
+  seconds: number;
+}
+
+/**
  * The attribution section of a trained adapter's evaluation report (attribution/attribution-quality-report.ts): the
  * adapter's greedy answers to held-out canary prompts, and to unrelated prompts, attributed with the job's own span
  * index and gradient sketch exactly as a paid output is.
