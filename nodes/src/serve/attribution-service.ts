@@ -74,6 +74,11 @@ export class AttributionService {
         created_at TEXT NOT NULL
       );
     `);
+    // A record with gradient evidence is recomputed from its prompt and output tokens: the settlement document
+    // publishes them beside it (NULL for span-only records). Added to databases made before gradient attribution.
+    const columns = new Set((init.database.db.prepare("PRAGMA table_info(serve_records)").all() as { name: string }[]).map((c) => c.name));
+    if (!columns.has("prompt_tokens")) init.database.db.exec("ALTER TABLE serve_records ADD COLUMN prompt_tokens TEXT");
+    if (!columns.has("output_tokens")) init.database.db.exec("ALTER TABLE serve_records ADD COLUMN output_tokens TEXT");
   }
 
   /** The model's span index, loaded once (local file or IPFS). */
@@ -134,9 +139,10 @@ export class AttributionService {
     });
     const hash = recordHash(record);
     this.#database.db.prepare(`
-      INSERT OR REPLACE INTO serve_records (record_id, model_id, payer, cumulative_amount, record_hash, record, cid, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
-    `).run(record.requestId, record.model.id, input.payment.payer, input.payment.cumulative_amount, hash, serializeRecord(record), new Date().toISOString());
+      INSERT OR REPLACE INTO serve_records (record_id, model_id, payer, cumulative_amount, record_hash, record, cid, created_at, prompt_tokens, output_tokens)
+      VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
+    `).run(record.requestId, record.model.id, input.payment.payer, input.payment.cumulative_amount, hash, serializeRecord(record), new Date().toISOString(),
+      record.evidence.gradient ? JSON.stringify(input.promptTokens) : null, record.evidence.gradient ? JSON.stringify(input.outputTokens) : null);
     let cid: string | null = null;
     if (this.#store !== undefined) {
       cid = (await this.#store.addJson(record)).toString();
