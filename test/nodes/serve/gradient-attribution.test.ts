@@ -14,9 +14,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
-import { getAddress, type Address, type Hex } from "viem";
+import { getAddress, keccak256, parseEther, toHex, type Abi, type Address, type Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
-  buildBatch, decodeFloat32Base64, manifestRoot, decodeSpanIndex, encodeFloat32Base64, verifyBatch, verifyRecord,
+  buildBatch, decodeFloat32Base64, gradientInfluence, manifestRoot, scoresToPpm, decodeSpanIndex, encodeFloat32Base64, verifyBatch, verifyRecord,
   type AttributionDataSource, type AttributionRecord, type DatanetManifest, type GradientSketch,
 } from "../../../nodes/src/attribution/index.ts";
 import { baseModelDigest, createOutputGradientRecomputer } from "../../../nodes/src/attribution/recompute-output-gradients.ts";
@@ -31,7 +32,12 @@ import type { PhaseContext, PhaseHandler } from "../../../nodes/src/jobs/pipelin
 import { fetchGradientArtifacts, fetchSpanIndexBytes } from "../../../nodes/src/serve/artifacts.ts";
 import { AttributionService } from "../../../nodes/src/serve/attribution-service.ts";
 import type { DeployedModel } from "../../../nodes/src/serve/deployed-models.ts";
+import { BatchWatcher } from "../../../nodes/src/settle/batch-watcher.ts";
+import { SettlementScheduler, loadSettlementAbis, type SettlementDocument } from "../../../nodes/src/settle/settlement-scheduler.ts";
+import { TxSender } from "../../../nodes/src/chain/tx-sender.ts";
+import { VoucherStore, signVoucher } from "../../../nodes/src/serve/index.ts";
 import { NodeDatabase } from "../../../nodes/src/state/database.ts";
+import { MIN_STAKE, account, localAccount, prepareJobMarket, startTestChain } from "../node/helpers/local-chain.ts";
 import type { JobRecord } from "../../../nodes/src/state/job-store.ts";
 import { openContentStore, parseCid } from "../../../nodes/src/storage/index.ts";
 import type { ContentStore } from "../../../nodes/src/storage/content-store.ts";
@@ -93,13 +99,28 @@ async function trainAndPublish(texts: readonly string[]) {
   for (const [phase, handler] of phases) outputs[phase] = JSON.parse(JSON.stringify(await handler(context()), (_, v) => (typeof v === "bigint" ? v.toString() : v)));
   const upload = outputs.upload as { adapterCid: string; attributionIndexCid: string };
   const train = outputs.train as { adapterDir: string };
+  await engine.registerAdapter("base-1", "model-1", { dir: join(workDir, train.adapterDir) });
   return { ...upload, adapterDir: join(workDir, train.adapterDir) };
+}
+
+let trained: Promise<Awaited<ReturnType<typeof trainAndPublish>>> | undefined;
+const texts = passages(CONTRIBUTIONS, 400);
+/** The tiny job runs once for both tests. */
+const trainedModel = () => (trained ??= trainAndPublish(texts));
+
+/** The adapter's greedy answer to a prompt from outside the Datanet: a paid output. */
+async function servedOutput(prompt: string): Promise<{ promptTokens: number[]; outputTokens: number[] }> {
+  const promptTokens = await engine.encode("base-1", prompt);
+  const outputTokens: number[] = [];
+  for await (const event of engine.generate({ modelId: "base-1", adapterId: "model-1", prompt: promptTokens, maxTokens: 16, sampling: { temperature: 0 } })) {
+    if (event.type === "token") outputTokens.push(event.tokenId);
+  }
+  return { promptTokens, outputTokens };
 }
 
 describe("serving: gradient attribution of a paid response", { timeout: 900_000 }, () => {
   it("credits a Datanet the output shares no 8-token span with, and the record recomputes bit for bit; a forged gradient is caught", async () => {
-    const texts = passages(CONTRIBUTIONS, 400);
-    const { adapterCid, attributionIndexCid, adapterDir } = await trainAndPublish(texts);
+    const { adapterCid, attributionIndexCid } = await trainedModel();
     const document = await store.getJson<AttributionIndexDocument>(parseCid(attributionIndexCid));
     assert.ok(document.gradientSketch, "the tiny job published a gradient sketch");
     assert.ok(document.gradientSketch.checkpoints.length >= 1);
@@ -109,14 +130,7 @@ describe("serving: gradient attribution of a paid response", { timeout: 900_000 
       name: "tributary:1", modelId: 1n, baseModelId: 1n, baseModelName: "tributary-base-v0", engineModel: "base-1", adapterId: "model-1",
       datanet: { id: 1n, version: 1, root: ROOT }, adapterCid, attributionIndexCid, owner: CONTRIBUTORS[0],
     } as DeployedModel;
-    await engine.registerAdapter("base-1", "model-1", { dir: adapterDir });
-    // A prompt from outside the Datanet; the adapter's greedy answer is the paid output.
-    const prompt = "The committee met on Tuesday to discuss";
-    const promptTokens = await engine.encode("base-1", prompt);
-    const outputTokens: number[] = [];
-    for await (const event of engine.generate({ modelId: "base-1", adapterId: "model-1", prompt: promptTokens, maxTokens: 16, sampling: { temperature: 0 } })) {
-      if (event.type === "token") outputTokens.push(event.tokenId);
-    }
+    const { promptTokens, outputTokens } = await servedOutput("The committee met on Tuesday to discuss");
     assert.ok(outputTokens.length > 0);
 
     const database = NodeDatabase.open(join(scratch, "node.sqlite"));
@@ -179,5 +193,111 @@ describe("serving: gradient attribution of a paid response", { timeout: 900_000 
     const codes = (await verifyRecord(forged, source, { gradients: recomputer })).discrepancies.map((d) => d.code);
     assert.ok(codes.includes("gradient-output"), `the forged gradient is reported (${codes.join(", ")})`);
     database.close();
+  });
+
+  it("settles a gradient record: the watcher recomputes it from chain and IPFS, and flags a batch whose gradient was forged", async () => {
+    const { adapterCid, attributionIndexCid } = await trainedModel();
+    const t = await startTestChain();
+    const nodeDb = NodeDatabase.open(join(scratch, "settle-node.sqlite"));
+    const watchDb = NodeDatabase.open(join(scratch, "settle-watcher.sqlite"));
+    try {
+      // The Datanet version (Datanet 2, root of MANIFEST, manifest on IPFS) and the model trained on it (id 1, the
+      // job's adapter and attribution index document), a registered node (account 2), a payer (account 3).
+      const manifestCid = await store.addJson({ contributions: MANIFEST.contributions.map((c) => ({ contributionId: c.contributionId.toString(), contributor: c.contributor, digest: c.digest })) });
+      const { requester } = await prepareJobMarket(t);
+      const governance = account(0);
+      await t.send(governance, "datanets", "createDatanet", ["bafy-datanet-2", "CC-BY-4.0", { stake: 0n, maxBytes: 1_000_000, forfeitRejectedStake: false }]);
+      const digest = keccak256(toHex("contribution-2"));
+      await t.send(governance, "datanets", "contribute", [2n, digest, 10n, "bafy-contribution-2", 0n, false]);
+      const contribution = (await t.client.readContract({ address: t.addresses.datanets, abi: t.abis.datanets, functionName: "contributionIdOf", args: [2n, digest, governance.address] })) as bigint;
+      await t.send(governance, "datanets", "acceptContributions", [2n, [contribution]]);
+      await t.send(governance, "datanets", "publishVersion", [2n, ROOT, manifestCid.toString(), 1, 1]);
+      const op = account(2);
+      await t.send(governance, "token", "transfer", [op.address, MIN_STAKE * 2n]);
+      await t.send(op, "token", "approve", [t.addresses.nodes, MIN_STAKE]);
+      await t.send(op, "nodes", "register", ["peer-gradient", "http://127.0.0.1", 3n, MIN_STAKE]);
+      const now = (await t.client.getBlock()).timestamp;
+      await t.send(requester, "models", "createJob", [{ datanetId: 2n, datanetVersion: 1, baseModelId: 1n, hyperParamsCid: "bafy-hparams", fee: parseEther("1"), deadline: now + 7_200n }]);
+      await t.send(op, "models", "claimJob", [1n]);
+      await t.send(op, "models", "submitResult", [1n, { adapterCid, evaluationCid: "bafy-eval", attributionIndexCid }]);
+      await t.send(requester, "models", "setModelPrice", [1n, 1_000_000n]);
+      const payer = account(3);
+      const sessionKey = privateKeyToAccount(generatePrivateKey());
+      await t.send(governance, "token", "transfer", [payer.address, parseEther("100")]);
+      await t.send(payer, "token", "approve", [t.addresses.settlement, parseEther("100")]);
+      await t.send(payer, "settlement", "deposit", [parseEther("10")]);
+      await t.send(payer, "settlement", "authorizeSessionKey", [sessionKey.address, parseEther("1"), now + 86_400n * 30n]);
+
+      // The serving node: a paid voucher and the record the AttributionService makes (gradient evidence, tokens kept).
+      const operator = localAccount(2);
+      const service = new AttributionService({ database: nodeDb, store, engine });
+      const model = {
+        name: "tributary:1", modelId: 1n, baseModelId: 1n, baseModelName: "tributary-base-v0", engineModel: "base-1", adapterId: "model-1",
+        datanet: { id: 2n, version: 1, root: ROOT }, adapterCid, attributionIndexCid, owner: op.address,
+      } as DeployedModel;
+      let cumulative = 0n;
+      const serve = async (requestId: string, prompt: string): Promise<AttributionRecord> => {
+        cumulative += 100_000n;
+        const { voucher } = await signVoucher(sessionKey, { chainId: t.chain.chainId, settlement: t.addresses.settlement }, operator.address, {
+          payer: payer.address, modelId: 1n, termsVersion: 2n, cumulativeAmount: cumulative,
+        });
+        new VoucherStore(nodeDb).accept({ ...voucher, signer: sessionKey.address, requestId }, 0n, 1n, () => new Error("refused"));
+        const { promptTokens, outputTokens } = await servedOutput(prompt);
+        await service.attribute({
+          requestId, model, outputTokens, promptTokens, decode: (ids) => engine.decode("base-1", ids),
+          payment: { payer: payer.address, signer: sessionKey.address, cumulative_amount: cumulative.toString(), charged: "100000", terms_version: "2" },
+        });
+        return service.record(requestId)!.record;
+      };
+      const honest = await serve("cmpl-settle-1", "The committee met on Tuesday to discuss");
+      assert.ok(honest.evidence.gradient);
+      assert.equal(honest.evidence.spans.length, 0);
+
+      const abis = await loadSettlementAbis();
+      const sender = new TxSender({
+        client: t.client, account: operator, chainId: t.chain.chainId, abis: t.abis, addresses: t.addresses, logger: { info() {}, warn() {} }, receiptPollMs: 50,
+      });
+      const scheduler = new SettlementScheduler({
+        database: nodeDb, store, client: t.client, sender, chainId: t.chain.chainId, settlement: t.addresses.settlement, abis, manifests: async () => MANIFEST,
+      });
+      const watcher = new BatchWatcher({
+        database: watchDb, client: t.client, store, settlement: { address: t.addresses.settlement, abi: abis.settlement }, pools: { abi: abis.pools },
+        token: { address: t.addresses.token, abi: t.abis.token as Abi },
+        data: { models: { address: t.addresses.models, abi: t.abis.models }, datanets: t.addresses.datanets },
+        baseModelDirs: [BASE_MODEL],
+      });
+      const round = await scheduler.runOnce();
+      assert.equal(round.credited?.records, 1);
+      const document = await store.getJson<SettlementDocument>(parseCid(round.credited!.cid));
+      assert.deepEqual(document.tokens?.map((x) => x.requestId), ["cmpl-settle-1"], "the gradient record's tokens are published with it");
+      const verdicts = await watcher.scan();
+      assert.equal(verdicts.length, 1);
+      assert.deepEqual(verdicts[0].discrepancies, [], "the watcher recomputes the gradient record exactly");
+      assert.equal(verdicts[0].ok, true);
+
+      // The node forges the next record's output gradient (weights made to follow from it) before settling it.
+      await t.rpc("evm_increaseTime", [86_400 * 2]);
+      await t.rpc("evm_mine");
+      const next = await serve("cmpl-settle-2", "In the spring of that year the town");
+      const forged = structuredClone(next);
+      const sketch = (await fetchGradientArtifacts(store, attributionIndexCid))!.sketch;
+      forged.evidence.gradient!.checkpoints = forged.evidence.gradient!.checkpoints.map((c) => ({
+        ...c, outputGradient: encodeFloat32Base64(decodeFloat32Base64(c.outputGradient).map((v, i) => (i % 2 === 0 ? v * 3 : -v))),
+      }));
+      const influence = scoresToPpm(gradientInfluence(sketch, forged.evidence.gradient!.checkpoints.map((c) => ({ learningRate: c.learningRate, gradient: decodeFloat32Base64(c.outputGradient) }))));
+      forged.weights = influence.map((w) => ({ contributionId: w.contributionId.toString(), ppm: w.ppm }));
+      nodeDb.db.prepare("UPDATE serve_records SET record = ? WHERE record_id = 'cmpl-settle-2'").run(JSON.stringify(forged));
+      const second = await scheduler.runOnce();
+      assert.equal(second.credited?.records, 1);
+      const flagged = await watcher.scan();
+      assert.equal(flagged.length, 1);
+      assert.equal(flagged[0].ok, false);
+      const codes = flagged[0].discrepancies.map((d) => d.code);
+      assert.ok(codes.includes("gradient-output"), `the forged gradient is reported (${codes.join(", ")})`);
+    } finally {
+      nodeDb.close();
+      watchDb.close();
+      await t.close();
+    }
   });
 });
