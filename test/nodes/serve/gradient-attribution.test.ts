@@ -119,7 +119,7 @@ async function servedOutput(prompt: string): Promise<{ promptTokens: number[]; o
 }
 
 describe("serving: gradient attribution of a paid response", { timeout: 900_000 }, () => {
-  it("credits a Datanet the output shares no 8-token span with, and the record recomputes bit for bit; a forged gradient is caught", async () => {
+  it("credits a Datanet the output shares no 8-token span with, and the record recomputes bit for bit; a forged gradient is caught", async (t) => {
     const { adapterCid, attributionIndexCid } = await trainedModel();
     const document = await store.getJson<AttributionIndexDocument>(parseCid(attributionIndexCid));
     assert.ok(document.gradientSketch, "the tiny job published a gradient sketch");
@@ -151,6 +151,10 @@ describe("serving: gradient attribution of a paid response", { timeout: 900_000 
     assert.ok(record.weights.every((w) => Number(w.contributionId) >= 1 && Number(w.contributionId) <= texts.length));
     assert.equal(record.parameters.effectiveMixPpm, 0, "no span evidence: the gradient weights are the whole attribution");
     assert.ok(outcome.gradientSeconds !== undefined && outcome.gradientSeconds > 0);
+    // Measured, not asserted: what the gradient half costs per response on this machine (docs/attribution.md §6.1).
+    const again = await service.attribute({ requestId: "cmpl-gradient-cost", model, outputTokens, promptTokens, payment, decode: (ids) => engine.decode("base-1", ids) });
+    t.diagnostic(`attribution per response: ${(again.seconds * 1e3).toFixed(1)} ms, of which output gradients ${((again.gradientSeconds ?? 0) * 1e3).toFixed(1)} ms `
+      + `(${record.evidence.gradient.checkpoints.length} checkpoints, ${promptTokens.length} prompt + ${outputTokens.length} output tokens, ${record.evidence.gradient.backend})`);
     const gradientField = outcome.field.gradient as { checkpoints: number; backend: string; ms: number };
     assert.equal(gradientField.checkpoints, record.evidence.gradient.checkpoints.length);
     assert.equal(gradientField.backend, record.evidence.gradient.backend);
