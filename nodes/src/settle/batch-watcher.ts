@@ -144,7 +144,9 @@ export class BatchWatcher {
     }
     const ok = discrepancies.length === 0;
     let challengeTx: Hex | undefined;
-    if (!ok && (this.#o.wallet !== undefined || this.#o.send !== undefined)) challengeTx = await this.#challenge(event);
+    // Evidence this watcher cannot recompute (a base model it does not have) is no proof of fraud: reported, not challenged.
+    const provable = discrepancies.some((d) => d.code !== "gradient-unverifiable");
+    if (!ok && provable && (this.#o.wallet !== undefined || this.#o.send !== undefined)) challengeTx = await this.#challenge(event);
     this.#o.database.db.prepare(`
       INSERT INTO watch_verdicts (node, batch_id, root, cid, ok, discrepancies, challenged, challenge_tx, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     `).run(event.node, event.batchId.toString(), event.creditRoot, event.recordsCid, ok ? 1 : 0, JSON.stringify(discrepancies), challengeTx ? 1 : 0, challengeTx ?? null,

@@ -278,6 +278,24 @@ describe("serving: gradient attribution of a paid response", { timeout: 900_000 
       assert.equal(verdicts.length, 1);
       assert.deepEqual(verdicts[0].discrepancies, [], "the watcher recomputes the gradient record exactly");
       assert.equal(verdicts[0].ok, true);
+      // A watcher without the record's base model cannot recompute the gradient: it says so and does not challenge.
+      const blindDb = NodeDatabase.open(join(scratch, "settle-blind-watcher.sqlite"));
+      const challenges: unknown[] = [];
+      try {
+        const blind = new BatchWatcher({
+          database: blindDb, client: t.client, store, settlement: { address: t.addresses.settlement, abi: abis.settlement }, pools: { abi: abis.pools },
+          token: { address: t.addresses.token, abi: t.abis.token as Abi },
+          data: { models: { address: t.addresses.models, abi: t.abis.models }, datanets: t.addresses.datanets },
+          send: async (call) => { challenges.push(call); return `0x${"00".repeat(32)}`; },
+        });
+        const [unverified] = await blind.scan();
+        assert.equal(unverified.ok, false);
+        assert.ok(unverified.discrepancies.length > 0 && unverified.discrepancies.every((d) => d.code === "gradient-unverifiable"), JSON.stringify(unverified.discrepancies));
+        assert.equal(unverified.challenged, false);
+        assert.deepEqual(challenges, []);
+      } finally {
+        blindDb.close();
+      }
 
       // The node forges the next record's output gradient (weights made to follow from it) before settling it.
       await t.rpc("evm_increaseTime", [86_400 * 2]);
