@@ -14,6 +14,7 @@ import type { CID } from "multiformats/cid";
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "../engine/formats/peft-adapter.ts";
 import { decodeGradientSketch } from "../attribution/gradient-sketch-file.ts";
 import type { GradientSketch } from "../attribution/gradient-influence.ts";
+import type { NullCalibration } from "../attribution/null-calibration.ts";
 import { contentDigest } from "../engine/train/tracin-checkpoint.ts";
 import type { AttributionIndexDocument } from "../jobs/phases/upload.ts";
 import type { ContentStore } from "../storage/content-store.ts";
@@ -76,6 +77,8 @@ export async function fetchSpanIndexBytes(store: ContentStore, cid: string): Pro
 export interface GradientArtifacts {
   sketch: GradientSketch;
   checkpoints: Uint8Array[];
+  /** The model's calibrated thresholds, when its training job published them (docs/attribution.md §7.6). */
+  calibration?: NullCalibration;
 }
 
 /**
@@ -102,5 +105,10 @@ export async function fetchGradientArtifacts(store: ContentStore, cid: string): 
     throw new ArtifactFormatError(`${cid} lists checkpoints other than the ones its gradient sketch was built at`);
   }
   const checkpoints = await Promise.all(entry.checkpoints.map((c) => fetchChecked(c.cid, c.digest, `TracIn checkpoint (step ${c.step})`)));
-  return { sketch, checkpoints };
+  const calibration = document.calibration;
+  const thresholds = calibration?.methods;
+  if (calibration !== undefined && !(["span", "gradient", "combined"] as const).every((m) => typeof thresholds?.[m]?.threshold === "number")) {
+    throw new ArtifactFormatError(`${cid}'s calibration names no threshold for every method (span, gradient, combined)`);
+  }
+  return { sketch, checkpoints, ...(calibration !== undefined ? { calibration } : {}) };
 }

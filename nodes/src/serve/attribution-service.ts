@@ -13,6 +13,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Address } from "viem";
+import type { NullCalibration } from "../attribution/null-calibration.ts";
 import type { Engine } from "../engine/worker/engine.ts";
 import {
   attribute, decodeSpanIndex, recordHash, serializeRecord, type AttributionRecord, type SpanIndex,
@@ -37,6 +38,12 @@ export interface TributaryField {
    * computed and the record is span-only.
    */
   gradient: { checkpoints: number; backend: string; effective_mix_ppm: number; ms: number } | { error: string } | null;
+  /**
+   * Whether the attribution is a confident prediction naming one contribution: its top share strictly above the
+   * threshold the model's training job calibrated for the record's method (docs/attribution.md §7.6). Shown only;
+   * payouts always split by the weights. Absent when the model published no calibration.
+   */
+  prediction?: { method: "combined"; threshold: number; contribution_id: string | null; share: number };
   attribution_ms: number;
 }
 
@@ -168,6 +175,7 @@ export class AttributionService {
         gradient: gradient === undefined ? null
           : "error" in gradient ? { error: gradient.error }
             : { checkpoints: gradient.evidence.output.length, backend: gradient.evidence.backend, effective_mix_ppm: record.parameters.effectiveMixPpm, ms: Math.round(gradient.seconds * 1e6) / 1e3 },
+        ...prediction(record, gradient !== undefined && "evidence" in gradient ? gradient.calibration : undefined),
         attribution_ms: Math.round(seconds * 1e6) / 1e3,
       },
     };
@@ -179,7 +187,7 @@ export class AttributionService {
    * sketch's window...) leaves the record span-only and is reported in the response; it is never half-done.
    */
   async #outputGradients(input: { model: DeployedModel; outputTokens: readonly number[]; promptTokens?: readonly number[] }): Promise<
-    { evidence: NonNullable<Parameters<typeof attribute>[0]["gradients"]>; seconds: number } | { error: string } | undefined
+    { evidence: NonNullable<Parameters<typeof attribute>[0]["gradients"]>; seconds: number; calibration?: NullCalibration } | { error: string } | undefined
   > {
     const started = performance.now();
     let artifacts: GradientArtifacts | undefined;
@@ -200,6 +208,7 @@ export class AttributionService {
       return {
         evidence: { sketch: artifacts.sketch, output: result.checkpoints, prompt: input.promptTokens, backend: result.backend },
         seconds: (performance.now() - started) / 1000,
+        ...(artifacts.calibration !== undefined ? { calibration: artifacts.calibration } : {}),
       };
     } catch (error) {
       return { error: `the output's gradient could not be computed: ${(error as Error).message}` };
@@ -211,6 +220,15 @@ export class AttributionService {
     const row = this.#database.db.prepare("SELECT record, cid FROM serve_records WHERE record_id = ?").get(recordId) as { record: string; cid: string | null } | undefined;
     return row === undefined ? undefined : { record: JSON.parse(row.record) as AttributionRecord, cid: row.cid };
   }
+}
+
+/** The confident prediction of a combined record against the model's calibrated threshold (none without one). */
+function prediction(record: AttributionRecord, calibration: NullCalibration | undefined): Pick<TributaryField, "prediction"> {
+  if (calibration === undefined || record.evidence.gradient === null) return {};
+  const threshold = calibration.methods.combined.threshold;
+  const top = [...record.weights].sort((a, b) => b.ppm - a.ppm)[0];
+  const share = top === undefined ? 0 : top.ppm / 1e6;
+  return { prediction: { method: "combined", threshold, contribution_id: share > threshold ? top.contributionId : null, share } };
 }
 
 function topContributions(record: AttributionRecord): TributaryField["contributions"] {

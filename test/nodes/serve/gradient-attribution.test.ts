@@ -26,7 +26,7 @@ import { createWasmBackend } from "../../../nodes/src/engine/backend/wasm/wasm-b
 import { loadModelFolder } from "../../../nodes/src/engine/formats/model-folder.ts";
 import { Engine } from "../../../nodes/src/engine/worker/index.ts";
 import { HYPERPARAMETER_PRESETS } from "../../../nodes/src/jobs/hyperparameters.ts";
-import { sketchPhase, trainPhase } from "../../../nodes/src/jobs/phases/engine-phases.ts";
+import { evaluatePhase, sketchPhase, trainPhase } from "../../../nodes/src/jobs/phases/engine-phases.ts";
 import { uploadPhase, type AttributionIndexDocument } from "../../../nodes/src/jobs/phases/upload.ts";
 import type { PhaseContext, PhaseHandler } from "../../../nodes/src/jobs/pipeline.ts";
 import { fetchGradientArtifacts, fetchSpanIndexBytes } from "../../../nodes/src/serve/artifacts.ts";
@@ -84,18 +84,15 @@ async function trainAndPublish(texts: readonly string[]) {
   await mkdir(workDir, { recursive: true });
   await writeFile(join(workDir, "hyperparameters.json"), JSON.stringify(HYPERPARAMETER_PRESETS.tiny));
   await writeFile(join(workDir, "training-set.jsonl"), texts.map((text, i) => JSON.stringify({ contributionId: String(i + 1), text })).join("\n") + "\n");
-  // The evaluate phase is not what this test is about; the upload phase needs a report file to publish.
-  await writeFile(join(workDir, "evaluation.json"), JSON.stringify({ format: "test" }));
   const outputs: Record<string, unknown> = {
     fetch: { manifestCid: "test", root: ROOT, contributions: texts.length, bytes: 0, hyperparameters: "hyperparameters.json", manifest: "manifest.json", trainingSet: "training-set.jsonl" },
-    evaluate: { reportPath: "evaluation.json" },
   };
   const context = (): PhaseContext => ({
     job: { jobId: 1n, baseModelId: 1n } as JobRecord, outputs, baseModelDir: BASE_MODEL, workDir, signal: new AbortController().signal,
     logger: pino({ level: "silent" }), progress: () => {}, recordArtifact: () => {},
   });
   const deps = { engine: async () => engine };
-  const phases: [string, PhaseHandler][] = [["train", trainPhase(deps)], ["sketch", sketchPhase(deps)], ["upload", uploadPhase({ store })]];
+  const phases: [string, PhaseHandler][] = [["train", trainPhase(deps)], ["sketch", sketchPhase(deps)], ["evaluate", evaluatePhase(deps)], ["upload", uploadPhase({ store })]];
   for (const [phase, handler] of phases) outputs[phase] = JSON.parse(JSON.stringify(await handler(context()), (_, v) => (typeof v === "bigint" ? v.toString() : v)));
   const upload = outputs.upload as { adapterCid: string; attributionIndexCid: string };
   const train = outputs.train as { adapterDir: string };
@@ -160,6 +157,13 @@ describe("serving: gradient attribution of a paid response", { timeout: 900_000 
     assert.equal(gradientField.backend, record.evidence.gradient.backend);
     assert.deepEqual(outcome.field.contributions.map((c) => c.contribution_id).sort(), record.weights.map((w) => w.contributionId).sort());
     assert.ok(stored.cid, "the record is on IPFS");
+    // The job calibrated the model's thresholds on the base model's control text and published them; serving applies them.
+    assert.equal(document.calibration?.schema, "tributary.attribution-null/1");
+    const prediction = outcome.field.prediction!;
+    assert.equal(prediction.threshold, document.calibration!.methods.combined.threshold);
+    const top = Math.max(...record.weights.map((w) => w.ppm)) / 1e6;
+    assert.equal(prediction.share, top);
+    assert.equal(prediction.contribution_id, top > prediction.threshold ? [...record.weights].sort((a, b) => b.ppm - a.ppm)[0].contributionId : null);
 
     // The verifier's side: everything from IPFS by CID, the base model from its folder (by digest), the output
     // gradients recomputed on the record's backend.

@@ -13,6 +13,7 @@ import { buildGradientSketch } from "../../attribution/build-gradient-sketch.ts"
 import { decodeGradientSketch, encodeGradientSketch } from "../../attribution/gradient-sketch-file.ts";
 import { decodeSpanIndex } from "../../attribution/span-index-file.ts";
 import { outputGradients } from "../../attribution/output-gradients.ts";
+import { calibrateAttributionThreshold, type NullCalibration } from "../../attribution/null-calibration.ts";
 import { createReferenceBackend } from "../backend/reference.ts";
 import { createWasmBackend, type WasmBackend } from "../backend/wasm/wasm-backend.ts";
 import type { Backend } from "../backend/backend.ts";
@@ -39,7 +40,7 @@ import {
   AdapterNotRegisteredError, EngineClosedError, EngineRequestError, ModelAlreadyLoadedError, ModelNotLoadedError, TrainingCancelledError,
 } from "./errors.ts";
 import type {
-  AdapterInfo, AdapterSource, AttributionQualityRequest, Document, EngineGenerationRequest, EngineStats, EvaluationRequest, GradientSketchRequest,
+  AdapterInfo, AdapterSource, AttributionCalibrationRequest, AttributionQualityRequest, Document, EngineGenerationRequest, EngineStats, EvaluationRequest, GradientSketchRequest,
   OutputGradientsRequest, OutputGradientsResult,
   GradientSketchResult, LoadModelOptions, ModelInfo, TrainingJob, TrainingProgress, TrainingResult,
 } from "./types.ts";
@@ -374,6 +375,52 @@ export class EngineHost {
         split: { mode: request.mode, training: [], canaries, tooShort: (request.tooShort ?? []).map((id) => BigInt(id)) },
         backend: this.backend.name === "reference" ? "reference" : "wasm-simd",
         unrelatedPrompts, referenceIndexed: request.referenceIndexed, mixPpm: request.mixPpm, threshold: request.threshold,
+      });
+    } finally {
+      model.trainingJobs--;
+      llama.dispose();
+      lease.release();
+      for (const { adapter } of checkpoints) freeLoraAdapter(adapter, (buffer) => this.backend.free(buffer));
+    }
+  }
+
+  /**
+   * The adapter's null calibration (calibrateAttributionThreshold): its greedy continuations of the unrelated prompts,
+   * attributed by span, gradient and combined with the job's span index and sketch on this engine's backend.
+   */
+  async calibrateAttribution(request: AttributionCalibrationRequest): Promise<NullCalibration> {
+    const model = this.#model(request.modelId);
+    requireString("adapterId", request.adapterId);
+    if (!model.registered.has(request.adapterId)) throw new AdapterNotRegisteredError(request.modelId, request.adapterId);
+    requireString("sketchPath", request.sketchPath);
+    requireString("spanIndexPath", request.spanIndexPath);
+    if (!Array.isArray(request.tracinCheckpoints) || request.tracinCheckpoints.length === 0) {
+      throw new EngineRequestError("tracinCheckpoints", "must list the TracIn checkpoint files the gradient sketch was built at");
+    }
+    if (!Array.isArray(request.prompts) || request.prompts.length === 0) throw new EngineRequestError("prompts", "must hold at least one calibration prompt");
+    requirePositiveInteger("outputTokens", request.outputTokens, model.config.maxPositionEmbeddings);
+    const prompts = request.prompts.map((p, i) => this.#encodeDocuments(model, [p as Document], `prompts[${i}]`)[0]);
+    const index = decodeSpanIndex(new Uint8Array(await readFile(request.spanIndexPath)));
+    const sketch = decodeGradientSketch(new Uint8Array(await readFile(request.sketchPath)));
+    const decoded = [];
+    for (const path of request.tracinCheckpoints) {
+      requireString("tracinCheckpoints[]", path);
+      decoded.push(decodeTracInCheckpoint(await readFile(path), model.config));
+    }
+    decoded.sort((a, b) => a.step - b.step);
+    const lease = await model.adapters.acquire(request.adapterId);
+    if (this.#models.get(request.modelId) !== model) {
+      lease.release();
+      model.adapters.clear();
+      throw new ModelNotLoadedError(request.modelId);
+    }
+    const llama = new LlamaModel(model.config, this.#trainableWeights(model), this.backend);
+    const checkpoints = decoded.map((c) => ({ ...c, adapter: copyLoraAdapter(c.adapter, (n) => this.backend.alloc(n)) }));
+    model.trainingJobs++;
+    try {
+      return calibrateAttributionThreshold({
+        model: llama, adapter: lease.adapter, checkpoints, sketch, index, prompts, outputTokens: request.outputTokens,
+        backend: this.backend.name === "reference" ? "reference" : "wasm-simd", mixPpm: request.mixPpm, falsePositiveRate: request.falsePositiveRate,
       });
     } finally {
       model.trainingJobs--;

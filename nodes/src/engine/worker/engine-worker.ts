@@ -63,6 +63,7 @@ const calls: Record<CallMethod, (...args: never[]) => unknown> = {
   buildGradientSketch: (request: never) => host.buildGradientSketch(request),
   attributionQuality: (request: never) => host.attributionQuality(request),
   outputGradients: (request: never) => host.outputGradients(request),
+  calibrateAttribution: (request: never) => host.calibrateAttribution(request),
   encode: (modelId: string, text: string) => host.encode(modelId, text),
   decode: (modelId: string, ids: number[]) => host.decode(modelId, ids),
   stats: () => host.stats(),

@@ -21,11 +21,12 @@ import { EventStream } from "../inference/event-stream.ts";
 import type { GenerationEvent } from "../inference/generation-sequence.ts";
 import type { EvaluationReport } from "../train/evaluate.ts";
 import type { AttributionQualitySection } from "../../attribution/attribution-quality-report.ts";
+import type { NullCalibration } from "../../attribution/null-calibration.ts";
 import { EngineClosedError, EngineWorkerExitedError } from "./errors.ts";
 import type { CallMethod, ClientMessage, EngineWorkerData, WorkerMessage } from "./protocol.ts";
 import { deserializeError } from "./remote-errors.ts";
 import type {
-  AdapterInfo, AdapterSource, AttributionQualityRequest, EngineGenerationRequest, EngineOptions, EngineStats, EvaluationRequest, GradientSketchRequest,
+  AdapterInfo, AdapterSource, AttributionCalibrationRequest, AttributionQualityRequest, EngineGenerationRequest, EngineOptions, EngineStats, EvaluationRequest, GradientSketchRequest,
   GradientSketchResult, LoadModelOptions, ModelInfo, OutputGradientsRequest, OutputGradientsResult, TrainingJob, TrainingProgress, TrainingResult, TrainingRun,
 } from "./types.ts";
 
@@ -191,6 +192,11 @@ export class Engine {
    */
   outputGradients(request: OutputGradientsRequest): Promise<OutputGradientsResult> {
     return this.#call("outputGradients", [request]) as Promise<OutputGradientsResult>;
+  }
+
+  /** The adapter's null calibration (split-conformal thresholds per attribution method), on the worker. */
+  calibrateAttribution(request: AttributionCalibrationRequest): Promise<NullCalibration> {
+    return this.#call("calibrateAttribution", [request]) as Promise<NullCalibration>;
   }
 
   /** Token ids of `text` with the model's tokenizer (special tokens added as the tokenizer does). */

@@ -229,6 +229,27 @@ export interface OutputGradientsResult {
 }
 
 /**
+ * The adapter's null calibration (attribution/null-calibration.ts): its greedy continuations of prompts unrelated to
+ * its Datanet, attributed as paid outputs are, and each method's split-conformal threshold.
+ */
+export interface AttributionCalibrationRequest {
+  /** The loaded base model (weightPrecision "float32") and the trained adapter registered on it. */
+  modelId: string;
+  adapterId: string;
+  /** The TracIn checkpoint files the sketch was built at, the sketch file and the span index file. */
+  tracinCheckpoints: readonly string[];
+  sketchPath: string;
+  spanIndexPath: string;
+  /** Prompts known to be unrelated to the Datanet (calibrationPrompts of the base model's control text), as token ids. */
+  prompts: readonly (readonly number[])[];
+  /** Tokens generated per prompt. */
+  outputTokens: number;
+  mixPpm?: number;
+  /** Default 0.05. */
+  falsePositiveRate?: number;
+}
+
+/**
  * The attribution section of a trained adapter's evaluation report (attribution/attribution-quality-report.ts): the
  * adapter's greedy answers to held-out canary prompts, and to unrelated prompts, attributed with the job's own span
  * index and gradient sketch exactly as a paid output is.
