@@ -192,8 +192,9 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
       const voucher = parseVoucherHeader(request.headers[VOUCHER_HEADER]);
       // Upstream, the adapter lives in the upstream server (vLLM/LoRAX load the PEFT folder themselves).
       if (backend.local) await deps.tiers.ensure({ baseModel: model.engineModel, adapterId: model.adapterId, dir: model.adapterDir, cid: model.adapterCid });
-      // The span index loads (once) while the tokens are generated, not after them.
+      // The span index and the gradient sketch with its checkpoints load (once) while the tokens are generated, not after them.
       deps.attribution.spanIndex(model).catch(() => undefined);
+      deps.attribution.gradientArtifacts(model).catch(() => undefined);
       const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("hex")}`;
       const accepted = await deps.payments.authorize({ requestId: id, voucher, modelId: model.modelId, promptTokens: promptIds.length, maxTokens });
       deps.metrics.vouchersAccepted.inc({ model: model.name });
