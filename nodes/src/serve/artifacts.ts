@@ -12,6 +12,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CID } from "multiformats/cid";
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "../engine/formats/peft-adapter.ts";
+import { decodeGradientSketch } from "../attribution/gradient-sketch-file.ts";
+import type { GradientSketch } from "../attribution/gradient-influence.ts";
+import type { NullCalibration } from "../attribution/null-calibration.ts";
+import { contentDigest } from "../engine/train/tracin-checkpoint.ts";
+import type { AttributionIndexDocument } from "../jobs/phases/upload.ts";
 import type { ContentStore } from "../storage/content-store.ts";
 import { parseCid } from "../storage/helia-store.ts";
 
@@ -66,4 +71,44 @@ export async function fetchSpanIndexBytes(store: ContentStore, cid: string): Pro
     throw new ArtifactFormatError(`${cid} is not a ${ATTRIBUTION_INDEX_ARTIFACT_SCHEMA} document`);
   }
   return store.get(parseCid(artifact.spanIndex));
+}
+
+/** A model's gradient sketch and the TracIn checkpoint files it was built at, in its provenance's order. */
+export interface GradientArtifacts {
+  sketch: GradientSketch;
+  checkpoints: Uint8Array[];
+  /** The model's calibrated thresholds, when its training job published them (docs/attribution.md §7.6). */
+  calibration?: NullCalibration;
+}
+
+/**
+ * The gradient sketch and TracIn checkpoints the attribution index document names (a training job's upload phase
+ * writes them when it built a sketch), each checked against its sha2-256 digest; undefined when the document names
+ * no sketch (the model is attributed by span only).
+ */
+export async function fetchGradientArtifacts(store: ContentStore, cid: string): Promise<GradientArtifacts | undefined> {
+  const document = await store.getJson<AttributionIndexDocument>(parseCid(cid));
+  if (document?.schema !== ATTRIBUTION_INDEX_ARTIFACT_SCHEMA) throw new ArtifactFormatError(`${cid} is not a ${ATTRIBUTION_INDEX_ARTIFACT_SCHEMA} document`);
+  const entry = document.gradientSketch;
+  if (entry === undefined) return undefined;
+  if (typeof entry.cid !== "string" || !Array.isArray(entry.checkpoints)) throw new ArtifactFormatError(`${cid}'s gradientSketch names no sketch file or checkpoints`);
+  const fetchChecked = async (fileCid: string, digest: string, what: string): Promise<Uint8Array> => {
+    const bytes = await store.get(parseCid(fileCid));
+    const actual = contentDigest(bytes);
+    if (actual !== digest) throw new ArtifactFormatError(`${what} ${fileCid} has digest ${actual}; ${cid} names ${digest}`);
+    return bytes;
+  };
+  const sketch = decodeGradientSketch(await fetchChecked(entry.cid, entry.digest, "the gradient sketch"));
+  const provenance = sketch.provenance;
+  if (provenance === undefined) throw new ArtifactFormatError(`the gradient sketch of ${cid} names no provenance, so records attributed with it could not be verified`);
+  if (provenance.checkpoints.length !== entry.checkpoints.length || provenance.checkpoints.some((c, i) => c.digest !== entry.checkpoints[i].digest)) {
+    throw new ArtifactFormatError(`${cid} lists checkpoints other than the ones its gradient sketch was built at`);
+  }
+  const checkpoints = await Promise.all(entry.checkpoints.map((c) => fetchChecked(c.cid, c.digest, `TracIn checkpoint (step ${c.step})`)));
+  const calibration = document.calibration;
+  const thresholds = calibration?.methods;
+  if (calibration !== undefined && !(["span", "gradient", "combined"] as const).every((m) => typeof thresholds?.[m]?.threshold === "number")) {
+    throw new ArtifactFormatError(`${cid}'s calibration names no threshold for every method (span, gradient, combined)`);
+  }
+  return { sketch, checkpoints, ...(calibration !== undefined ? { calibration } : {}) };
 }

@@ -62,7 +62,7 @@ export function createServeExtension(options: ServeOptions): NodeExtension {
       const domain = { chainId: config.chainId, settlement: chain.addresses.settlement };
       const node = chain.account.address;
       const payments = new PaymentGate({ chain: paymentChain, store: new VoucherStore(state.database), domain, node });
-      const attribution = new AttributionService({ database: state.database, store: options.store });
+      const attribution = new AttributionService({ database: state.database, store: options.store, engine: options.engine });
       let queued = () => 0;
       const serveMetrics = createServeMetrics(metrics.registry, options.engine, tiers, () => queued());
       const backend = options.upstream ? upstreamBackend(options.engine, options.upstream) : localBackend(options.engine);

@@ -188,7 +188,7 @@ export class OnchainInference {
     if (finish === undefined) throw new Error("the generation ended without finishing");
     const id = `onchain-${row.request_id}`;
     const outcome = await attribution.attribute({
-      requestId: id, model, outputTokens: finish.outputTokens ?? outputIds,
+      requestId: id, model, outputTokens: finish.outputTokens ?? outputIds, promptTokens: promptIds,
       payment: { payer: row.requester as Address, signer: row.requester as Address, cumulative_amount: "0", charged: "0", terms_version: "0" },
       decode: (ids) => engine.decode(model.engineModel, ids),
     });

@@ -193,8 +193,9 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
       const voucher = parseVoucherHeader(request.headers[VOUCHER_HEADER]);
       // Upstream, the adapter lives in the upstream server (vLLM/LoRAX load the PEFT folder themselves).
       if (backend.local) await deps.tiers.ensure({ baseModel: model.engineModel, adapterId: model.adapterId, dir: model.adapterDir, cid: model.adapterCid });
-      // The span index loads (once) while the tokens are generated, not after them.
+      // The span index and the gradient sketch with its checkpoints load (once) while the tokens are generated, not after them.
       deps.attribution.spanIndex(model).catch(() => undefined);
+      deps.attribution.gradientArtifacts(model).catch(() => undefined);
       const id = `${kind === "chat" ? "chatcmpl" : "cmpl"}-${randomBytes(12).toString("hex")}`;
       const accepted = await deps.payments.authorize({ requestId: id, voucher, modelId: model.modelId, promptTokens: promptIds.length, maxTokens });
       deps.metrics.vouchersAccepted.inc({ model: model.name });
@@ -210,7 +211,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
       });
       const created = Math.floor(Date.now() / 1000);
       const chunkBase = { id, object: kind === "chat" ? "chat.completion.chunk" : "text_completion", created, model: model.name };
-      const context: ResponseContext = { id, model, accepted };
+      const context: ResponseContext = { id, model, accepted, promptIds };
       /** After a failure on the node's side: the request's voucher is voided; what the error response adds. */
       const voidPayment = async (error: Error): Promise<Record<string, unknown>> => {
         if (controller.signal.aborted) return {}; // the client went away: it is charged
@@ -307,7 +308,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
     const { model, accepted } = context;
     try {
       const outcome = await deps.attribution.attribute({
-        requestId: context.id, model, outputTokens,
+        requestId: context.id, model, outputTokens, promptTokens: context.promptIds,
         payment: {
           payer: accepted.payer, signer: accepted.signer, cumulative_amount: accepted.cumulativeAmount.toString(),
           charged: accepted.charged.toString(), terms_version: accepted.termsVersion.toString(),
@@ -315,6 +316,7 @@ export function openAiRoutes(deps: OpenAiRouteDeps) {
         decode: (ids) => deps.engine.decode(model.engineModel, ids),
       });
       deps.metrics.attributionSeconds.observe({ model: model.name }, outcome.seconds);
+      if (outcome.gradientSeconds !== undefined) deps.metrics.attributionGradientSeconds.observe({ model: model.name }, outcome.gradientSeconds);
       return outcome.field;
     } catch (error) {
       return { error: `attribution failed: ${(error as Error).message}` };
@@ -326,6 +328,8 @@ interface ResponseContext {
   id: string;
   model: DeployedModel;
   accepted: AcceptedVoucher;
+  /** The prompt as the model was fed it: a gradient attribution is conditioned on it. */
+  promptIds: readonly number[];
 }
 
 const finishReasonOf = (reason: FinishReason): string => (reason === "length" ? "length" : "stop");

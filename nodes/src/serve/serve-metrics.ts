@@ -9,6 +9,7 @@ export interface ServeMetrics {
   vouchersAccepted: Counter<"model">;
   paymentsRefused: Counter<"code">;
   attributionSeconds: Histogram<"model">;
+  attributionGradientSeconds: Histogram<"model">;
 }
 
 export function createServeMetrics(registry: Registry, engine: Engine, tiers: AdapterTiers, queued: () => number): ServeMetrics {
@@ -41,8 +42,12 @@ export function createServeMetrics(registry: Registry, engine: Engine, tiers: Ad
     vouchersAccepted: new Counter({ name: "tributary_vouchers_accepted_total", help: "Vouchers accepted and stored, by model", labelNames: ["model"], registers }),
     paymentsRefused: new Counter({ name: "tributary_payments_refused_total", help: "Requests refused for payment, by error code", labelNames: ["code"], registers }),
     attributionSeconds: new Histogram({
-      name: "tributary_attribution_seconds", help: "Attribution cost per response (span matching, record storage on sqlite and IPFS)", labelNames: ["model"],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers,
+      name: "tributary_attribution_seconds", help: "Attribution cost per response (span matching, output gradients when the model has a sketch, record storage on sqlite and IPFS)", labelNames: ["model"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30], registers,
+    }),
+    attributionGradientSeconds: new Histogram({
+      name: "tributary_attribution_gradient_seconds", help: "Gradient half of attribution per response (output gradients at the sketch's TracIn checkpoints, on the engine worker)", labelNames: ["model"],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
     }),
   };
 }

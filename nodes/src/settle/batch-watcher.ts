@@ -14,6 +14,11 @@ import { verifyBatch } from "../attribution/verify-batch.ts";
 import type { NodeDatabase } from "../state/database.ts";
 import { parseCid } from "../storage/index.ts";
 import type { ContentStore } from "../storage/content-store.ts";
+import { baseModelDigest, createOutputGradientRecomputer, type OutputGradientRecomputer } from "../attribution/recompute-output-gradients.ts";
+import type { Backend } from "../engine/backend/backend.ts";
+import { createReferenceBackend } from "../engine/backend/reference.ts";
+import { createWasmBackend } from "../engine/backend/wasm/wasm-backend.ts";
+import { loadModelFolder } from "../engine/formats/model-folder.ts";
 import { createChainDataSource, type ChainDataSourceInit } from "./chain-data-source.ts";
 import { SETTLEMENT_DOCUMENT_SCHEMA, type SettlementDocument } from "./settlement-scheduler.ts";
 
@@ -31,6 +36,12 @@ export interface BatchWatcherOptions {
   send?: ContractCallSender;
   logger?: Pick<Logger, "info" | "warn">;
   fromBlock?: bigint;
+  /**
+   * Base model folders (the node's `jobs.baseModels`): a record's gradient evidence is recomputed on the one whose
+   * model.safetensors has the digest the record names. Without the record's base model its gradients are
+   * `gradient-unverifiable`.
+   */
+  baseModelDirs?: readonly string[];
 }
 
 /** Sends one contract call and resolves to the hash of its mined transaction; throws if it reverts. */
@@ -124,14 +135,18 @@ export class BatchWatcher {
       }
       if (discrepancies.length === 0) {
         const records = document.records as AttributionRecord[];
-        const source = await createChainDataSource({ client: this.#o.client, store: this.#o.store, ...this.#o.data }, records);
-        const result = await verifyBatch(document.batch, records, source, this.#previousDocument(event.node)?.batch);
+        const source = await createChainDataSource({ client: this.#o.client, store: this.#o.store, ...this.#o.data }, records, document.tokens ?? []);
+        const named = records.flatMap((r) => r.evidence?.gradient?.checkpoints.map((c) => c.adapter) ?? []);
+        const gradients = named.length > 0 ? await this.#recomputer(source, [...new Set(named)]) : undefined;
+        const result = await verifyBatch(document.batch, records, source, this.#previousDocument(event.node)?.batch, gradients ? { gradients } : {});
         discrepancies.push(...result.discrepancies);
       }
     }
     const ok = discrepancies.length === 0;
     let challengeTx: Hex | undefined;
-    if (!ok && (this.#o.wallet !== undefined || this.#o.send !== undefined)) challengeTx = await this.#challenge(event);
+    // Evidence this watcher cannot recompute (a base model it does not have) is no proof of fraud: reported, not challenged.
+    const provable = discrepancies.some((d) => d.code !== "gradient-unverifiable");
+    if (!ok && provable && (this.#o.wallet !== undefined || this.#o.send !== undefined)) challengeTx = await this.#challenge(event);
     this.#o.database.db.prepare(`
       INSERT INTO watch_verdicts (node, batch_id, root, cid, ok, discrepancies, challenged, challenge_tx, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     `).run(event.node, event.batchId.toString(), event.creditRoot, event.recordsCid, ok ? 1 : 0, JSON.stringify(discrepancies), challengeTx ? 1 : 0, challengeTx ?? null,
@@ -140,6 +155,53 @@ export class BatchWatcher {
     if (ok) this.#o.logger?.info({ node: event.node, batchId: event.batchId.toString() }, "batch recomputes exactly");
     else this.#o.logger?.warn({ node: event.node, batchId: event.batchId.toString(), discrepancies: discrepancies.length, challenged: verdict.challenged }, "batch does not recompute");
     return verdict;
+  }
+
+  #recomputerOnce: Promise<OutputGradientRecomputer> | undefined;
+  /** TracIn checkpoints of the models whose records were checked, by digest (fetched from IPFS, checked against it). */
+  readonly #checkpoints = new Map<string, Uint8Array>();
+
+  /**
+   * Recomputes output gradients from the base models this watcher has and the checkpoints the batches' models name.
+   * One per watcher: it keeps each base model in its backend's memory once, whatever the number of batches.
+   */
+  async #recomputer(source: { tracinCheckpoint(digest: Hex): Promise<Uint8Array | undefined> }, digests: readonly Hex[]): Promise<OutputGradientRecomputer> {
+    for (const digest of digests) {
+      const bytes = await source.tracinCheckpoint(digest);
+      if (bytes !== undefined) this.#checkpoints.set(digest.toLowerCase(), bytes);
+    }
+    this.#recomputerOnce ??= (async () => {
+      // Reproducible backends only (results identical on every host): plain SIMD on one thread, and the reference.
+      const backends: Partial<Record<"reference" | "wasm-simd", Backend>> = { reference: createReferenceBackend() };
+      try {
+        backends["wasm-simd"] = await createWasmBackend({ fusedMultiplyAdd: false, threads: 1 });
+      } catch {
+        // A runtime without WebAssembly SIMD: records computed on it are reported as unverifiable here.
+      }
+      const dirs = this.#o.baseModelDirs ?? [];
+      const digestsOfDirs = new Map<string, Promise<string>>();
+      const digestOf = (dir: string): Promise<string> => {
+        let digest = digestsOfDirs.get(dir);
+        if (digest === undefined) {
+          digest = baseModelDigest(dir).catch(() => "");
+          digestsOfDirs.set(dir, digest);
+        }
+        return digest;
+      };
+      const checkpoints = this.#checkpoints;
+      return createOutputGradientRecomputer({
+        async baseModel(digest) {
+          for (const dir of dirs) {
+            if ((await digestOf(dir)) !== digest.toLowerCase()) continue;
+            const folder = await loadModelFolder(dir);
+            return { config: folder.config, weights: new Map([...folder.tensors].map(([name, t]) => [name, t.data])) };
+          }
+          return undefined;
+        },
+        tracinCheckpoint: async (digest) => checkpoints.get(digest.toLowerCase()),
+      }, backends);
+    })();
+    return this.#recomputerOnce;
   }
 
   /** The node's last batch that recomputed exactly: its credits are where the next batch must start. */

@@ -2,8 +2,11 @@
  * The public data a watcher recomputes records from, found through the chain and fetched from IPFS (every
  * block verified by its CID): a record's model names its span index (ModelRegistry provenance →
  * `attributionIndexCid`), its Datanet version names its manifest (DatanetRegistry `versionRoot` →
- * `manifestCid`). Nothing comes from the node being checked. Output and prompt tokens are not published by
- * payers yet, so spans a node omitted are not detected (the verifier says so per record).
+ * `manifestCid`), its model's attribution index document names its gradient sketch and TracIn checkpoints (each
+ * checked against its digest). Nothing comes from the node being checked but the prompt and output tokens of records
+ * with gradient evidence, which the settlement document publishes and the verifier checks against the record's
+ * hashes before recomputing the output's gradient from them. Span-only records' output tokens are not published, so
+ * spans a node omitted from them are not detected (the verifier says so per record).
  */
 import type { Address, Hex, PublicClient } from "viem";
 import type { AttributionDataSource } from "../attribution/data-source.ts";
@@ -13,7 +16,10 @@ import { decodeSpanIndex } from "../attribution/span-index-file.ts";
 import type { SpanIndex } from "../attribution/span-index.ts";
 import type { AttributionRecord } from "../attribution/attribution-record.ts";
 import type { ProtocolAbis } from "../chain/contracts.ts";
-import { fetchSpanIndexBytes } from "../serve/artifacts.ts";
+import type { GradientSketch } from "../attribution/gradient-influence.ts";
+import type { GradientRecomputeSource } from "../attribution/recompute-output-gradients.ts";
+import { fetchGradientArtifacts, fetchSpanIndexBytes } from "../serve/artifacts.ts";
+import { contentDigest } from "../engine/train/tracin-checkpoint.ts";
 import { parseCid } from "../storage/index.ts";
 import type { ContentStore } from "../storage/content-store.ts";
 
@@ -28,21 +34,38 @@ export interface ChainDataSourceInit {
  * Resolves the indexes and manifests the given records name, then answers from them. Data that cannot be
  * found (an unknown model, a CID nobody serves) is left out: the verifier reports those records as unverifiable.
  */
-export async function createChainDataSource(init: ChainDataSourceInit, records: readonly AttributionRecord[]): Promise<AttributionDataSource> {
+export async function createChainDataSource(
+  init: ChainDataSourceInit, records: readonly AttributionRecord[], tokens: readonly { requestId: string; prompt: number[]; output: number[] }[] = [],
+): Promise<AttributionDataSource & Pick<GradientRecomputeSource, "tracinCheckpoint">> {
   const indexes = new Map<string, SpanIndex>();
+  const sketches = new Map<string, GradientSketch>();
+  const checkpoints = new Map<string, Uint8Array>();
   const manifests = new Map<string, DatanetManifest>();
   const models = new Set(records.map((r) => r.model.id));
+  const withGradients = new Set(records.filter((r) => r.evidence?.gradient).map((r) => r.model.id));
   for (const modelId of models) {
     try {
       const provenance = (await init.client.readContract({ address: init.models.address, abi: init.models.abi, functionName: "getProvenance", args: [BigInt(modelId)] })) as {
-        datanetRoot: Hex; artifacts: { attributionIndexCid: string };
+        datanetRoot: Hex; artifacts: { adapterCid: string; attributionIndexCid: string };
       };
       const index = decodeSpanIndex(await fetchSpanIndexBytes(init.store, provenance.artifacts.attributionIndexCid));
       indexes.set(provenance.datanetRoot.toLowerCase(), index);
+      if (withGradients.has(modelId)) {
+        const artifacts = await fetchGradientArtifacts(init.store, provenance.artifacts.attributionIndexCid);
+        if (artifacts !== undefined) {
+          sketches.set(provenance.artifacts.adapterCid, artifacts.sketch);
+          for (const bytes of artifacts.checkpoints) checkpoints.set(contentDigest(bytes), bytes);
+        }
+      }
     } catch {
       // Unverifiable, not fatal: the records of this model are reported as such.
     }
   }
+  const published = new Map(tokens.map((t) => [t.requestId, t]));
+  const tokensOf = (requestId: string, part: "prompt" | "output"): Uint32Array | undefined => {
+    const ids = published.get(requestId)?.[part];
+    return Array.isArray(ids) && ids.every((id) => Number.isInteger(id) && id >= 0) ? Uint32Array.from(ids) : undefined;
+  };
   const versions = new Map(records.map((r) => [`${r.datanet.id}:${r.datanet.version}`, r.datanet]));
   for (const datanet of versions.values()) {
     try {
@@ -57,8 +80,9 @@ export async function createChainDataSource(init: ChainDataSourceInit, records: 
   return {
     spanIndex: async (root) => indexes.get(root.toLowerCase()),
     manifest: async (root) => manifests.get(root.toLowerCase()),
-    gradientSketch: async () => undefined,
-    outputTokens: async () => undefined,
-    promptTokens: async () => undefined,
+    gradientSketch: async (modelCid) => sketches.get(modelCid),
+    outputTokens: async (requestId) => tokensOf(requestId, "output"),
+    promptTokens: async (requestId) => tokensOf(requestId, "prompt"),
+    tracinCheckpoint: async (digest) => checkpoints.get(digest.toLowerCase()),
   };
 }

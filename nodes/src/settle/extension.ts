@@ -55,7 +55,7 @@ export function createSettlementExtension(options: SettlementExtensionOptions): 
           settlement: { address: chain.addresses.settlement, abi: abis.settlement }, pools: { abi: abis.pools },
           token: { address: chain.addresses.token, abi: chain.abis.token as Abi },
           data: { models: { address: chain.addresses.models, abi: chain.abis.models }, datanets: chain.addresses.datanets },
-          send: senderCalls(chain), fromBlock: config.startBlock,
+          send: senderCalls(chain), fromBlock: config.startBlock, baseModelDirs: [...config.jobs.baseModels.values()],
         })
         : undefined;
 

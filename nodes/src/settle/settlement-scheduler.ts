@@ -47,6 +47,17 @@ export interface SettlementDocument {
   node: Address;
   batch: SettlementBatch;
   records: AttributionRecord[];
+  /**
+   * The prompt and output token ids of every record with gradient evidence: the output's gradient is recomputed
+   * from them (checked against the record's hashes). Absent when every record is span-only.
+   */
+  tokens?: RecordTokens[];
+}
+
+export interface RecordTokens {
+  requestId: string;
+  prompt: number[];
+  output: number[];
 }
 
 /** `VoucherSkipReason.sol`, by code. */
@@ -311,6 +322,7 @@ export class SettlementScheduler {
     }
     const document: SettlementDocument = {
       schema: SETTLEMENT_DOCUMENT_SCHEMA, chainId: this.#o.chainId, settlement: this.#o.settlement, node: this.node, batch, records,
+      ...this.#tokens(records),
     };
     const cid = (await this.#o.store.addJson(document)).toString();
     const payload: CreditPayload = { recordIds: [...pools.keys()], cid, root: batch.root, total: batch.total };
@@ -333,6 +345,18 @@ export class SettlementScheduler {
   #records(ids: readonly string[]): AttributionRecord[] {
     const get = this.#o.database.db.prepare("SELECT record FROM serve_records WHERE record_id = ?");
     return [...ids].sort().map((id) => JSON.parse((get.get(id) as { record: string }).record) as AttributionRecord);
+  }
+
+  /** The prompt and output tokens of the records with gradient evidence, as serving stored them. */
+  #tokens(records: readonly AttributionRecord[]): { tokens?: RecordTokens[] } {
+    const gradient = records.filter((r) => r.evidence.gradient);
+    if (gradient.length === 0) return {};
+    const get = this.#o.database.db.prepare("SELECT prompt_tokens, output_tokens FROM serve_records WHERE record_id = ?");
+    const tokens = gradient.map((r) => {
+      const row = get.get(r.requestId) as { prompt_tokens: string | null; output_tokens: string | null };
+      return { requestId: r.requestId, prompt: JSON.parse(row.prompt_tokens ?? "[]") as number[], output: JSON.parse(row.output_tokens ?? "[]") as number[] };
+    });
+    return { tokens };
   }
 
   /** The cumulative credits the next root starts from: those of the settled credit batch whose root is final. */

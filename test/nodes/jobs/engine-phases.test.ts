@@ -20,7 +20,7 @@ import {
 import { AdapterNotRegisteredError, Engine, EngineRequestError } from "../../../nodes/src/engine/worker/index.ts";
 import { HYPERPARAMETER_PRESETS } from "../../../nodes/src/jobs/hyperparameters.ts";
 import {
-  ATTRIBUTION_CANARIES, evaluatePhase, EVALUATION_REPORT_FORMAT, sketchPhase, trainPhase, UNRELATED_PROBES, type EngineEvaluateOutput,
+  ATTRIBUTION_CANARIES, CALIBRATION_PROMPTS, evaluatePhase, EVALUATION_REPORT_FORMAT, sketchPhase, trainPhase, UNRELATED_PROBES, type EngineEvaluateOutput,
 } from "../../../nodes/src/jobs/phases/engine-phases.ts";
 import type { PhaseContext, PhaseHandler } from "../../../nodes/src/jobs/pipeline.ts";
 import type { JobRecord } from "../../../nodes/src/state/job-store.ts";
@@ -75,6 +75,15 @@ describe("training job phases: the evaluation report's attribution section", { t
     const { workDir, outputs, report, logLines } = await runJob("measured", texts);
     assert.equal(report.format, EVALUATION_REPORT_FORMAT);
     assert.ok(Number.isFinite(report.report.base.loss), "the perplexity comparison is still there");
+    // The model's thresholds, calibrated on the base model's control text (null prompts), one per method.
+    assert.equal(report.calibration.schema, "tributary.attribution-null/1");
+    assert.equal(report.calibration.prompts, CALIBRATION_PROMPTS);
+    for (const method of ["span", "gradient", "combined"]) {
+      const m = report.calibration.methods[method];
+      assert.ok(m.threshold >= 0.5 && m.threshold <= 1 && m.threshold >= m.quantile, `${method}: ${JSON.stringify(m)}`);
+      assert.equal(m.outputs, CALIBRATION_PROMPTS);
+    }
+    assert.deepEqual((outputs.evaluate as EngineEvaluateOutput).calibration, report.calibration);
     const section = report.attribution as AttributionQualitySection;
     validateAttributionQuality(section);
     assert.equal(section.schema, ATTRIBUTION_QUALITY_SCHEMA);

@@ -12,6 +12,10 @@ import { attributionQualityReport, type AttributionCanary, type AttributionQuali
 import { buildGradientSketch } from "../../attribution/build-gradient-sketch.ts";
 import { decodeGradientSketch, encodeGradientSketch } from "../../attribution/gradient-sketch-file.ts";
 import { decodeSpanIndex } from "../../attribution/span-index-file.ts";
+import { outputGradients } from "../../attribution/output-gradients.ts";
+import { calibrateAttributionThreshold, type NullCalibration } from "../../attribution/null-calibration.ts";
+import { createReferenceBackend } from "../backend/reference.ts";
+import { createWasmBackend, type WasmBackend } from "../backend/wasm/wasm-backend.ts";
 import type { Backend } from "../backend/backend.ts";
 import { isHalfMatrix, weightLength } from "../backend/backend.ts";
 import { loadModelFolderMetadata } from "../formats/model-folder.ts";
@@ -36,7 +40,8 @@ import {
   AdapterNotRegisteredError, EngineClosedError, EngineRequestError, ModelAlreadyLoadedError, ModelNotLoadedError, TrainingCancelledError,
 } from "./errors.ts";
 import type {
-  AdapterInfo, AdapterSource, AttributionQualityRequest, Document, EngineGenerationRequest, EngineStats, EvaluationRequest, GradientSketchRequest,
+  AdapterInfo, AdapterSource, AttributionCalibrationRequest, AttributionQualityRequest, Document, EngineGenerationRequest, EngineStats, EvaluationRequest, GradientSketchRequest,
+  OutputGradientsRequest, OutputGradientsResult,
   GradientSketchResult, LoadModelOptions, ModelInfo, TrainingJob, TrainingProgress, TrainingResult,
 } from "./types.ts";
 
@@ -62,6 +67,10 @@ interface LoadedModel {
 export class EngineHost {
   readonly backend: Backend;
   readonly #models = new Map<string, LoadedModel>();
+  /** sha2-256 of each loaded model's weights file, as gradient sketches name their base model. */
+  readonly #baseDigests = new WeakMap<LoadedModel, string>();
+  /** A wasm backend without fused multiply-add, made when the engine's own is not reproducible (outputGradients). */
+  #plainSimd: Promise<Backend | WasmBackend> | undefined;
   #closed = false;
 
   constructor(backend: Backend) {
@@ -375,6 +384,108 @@ export class EngineHost {
     }
   }
 
+  /**
+   * The adapter's null calibration (calibrateAttributionThreshold): its greedy continuations of the unrelated prompts,
+   * attributed by span, gradient and combined with the job's span index and sketch on this engine's backend.
+   */
+  async calibrateAttribution(request: AttributionCalibrationRequest): Promise<NullCalibration> {
+    const model = this.#model(request.modelId);
+    requireString("adapterId", request.adapterId);
+    if (!model.registered.has(request.adapterId)) throw new AdapterNotRegisteredError(request.modelId, request.adapterId);
+    requireString("sketchPath", request.sketchPath);
+    requireString("spanIndexPath", request.spanIndexPath);
+    if (!Array.isArray(request.tracinCheckpoints) || request.tracinCheckpoints.length === 0) {
+      throw new EngineRequestError("tracinCheckpoints", "must list the TracIn checkpoint files the gradient sketch was built at");
+    }
+    if (!Array.isArray(request.prompts) || request.prompts.length === 0) throw new EngineRequestError("prompts", "must hold at least one calibration prompt");
+    requirePositiveInteger("outputTokens", request.outputTokens, model.config.maxPositionEmbeddings);
+    const prompts = request.prompts.map((p, i) => this.#encodeDocuments(model, [p as Document], `prompts[${i}]`)[0]);
+    const index = decodeSpanIndex(new Uint8Array(await readFile(request.spanIndexPath)));
+    const sketch = decodeGradientSketch(new Uint8Array(await readFile(request.sketchPath)));
+    const decoded = [];
+    for (const path of request.tracinCheckpoints) {
+      requireString("tracinCheckpoints[]", path);
+      decoded.push(decodeTracInCheckpoint(await readFile(path), model.config));
+    }
+    decoded.sort((a, b) => a.step - b.step);
+    const lease = await model.adapters.acquire(request.adapterId);
+    if (this.#models.get(request.modelId) !== model) {
+      lease.release();
+      model.adapters.clear();
+      throw new ModelNotLoadedError(request.modelId);
+    }
+    const llama = new LlamaModel(model.config, this.#trainableWeights(model), this.backend);
+    const checkpoints = decoded.map((c) => ({ ...c, adapter: copyLoraAdapter(c.adapter, (n) => this.backend.alloc(n)) }));
+    model.trainingJobs++;
+    try {
+      return calibrateAttributionThreshold({
+        model: llama, adapter: lease.adapter, checkpoints, sketch, index, prompts, outputTokens: request.outputTokens,
+        backend: this.backend.name === "reference" ? "reference" : "wasm-simd", mixPpm: request.mixPpm, falsePositiveRate: request.falsePositiveRate,
+      });
+    } finally {
+      model.trainingJobs--;
+      llama.dispose();
+      lease.release();
+      for (const { adapter } of checkpoints) freeLoraAdapter(adapter, (buffer) => this.backend.free(buffer));
+    }
+  }
+
+  /**
+   * A served output's projected gradients at the sketch's TracIn checkpoints (outputGradients), for a paid response's
+   * attribution record. On a reproducible backend: this engine's when it is one, else a plain SIMD wasm backend made
+   * once (one thread: its results do not depend on the thread count, and serving keeps the other cores), which reads
+   * the base weights where they are.
+   */
+  async outputGradients(request: OutputGradientsRequest): Promise<OutputGradientsResult> {
+    const model = this.#model(request.modelId);
+    const provenance = request.provenance;
+    if (typeof provenance !== "object" || provenance === null || !Array.isArray(provenance.checkpoints)) {
+      throw new EngineRequestError("provenance", "must be a gradient sketch's provenance (checkpoints, projection, sequenceLength, baseModel)");
+    }
+    if (!Array.isArray(request.checkpoints) || request.checkpoints.length !== provenance.checkpoints.length) {
+      throw new EngineRequestError("checkpoints", `must hold the ${provenance.checkpoints.length} TracIn checkpoint files the provenance names, in its order`);
+    }
+    const prompt = this.#encodeDocuments(model, [request.prompt as Document], "prompt")[0];
+    const output = this.#encodeDocuments(model, [request.output as Document], "output")[0];
+    const weights = this.#trainableWeights(model);
+    let baseDigest = this.#baseDigests.get(model);
+    if (baseDigest === undefined) {
+      baseDigest = contentDigest(await readFile(join(model.dir, "model.safetensors")));
+      this.#baseDigests.set(model, baseDigest);
+    }
+    if (baseDigest !== provenance.baseModel) {
+      throw new EngineRequestError("provenance.baseModel", `is ${provenance.baseModel}; model ${request.modelId}'s weights have digest ${baseDigest}`);
+    }
+    const started = performance.now();
+    const { backend, name } = await this.#reproducibleBackend();
+    const checkpoints = request.checkpoints.map((bytes, i) => {
+      const digest = contentDigest(bytes);
+      if (digest !== provenance.checkpoints[i].digest) {
+        throw new EngineRequestError(`checkpoints[${i}]`, `has digest ${digest}; the sketch names ${provenance.checkpoints[i].digest}`);
+      }
+      const decoded = decodeTracInCheckpoint(bytes, model.config);
+      return { ...decoded, adapter: copyLoraAdapter(decoded.adapter, (n) => backend.alloc(n)) };
+    });
+    const llama = new LlamaModel(model.config, weights, backend);
+    model.trainingJobs++;
+    try {
+      const gradients = outputGradients(llama, provenance, checkpoints, prompt, output);
+      return { backend: name, checkpoints: gradients.map((g) => ({ learningRate: g.learningRate, gradient: g.gradient })), seconds: (performance.now() - started) / 1000 };
+    } finally {
+      model.trainingJobs--;
+      llama.dispose();
+      for (const { adapter } of checkpoints) freeLoraAdapter(adapter, (buffer) => backend.free(buffer));
+    }
+  }
+
+  async #reproducibleBackend(): Promise<{ backend: Backend; name: OutputGradientsResult["backend"] }> {
+    if (this.backend.name === "reference") return { backend: this.backend, name: "reference" };
+    if (this.backend.name.startsWith("wasm-simd,")) return { backend: this.backend, name: "wasm-simd" };
+    this.#plainSimd ??= createWasmBackend({ fusedMultiplyAdd: false, threads: 1 }).catch(() => createReferenceBackend());
+    const backend = await this.#plainSimd;
+    return { backend, name: backend.name === "reference" ? "reference" : "wasm-simd" };
+  }
+
   stats(): EngineStats {
     const models: EngineStats["models"] = {};
     for (const [modelId, model] of this.#models) {
@@ -399,6 +510,10 @@ export class EngineHost {
       // the weights they read go back only once they have.
       if (model.trainingJobs === 0) for (const buffer of model.weights.values()) this.backend.free(buffer);
     }
+    // outputGradients runs without awaiting once it holds this backend, so none is using it now.
+    const plainSimd = this.#plainSimd;
+    this.#plainSimd = undefined;
+    if (plainSimd !== undefined) await (await plainSimd).dispose();
   }
 
   #model(modelId: string): LoadedModel {

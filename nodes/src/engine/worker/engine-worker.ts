@@ -62,6 +62,8 @@ const calls: Record<CallMethod, (...args: never[]) => unknown> = {
   evaluate: (request: never) => host.evaluate(request),
   buildGradientSketch: (request: never) => host.buildGradientSketch(request),
   attributionQuality: (request: never) => host.attributionQuality(request),
+  outputGradients: (request: never) => host.outputGradients(request),
+  calibrateAttribution: (request: never) => host.calibrateAttribution(request),
   encode: (modelId: string, text: string) => host.encode(modelId, text),
   decode: (modelId: string, ids: number[]) => host.decode(modelId, ids),
   stats: () => host.stats(),

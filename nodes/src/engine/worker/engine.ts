@@ -21,12 +21,13 @@ import { EventStream } from "../inference/event-stream.ts";
 import type { GenerationEvent } from "../inference/generation-sequence.ts";
 import type { EvaluationReport } from "../train/evaluate.ts";
 import type { AttributionQualitySection } from "../../attribution/attribution-quality-report.ts";
+import type { NullCalibration } from "../../attribution/null-calibration.ts";
 import { EngineClosedError, EngineWorkerExitedError } from "./errors.ts";
 import type { CallMethod, ClientMessage, EngineWorkerData, WorkerMessage } from "./protocol.ts";
 import { deserializeError } from "./remote-errors.ts";
 import type {
-  AdapterInfo, AdapterSource, AttributionQualityRequest, EngineGenerationRequest, EngineOptions, EngineStats, EvaluationRequest, GradientSketchRequest,
-  GradientSketchResult, LoadModelOptions, ModelInfo, TrainingJob, TrainingProgress, TrainingResult, TrainingRun,
+  AdapterInfo, AdapterSource, AttributionCalibrationRequest, AttributionQualityRequest, EngineGenerationRequest, EngineOptions, EngineStats, EvaluationRequest, GradientSketchRequest,
+  GradientSketchResult, LoadModelOptions, ModelInfo, OutputGradientsRequest, OutputGradientsResult, TrainingJob, TrainingProgress, TrainingResult, TrainingRun,
 } from "./types.ts";
 
 interface Pending {
@@ -183,6 +184,19 @@ export class Engine {
    */
   attributionQuality(request: AttributionQualityRequest): Promise<AttributionQualitySection> {
     return this.#call("attributionQuality", [request]) as Promise<AttributionQualitySection>;
+  }
+
+  /**
+   * A served output's projected gradients at its adapter's TracIn checkpoints, on a reproducible backend on the worker
+   * (what a paid response's attribution record carries and a verifier recomputes bit for bit).
+   */
+  outputGradients(request: OutputGradientsRequest): Promise<OutputGradientsResult> {
+    return this.#call("outputGradients", [request]) as Promise<OutputGradientsResult>;
+  }
+
+  /** The adapter's null calibration (split-conformal thresholds per attribution method), on the worker. */
+  calibrateAttribution(request: AttributionCalibrationRequest): Promise<NullCalibration> {
+    return this.#call("calibrateAttribution", [request]) as Promise<NullCalibration>;
   }
 
   /** Token ids of `text` with the model's tokenizer (special tokens added as the tokenizer does). */

@@ -9,7 +9,7 @@ import type { EngineOptions } from "./types.ts";
 /** Methods answered with one value. */
 export type CallMethod =
   | "loadModel" | "unloadModel" | "models" | "registerAdapter" | "unregisterAdapter"
-  | "evaluate" | "buildGradientSketch" | "attributionQuality" | "encode" | "decode" | "stats";
+  | "evaluate" | "buildGradientSketch" | "attributionQuality" | "outputGradients" | "calibrateAttribution" | "encode" | "decode" | "stats";
 
 export type ClientMessage =
   | { kind: "call"; id: number; method: CallMethod; args: unknown[] }

@@ -204,6 +204,52 @@ export interface GradientSketchResult {
 }
 
 /**
+ * A served output's projected gradient at each TracIn checkpoint of its adapter's gradient sketch (TracIn-CP's test
+ * side, attribution/output-gradients.ts), for the attribution record of a paid response. Computed on a reproducible
+ * backend (the engine's own when it is the reference backend or wasm SIMD without fused multiply-add, else a plain
+ * SIMD backend of the worker's), so a verifier recomputes it bit for bit.
+ */
+export interface OutputGradientsRequest {
+  /** The loaded base model (weightPrecision "float32"); its model.safetensors must be the sketch's base model. */
+  modelId: string;
+  /** The sketch's provenance: checkpoints (step, learning rate, digest), projection, window, layers. */
+  provenance: GradientSketchProvenance;
+  /** The TracIn checkpoint files' bytes, in the provenance's order (each checked against its digest). */
+  checkpoints: readonly Uint8Array[];
+  /** Token ids: the prompt conditions the output and is not scored. */
+  prompt: readonly number[];
+  output: readonly number[];
+}
+
+export interface OutputGradientsResult {
+  /** The reproducible backend the gradients were computed on, as the record names it. */
+  backend: "reference" | "wasm-simd";
+  checkpoints: { learningRate: number; gradient: Float32Array }[];
+  seconds: number;
+}
+
+/**
+ * The adapter's null calibration (attribution/null-calibration.ts): its greedy continuations of prompts unrelated to
+ * its Datanet, attributed as paid outputs are, and each method's split-conformal threshold.
+ */
+export interface AttributionCalibrationRequest {
+  /** The loaded base model (weightPrecision "float32") and the trained adapter registered on it. */
+  modelId: string;
+  adapterId: string;
+  /** The TracIn checkpoint files the sketch was built at, the sketch file and the span index file. */
+  tracinCheckpoints: readonly string[];
+  sketchPath: string;
+  spanIndexPath: string;
+  /** Prompts known to be unrelated to the Datanet (calibrationPrompts of the base model's control text), as token ids. */
+  prompts: readonly (readonly number[])[];
+  /** Tokens generated per prompt. */
+  outputTokens: number;
+  mixPpm?: number;
+  /** Default 0.05. */
+  falsePositiveRate?: number;
+}
+
+/**
  * The attribution section of a trained adapter's evaluation report (attribution/attribution-quality-report.ts): the
  * adapter's greedy answers to held-out canary prompts, and to unrelated prompts, attributed with the job's own span
  * index and gradient sketch exactly as a paid output is.

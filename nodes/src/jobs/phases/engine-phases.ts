@@ -30,6 +30,7 @@ import { attributionNotMeasurable, type NotMeasurableReason } from "../../attrib
 import type { TaggedTrainingExample } from "../../attribution/build-gradient-sketch.ts";
 import { validateAttributionQuality } from "../../attribution/validate-attribution-quality.ts";
 import type { GradientSketchProvenance } from "../../attribution/gradient-influence.ts";
+import { calibrationPrompts, type NullCalibration } from "../../attribution/null-calibration.ts";
 import { buildSpanIndex } from "../../attribution/span-index.ts";
 import { encodeSpanIndex } from "../../attribution/span-index-file.ts";
 import type { Engine } from "../../engine/worker/index.ts";
@@ -219,7 +220,15 @@ async function readControlText(baseModelDir: string): Promise<string[]> {
 /** The evaluate phase's output: the report, and what measuring attribution cost (the node logs it with the phase). */
 export interface EngineEvaluateOutput extends EvaluateOutput {
   attribution: { verdict: string; measured: boolean; seconds: number };
+  /** The model's null calibration (per-method thresholds); null without a gradient sketch or control text. */
+  calibration?: NullCalibration | null;
 }
+
+/**
+ * Null prompts the thresholds are calibrated on: 39 is the fewest for which a 5 % false-positive rate has a
+ * conformal quantile (k = ⌈40 · 0.95⌉ = 38 ≤ n), the second largest null share.
+ */
+export const CALIBRATION_PROMPTS = 39;
 
 /** The evaluation report's document format; /2 added `attribution` (attribution/attribution-quality-report.ts). */
 export const EVALUATION_REPORT_FORMAT = "tributary.evaluation/2";
@@ -250,12 +259,14 @@ export function evaluatePhase({ engine: getEngine }: EnginePhaseDeps): PhaseHand
       });
       context.logger.info({ lossDelta: report.lossDelta }, "adapter evaluated");
       const attribution = await measureAttributionQuality(context, engine, { modelId, adapterId, split, candidates: contributions.length, sketched, control });
+      const calibration = await calibrateThresholds(context, engine, { modelId, adapterId, sketched, control, seed: hp.seed });
       await writeFile(join(workDir, "evaluation.json"), JSON.stringify({
         format: EVALUATION_REPORT_FORMAT, jobId: job.jobId.toString(), baseModelId: job.baseModelId.toString(),
-        heldOutContributions: heldOut.length, heldOutIsTrainingData: heldOut.length === 0, report, attribution,
+        heldOutContributions: heldOut.length, heldOutIsTrainingData: heldOut.length === 0, report, attribution, calibration,
       }, null, 2));
       return {
         reportPath: "evaluation.json", attribution: { verdict: attribution.assessment.verdict, measured: attribution.measured, seconds: attribution.seconds },
+        calibration,
       } satisfies EngineEvaluateOutput;
     } finally {
       await engine.unregisterAdapter(modelId, adapterId).catch(() => undefined);
@@ -306,6 +317,34 @@ async function measureAttributionQuality(
     verdict: section.assessment.verdict, reason: section.assessment.reason, canaries: section.canaries, candidates: section.candidates, seconds: section.seconds,
   }, "attribution quality measured");
   return section;
+}
+
+/**
+ * The model's attribution thresholds (docs/attribution.md §7.6): the adapter's continuations of prompts drawn from the
+ * base model's control text (no Datanet trains on it), attributed on the worker exactly as paid outputs are, give
+ * each method's split-conformal threshold at a 5 % false-positive rate. Published with the evaluation report and in
+ * the attribution index document, where serving reads it. Null without a gradient sketch or control text.
+ */
+async function calibrateThresholds(
+  context: PhaseContext, engine: Engine, input: { modelId: string; adapterId: string; sketched: EngineSketchOutput; control: readonly string[]; seed: number },
+): Promise<NullCalibration | null> {
+  const trained = context.outputs.train as EngineTrainOutput;
+  const checkpointPaths = Object.values(trained.checkpointFiles ?? {}).map((path) => join(context.workDir, path));
+  if (!input.sketched.gradientSketch || checkpointPaths.length === 0 || input.control.length === 0) return null;
+  const started = performance.now();
+  const texts = await Promise.all(input.control.map(async (text) => Int32Array.from(await engine.encode(input.modelId, text))));
+  if (!texts.some((t) => t.length >= ATTRIBUTION_CANARIES.promptTokens)) return null;
+  const prompts = calibrationPrompts(texts, { promptTokens: ATTRIBUTION_CANARIES.promptTokens, count: CALIBRATION_PROMPTS, seed: input.seed });
+  const calibration = await engine.calibrateAttribution({
+    modelId: input.modelId, adapterId: input.adapterId, tracinCheckpoints: checkpointPaths,
+    sketchPath: join(context.workDir, input.sketched.files[input.sketched.gradientSketch.file]), spanIndexPath: join(context.workDir, input.sketched.files[SPAN_INDEX_FILE]),
+    prompts: prompts.map((p) => Array.from(p)), outputTokens: ATTRIBUTION_CANARIES.outputTokens,
+  });
+  context.logger.info({
+    combined: calibration.methods.combined.threshold, gradient: calibration.methods.gradient.threshold, span: calibration.methods.span.threshold,
+    prompts: calibration.prompts, seconds: (performance.now() - started) / 1000,
+  }, "attribution thresholds calibrated");
+  return calibration;
 }
 
 /** The sketch phase's output: its files, and what the gradient sketch was computed from (for the index document). */

@@ -7,7 +7,8 @@
  *   evaluationCid        the evaluation report file
  *   attributionIndexCid  { schema: "tributary.attribution-index/1", spanIndex: <cid>, spanIndexDigest,
  *                        files: { name: { cid, byteSize, digest } }, gradientSketch?: { file, cid, digest, projection,
- *                        sequenceLength, lastLayers?, similarity?, baseModel, checkpoints: [{ step, learningRate, digest, file, cid }] } }:
+ *                        sequenceLength, lastLayers?, similarity?, baseModel, checkpoints: [{ step, learningRate, digest, file, cid }] },
+ *                        calibration?: the evaluate phase's null calibration (per-method thresholds) }:
  *                        the span index, and every other attribution file (gradient sketch, TracIn checkpoints
  *                        when training kept them), each with its sha2-256 digest (what attribution records name
  *                        them by), and the sketch's provenance: what a watcher needs to recompute a record
@@ -20,7 +21,8 @@ import { contentDigest } from "../../engine/train/tracin-checkpoint.ts";
 import { ADAPTER_ARTIFACT_SCHEMA, ATTRIBUTION_INDEX_ARTIFACT_SCHEMA, type AdapterArtifact, type AttributionIndexArtifact } from "../../serve/artifacts.ts";
 import type { ContentStore } from "../../storage/content-store.ts";
 import type { EvaluateOutput, PhaseHandler, SketchOutput, TrainOutput, UploadOutput } from "../pipeline.ts";
-import type { EngineSketchOutput } from "./engine-phases.ts";
+import type { NullCalibration } from "../../attribution/null-calibration.ts";
+import type { EngineEvaluateOutput, EngineSketchOutput } from "./engine-phases.ts";
 import { JobDataError } from "./fetch-verify.ts";
 
 /** The sketch phase's file that serving needs: the encoded span index. */
@@ -54,6 +56,8 @@ export interface AttributionIndexDocument extends AttributionIndexArtifact {
   spanIndexDigest: Hex;
   files: Record<string, StoredFile>;
   gradientSketch?: GradientSketchEntry;
+  /** The model's null calibration (per-method thresholds, docs/attribution.md §7.6), from the evaluate phase. */
+  calibration?: NullCalibration;
 }
 
 function need<T>(value: T | undefined, what: string): T {
@@ -119,6 +123,8 @@ export function uploadPhase({ store }: { store: ContentStore }): PhaseHandler {
         }),
       };
     }
+    const calibration = (evaluation as Partial<EngineEvaluateOutput>).calibration;
+    if (calibration) document.calibration = calibration;
     const attributionIndexCid = await addDocument(document, "attribution-index");
 
     logger.info({ adapterCid, evaluationCid, attributionIndexCid }, "results stored and pinned");
