@@ -17,7 +17,10 @@
  * contribution (ties ranked against it), abstentions (outputs without any evidence, whose pool
  * would stay unattributed), and the chance level of a method that ranks contributions at random.
  * Given prompts from outside the Datanet, it also attributes the adapter's answers to them ("unrelated")
- * and counts those credited to one contribution with a share of at least the threshold: false positives.
+ * and counts those credited to one contribution: false positives. With the model's calibrated thresholds
+ * (null-calibration.ts, docs/attribution.md §7.6) an answer counts when its top share is strictly above its
+ * method's threshold, the rule serving applies; without them, when it reaches the fixed `threshold`. The
+ * section names the thresholds it counted with (`unrelated.thresholds`).
  * `assessAttributionQuality` (attribution-quality-verdict.ts) turns the figures into a verdict in words.
  *
  * A Datanet too small to measure (`attributionNotMeasurable`) gets `unmeasuredAttributionQuality` instead:
@@ -132,6 +135,11 @@ export interface AttributionQualityInput {
   threshold?: number;
   /** Prompts from outside the Datanet (e.g. the base model's control text): the adapter's answers to them should credit no one. */
   unrelatedPrompts?: readonly Int32Array[];
+  /**
+   * The model's calibrated prediction thresholds per method (NullCalibration.methods[m].threshold): unrelated answers
+   * then count as false positives when their top share is strictly above their method's threshold, as serving predicts.
+   */
+  calibratedThresholds?: Record<AttributionMethod, number>;
   /** The span index holds the canaries' text (the node's index of the whole version): the reference outputs are then copied Datanet text. */
   referenceIndexed?: boolean;
 }
@@ -151,10 +159,24 @@ export interface MethodQuality {
 
 export type AttributionMethod = "span" | "gradient" | "combined";
 
+/** The thresholds unrelated answers were counted against. */
+export interface UnrelatedThresholds {
+  /**
+   * "calibrated": the model's per-method thresholds (null-calibration.ts), crossed by a top share strictly above;
+   * "fixed": the section's `threshold` for every method, crossed by a top share at least it.
+   */
+  basis: "calibrated" | "fixed";
+  span: number;
+  gradient: number;
+  combined: number;
+}
+
 export interface UnrelatedQuality {
   /** Answers to prompts from outside the Datanet that were attributed. */
   probes: number;
-  /** Per method: answers whose top contribution's share reached the threshold (false positives), and answers with no evidence. */
+  /** What crossing means (absent in reports written before calibration: the fixed `threshold`, reached). */
+  thresholds?: UnrelatedThresholds;
+  /** Per method: answers whose top contribution's share crossed the threshold (false positives), and answers with no evidence. */
   crossing: Record<AttributionMethod, number>;
   abstentions: Record<AttributionMethod, number>;
   /** crossing / probes. */
@@ -322,6 +344,16 @@ export function attributionQualityReport(input: AttributionQualityInput): Attrib
     });
     return { span: methodQuality(rows.span, threshold), gradient: methodQuality(rows.gradient, threshold), combined: methodQuality(rows.combined, threshold) };
   };
+  const calibrated = input.calibratedThresholds;
+  if (calibrated) {
+    for (const m of METHODS) {
+      if (!(calibrated[m] > 0 && calibrated[m] <= 1)) throw new InvalidParameterError(`calibratedThresholds.${m} must be in (0, 1], got ${calibrated[m]}.`, { field: "calibratedThresholds" });
+    }
+  }
+  const thresholds: UnrelatedThresholds = calibrated
+    ? { basis: "calibrated", span: calibrated.span, gradient: calibrated.gradient, combined: calibrated.combined }
+    : { basis: "fixed", span: threshold, gradient: threshold, combined: threshold };
+  const crosses = (share: number, m: AttributionMethod) => (thresholds.basis === "calibrated" ? share > thresholds[m] : share >= thresholds[m]);
   let unrelated: UnrelatedQuality | null = null;
   if (unrelatedOutputs.length > 0) {
     const zero = (): Record<AttributionMethod, number> => ({ span: 0, gradient: 0, combined: 0 });
@@ -330,18 +362,19 @@ export function attributionQualityReport(input: AttributionQualityInput): Attrib
       const weights = weightsOf(unrelatedPrompts[i], tokens, `unrelated-${i}`);
       for (const m of METHODS) {
         if (weights[m].length === 0) abstentions[m]++;
-        else if (Math.max(...weights[m].map((w) => w.ppm)) / PPM >= threshold) crossing[m]++;
+        else if (crosses(Math.max(...weights[m].map((w) => w.ppm)) / PPM, m)) crossing[m]++;
       }
     });
     for (const m of METHODS) falsePositiveRate[m] = crossing[m] / unrelatedOutputs.length;
-    unrelated = { probes: unrelatedOutputs.length, crossing, abstentions, falsePositiveRate };
+    unrelated = { probes: unrelatedOutputs.length, thresholds, crossing, abstentions, falsePositiveRate };
   }
   const generatedQuality = attributeAll(generated);
   const referenceQuality = attributeAll(split.canaries.map((c) => c.reference));
   const probes = split.canaries.length;
   const chance = chanceLevels(candidates);
   const assessment = assessAttributionQuality({
-    candidates, probes, top1Hits: Math.round(generatedQuality.combined.top1Accuracy * probes), chanceTop1: chance.top1Accuracy, threshold,
+    candidates, probes, top1Hits: Math.round(generatedQuality.combined.top1Accuracy * probes), chanceTop1: chance.top1Accuracy,
+    threshold: thresholds.combined, thresholdCalibrated: thresholds.basis === "calibrated",
     unrelated: unrelated ? { probes: unrelated.probes, crossing: unrelated.crossing.combined } : null,
     copied: input.referenceIndexed ? { probes, top1Hits: Math.round(referenceQuality.combined.top1Accuracy * probes) } : null,
   });

@@ -10,7 +10,8 @@
  *   figure is given then, rather than a meaningless 1.0 or 0.0 from two probes;
  * - chance: top-1 is not significantly above chance (p > 0.05);
  * - weak: significantly above chance, but the true contributor is first in fewer than 80 % of probes, or
- *   more than 5 % of unrelated outputs are credited to someone with a share of at least the threshold;
+ *   more than 5 % of unrelated outputs are credited to someone: a top share above the model's calibrated
+ *   threshold when it has one (the share serving predicts on), else at least the fixed threshold;
  * - reliable: significantly above chance, first in at least 80 %, and unrelated outputs are not credited.
  */
 
@@ -86,6 +87,8 @@ export interface AssessmentInput {
   /** Unrelated outputs tried and how many the combined method credited with a top share ≥ threshold; null: none tried. */
   unrelated?: { probes: number; crossing: number } | null;
   threshold?: number;
+  /** `threshold` is the model's calibrated combined threshold, crossed by a share strictly above it (default: fixed, reached). */
+  thresholdCalibrated?: boolean;
   /** The contributors' own probe passages as outputs (copied Datanet text when the index holds them): hits by combined attribution. */
   copied?: { probes: number; top1Hits: number } | null;
   /** Forces "not-measurable" for a reason found before any figure (e.g. no gradient sketch). */
@@ -126,7 +129,8 @@ export function assessAttributionQuality(input: AssessmentInput): AttributionAss
   const ranked = `On the adapter's answers to ${input.probes} prompts taken from held-out contributor text, attribution ranks the true contributor first in ${hits} (${percent(top1)}; chance ${percent(chance)} among ${input.candidates} contributions).`;
   const sentences = [ranked];
   if (unrelated) {
-    sentences.push(`${unrelated.crossing} of ${unrelated.probes} answers to prompts from outside the Datanet were credited to one contribution with a share of ${percent(threshold)} or more${unrelated.crossing > 0 ? " (false positives)" : ""}.`);
+    const share = input.thresholdCalibrated ? `above the model's calibrated threshold of ${percent(threshold)}` : `of ${percent(threshold)} or more`;
+    sentences.push(`${unrelated.crossing} of ${unrelated.probes} answers to prompts from outside the Datanet were credited to one contribution with a share ${share}${unrelated.crossing > 0 ? " (false positives)" : ""}.`);
   }
   if (input.copied && input.copied.probes > 0) {
     sentences.push(`Text copied from the Datanet is credited to its holder first in ${input.copied.top1Hits} of ${input.copied.probes} probes.`);

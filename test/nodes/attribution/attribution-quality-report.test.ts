@@ -45,9 +45,11 @@ async function trainAndReport(mode: CanaryMode) {
     const index = buildSpanIndex(ROOT, split.training);
     // Unrelated prompts: token sequences of a Markov "language" no contribution is written in.
     const unrelatedPrompts = [0, 1, 2].map((u) => markovCorpus(TINY.vocabSize, 1, OPTIONS.promptTokens, 900 + u, 90)[0]);
-    const section = attributionQualityReport({ model, adapter, checkpoints, sketch, index, split, backend: "reference", unrelatedPrompts });
+    const inputs = { model, adapter, checkpoints, sketch, index, split, backend: "reference" as const, unrelatedPrompts };
+    const section = attributionQualityReport(inputs);
     assert.equal(model.getAdapter(), adapter, "the model's adapter is put back");
-    return { all, split, section };
+    const withThresholds = (calibratedThresholds: Record<"span" | "gradient" | "combined", number>) => attributionQualityReport({ ...inputs, calibratedThresholds });
+    return { all, split, section, withThresholds };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -88,7 +90,7 @@ describe("attribution quality report (held-out canaries per contribution)", () =
   });
 
   it("planted canaries: the report finds every canary's own contribution by span on the canary text, with chance levels stated", async () => {
-    const { section } = await trainAndReport("planted");
+    const { section, withThresholds } = await trainAndReport("planted");
     assert.equal(section.schema, ATTRIBUTION_QUALITY_SCHEMA);
     assert.equal(section.mode, "planted");
     assert.equal(section.canaries, 4);
@@ -113,9 +115,31 @@ describe("attribution quality report (held-out canaries per contribution)", () =
       assert.ok(section.unrelated!.crossing[m] + section.unrelated!.abstentions[m] <= 3);
       assert.equal(section.unrelated!.falsePositiveRate[m], section.unrelated!.crossing[m] / 3);
     }
+    // Without a calibration the section says it counted against the fixed threshold, reached.
+    assert.deepEqual(section.unrelated!.thresholds, { basis: "fixed", span: 0.5, gradient: 0.5, combined: 0.5 });
     assert.equal(section.assessment.verdict, "not-measurable");
     assert.equal(section.assessment.reason, "too-few-probes");
     assert.ok(section.seconds > 0);
+
+    // With the model's calibrated thresholds, each method's unrelated answers are counted against its own threshold,
+    // crossed strictly above: at 1 nothing crosses; just above 0 every answer with evidence does (gradient never abstains).
+    const strict = withThresholds({ span: 1, gradient: 1, combined: 1 });
+    assert.deepEqual(strict.unrelated!.thresholds, { basis: "calibrated", span: 1, gradient: 1, combined: 1 });
+    assert.deepEqual(strict.unrelated!.crossing, { span: 0, gradient: 0, combined: 0 });
+    const mixed = withThresholds({ span: 1, gradient: 1e-9, combined: 1 });
+    assert.deepEqual(mixed.unrelated!.crossing, { span: 0, gradient: 3 - mixed.unrelated!.abstentions.gradient, combined: 0 });
+    assert.equal(mixed.unrelated!.abstentions.gradient, 0);
+    assert.equal(mixed.unrelated!.falsePositiveRate.gradient, 1);
+    assert.equal(mixed.threshold, 0.5, "canary predictions keep the section's threshold");
+    validateAttributionQuality(JSON.parse(JSON.stringify(mixed)));
+    assert.throws(() => withThresholds({ span: 0, gradient: 0.5, combined: 0.5 }), InvalidParameterError);
+    // A report written before calibration (no `thresholds`) still follows the schema; a basis it does not know does not.
+    const old = JSON.parse(JSON.stringify(section));
+    delete old.unrelated.thresholds;
+    validateAttributionQuality(old);
+    const unknownBasis = JSON.parse(JSON.stringify(section));
+    unknownBasis.unrelated.thresholds.basis = "guessed";
+    assert.throws(() => validateAttributionQuality(unknownBasis), /unrelated\.thresholds\.basis/);
     // The section is plain JSON for the evaluation report, and follows its schema.
     assert.deepEqual(JSON.parse(JSON.stringify(section)), section);
     validateAttributionQuality(JSON.parse(JSON.stringify(section)));

@@ -65,7 +65,14 @@ describe("attribution quality verdict", () => {
     const b = assessAttributionQuality({ candidates: 12, probes: 24, top1Hits: 23, unrelated: { probes: 16, crossing: 2 } });
     assert.equal(b.verdict, "weak");
     assert.equal(b.unrelatedFalsePositiveRate, 0.125);
-    assert.match(b.summary, /2 of 16 answers to prompts from outside the Datanet .* \(false positives\)/);
+    assert.match(b.summary, /2 of 16 answers to prompts from outside the Datanet .* share of 50 % or more \(false positives\)/);
+    // Counted against the model's calibrated threshold, the summary names it, and the same rate gives the same verdict.
+    const c = assessAttributionQuality({ candidates: 12, probes: 24, top1Hits: 23, unrelated: { probes: 16, crossing: 2 }, threshold: 0.72, thresholdCalibrated: true });
+    assert.equal(c.verdict, "weak");
+    assert.equal(c.unrelatedFalsePositiveRate, 0.125);
+    assert.match(c.summary, /2 of 16 answers .* share above the model's calibrated threshold of 72 % \(false positives\)/);
+    const d = assessAttributionQuality({ candidates: 12, probes: 24, top1Hits: 23, unrelated: { probes: 16, crossing: 0 }, threshold: 0.72, thresholdCalibrated: true });
+    assert.equal(d.verdict, "reliable");
   });
 
   it("reliable: significant, at least 80 % top-1, no unrelated output credited; copied text reported when measured", () => {

@@ -124,6 +124,11 @@ describe("training job phases: the evaluation report's attribution section", { t
     const control = (await readFile(join(BASE_MODEL, "control.jsonl"), "utf8")).trim().split("\n").length;
     assert.ok(section.unrelated !== null);
     assert.equal(section.unrelated.probes, Math.min(UNRELATED_PROBES, control));
+    // Counted against the model's calibrated thresholds (those serving predicts with), which the section names.
+    const { methods } = report.calibration;
+    assert.deepEqual(section.unrelated.thresholds, {
+      basis: "calibrated", span: methods.span.threshold, gradient: methods.gradient.threshold, combined: methods.combined.threshold,
+    });
     for (const m of ["span", "gradient", "combined"] as const) {
       assert.equal(section.unrelated.falsePositiveRate[m], section.unrelated.crossing[m] / section.unrelated.probes);
       assert.ok(section.unrelated.crossing[m] + section.unrelated.abstentions[m] <= section.unrelated.probes);
@@ -138,6 +143,7 @@ describe("training job phases: the evaluation report's attribution section", { t
     assert.ok(assessment.pValue! > 0 && assessment.pValue! <= 1);
     assert.equal(assessment.unrelatedFalsePositiveRate, section.unrelated.falsePositiveRate.combined);
     assert.match(assessment.summary, new RegExp(`first in ${assessment.top1Hits} \\(`));
+    assert.match(assessment.summary, /calibrated threshold/);
 
     // Its cost is measured, in the report, the phase's output and the node's log.
     const evaluated = outputs.evaluate as EngineEvaluateOutput;

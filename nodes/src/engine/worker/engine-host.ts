@@ -375,6 +375,7 @@ export class EngineHost {
         split: { mode: request.mode, training: [], canaries, tooShort: (request.tooShort ?? []).map((id) => BigInt(id)) },
         backend: this.backend.name === "reference" ? "reference" : "wasm-simd",
         unrelatedPrompts, referenceIndexed: request.referenceIndexed, mixPpm: request.mixPpm, threshold: request.threshold,
+        calibratedThresholds: request.calibratedThresholds,
       });
     } finally {
       model.trainingJobs--;

@@ -276,4 +276,6 @@ export interface AttributionQualityRequest {
   /** Span share of the combined weights (ppm) and the prediction threshold; defaults as attribution's. */
   mixPpm?: number;
   threshold?: number;
+  /** The model's calibrated thresholds per method: unrelated answers are counted against them (attribution-quality-report.ts). */
+  calibratedThresholds?: { span: number; gradient: number; combined: number };
 }

@@ -258,8 +258,9 @@ export function evaluatePhase({ engine: getEngine }: EnginePhaseDeps): PhaseHand
         ...(control.length > 0 ? { control } : {}),
       });
       context.logger.info({ lossDelta: report.lossDelta }, "adapter evaluated");
-      const attribution = await measureAttributionQuality(context, engine, { modelId, adapterId, split, candidates: contributions.length, sketched, control });
+      // Calibrated first: the report counts unrelated answers against the thresholds serving will predict with.
       const calibration = await calibrateThresholds(context, engine, { modelId, adapterId, sketched, control, seed: hp.seed });
+      const attribution = await measureAttributionQuality(context, engine, { modelId, adapterId, split, candidates: contributions.length, sketched, control, calibration });
       await writeFile(join(workDir, "evaluation.json"), JSON.stringify({
         format: EVALUATION_REPORT_FORMAT, jobId: job.jobId.toString(), baseModelId: job.baseModelId.toString(),
         heldOutContributions: heldOut.length, heldOutIsTrainingData: heldOut.length === 0, report, attribution, calibration,
@@ -282,7 +283,10 @@ export function evaluatePhase({ engine: getEngine }: EnginePhaseDeps): PhaseHand
  */
 async function measureAttributionQuality(
   context: PhaseContext, engine: Engine,
-  input: { modelId: string; adapterId: string; split: CanarySplit; candidates: number; sketched: EngineSketchOutput; control: readonly string[] },
+  input: {
+    modelId: string; adapterId: string; split: CanarySplit; candidates: number; sketched: EngineSketchOutput; control: readonly string[];
+    calibration: NullCalibration | null;
+  },
 ): Promise<AttributionQualityOutcome> {
   const started = performance.now();
   const { split, sketched } = input;
@@ -307,6 +311,7 @@ async function measureAttributionQuality(
       modelId: input.modelId, adapterId: input.adapterId, tracinCheckpoints: checkpointPaths,
       sketchPath: join(context.workDir, sketched.files[sketched.gradientSketch!.file]), spanIndexPath: join(context.workDir, sketched.files[SPAN_INDEX_FILE]),
       mode: split.mode, tooShort: split.tooShort.map(String), referenceIndexed: true, unrelatedPrompts,
+      ...(input.calibration ? { calibratedThresholds: calibratedThresholds(input.calibration) } : {}),
       canaries: split.canaries.map((c) => ({ contributionId: c.contributionId.toString(), prompt: Array.from(c.prompt), reference: Array.from(c.reference) })),
     });
   }
@@ -317,6 +322,12 @@ async function measureAttributionQuality(
     verdict: section.assessment.verdict, reason: section.assessment.reason, canaries: section.canaries, candidates: section.candidates, seconds: section.seconds,
   }, "attribution quality measured");
   return section;
+}
+
+/** Each method's prediction threshold of a calibration. */
+function calibratedThresholds(calibration: NullCalibration): { span: number; gradient: number; combined: number } {
+  const { span, gradient, combined } = calibration.methods;
+  return { span: span.threshold, gradient: gradient.threshold, combined: combined.threshold };
 }
 
 /**
