@@ -15,6 +15,12 @@ export interface AttributionDataSource {
   manifest(datanetRoot: Hex): Promise<DatanetManifest | undefined>;
   /** The gradient sketch stored with the model (adapter) of this CID. */
   gradientSketch(modelCid: string): Promise<GradientSketch | undefined>;
+  /**
+   * Whether the model's attribution index document names a gradient sketch (undefined: not known), so that a
+   * span-only record of it is a record whose gradient part was skipped. Without this method, a model counts as
+   * having one when `gradientSketch` finds it.
+   */
+  namesGradientSketch?(modelCid: string): Promise<boolean | undefined>;
   /** The output token ids of a request, when the payer published them; lets a verifier check spans were not omitted. */
   outputTokens(requestId: string): Promise<Uint32Array | undefined>;
   /** The prompt token ids of a request, published with its output when the record has gradient evidence (the output's gradient is conditioned on it). */

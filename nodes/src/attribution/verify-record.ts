@@ -4,7 +4,9 @@
  * occurrence count and contributions against the index, the spans themselves against the output
  * (when its tokens are published), the gradient evidence's inputs against the sketch's provenance,
  * the output gradients recomputed bit for bit from the output tokens and the TracIn checkpoints, the
- * gradient influence against the sketch, and finally the weights against what that evidence gives.
+ * gradient influence against the sketch, and finally the weights against what that evidence gives. A
+ * span-only record of a model whose attribution index document names a gradient sketch is reported
+ * ("gradient-missing"): its node skipped the gradient part every record of that model must carry.
  */
 import { canonicalJson } from "./canonical-json.ts";
 import { decodeFloat32Base64, outputHash, type AttributionRecord } from "./attribution-record.ts";
@@ -133,6 +135,10 @@ export async function verifyRecord(value: unknown, source: AttributionDataSource
 
   let gradientWeights: ContributionWeight[] = [];
   const gradient = record.evidence.gradient;
+  if (!gradient && await namesGradientSketch(source, record.model.cid)) {
+    // The weights would be the span ones alone: a node could pick whichever half pays its friends.
+    report("gradient-missing", `the record has no gradient evidence, but model ${record.model.cid}'s attribution index document names a gradient sketch: every record of it must carry the output's gradients`);
+  }
   if (gradient) {
     const sketch = await source.gradientSketch(record.model.cid);
     if (!sketch) {
@@ -176,6 +182,12 @@ export async function verifyRecord(value: unknown, source: AttributionDataSource
   }
   compareWeights(record, weights, report);
   return { discrepancies, expectedWeights: weights };
+}
+
+/** Whether the model publishes a gradient sketch, as far as the source knows (a sketch it holds counts). */
+async function namesGradientSketch(source: AttributionDataSource, modelCid: string): Promise<boolean> {
+  if (source.namesGradientSketch) return (await source.namesGradientSketch(modelCid)) === true;
+  return (await source.gradientSketch(modelCid)) !== undefined;
 }
 
 /** Every input the record's gradient evidence names must be the one the sketch was built from. */

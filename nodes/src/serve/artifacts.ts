@@ -81,6 +81,13 @@ export interface GradientArtifacts {
   calibration?: NullCalibration;
 }
 
+/** Whether the attribution index document names a gradient sketch (reads the document only, not the sketch). */
+export async function namesGradientSketch(store: ContentStore, cid: string): Promise<boolean> {
+  const document = await store.getJson<AttributionIndexDocument>(parseCid(cid));
+  if (document?.schema !== ATTRIBUTION_INDEX_ARTIFACT_SCHEMA) throw new ArtifactFormatError(`${cid} is not a ${ATTRIBUTION_INDEX_ARTIFACT_SCHEMA} document`);
+  return document.gradientSketch !== undefined;
+}
+
 /**
  * The gradient sketch and TracIn checkpoints the attribution index document names (a training job's upload phase
  * writes them when it built a sketch), each checked against its sha2-256 digest; undefined when the document names

@@ -10,6 +10,11 @@
  * once complete, and the response's `tributary` field summarizes it: the top contributions with their shares,
  * the output spans found in the Datanet with their sources, the gradient part's cost, and the record's id and
  * CID. Tokens stream before this runs, so attribution never delays them; its cost is measured per response.
+ *
+ * A model with a gradient sketch must have the gradient part in every record (verifiers report a span-only one,
+ * `gradient-missing`). When it fails, the record is still stored and returned (span-only, the error in the
+ * response), but marked `gradient_pending`: the settlement scheduler keeps it out of every credit batch, with a
+ * log line, so an honest node never settles a record a watcher would challenge (nodes/src/serve/README.md).
  */
 import { readFile } from "node:fs/promises";
 import type { Address } from "viem";
@@ -86,6 +91,8 @@ export class AttributionService {
     const columns = new Set((init.database.db.prepare("PRAGMA table_info(serve_records)").all() as { name: string }[]).map((c) => c.name));
     if (!columns.has("prompt_tokens")) init.database.db.exec("ALTER TABLE serve_records ADD COLUMN prompt_tokens TEXT");
     if (!columns.has("output_tokens")) init.database.db.exec("ALTER TABLE serve_records ADD COLUMN output_tokens TEXT");
+    // 1: the model has a gradient sketch but this record's gradient part failed; it is never settled as it is.
+    if (!columns.has("gradient_pending")) init.database.db.exec("ALTER TABLE serve_records ADD COLUMN gradient_pending INTEGER NOT NULL DEFAULT 0");
   }
 
   /** The model's span index, loaded once (local file or IPFS). */
@@ -145,11 +152,12 @@ export class AttributionService {
       ...(gradient !== undefined && "evidence" in gradient ? { gradients: gradient.evidence } : {}),
     });
     const hash = recordHash(record);
+    const gradientPending = gradient !== undefined && "error" in gradient;
     this.#database.db.prepare(`
-      INSERT OR REPLACE INTO serve_records (record_id, model_id, payer, cumulative_amount, record_hash, record, cid, created_at, prompt_tokens, output_tokens)
-      VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
+      INSERT OR REPLACE INTO serve_records (record_id, model_id, payer, cumulative_amount, record_hash, record, cid, created_at, prompt_tokens, output_tokens, gradient_pending)
+      VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)
     `).run(record.requestId, record.model.id, input.payment.payer, input.payment.cumulative_amount, hash, serializeRecord(record), new Date().toISOString(),
-      record.evidence.gradient ? JSON.stringify(input.promptTokens) : null, record.evidence.gradient ? JSON.stringify(input.outputTokens) : null);
+      record.evidence.gradient ? JSON.stringify(input.promptTokens) : null, record.evidence.gradient ? JSON.stringify(input.outputTokens) : null, gradientPending ? 1 : 0);
     let cid: string | null = null;
     if (this.#store !== undefined) {
       cid = (await this.#store.addJson(record)).toString();
@@ -215,10 +223,11 @@ export class AttributionService {
     }
   }
 
-  /** A stored record by id (the request id), as the node keeps it. */
-  record(recordId: string): { record: AttributionRecord; cid: string | null } | undefined {
-    const row = this.#database.db.prepare("SELECT record, cid FROM serve_records WHERE record_id = ?").get(recordId) as { record: string; cid: string | null } | undefined;
-    return row === undefined ? undefined : { record: JSON.parse(row.record) as AttributionRecord, cid: row.cid };
+  /** A stored record by id (the request id), as the node keeps it; `gradientPending`: held out of settlement (its gradient part failed). */
+  record(recordId: string): { record: AttributionRecord; cid: string | null; gradientPending: boolean } | undefined {
+    const row = this.#database.db.prepare("SELECT record, cid, gradient_pending FROM serve_records WHERE record_id = ?").get(recordId) as
+      { record: string; cid: string | null; gradient_pending: number } | undefined;
+    return row === undefined ? undefined : { record: JSON.parse(row.record) as AttributionRecord, cid: row.cid, gradientPending: row.gradient_pending === 1 };
   }
 }
 

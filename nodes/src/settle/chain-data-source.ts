@@ -6,7 +6,8 @@
  * checked against its digest). Nothing comes from the node being checked but the prompt and output tokens of records
  * with gradient evidence, which the settlement document publishes and the verifier checks against the record's
  * hashes before recomputing the output's gradient from them. Span-only records' output tokens are not published, so
- * spans a node omitted from them are not detected (the verifier says so per record).
+ * spans a node omitted from them are not detected (the verifier says so per record). Whether each model's document
+ * names a gradient sketch is read too, so a span-only record of a sketched model is reported (`gradient-missing`).
  */
 import type { Address, Hex, PublicClient } from "viem";
 import type { AttributionDataSource } from "../attribution/data-source.ts";
@@ -18,7 +19,7 @@ import type { AttributionRecord } from "../attribution/attribution-record.ts";
 import type { ProtocolAbis } from "../chain/contracts.ts";
 import type { GradientSketch } from "../attribution/gradient-influence.ts";
 import type { GradientRecomputeSource } from "../attribution/recompute-output-gradients.ts";
-import { fetchGradientArtifacts, fetchSpanIndexBytes } from "../serve/artifacts.ts";
+import { fetchGradientArtifacts, fetchSpanIndexBytes, namesGradientSketch } from "../serve/artifacts.ts";
 import { contentDigest } from "../engine/train/tracin-checkpoint.ts";
 import { parseCid } from "../storage/index.ts";
 import type { ContentStore } from "../storage/content-store.ts";
@@ -41,6 +42,8 @@ export async function createChainDataSource(
   const sketches = new Map<string, GradientSketch>();
   const checkpoints = new Map<string, Uint8Array>();
   const manifests = new Map<string, DatanetManifest>();
+  /** Adapter CID → whether its attribution index document names a gradient sketch. */
+  const sketched = new Map<string, boolean>();
   const models = new Set(records.map((r) => r.model.id));
   const withGradients = new Set(records.filter((r) => r.evidence?.gradient).map((r) => r.model.id));
   for (const modelId of models) {
@@ -50,6 +53,7 @@ export async function createChainDataSource(
       };
       const index = decodeSpanIndex(await fetchSpanIndexBytes(init.store, provenance.artifacts.attributionIndexCid));
       indexes.set(provenance.datanetRoot.toLowerCase(), index);
+      sketched.set(provenance.artifacts.adapterCid, await namesGradientSketch(init.store, provenance.artifacts.attributionIndexCid));
       if (withGradients.has(modelId)) {
         const artifacts = await fetchGradientArtifacts(init.store, provenance.artifacts.attributionIndexCid);
         if (artifacts !== undefined) {
@@ -81,6 +85,7 @@ export async function createChainDataSource(
     spanIndex: async (root) => indexes.get(root.toLowerCase()),
     manifest: async (root) => manifests.get(root.toLowerCase()),
     gradientSketch: async (modelCid) => sketches.get(modelCid),
+    namesGradientSketch: async (modelCid) => sketched.get(modelCid),
     outputTokens: async (requestId) => tokensOf(requestId, "output"),
     promptTokens: async (requestId) => tokensOf(requestId, "prompt"),
     tracinCheckpoint: async (digest) => checkpoints.get(digest.toLowerCase()),

@@ -46,7 +46,7 @@ export function createSettlementExtension(options: SettlementExtensionOptions): 
       const abis = await loadSettlementAbis();
       const scheduler = new SettlementScheduler({
         database: state.database, store: options.store, client: chain.client, sender: chain.sender, chainId: config.chainId,
-        settlement: chain.addresses.settlement, abis, minVouchers: options.minVouchers, onStep: options.onStep,
+        settlement: chain.addresses.settlement, abis, minVouchers: options.minVouchers, onStep: options.onStep, logger,
         manifests: createManifestLookup(chain.client, chain.addresses.datanets, options.store),
       });
       const watcher = options.watch

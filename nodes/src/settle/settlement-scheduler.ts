@@ -98,6 +98,8 @@ export interface SettlementSchedulerOptions {
   manifests: ManifestLookup;
   /** Redeem only once this many channels have a newer voucher (default 1). */
   minVouchers?: number;
+  /** Where records held out of settlement are reported (a record whose gradient part failed, nodes/src/serve/README.md). */
+  logger?: { warn(details: object, message: string): void };
   /** Test hook: called after a batch is journaled and before it is broadcast, and again after the broadcast. */
   onStep?: (step: "signed" | "broadcast", batch: JournalBatch) => void | Promise<void>;
 }
@@ -305,7 +307,7 @@ export class SettlementScheduler {
     const credits = await this.credits();
     if (credits.pendingRoot !== zeroHash) return undefined; // one pending root per node: wait for its window
     if (lastCredit !== undefined) this.#reclaimDiscarded(lastCredit, credits.finalizedRoot);
-    const pools = this.journal.uncreditedPools();
+    const pools = this.#settleable(this.journal.uncreditedPools());
     if (pools.size === 0) return undefined;
     const records = this.#records([...pools.keys()]);
     const manifests = new Map<string, DatanetManifest>();
@@ -340,6 +342,21 @@ export class SettlementScheduler {
     const payload = JSON.parse(last.payload) as CreditPayload;
     if (payload.root.toLowerCase() === finalizedRoot.toLowerCase()) return;
     this.journal.discardCredit(last.id, `root ${payload.root} of batch ${last.chainBatchId} was discarded on-chain (challenge upheld)`);
+  }
+
+  /**
+   * The pools whose records may be settled: not those marked `gradient_pending` by serving (a model with a gradient
+   * sketch whose gradient part failed for them). Settled span-only, they would be a discrepancy every watcher
+   * reports (`gradient-missing`); they stay uncredited, logged each round, until an operator deals with them.
+   */
+  #settleable(pools: Map<string, bigint>): Map<string, bigint> {
+    const columns = new Set((this.#o.database.db.prepare("PRAGMA table_info(serve_records)").all() as { name: string }[]).map((c) => c.name));
+    if (!columns.has("gradient_pending")) return pools;
+    const pending = this.#o.database.db.prepare("SELECT 1 FROM serve_records WHERE record_id = ? AND gradient_pending = 1");
+    const held = [...pools.keys()].filter((id) => pending.get(id) !== undefined);
+    if (held.length === 0) return pools;
+    this.#o.logger?.warn({ records: held.sort() }, "records held out of settlement: their model has a gradient sketch but their gradient part failed");
+    return new Map([...pools].filter(([id]) => !held.includes(id)));
   }
 
   #records(ids: readonly string[]): AttributionRecord[] {

@@ -20,7 +20,7 @@ import {
   attribute, baseModelDigest, buildGradientSketch, buildSpanIndex, createFileDataSource, createFileGradientRecomputeSource,
   createOutputGradientRecomputer, encodeGradientSketch, encodeSpanIndex, gradientSketchFileName, manifestRoot, outputGradients,
   outputTokensFileName, promptTokensFileName, spanIndexFileName, verifyRecord, type AttributionDataSource, type AttributionRecord,
-  type DatanetManifest, type DatanetVersionReader, type GradientSketch, type OutputGradientRecomputer, type VerifyOptions,
+  type DatanetManifest, type DatanetVersionReader, type GradientSketch, type OutputGradientRecomputer, type SpanIndex, type VerifyOptions,
 } from "../../../nodes/src/attribution/index.ts";
 import { TINY_CONFIG, tinyTensors, tinyTokenizerFiles } from "../engine/formats/tiny-checkpoint.ts";
 import { ACCOUNTS, randomTokens, seededRandom } from "./fixtures.ts";
@@ -39,6 +39,7 @@ let output: number[];
 let source: AttributionDataSource;
 let options: VerifyOptions;
 let root: Hex;
+let index: SpanIndex;
 const ids = [21n, 22n, 23n, 24n];
 const shared = Array.from({ length: 12 }, (_, i) => 250 + (i % 7) * 3);
 
@@ -58,7 +59,7 @@ before(async () => {
   const documents = ids.map((contributionId) => ({ contributionId, tokens: Int32Array.from([...randomTokens(random, 60, 240), ...shared, ...randomTokens(random, 20, 240)]) }));
   const manifest: DatanetManifest = { contributions: ids.map((contributionId, i) => ({ contributionId, contributor: ACCOUNTS[i % 3], digest: keccak256(toHex(`c${contributionId}`)) })) };
   root = manifestRoot(manifest);
-  const index = buildSpanIndex(root, documents);
+  index = buildSpanIndex(root, documents);
 
   // Train with TracIn checkpoints, then keep them under their digests as a node would on IPFS.
   model.setAdapter(createLoraAdapter(TINY_CONFIG, { rank: 2, alpha: 4, targetModules: ["q_proj", "v_proj", "down_proj"] }, { seed: 1, baseModel: baseDigest }));
@@ -124,6 +125,22 @@ describe("verifier recomputes gradient evidence", () => {
     assert.ok(record.evidence.gradient && record.weights.length > 0);
     const result = await verifyRecord(record, source, options);
     assert.deepEqual(result.discrepancies, []);
+  });
+
+  it("reports a span-only record of a model that publishes a gradient sketch: its node skipped the gradient part", async () => {
+    const spanOnly = (cid: string) => attribute({ requestId: "req-g", model: { id: 5n, cid }, datanet: { id: 1n, version: 1 }, outputTokens: output, index });
+    const skipped = spanOnly("bafyadapter");
+    assert.equal(skipped.evidence.gradient, null);
+    assert.ok(skipped.weights.length > 0, "self-consistent: its weights are what its span evidence gives");
+    const result = await verifyRecord(skipped, source, options);
+    assert.deepEqual(result.discrepancies.map((d) => d.code), ["gradient-missing"]);
+    assert.match(result.discrepancies[0].message, /bafyadapter's attribution index document names a gradient sketch/);
+    // A model without a sketch is attributed by span only: nothing is missing.
+    assert.deepEqual((await verifyRecord(spanOnly("bafynosketch"), source, options)).discrepancies, []);
+    // A source that reads the index documents answers for itself, without holding the sketch.
+    const knowing: AttributionDataSource = { ...source, gradientSketch: async () => undefined, namesGradientSketch: async (cid) => cid === "bafynosketch" };
+    assert.deepEqual((await verifyRecord(spanOnly("bafynosketch"), knowing, options)).discrepancies.map((d) => d.code), ["gradient-missing"]);
+    assert.deepEqual((await verifyRecord(skipped, knowing, options)).discrepancies, []);
   });
 
   it("reports gradient evidence it cannot recompute instead of trusting it", async () => {
