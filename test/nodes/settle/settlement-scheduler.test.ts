@@ -4,7 +4,8 @@
  * records in the serving module's table (built here: the scheduler reads only requestId, weights and the
  * Datanet root, the rest is carried to IPFS), a node killed after journaling and after broadcasting (the batch
  * settles once), a voucher over its session key's cap (skipped, recorded with its reason, its record never
- * credited), the credit root, the dispute window, and a contributor's claim growing its balance by its credit.
+ * credited), the credit root, the dispute window, and a contributor's claim growing its balance by its credit. A
+ * record serving marked gradient_pending (its model has a gradient sketch, its gradient part failed) is never settled.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -68,6 +69,9 @@ async function served(signer: PrivateKeyAccount, from: Address, cumulativeAmount
 /** The payer's next cumulative amount on model 1: 100,000 above the latest voucher the node holds. */
 const nextAmount = (): bigint => (vouchers.latest(payer, 1n)?.cumulativeAmount ?? 0n) + 100_000n;
 
+/** What the schedulers logged as warnings. */
+const warnings: { details: object; message: string }[] = [];
+
 function scheduler(onStep?: ConstructorParameters<typeof SettlementScheduler>[0]["onStep"], sender?: TxSender): SettlementScheduler {
   return new SettlementScheduler({
     database, store, client: t.client, sender: sender ?? txSender(t.client, operator, t.chain.chainId, t.abis, t.addresses), chainId: t.chain.chainId, settlement: t.addresses.settlement, abis,
@@ -76,6 +80,7 @@ function scheduler(onStep?: ConstructorParameters<typeof SettlementScheduler>[0]
       return MANIFEST;
     },
     onStep,
+    logger: { warn: (details, message) => void warnings.push({ details, message }) },
   });
 }
 
@@ -296,6 +301,25 @@ describe("settlement scheduler", () => {
     assert.deepEqual(document.batch.previousCredits, discardedDoc.batch.previousCredits);
     assert.deepEqual(document.batch.credits, discardedDoc.batch.credits);
     assert.equal(s.journal.uncreditedPools().size, 0);
+  });
+
+  it("never settles a record whose gradient part failed: it stays uncredited, logged, while the others are credited", async () => {
+    await t.rpc("evm_increaseTime", [86_400 * 2]); // the pending root becomes final
+    await t.rpc("evm_mine");
+    await served(sessionKey, payer, nextAmount(), "req-g1", [[1, 1_000_000]]);
+    await served(sessionKey, payer, nextAmount(), "req-g2", [[2, 1_000_000]]);
+    // What serving writes when the model has a gradient sketch and the record's gradient could not be computed.
+    database.db.prepare("UPDATE serve_records SET gradient_pending = 1 WHERE record_id = 'req-g1'").run();
+    warnings.length = 0;
+    const s = scheduler();
+    const round = await s.runOnce();
+    assert.ok(round.redeemed, "its payment is redeemed like any other");
+    assert.ok(round.credited);
+    const document = await store.getJson<SettlementDocument>(parseCid(round.credited.cid));
+    assert.deepEqual(document.records.map((r) => r.requestId), ["req-g2"]);
+    assert.deepEqual([...s.journal.uncreditedPools().keys()], ["req-g1"], "its pool waits, uncredited");
+    assert.deepEqual(warnings.map((w) => w.details), [{ records: ["req-g1"] }]);
+    assert.match(warnings[0].message, /held out of settlement/);
   });
 });
 
