@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -34,7 +34,7 @@ let source: AttributionDataSource;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "verify-batch-"));
   await writeFile(join(dir, spanIndexFileName(root)), encodeSpanIndex(fixture.index));
-  await writeFile(join(dir, gradientSketchFileName("bafymodel")), encodeGradientSketch(fixture.sketch));
+  // The fixture's model is span-only: no gradient sketch is stored for it (one that has one is tested below).
   const manifestJson = {
     contributions: fixture.manifest.contributions.map((c) => ({ contributionId: c.contributionId.toString(), contributor: c.contributor, digest: c.digest })),
   };
@@ -67,6 +67,16 @@ describe("batch verifier", () => {
     assert.ok(codes.has("record-weight"), JSON.stringify(result.discrepancies));
     assert.ok(codes.has("credit-cumulative") && codes.has("batch-root"));
     assert.ok(result.discrepancies.some((d) => d.requestId === "req-2" && /weighted \d+ ppm; the evidence gives \d+ ppm/.test(d.message)));
+  });
+
+  it("reports every span-only record of a model that publishes a gradient sketch (gradient-missing)", async () => {
+    const sketched = join(dir, "sketched");
+    await mkdir(sketched);
+    for (const name of [spanIndexFileName(root), manifestFileName(root)]) await copyFile(join(dir, name), join(sketched, name));
+    await writeFile(join(sketched, gradientSketchFileName("bafymodel")), encodeGradientSketch(fixture.sketch));
+    const result = await verifyBatch(batch, records, createFileDataSource({ indexDir: sketched }));
+    assert.equal(result.ok, false);
+    assert.deepEqual(result.discrepancies.map((d) => [d.code, d.requestId]), records.map((r) => ["gradient-missing", r.requestId]));
   });
 
   it("catches a tampered credit and the proof that no longer verifies", async () => {
