@@ -1,6 +1,12 @@
 // Blocking and tile sizes shared by the matmul kernels (see matmul.ts for how they fit together).
 
-export const MR: i32 = 6;
+// Rows of the register tile. With fused multiply-add the 6 x 8 tile takes 12 accumulators, 2 B vectors and
+// 1 broadcast A: 15 of x64's 16 vector registers. Without it every step needs a register for the product
+// (a*b, then + c), the 16th, and V8 spills: the plain build ran at half the FMA build's speed (15 against
+// 34 GFLOP/s per thread) and at about the same speed as FMA with a 4 x 8 tile (8 accumulators), which
+// it uses. The tile shape does not change the order any output element is summed in, so the plain
+// build's results are the same bits with either shape.
+export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
 export const NR: i32 = 8;
 export const KC: i32 = 256;
 export const MC: i32 = 96;

@@ -5,8 +5,8 @@
 //
 // Blocking: for each NC-wide column block and KC-deep slice of K, a panel of B is packed into
 // NR-wide strips (KC x NR, fits L1); for each MC-tall row block a panel of A is packed into MR-tall
-// strips (fits L2). The micro-kernel keeps an MR x NR tile of `out` in 12 v128 registers (x64 has
-// 16 xmm registers: 12 accumulators, 2 B vectors, 1 broadcast A) across the whole KC slice.
+// strips (fits L2). The micro-kernel keeps an MR x NR tile of `out` in v128 registers across the
+// whole KC slice (x64 has 16: 6 x 8 with fused multiply-add, 4 x 8 without; blocking.ts says why).
 // Packing is also where transA/transB are absorbed, so one micro-kernel serves all four layouts.
 //
 // Products of at most FEW_ROWS rows (generation: one token per sequence) skip packing, which would

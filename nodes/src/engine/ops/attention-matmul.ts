@@ -1,6 +1,7 @@
 import type { Backend } from "../backend/backend.ts";
 import { checkAttentionBackwardBuffers, checkAttentionForwardBuffers, type AttentionShape } from "./attention.ts";
 import { requireSize } from "./errors.ts";
+import { fastExp } from "./exp.ts";
 
 /**
  * The same causal grouped-query attention as attention.ts (same shapes, same results), with its
@@ -44,15 +45,21 @@ function checkScratch(scratch: AttentionScratch, { Tq, Tk, HS }: AttentionShape)
 }
 
 /** Copies head `head` of rows [row0, row0+T) of a [rows, heads, HS] tensor into a contiguous [T, HS] block. */
+// Element loops, not set(subarray(...)): a head is a few dozen floats, and a view per row cost more than the copy.
 function gatherHead(dst: Float32Array, src: Float32Array, row0: number, T: number, heads: number, head: number, HS: number): void {
   for (let t = 0; t < T; t++) {
     const from = ((row0 + t) * heads + head) * HS;
-    dst.set(src.subarray(from, from + HS), t * HS);
+    const to = t * HS;
+    for (let d = 0; d < HS; d++) dst[to + d] = src[from + d];
   }
 }
 
 function scatterHead(dst: Float32Array, src: Float32Array, row0: number, T: number, heads: number, head: number, HS: number): void {
-  for (let t = 0; t < T; t++) dst.set(src.subarray(t * HS, t * HS + HS), ((row0 + t) * heads + head) * HS);
+  for (let t = 0; t < T; t++) {
+    const from = t * HS;
+    const to = ((row0 + t) * heads + head) * HS;
+    for (let d = 0; d < HS; d++) dst[to + d] = src[from + d];
+  }
 }
 
 export function attentionMatmulForward(
@@ -86,7 +93,7 @@ export function attentionMatmulForward(
           }
           let sum = 0;
           for (let j = 0; j < visible; j++) {
-            const e = Math.exp(scores[row + j] - max);
+            const e = fastExp(scores[row + j] - max);
             scores[row + j] = e;
             sum += e;
           }
