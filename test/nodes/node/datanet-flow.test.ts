@@ -43,7 +43,8 @@ const TEXTS = [
   ["soundings.jsonl", '{"depth": 12, "unit": "m"}\n{"depth": 9, "unit": "m"}\n'],
 ] as const;
 
-describe("Datanets and jobs through the CLI and a running node", { timeout: 300_000 }, () => {
+// Generous limits: real training on 2 shared cores can run several times slower than alone; the test checks outcomes, not speed.
+describe("Datanets and jobs through the CLI and a running node", { timeout: 900_000 }, () => {
   let t: TestChain;
   let node: ChildProcess;
   let nodeUrl: string;
@@ -420,7 +421,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
     const jobId = Number(/^Created job (\d+)/.exec(created.stdout)![1]);
     await t.rpc("hardhat_mine", ["0x1"]);
     const state = join(dataDir, "jobs", String(jobId), "trainer-checkpoints", "trainer-state.json");
-    await waitUntil("the first trainer checkpoint", () => existsSync(state), 120_000);
+    await waitUntil("the first trainer checkpoint", () => existsSync(state), 400_000);
     const exited = new Promise((resolve) => node.once("exit", resolve));
     node.kill("SIGKILL");
     await exited;
@@ -432,7 +433,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 300_
       const { body } = await getJson(`/jobs/${jobId}`);
       if (body.job.status === "failed") throw new Error(`job failed: ${body.job.reason}\n${nodeOutput()}`);
       return body.job.status === "completed" && body.job.outputs.submit ? body.job : undefined;
-    }, 240_000);
+    }, 600_000);
     assert.ok(job.outputs.train.resumedFromStep >= killedAt, `resumed from step ${job.outputs.train.resumedFromStep}, not from scratch`);
     assert.equal(job.outputs.train.steps, 200);
     const submitted = await t.client.getContractEvents({
