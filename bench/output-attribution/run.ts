@@ -6,7 +6,9 @@
  * comparison, the FMA build the output was generated on. One run measures every model and every K
  * side by side, in interleaved rounds, and reports medians.
  *
- *   node bench/output-attribution/run.ts [--models tributary-base-v0,smollm2-135m] [--output 256] [--prompt 16] [--runs 3]
+ *   node bench/output-attribution/run.ts [--models tributary-base-v0,smollm2-135m] [--output 256] [--prompt 16] [--runs 3] [--last-layers 4,2,1]
+ *
+ * `--last-layers none` measures the backward through every layer only.
  *
  * The base model was trained with 128 positions; RoPE runs past that, and only time is measured
  * here, so the config's maxPositionEmbeddings is raised to fit prompt + output. SmolLM2-135M's shape
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     output: { type: "string", default: "256" },
     prompt: { type: "string", default: "16" },
     runs: { type: "string", default: "3" },
+    "last-layers": { type: "string", default: "4,2,1" },
   },
 });
 const MODELS = values.models!.split(",");
@@ -43,7 +46,7 @@ const PROMPT = Number(values.prompt);
 const RUNS = Number(values.runs);
 const DIMS = 256;
 const EXAMPLES = 20_000;
-const KS = [4, 2, 1];
+const KS = values["last-layers"] === "none" ? [] : values["last-layers"]!.split(",").map(Number);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 /** Wall time, and CPU time of all the process's threads (the steadier measure of the work on a shared machine). */
