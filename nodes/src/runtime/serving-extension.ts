@@ -55,7 +55,9 @@ export function servingExtension(storage: StorageExtension, options: { announceE
       const engine = await Engine.start();
       // Hooks run last added first: the serve extension's own hooks, then this engine's close.
       context.onShutdown(() => engine.close());
+      // The retry of held-out records is run by settlement's rounds, so its settings are `settle.*`.
       const settle = context.config.settle;
+      const backoffMs = (settle?.gradientRetrySeconds ?? DEFAULT_GRADIENT_RETRY.backoffMs / 1000) * 1000;
       serve = createServeExtension({
         engine, store: storage.storage.store, models: modelIds.map((modelId) => ({ modelId })), serveNewModels,
         onModelServed: (modelId) => {
@@ -64,8 +66,8 @@ export function servingExtension(storage: StorageExtension, options: { announceE
         },
         gradientRetry: {
           maxAttempts: settle?.gradientMaxAttempts ?? DEFAULT_GRADIENT_RETRY.maxAttempts,
-          backoffMs: (settle?.gradientRetrySeconds ?? DEFAULT_GRADIENT_RETRY.backoffMs / 1000) * 1000,
-          maxBackoffMs: Math.max(DEFAULT_GRADIENT_RETRY.maxBackoffMs, (settle?.gradientRetrySeconds ?? 0) * 1000),
+          backoffMs,
+          maxBackoffMs: Math.max(DEFAULT_GRADIENT_RETRY.maxBackoffMs, backoffMs),
         },
       });
       await serve.setup(context);
