@@ -202,6 +202,16 @@ export const FIELDS: readonly FieldSpec[] = [
     description: "redeem once this many (payer, model) channels hold a voucher newer than what the chain redeemed", default: 1, check: range(1, 10_000),
   },
   {
+    path: "settle.gradientMaxAttempts", env: "TRIBUTARY_SETTLE_GRADIENT_ATTEMPTS", flag: "settle-gradient-attempts", arg: "n", kind: "integer",
+    description: "attempts in all (the one at serving time included) at the gradient part of a record held out of settlement because it failed; after the last, the record is given up (stays held, logged)",
+    default: 12, check: range(1, 1_000),
+  },
+  {
+    path: "settle.gradientRetrySeconds", env: "TRIBUTARY_SETTLE_GRADIENT_BACKOFF", flag: "settle-gradient-backoff", arg: "seconds", kind: "integer",
+    description: "delay before a failed gradient part is first tried again, doubling after each failure (up to a day); retries run at the start of settlement rounds",
+    default: 60, check: range(1, 86_400),
+  },
+  {
     path: "settle.watch", env: "TRIBUTARY_SETTLE_WATCH", flag: "settle-watch", arg: "true|false", kind: "boolean",
     description: "also recompute every node's credit roots each round and challenge bad ones (bond from the operator's account)", default: false,
   },

@@ -44,8 +44,12 @@ export interface NodeConfig {
   };
   /** Serving: which models (ids, or "all" the node's base models allow); absent or empty, the node does not serve. */
   serve?: { models: readonly string[] };
-  /** Settlement of what the node serves (runs only while it serves): rounds every `intervalSeconds`, and the batch watcher. */
-  settle?: { enabled: boolean; intervalSeconds: number; minVouchers: number; watch: boolean };
+  /**
+   * Settlement of what the node serves (runs only while it serves): rounds every `intervalSeconds`, and the batch
+   * watcher; a record held out for a failed gradient part is retried at the start of rounds, first after
+   * `gradientRetrySeconds` (doubling), `gradientMaxAttempts` times in all.
+   */
+  settle?: { enabled: boolean; intervalSeconds: number; minVouchers: number; watch: boolean; gradientMaxAttempts: number; gradientRetrySeconds: number };
   /** Absolute paths of extension modules to load at start. */
   extensions: readonly string[];
 }
@@ -225,6 +229,7 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<NodeConfi
     settle: {
       enabled: values.get("settle.enabled") as boolean, intervalSeconds: values.get("settle.intervalSeconds") as number,
       minVouchers: values.get("settle.minVouchers") as number, watch: values.get("settle.watch") as boolean,
+      gradientMaxAttempts: values.get("settle.gradientMaxAttempts") as number, gradientRetrySeconds: values.get("settle.gradientRetrySeconds") as number,
     },
     extensions: (values.get("extensions") as string[]).map((p) => resolve(cwd, p)),
   };

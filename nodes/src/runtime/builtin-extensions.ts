@@ -8,7 +8,8 @@
  * - `serving` (serving-extension.ts) when `serve.models` names models: the OpenAI-compatible API on an Engine of
  *   its own, and the served models announced on gossip;
  * - `settlement` (settlement-extension.ts) while serving, unless `settle.enabled` is false: settlement rounds on a
- *   timer (and the batch watcher with `settle.watch`), sending through the node's one TxSender.
+ *   timer (and the batch watcher with `settle.watch`), sending through the node's one TxSender; each round first
+ *   retries serving's held-out records (a failed gradient part), so a completed one settles in that round.
  */
 import { Engine } from "../engine/worker/index.ts";
 import { evaluatePhase, sketchPhase, trainPhase } from "../jobs/phases/engine-phases.ts";
@@ -46,5 +47,6 @@ export function datanetPhasesExtension(storage: StorageExtension): NodeExtension
 /** The extensions `tributary-node start` runs: storage first, then the configured ones, the built-in phases, serving, settlement. */
 export function withBuiltinExtensions(loaded: readonly NodeExtension[]): NodeExtension[] {
   const storage = new StorageExtension();
-  return [storage, ...loaded, datanetPhasesExtension(storage), servingExtension(storage), settlementExtension(storage)];
+  const serving = servingExtension(storage);
+  return [storage, ...loaded, datanetPhasesExtension(storage), serving, settlementExtension(storage, serving)];
 }

@@ -9,7 +9,8 @@
 import type { Address } from "viem";
 import { Engine } from "../engine/worker/index.ts";
 import { TOPICS, type ModelAnnouncement } from "../p2p/index.ts";
-import { createServeExtension } from "../serve/extension.ts";
+import { createServeExtension, type ServeExtension } from "../serve/extension.ts";
+import { DEFAULT_GRADIENT_RETRY } from "../serve/gradient-retry.ts";
 import type { NodeContext, NodeExtension } from "./extensions.ts";
 import type { StorageExtension } from "./storage-extension.ts";
 
@@ -28,9 +29,18 @@ export async function servedModelIds(context: NodeContext, wanted: readonly stri
   return ids;
 }
 
-export function servingExtension(storage: StorageExtension, options: { announceEveryMs?: number } = {}): NodeExtension {
+/** The serving extension of `start`; once set up, `retryPendingGradients` is its serve extension's (undefined when not serving). */
+export interface ServingExtension extends NodeExtension {
+  readonly retryPendingGradients: ServeExtension["retryPendingGradients"];
+}
+
+export function servingExtension(storage: StorageExtension, options: { announceEveryMs?: number } = {}): ServingExtension {
+  let serve: ServeExtension | undefined;
   return {
     name: "serving",
+    get retryPendingGradients() {
+      return serve?.retryPendingGradients;
+    },
     async setup(context) {
       const wanted = context.config.serve?.models ?? [];
       if (wanted.length === 0) return;
@@ -45,13 +55,22 @@ export function servingExtension(storage: StorageExtension, options: { announceE
       const engine = await Engine.start();
       // Hooks run last added first: the serve extension's own hooks, then this engine's close.
       context.onShutdown(() => engine.close());
-      await createServeExtension({
+      // The retry of held-out records is run by settlement's rounds, so its settings are `settle.*`.
+      const settle = context.config.settle;
+      const backoffMs = (settle?.gradientRetrySeconds ?? DEFAULT_GRADIENT_RETRY.backoffMs / 1000) * 1000;
+      serve = createServeExtension({
         engine, store: storage.storage.store, models: modelIds.map((modelId) => ({ modelId })), serveNewModels,
         onModelServed: (modelId) => {
           modelIds.push(modelId);
           announceNow();
         },
-      }).setup(context);
+        gradientRetry: {
+          maxAttempts: settle?.gradientMaxAttempts ?? DEFAULT_GRADIENT_RETRY.maxAttempts,
+          backoffMs,
+          maxBackoffMs: Math.max(DEFAULT_GRADIENT_RETRY.maxBackoffMs, backoffMs),
+        },
+      });
+      await serve.setup(context);
 
       const peers = storage.storage.peers;
       if (!peers) return; // Kubo storage: no gossip of this node's own

@@ -4,14 +4,20 @@
  * loads their base models into the engine; adapters and span indexes load on first use.
  *
  *   const node = await startNode(config, { extensions: [createServeExtension({ engine, store, models: [{ modelId: 1n }] })] });
+ *
+ * Once set up, the extension's `retryPendingGradients` tries the gradient part of held-out records again (their next
+ * attempt due), logs what it did and counts it in the metrics. Serving never calls it on its own: settlement calls it
+ * before a round gathers records (nodes/src/runtime/settlement-extension.ts), so the retry runs exactly where a
+ * completed record matters, one pass at a time.
  */
 import { join } from "node:path";
 import type { Engine } from "../engine/worker/index.ts";
 import type { NodeContext, NodeExtension } from "../runtime/extensions.ts";
 import type { ContentStore } from "../storage/content-store.ts";
 import { AdapterTiers } from "./adapter-tiers.ts";
-import { AttributionService } from "./attribution-service.ts";
+import { AttributionService, type GradientRetryReport } from "./attribution-service.ts";
 import { DeployedModels, type ServedModelConfig } from "./deployed-models.ts";
+import { gradientRetryPass, type GradientRetryPolicy } from "./gradient-retry.ts";
 import { openAiRoutes } from "./openai-routes.ts";
 import { localBackend, upstreamBackend, type UpstreamSettings } from "./upstream.ts";
 import { OnchainInference } from "./onchain-inference.ts";
@@ -47,11 +53,25 @@ export interface ServeOptions {
    */
   serveNewModels?: boolean;
   onModelServed?: (modelId: bigint) => void;
+  /** When a record's failed gradient part is tried again (default DEFAULT_GRADIENT_RETRY, nodes/src/serve/gradient-retry.ts). */
+  gradientRetry?: GradientRetryPolicy;
 }
 
-export function createServeExtension(options: ServeOptions): NodeExtension {
+export interface ServeExtension extends NodeExtension {
+  /**
+   * After setup: one retry pass over the held-out records whose next attempt is due (AttributionService
+   * `retryPendingGradients`), logged and counted; undefined before setup. Concurrent calls share the pass.
+   */
+  readonly retryPendingGradients: (() => Promise<GradientRetryReport>) | undefined;
+}
+
+export function createServeExtension(options: ServeOptions): ServeExtension {
+  let retryPendingGradients: (() => Promise<GradientRetryReport>) | undefined;
   return {
     name: "serve",
+    get retryPendingGradients() {
+      return retryPendingGradients;
+    },
     async setup(context: NodeContext) {
       const { config, chain, state, metrics, health } = context;
       const models = await DeployedModels.load({
@@ -62,9 +82,10 @@ export function createServeExtension(options: ServeOptions): NodeExtension {
       const domain = { chainId: config.chainId, settlement: chain.addresses.settlement };
       const node = chain.account.address;
       const payments = new PaymentGate({ chain: paymentChain, store: new VoucherStore(state.database), domain, node });
-      const attribution = new AttributionService({ database: state.database, store: options.store, engine: options.engine });
+      const attribution = new AttributionService({ database: state.database, store: options.store, engine: options.engine, gradientRetry: options.gradientRetry });
       let queued = () => 0;
-      const serveMetrics = createServeMetrics(metrics.registry, options.engine, tiers, () => queued());
+      const serveMetrics = createServeMetrics(metrics.registry, options.engine, tiers, () => queued(), () => attribution.pendingGradientCounts());
+      retryPendingGradients = gradientRetryPass({ attribution, models, metrics: serveMetrics, logger: context.logger.child({ module: "serve" }) });
       const backend = options.upstream ? upstreamBackend(options.engine, options.upstream) : localBackend(options.engine);
       if (options.store !== undefined && options.onchainInference !== false) {
         const onchain = new OnchainInference({

@@ -1,4 +1,4 @@
-/** Serving's Prometheus metrics, in the node's registry: requests, queue, adapter cache, payments, attribution. */
+/** Serving's Prometheus metrics, in the node's registry: requests, queue, adapter cache, payments, attribution, held-out records. */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Engine } from "../engine/worker/index.ts";
 import type { AdapterTiers } from "./adapter-tiers.ts";
@@ -10,9 +10,15 @@ export interface ServeMetrics {
   paymentsRefused: Counter<"code">;
   attributionSeconds: Histogram<"model">;
   attributionGradientSeconds: Histogram<"model">;
+  /** Records whose held-out gradient part a retry completed (they settle from then on). */
+  gradientCompleted: Counter;
+  /** Records given up after the last gradient attempt the policy allows (held out of settlement until an operator acts). */
+  gradientGivenUp: Counter;
 }
 
-export function createServeMetrics(registry: Registry, engine: Engine, tiers: AdapterTiers, queued: () => number): ServeMetrics {
+export function createServeMetrics(
+  registry: Registry, engine: Engine, tiers: AdapterTiers, queued: () => number, pendingGradients: () => { retrying: number; givenUp: number },
+): ServeMetrics {
   const registers = [registry];
   // Adapter-cache figures come from the engine's worker when Prometheus scrapes.
   const cacheStat = (name: string, help: string, pick: (s: { hits: number; misses: number; usedBytes: number; adapters: number; evictions: number }) => number) =>
@@ -36,7 +42,18 @@ export function createServeMetrics(registry: Registry, engine: Engine, tiers: Ad
       for (const [tier, count] of Object.entries(tiers.loads)) this.set({ tier }, count);
     },
   });
+  new Gauge({
+    name: "tributary_attribution_gradient_pending", labelNames: ["state"], registers,
+    help: "Records held out of settlement because their gradient part failed, by state (retrying: another attempt is scheduled; given_up: none is)",
+    collect() {
+      const counts = pendingGradients();
+      this.set({ state: "retrying" }, counts.retrying);
+      this.set({ state: "given_up" }, counts.givenUp);
+    },
+  });
   return {
+    gradientCompleted: new Counter({ name: "tributary_attribution_gradient_completed_total", help: "Held-out records whose gradient part a retry completed", registers }),
+    gradientGivenUp: new Counter({ name: "tributary_attribution_gradient_given_up_total", help: "Held-out records given up after their last gradient attempt", registers }),
     requests: new Counter({ name: "tributary_serve_requests_total", help: "OpenAI API requests by endpoint and status", labelNames: ["endpoint", "status"], registers }),
     queue: new Gauge({ name: "tributary_serve_generations", help: "Generations admitted and not finished (waiting or running)", registers, collect() { this.set(queued()); } }),
     vouchersAccepted: new Counter({ name: "tributary_vouchers_accepted_total", help: "Vouchers accepted and stored, by model", labelNames: ["model"], registers }),

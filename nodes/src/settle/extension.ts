@@ -36,6 +36,8 @@ export interface SettlementExtensionOptions {
   onStep?: SettlementSchedulerOptions["onStep"];
   /** Also watch every node's credit roots and challenge bad ones. */
   watch?: boolean;
+  /** Completes held-out records before each round gathers records (serving's gradient retry; the scheduler's option). */
+  completeHeldRecords?: SettlementSchedulerOptions["completeHeldRecords"];
 }
 
 export function createSettlementExtension(options: SettlementExtensionOptions): NodeExtension {
@@ -47,6 +49,7 @@ export function createSettlementExtension(options: SettlementExtensionOptions): 
       const scheduler = new SettlementScheduler({
         database: state.database, store: options.store, client: chain.client, sender: chain.sender, chainId: config.chainId,
         settlement: chain.addresses.settlement, abis, minVouchers: options.minVouchers, onStep: options.onStep, logger,
+        completeHeldRecords: options.completeHeldRecords,
         manifests: createManifestLookup(chain.client, chain.addresses.datanets, options.store),
       });
       const watcher = options.watch

@@ -100,6 +100,13 @@ export interface SettlementSchedulerOptions {
   minVouchers?: number;
   /** Where records held out of settlement are reported (a record whose gradient part failed, nodes/src/serve/README.md). */
   logger?: { warn(details: object, message: string): void };
+  /**
+   * Run at the start of every round, before it gathers records: completes records serving held out of settlement
+   * (its retry of a failed gradient part), so a record completed now is credited in this very round. Settlement
+   * only calls it and never imports serving (records still flow serve → settle through sqlite alone); a failure is
+   * logged and the round goes on without it.
+   */
+  completeHeldRecords?: () => Promise<unknown>;
   /** Test hook: called after a batch is journaled and before it is broadcast, and again after the broadcast. */
   onStep?: (step: "signed" | "broadcast", batch: JournalBatch) => void | Promise<void>;
 }
@@ -154,6 +161,13 @@ export class SettlementScheduler {
 
   async #round(): Promise<RoundResult> {
     const result: RoundResult = { resumed: 0 };
+    if (this.#o.completeHeldRecords !== undefined) {
+      try {
+        await this.#o.completeHeldRecords();
+      } catch (error) {
+        this.#o.logger?.warn({ err: (error as Error).message }, "completing held-out records failed; they stay held this round");
+      }
+    }
     for (const batch of this.journal.unfinished()) {
       await this.#complete(batch);
       result.resumed++;
@@ -347,7 +361,8 @@ export class SettlementScheduler {
   /**
    * The pools whose records may be settled: not those marked `gradient_pending` by serving (a model with a gradient
    * sketch whose gradient part failed for them). Settled span-only, they would be a discrepancy every watcher
-   * reports (`gradient-missing`); they stay uncredited, logged each round, until an operator deals with them.
+   * reports (`gradient-missing`); they stay uncredited, logged each round, until serving's retry completes them
+   * (`completeHeldRecords`, at the start of the round) or, given up, an operator deals with them.
    */
   #settleable(pools: Map<string, bigint>): Map<string, bigint> {
     const columns = new Set((this.#o.database.db.prepare("PRAGMA table_info(serve_records)").all() as { name: string }[]).map((c) => c.name));

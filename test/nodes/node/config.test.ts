@@ -100,19 +100,24 @@ describe("node config", () => {
 
   it("reads and checks the settlement settings, naming the field", async () => {
     const file = join(dir, "settle.json");
-    await writeFile(file, JSON.stringify({ settle: { enabled: "yes", intervalSeconds: 0, minVouchers: 2, watch: true, every: 3 } }));
+    await writeFile(file, JSON.stringify({ settle: { enabled: "yes", intervalSeconds: 0, minVouchers: 2, watch: true, every: 3, gradientMaxAttempts: 0, gradientRetrySeconds: 1.5 } }));
     const issues = await issuesOf(loadConfig({ cwd: dir, configFile: file, env: { TRIBUTARY_DEPLOYMENT: deployment, TRIBUTARY_OPERATOR_KEY: KEY } }));
     assert.match(issues.get("settle.enabled")!, /must be true or false, got "yes"; set --settle, TRIBUTARY_SETTLE or "settle.enabled" in the config file/);
     assert.match(issues.get("settle.intervalSeconds")!, /must be an integer between 1 and 604800, got 0; set --settle-interval/);
     assert.match(issues.get("settle.every")!, /is not a node setting/);
+    assert.match(issues.get("settle.gradientMaxAttempts")!, /must be an integer between 1 and 1000, got 0; set --settle-gradient-attempts, TRIBUTARY_SETTLE_GRADIENT_ATTEMPTS/);
+    assert.match(issues.get("settle.gradientRetrySeconds")!, /must be an integer, got 1.5; set --settle-gradient-backoff/);
     assert.ok(!issues.has("settle.minVouchers") && !issues.has("settle.watch"));
     const flagged = await issuesOf(loadConfig({ cwd: dir, env: { TRIBUTARY_DEPLOYMENT: deployment, TRIBUTARY_OPERATOR_KEY: KEY, TRIBUTARY_SETTLE_WATCH: "maybe" } }));
     assert.match(flagged.get("settle.watch")!, /must be true or false, got "maybe"; set --settle-watch/);
 
     const defaults = await loadConfig({ cwd: dir, env: { TRIBUTARY_DEPLOYMENT: deployment, TRIBUTARY_OPERATOR_KEY: KEY } });
-    assert.deepEqual(defaults.settle, { enabled: true, intervalSeconds: 600, minVouchers: 1, watch: false });
-    const set = await loadConfig({ cwd: dir, env: { TRIBUTARY_DEPLOYMENT: deployment, TRIBUTARY_OPERATOR_KEY: KEY, TRIBUTARY_SETTLE: "off" }, flags: { "settle.intervalSeconds": "30", "settle.watch": "true" } });
-    assert.deepEqual(set.settle, { enabled: false, intervalSeconds: 30, minVouchers: 1, watch: true });
+    assert.deepEqual(defaults.settle, { enabled: true, intervalSeconds: 600, minVouchers: 1, watch: false, gradientMaxAttempts: 12, gradientRetrySeconds: 60 });
+    const set = await loadConfig({
+      cwd: dir, env: { TRIBUTARY_DEPLOYMENT: deployment, TRIBUTARY_OPERATOR_KEY: KEY, TRIBUTARY_SETTLE: "off", TRIBUTARY_SETTLE_GRADIENT_ATTEMPTS: "3" },
+      flags: { "settle.intervalSeconds": "30", "settle.watch": "true", "settle.gradientRetrySeconds": "5" },
+    });
+    assert.deepEqual(set.settle, { enabled: false, intervalSeconds: 30, minVouchers: 1, watch: true, gradientMaxAttempts: 3, gradientRetrySeconds: 5 });
   });
 
   it("names unreadable or malformed files", async () => {

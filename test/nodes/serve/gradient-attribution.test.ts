@@ -4,7 +4,9 @@
  * node's AttributionService fetches its sketch and TracIn checkpoints by CID, takes the output's gradients on the
  * engine's worker, and stores a record whose gradient evidence credits the Datanet's contributions although the
  * output shares no 8-token span with it. The verifier recomputes that evidence bit for bit (verifyRecord, and
- * verifyBatch over a settlement batch of it), and a record whose output gradient was forged is caught.
+ * verifyBatch over a settlement batch of it), and a record whose output gradient was forged is caught. A record whose
+ * gradient part failed because the sketch was not in the store yet is held, retried by the settlement round once
+ * due, completed under the same id and credited in that very round; verifyRecord and the watcher accept it.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -17,7 +19,7 @@ import pino from "pino";
 import { getAddress, keccak256, parseEther, toHex, type Abi, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import {
-  buildBatch, decodeFloat32Base64, gradientInfluence, manifestRoot, scoresToPpm, decodeSpanIndex, encodeFloat32Base64, verifyBatch, verifyRecord,
+  buildBatch, decodeFloat32Base64, gradientInfluence, manifestRoot, recordHash, scoresToPpm, decodeSpanIndex, encodeFloat32Base64, verifyBatch, verifyRecord,
   type AttributionDataSource, type AttributionRecord, type DatanetManifest, type GradientSketch,
 } from "../../../nodes/src/attribution/index.ts";
 import { baseModelDigest, createOutputGradientRecomputer } from "../../../nodes/src/attribution/recompute-output-gradients.ts";
@@ -30,14 +32,19 @@ import { evaluatePhase, sketchPhase, trainPhase } from "../../../nodes/src/jobs/
 import { uploadPhase, type AttributionIndexDocument } from "../../../nodes/src/jobs/phases/upload.ts";
 import type { PhaseContext, PhaseHandler } from "../../../nodes/src/jobs/pipeline.ts";
 import { fetchGradientArtifacts, fetchSpanIndexBytes } from "../../../nodes/src/serve/artifacts.ts";
+import { Registry } from "prom-client";
+import { AdapterTiers } from "../../../nodes/src/serve/adapter-tiers.ts";
 import { AttributionService } from "../../../nodes/src/serve/attribution-service.ts";
+import { gradientRetryPass } from "../../../nodes/src/serve/gradient-retry.ts";
+import { createServeMetrics } from "../../../nodes/src/serve/serve-metrics.ts";
+import { creditOf } from "../../../nodes/src/settle/credits.ts";
 import type { DeployedModel } from "../../../nodes/src/serve/deployed-models.ts";
 import { BatchWatcher } from "../../../nodes/src/settle/batch-watcher.ts";
 import { SettlementScheduler, loadSettlementAbis, type SettlementDocument } from "../../../nodes/src/settle/settlement-scheduler.ts";
 import { TxSender } from "../../../nodes/src/chain/tx-sender.ts";
 import { VoucherStore, signVoucher } from "../../../nodes/src/serve/index.ts";
 import { NodeDatabase } from "../../../nodes/src/state/database.ts";
-import { MIN_STAKE, account, localAccount, prepareJobMarket, startTestChain } from "../node/helpers/local-chain.ts";
+import { MIN_STAKE, account, localAccount, prepareJobMarket, startTestChain, type TestChain } from "../node/helpers/local-chain.ts";
 import type { JobRecord } from "../../../nodes/src/state/job-store.ts";
 import { openContentStore, parseCid } from "../../../nodes/src/storage/index.ts";
 import type { ContentStore } from "../../../nodes/src/storage/content-store.ts";
@@ -115,6 +122,67 @@ async function servedOutput(prompt: string): Promise<{ promptTokens: number[]; o
   return { promptTokens, outputTokens };
 }
 
+/**
+ * What a verifier recomputes records with: everything from IPFS by CID, the base model from its folder (by digest),
+ * the output gradients recomputed on the record's backend; `tokens` as a settlement document publishes them.
+ */
+async function verifierOf(adapterCid: string, attributionIndexCid: string, tokens: Map<string, { prompt: readonly number[]; output: readonly number[] }>) {
+  const document = await store.getJson<AttributionIndexDocument>(parseCid(attributionIndexCid));
+  const index = decodeSpanIndex(await fetchSpanIndexBytes(store, attributionIndexCid));
+  const artifacts = (await fetchGradientArtifacts(store, attributionIndexCid))!;
+  const checkpointsByDigest = new Map(document.gradientSketch!.checkpoints.map((c, i) => [c.digest, artifacts.checkpoints[i]]));
+  const baseDigest = await baseModelDigest(BASE_MODEL);
+  const recomputer = createOutputGradientRecomputer({
+    async baseModel(digest) {
+      if (digest !== baseDigest) return undefined;
+      const folder = await loadModelFolder(BASE_MODEL);
+      return { config: folder.config, weights: new Map([...folder.tensors].map(([name, t]) => [name, t.data])) };
+    },
+    async tracinCheckpoint(digest) { return checkpointsByDigest.get(digest); },
+  }, { reference: createReferenceBackend(), "wasm-simd": await createWasmBackend({ fusedMultiplyAdd: false, threads: 1 }) });
+  const source: AttributionDataSource = {
+    spanIndex: async (root) => (root.toLowerCase() === ROOT ? index : undefined),
+    manifest: async () => MANIFEST,
+    gradientSketch: async (cid): Promise<GradientSketch | undefined> => (cid === adapterCid ? artifacts.sketch : undefined),
+    outputTokens: async (id) => { const t = tokens.get(id); return t && Uint32Array.from(t.output); },
+    promptTokens: async (id) => { const t = tokens.get(id); return t && Uint32Array.from(t.prompt); },
+  };
+  return { source, recomputer };
+}
+
+/**
+ * On a fresh test chain: the Datanet version (Datanet 2, root of MANIFEST, manifest on IPFS) and the model trained on
+ * it (id 1, the job's adapter and attribution index document), a registered node (account 2), a payer (account 3)
+ * with escrow and a session key.
+ */
+async function deployModel(t: TestChain, adapterCid: string, attributionIndexCid: string) {
+  const manifestCid = await store.addJson({ contributions: MANIFEST.contributions.map((c) => ({ contributionId: c.contributionId.toString(), contributor: c.contributor, digest: c.digest })) });
+  const { requester } = await prepareJobMarket(t);
+  const governance = account(0);
+  await t.send(governance, "datanets", "createDatanet", ["bafy-datanet-2", "CC-BY-4.0", { stake: 0n, maxBytes: 1_000_000, forfeitRejectedStake: false }]);
+  const digest = keccak256(toHex("contribution-2"));
+  await t.send(governance, "datanets", "contribute", [2n, digest, 10n, "bafy-contribution-2", 0n, false]);
+  const contribution = (await t.client.readContract({ address: t.addresses.datanets, abi: t.abis.datanets, functionName: "contributionIdOf", args: [2n, digest, governance.address] })) as bigint;
+  await t.send(governance, "datanets", "acceptContributions", [2n, [contribution]]);
+  await t.send(governance, "datanets", "publishVersion", [2n, ROOT, manifestCid.toString(), 1, 1]);
+  const op = account(2);
+  await t.send(governance, "token", "transfer", [op.address, MIN_STAKE * 2n]);
+  await t.send(op, "token", "approve", [t.addresses.nodes, MIN_STAKE]);
+  await t.send(op, "nodes", "register", ["peer-gradient", "http://127.0.0.1", 3n, MIN_STAKE]);
+  const now = (await t.client.getBlock()).timestamp;
+  await t.send(requester, "models", "createJob", [{ datanetId: 2n, datanetVersion: 1, baseModelId: 1n, hyperParamsCid: "bafy-hparams", fee: parseEther("1"), deadline: now + 7_200n }]);
+  await t.send(op, "models", "claimJob", [1n]);
+  await t.send(op, "models", "submitResult", [1n, { adapterCid, evaluationCid: "bafy-eval", attributionIndexCid }]);
+  await t.send(requester, "models", "setModelPrice", [1n, 1_000_000n]);
+  const payer = account(3);
+  const sessionKey = privateKeyToAccount(generatePrivateKey());
+  await t.send(governance, "token", "transfer", [payer.address, parseEther("100")]);
+  await t.send(payer, "token", "approve", [t.addresses.settlement, parseEther("100")]);
+  await t.send(payer, "settlement", "deposit", [parseEther("10")]);
+  await t.send(payer, "settlement", "authorizeSessionKey", [sessionKey.address, parseEther("1"), now + 86_400n * 30n]);
+  return { op, payer, sessionKey };
+}
+
 describe("serving: gradient attribution of a paid response", { timeout: 900_000 }, () => {
   it("credits a Datanet the output shares no 8-token span with, and the record recomputes bit for bit; a forged gradient is caught", async (t) => {
     const { adapterCid, attributionIndexCid } = await trainedModel();
@@ -167,25 +235,7 @@ describe("serving: gradient attribution of a paid response", { timeout: 900_000 
 
     // The verifier's side: everything from IPFS by CID, the base model from its folder (by digest), the output
     // gradients recomputed on the record's backend.
-    const index = decodeSpanIndex(await fetchSpanIndexBytes(store, attributionIndexCid));
-    const artifacts = (await fetchGradientArtifacts(store, attributionIndexCid))!;
-    const checkpointsByDigest = new Map(document.gradientSketch.checkpoints.map((c, i) => [c.digest, artifacts.checkpoints[i]]));
-    const baseDigest = await baseModelDigest(BASE_MODEL);
-    const recomputer = createOutputGradientRecomputer({
-      async baseModel(digest) {
-        if (digest !== baseDigest) return undefined;
-        const folder = await loadModelFolder(BASE_MODEL);
-        return { config: folder.config, weights: new Map([...folder.tensors].map(([name, t]) => [name, t.data])) };
-      },
-      async tracinCheckpoint(digest) { return checkpointsByDigest.get(digest); },
-    }, { reference: createReferenceBackend(), "wasm-simd": await createWasmBackend({ fusedMultiplyAdd: false, threads: 1 }) });
-    const source: AttributionDataSource = {
-      spanIndex: async (root) => (root.toLowerCase() === ROOT ? index : undefined),
-      manifest: async () => MANIFEST,
-      gradientSketch: async (cid): Promise<GradientSketch | undefined> => (cid === adapterCid ? artifacts.sketch : undefined),
-      outputTokens: async (id) => (id === record.requestId ? Uint32Array.from(outputTokens) : undefined),
-      promptTokens: async (id) => (id === record.requestId ? Uint32Array.from(promptTokens) : undefined),
-    };
+    const { source, recomputer } = await verifierOf(adapterCid, attributionIndexCid, new Map([[record.requestId, { prompt: promptTokens, output: outputTokens }]]));
     const verified = await verifyRecord(record, source, { gradients: recomputer });
     assert.deepEqual(verified.discrepancies, [], "the honest record recomputes exactly");
 
@@ -209,32 +259,7 @@ describe("serving: gradient attribution of a paid response", { timeout: 900_000 
     const nodeDb = NodeDatabase.open(join(scratch, "settle-node.sqlite"));
     const watchDb = NodeDatabase.open(join(scratch, "settle-watcher.sqlite"));
     try {
-      // The Datanet version (Datanet 2, root of MANIFEST, manifest on IPFS) and the model trained on it (id 1, the
-      // job's adapter and attribution index document), a registered node (account 2), a payer (account 3).
-      const manifestCid = await store.addJson({ contributions: MANIFEST.contributions.map((c) => ({ contributionId: c.contributionId.toString(), contributor: c.contributor, digest: c.digest })) });
-      const { requester } = await prepareJobMarket(t);
-      const governance = account(0);
-      await t.send(governance, "datanets", "createDatanet", ["bafy-datanet-2", "CC-BY-4.0", { stake: 0n, maxBytes: 1_000_000, forfeitRejectedStake: false }]);
-      const digest = keccak256(toHex("contribution-2"));
-      await t.send(governance, "datanets", "contribute", [2n, digest, 10n, "bafy-contribution-2", 0n, false]);
-      const contribution = (await t.client.readContract({ address: t.addresses.datanets, abi: t.abis.datanets, functionName: "contributionIdOf", args: [2n, digest, governance.address] })) as bigint;
-      await t.send(governance, "datanets", "acceptContributions", [2n, [contribution]]);
-      await t.send(governance, "datanets", "publishVersion", [2n, ROOT, manifestCid.toString(), 1, 1]);
-      const op = account(2);
-      await t.send(governance, "token", "transfer", [op.address, MIN_STAKE * 2n]);
-      await t.send(op, "token", "approve", [t.addresses.nodes, MIN_STAKE]);
-      await t.send(op, "nodes", "register", ["peer-gradient", "http://127.0.0.1", 3n, MIN_STAKE]);
-      const now = (await t.client.getBlock()).timestamp;
-      await t.send(requester, "models", "createJob", [{ datanetId: 2n, datanetVersion: 1, baseModelId: 1n, hyperParamsCid: "bafy-hparams", fee: parseEther("1"), deadline: now + 7_200n }]);
-      await t.send(op, "models", "claimJob", [1n]);
-      await t.send(op, "models", "submitResult", [1n, { adapterCid, evaluationCid: "bafy-eval", attributionIndexCid }]);
-      await t.send(requester, "models", "setModelPrice", [1n, 1_000_000n]);
-      const payer = account(3);
-      const sessionKey = privateKeyToAccount(generatePrivateKey());
-      await t.send(governance, "token", "transfer", [payer.address, parseEther("100")]);
-      await t.send(payer, "token", "approve", [t.addresses.settlement, parseEther("100")]);
-      await t.send(payer, "settlement", "deposit", [parseEther("10")]);
-      await t.send(payer, "settlement", "authorizeSessionKey", [sessionKey.address, parseEther("1"), now + 86_400n * 30n]);
+      const { op, payer, sessionKey } = await deployModel(t, adapterCid, attributionIndexCid);
 
       // The serving node: a paid voucher and the record the AttributionService makes (gradient evidence, tokens kept).
       const operator = localAccount(2);
@@ -321,6 +346,134 @@ describe("serving: gradient attribution of a paid response", { timeout: 900_000 
       const codes = flagged[0].discrepancies.map((d) => d.code);
       assert.ok(codes.includes("gradient-output"), `the forged gradient is reported (${codes.join(", ")})`);
     } finally {
+      nodeDb.close();
+      watchDb.close();
+      await t.close();
+    }
+  });
+
+  it("retries a record whose sketch was not in the store yet: held, then completed under the same id, settled and credited in that round", async () => {
+    const { adapterCid, attributionIndexCid } = await trainedModel();
+    const indexDocument = await store.getJson<AttributionIndexDocument>(parseCid(attributionIndexCid));
+    // The sketch's content is not available yet: its blocks are gone from the node's store (and no peer has them).
+    const sketchCid = parseCid(indexDocument.gradientSketch!.cid);
+    const sketchBytes = await store.get(sketchCid);
+    await store.unpin(sketchCid);
+    await store.gc();
+    assert.equal(await store.has(sketchCid), false);
+    const t = await startTestChain();
+    const nodeDb = NodeDatabase.open(join(scratch, "retry-node.sqlite"));
+    const watchDb = NodeDatabase.open(join(scratch, "retry-watcher.sqlite"));
+    try {
+      const { op, payer, sessionKey } = await deployModel(t, adapterCid, attributionIndexCid);
+      const operator = localAccount(2);
+      let now = Date.now();
+      const service = new AttributionService({ database: nodeDb, store, engine, gradientRetry: { maxAttempts: 5, backoffMs: 60_000, maxBackoffMs: 3_600_000 }, now: () => now });
+      const model = {
+        name: "tributary:1", modelId: 1n, baseModelId: 1n, baseModelName: "tributary-base-v0", engineModel: "base-1", adapterId: "model-1",
+        datanet: { id: 2n, version: 1, root: ROOT }, adapterCid, attributionIndexCid, owner: op.address,
+      } as DeployedModel;
+      const { voucher } = await signVoucher(sessionKey, { chainId: t.chain.chainId, settlement: t.addresses.settlement }, operator.address, {
+        payer: payer.address, modelId: 1n, termsVersion: 2n, cumulativeAmount: 100_000n,
+      });
+      new VoucherStore(nodeDb).accept({ ...voucher, signer: sessionKey.address, requestId: "cmpl-retry-1" }, 0n, 1n, () => new Error("refused"));
+      const { promptTokens, outputTokens } = await servedOutput("The committee met on Tuesday to discuss");
+      const response = await service.attribute({
+        requestId: "cmpl-retry-1", model, outputTokens, promptTokens, decode: (ids) => engine.decode("base-1", ids),
+        payment: { payer: payer.address, signer: sessionKey.address, cumulative_amount: "100000", charged: "100000", terms_version: "2" },
+      });
+      const gradientField = response.field.gradient as { error: string; next_attempt_at: string };
+      assert.match(gradientField.error, /the gradient sketch could not be loaded/);
+      assert.equal(Date.parse(gradientField.next_attempt_at), now + 60_000);
+      const spanOnly = { hash: response.field.record.hash, cid: response.field.record.cid };
+      assert.equal(service.record("cmpl-retry-1")!.gradientPending, true);
+
+      // The node's wiring: serving's retry pass (logged, counted in the metrics registry) run by each settlement round.
+      const registry = new Registry();
+      const metrics = createServeMetrics(registry, engine, new AdapterTiers({ engine, store, diskDir: join(scratch, "retry-adapters") }), () => 0, () => service.pendingGradientCounts());
+      const logged: { level: string; details: object; message: string }[] = [];
+      const log = (level: string) => (details: object, message: string) => { logged.push({ level, details, message }); };
+      const retry = gradientRetryPass({
+        attribution: service, models: { resolve: (id) => (id === "1" ? model : undefined) }, metrics, logger: { info: log("info"), warn: log("warn"), error: log("error") },
+      });
+      const abis = await loadSettlementAbis();
+      const sender = new TxSender({
+        client: t.client, account: operator, chainId: t.chain.chainId, abis: t.abis, addresses: t.addresses, logger: { info() {}, warn() {} }, receiptPollMs: 50,
+      });
+      const scheduler = new SettlementScheduler({
+        database: nodeDb, store, client: t.client, sender, chainId: t.chain.chainId, settlement: t.addresses.settlement, abis, manifests: async () => MANIFEST,
+        logger: { warn: log("scheduler") }, completeHeldRecords: retry,
+      });
+
+      // Round 1, the retry due: the sketch is still missing, so the record stays held; its payment is redeemed.
+      now += 60_000;
+      const first = await scheduler.runOnce();
+      assert.ok(first.redeemed, "the payment is redeemed as usual");
+      assert.equal(first.credited, undefined, "nothing settleable: the record is held");
+      assert.deepEqual([...scheduler.journal.uncreditedPools().keys()], ["cmpl-retry-1"]);
+      const failedAgain = logged.find((l) => l.level === "warn")!;
+      assert.match(failedAgain.message, /failed again; retrying later/);
+      assert.deepEqual((failedAgain.details as { records: { id: string; attempts: number }[] }).records.map((r) => [r.id, r.attempts]), [["cmpl-retry-1", 2]]);
+      assert.ok(logged.some((l) => l.level === "scheduler" && /held out of settlement/.test(l.message)));
+      assert.match(await registry.metrics(), /tributary_attribution_gradient_pending\{state="retrying"\} 1/);
+
+      // The sketch becomes available (same bytes, same CID). Before the next attempt is due nothing is tried.
+      assert.equal((await store.addBytes(sketchBytes)).toString(), sketchCid.toString());
+      now += 60_000;
+      assert.equal((await scheduler.runOnce()).credited, undefined);
+      assert.equal(service.record("cmpl-retry-1")!.gradientRetry!.attempts, 2, "the backoff (120 s after the second attempt) holds");
+
+      // Due: the retry completes the record at the start of the round, and the same round credits it.
+      now += 60_000;
+      const round = await scheduler.runOnce();
+      assert.equal(round.credited?.records, 1, "completed and credited in the same round");
+      const stored = service.record("cmpl-retry-1")!;
+      assert.equal(stored.gradientPending, false);
+      assert.ok(stored.record.evidence.gradient, "the record now carries gradient evidence");
+      assert.equal(stored.record.requestId, "cmpl-retry-1");
+      assert.deepEqual(stored.supersedes, spanOnly, "the span-only version the response named is kept as superseded");
+      assert.notEqual(recordHash(stored.record), spanOnly.hash);
+      assert.notEqual(stored.cid, spanOnly.cid);
+      assert.deepEqual(await store.getJson(parseCid(stored.cid!)), JSON.parse(JSON.stringify(stored.record)), "the completed record is on IPFS under its new CID");
+      const completed = logged.find((l) => l.level === "info")!;
+      assert.match(completed.message, /completed/);
+      const metricsText = await registry.metrics();
+      assert.match(metricsText, /tributary_attribution_gradient_completed_total 1/);
+      assert.match(metricsText, /tributary_attribution_gradient_pending\{state="retrying"\} 0/);
+
+      // The settlement document carries only the completed record, with its tokens; the span-only one never settles.
+      const document = await store.getJson<SettlementDocument>(parseCid(round.credited!.cid));
+      assert.deepEqual(document.records.map((r) => recordHash(r)), [recordHash(stored.record)]);
+      assert.deepEqual(document.tokens, [{ requestId: "cmpl-retry-1", prompt: promptTokens, output: outputTokens }]);
+      const settledHashes = (nodeDb.db.prepare("SELECT document FROM settle_documents").all() as { document: string }[])
+        .flatMap((row) => (JSON.parse(row.document) as SettlementDocument).records.map((r) => recordHash(r)));
+      assert.ok(!settledHashes.includes(spanOnly.hash as Hex));
+      assert.ok(document.batch.credits.some((c) => BigInt(c.cumulative) > 0n), "the batch credits the Datanet's contributors");
+
+      // The verifier accepts its gradient evidence, and a watcher recomputes the settled batch from chain and IPFS.
+      const { source, recomputer } = await verifierOf(adapterCid, attributionIndexCid, new Map([["cmpl-retry-1", { prompt: promptTokens, output: outputTokens }]]));
+      assert.deepEqual((await verifyRecord(document.records[0], source, { gradients: recomputer })).discrepancies, []);
+      const watcher = new BatchWatcher({
+        database: watchDb, client: t.client, store, settlement: { address: t.addresses.settlement, abi: abis.settlement }, pools: { abi: abis.pools },
+        token: { address: t.addresses.token, abi: t.abis.token as Abi },
+        data: { models: { address: t.addresses.models, abi: t.abis.models }, datanets: t.addresses.datanets },
+        baseModelDirs: [BASE_MODEL],
+      });
+      const [verdict] = await watcher.scan();
+      assert.deepEqual(verdict.discrepancies, []);
+      assert.equal(verdict.ok, true);
+
+      // After the dispute window the root is final: each credited contributor's entry is there to claim.
+      await t.rpc("evm_increaseTime", [86_400 * 2]);
+      await t.rpc("evm_mine");
+      const credited = document.batch.credits.filter((c) => BigInt(c.cumulative) > 0n);
+      for (const credit of credited) {
+        const entry = await creditOf(scheduler, credit.account as Address);
+        assert.equal(entry?.cumulative, credit.cumulative);
+      }
+    } finally {
+      // Whatever happened, the sketch is back for the other tests.
+      await store.addBytes(sketchBytes);
       nodeDb.close();
       watchDb.close();
       await t.close();
