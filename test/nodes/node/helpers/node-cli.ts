@@ -15,11 +15,18 @@ export interface NodeCliProcess {
   url: string;
   /** Everything the node printed so far, stdout and stderr together. */
   output(): string;
+  /** Resolves with the exit code once the process has exited (null when a signal ended it). */
+  exited: Promise<number | null>;
 }
 
-/** Runs `start` with `args` and resolves once the node serves; rejects with the node's output if it exits first (killing it if it does not serve in `timeoutMs`). */
-export async function startNodeCli(args: readonly string[], timeoutMs: number): Promise<NodeCliProcess> {
-  const child = spawn(process.execPath, [NODE_CLI, "start", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Runs `start` with `args` (and `env`, the test's own environment by default) and resolves once the node serves;
+ * rejects with the node's output if it exits first (killing it if it does not serve in `timeoutMs`).
+ */
+export async function startNodeCli(args: readonly string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<NodeCliProcess> {
+  const child = spawn(process.execPath, [NODE_CLI, "start", ...args], { stdio: ["ignore", "pipe", "pipe"], env });
+  // Listened for from the start, so an exit before the caller looks is not missed.
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
@@ -28,7 +35,7 @@ export async function startNodeCli(args: readonly string[], timeoutMs: number): 
       if (child.exitCode !== null) throw new Error(`node exited early:\n${output}`);
       return /serving (http:\/\/\S+),/.exec(output)?.[1];
     }, timeoutMs);
-    return { child, url, output: () => output };
+    return { child, url, output: () => output, exited };
   } catch (error) {
     // The caller never gets the child: a node that hangs before serving must not outlive the test.
     child.kill("SIGKILL");
