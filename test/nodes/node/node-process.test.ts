@@ -4,7 +4,7 @@
  * that resumes at the last completed phase and submits exactly once; SIGTERM shuts down with exit code 0.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseEther } from "viem";
 import { account, createJob, prepareJobMarket, privateKeyOf, startTestChain, waitUntil, type TestChain } from "./helpers/local-chain.ts";
-import { NODE_CLI, startNodeCli, type NodeCliProcess } from "./helpers/node-cli.ts";
+import { runNodeCli, startNodeCli, type NodeCliProcess } from "./helpers/node-cli.ts";
 
 const PHASES = fileURLToPath(new URL("./fixtures/trivial-phases.ts", import.meta.url));
 
@@ -27,17 +27,7 @@ describe("tributary-node start", { timeout: 240_000 }, () => {
 
   const nodeArgs = () => ["--deployment", deploymentFile, "--data-dir", dataDir, "--operator-key", privateKeyOf(operator)];
 
-  function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [NODE_CLI, ...args, ...nodeArgs()], { stdio: ["ignore", "pipe", "pipe"] });
-      processes.push(child);
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("exit", (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const runCli = (args: string[]) => runNodeCli([...args, ...nodeArgs()]);
 
   async function startNodeProcess(): Promise<NodeCliProcess> {
     const node = await startNodeCli([

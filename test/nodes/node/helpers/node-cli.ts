@@ -1,13 +1,40 @@
 /**
- * A node started the way an operator starts one, `tributary-node start ...` as its own process, for the tests that
- * check cross-process behaviour: waits until the node says where it serves, and keeps everything it prints so a
- * failing assertion can show it.
+ * The node CLI run the way an operator runs it, as its own process, for the tests that check cross-process behaviour:
+ * a one-shot command (`tributary-node status`, `operator register` ...) run to its end, and a node started with
+ * `tributary-node start ...`, which is waited for until it says where it serves; both keep everything the process
+ * prints so a failing assertion can show it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { waitUntil } from "./local-chain.ts";
 
 export const NODE_CLI = fileURLToPath(new URL("../../../../nodes/src/cli/main.ts", import.meta.url));
+
+export interface NodeCliResult {
+  /** The exit code (null when a signal ended it). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the CLI with `args` to its end. A command still running after `timeoutMs` (longer than any test that runs one
+ * waits) is killed, so a hung one cannot outlive its test; its result then has a null code.
+ */
+export function runNodeCli(args: readonly string[], timeoutMs = 900_000): Promise<NodeCliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [NODE_CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 export interface NodeCliProcess {
   child: ChildProcess;
