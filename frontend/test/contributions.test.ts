@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { contributionType, NodeRejectedError, NodeUnreachableError, uploadContribution } from "../src/node-api/contributions.ts";
+import { contributionType, uploadContribution } from "../src/node-api/contributions.ts";
+import { NodeRejectedError, NodeUnreachableError } from "../src/node-api/node-request.ts";
 
 const file = Object.assign(new Blob(["hello\n"], { type: "text/plain" }), { name: "hello.txt" });
 const metadata = { title: "Hello", licence: "CC0-1.0", language: "en" };

@@ -89,9 +89,11 @@ describe("live job progress", () => {
     state = applyJobEvent(state, "progress", { message: "almost there" });
     expect(state).toMatchObject({ status: "running", phase: "train", step: 2, totalSteps: 4, etaSeconds: 20, message: "almost there" });
     expect(state.losses).toEqual([{ step: 1, loss: 3.2 }, { step: 2, loss: 2.8 }]);
-    // Training completed: evaluating now; the training ETA and message are gone, the curve stays.
+    // Training completed: sketching now (the node's pipeline sketches before it evaluates); the training ETA and
+    // message are gone, the curve stays.
     state = applyJobEvent(state, "job", { jobId: "1", status: "running", phase: "train" });
-    expect(state).toMatchObject({ phase: "evaluate", etaSeconds: undefined, message: undefined, step: 2 });
+    expect(state).toMatchObject({ phase: "sketch", etaSeconds: undefined, message: undefined, step: 2 });
+    expect(currentPhase("running", "sketch")).toBe("evaluate");
     expect(state.losses).toHaveLength(2);
     expect(applyJobEvent(state, "job", { status: "failed", reason: "train failed: out of memory" }).reason).toMatch(/out of memory/);
   });

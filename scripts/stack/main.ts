@@ -271,7 +271,7 @@ async function main(): Promise<void> {
         for (const c of claimable) {
           say(`contributor #${c.index} ${c.address} can claim ${formatEther(c.amount)} TRIB from node ${devAccount(OPERATOR).address}: import account #${c.index} (key above) into the wallet and claim in the dApp, or run \`tributary-node claim --node ${devAccount(OPERATOR).address} --operator-key <its key>\``);
         }
-        if (claimable.length === 0) say("note: no demo output copied a span of the Datanet (the demo model is barely trained), so no contribution is credited yet: its contributors' share waits in the node's pool");
+        if (claimable.length === 0) say("note: no demo output was credited to a contribution: none copied an 8-token span of the Datanet (the demo model seldom does) and gradient attribution (what the model learned from each contribution) credited none, so its contributors' share waits in the node's pool");
       } else {
         say("note: the node's serving is not wired into `tributary-node start` in this checkout; paid inferences, a settled batch and claims are not seeded");
       }

@@ -1,5 +1,6 @@
 /** ModelRegistry: the catalogue of trained models with their provenance and terms, and the base models. */
 import type { Abi, Address, Hex, PublicClient } from "viem";
+import type { JobRecord as NodeJobRecord } from "../../../nodes/src/state/job-store.ts";
 import type { ContractCall } from "./calls.ts";
 import { addressOf } from "./deployment.ts";
 import { modelRegistryAbi as abi } from "./generated/contracts.ts";
@@ -146,14 +147,8 @@ export function jobDisputeWindow(client: PublicClient): Promise<bigint> {
   return client.readContract({ ...registry(), functionName: "jobDisputeWindow" });
 }
 
-export interface JobRequestArgs {
-  datanetId: bigint;
-  datanetVersion: number;
-  baseModelId: bigint;
-  hyperParamsCid: string;
-  fee: bigint;
-  deadline: bigint;
-}
+/** The job request createJob takes: the fields of it a node records for the job it follows (nodes/src/state/job-store.ts). */
+export type JobRequestArgs = Pick<NodeJobRecord, "datanetId" | "datanetVersion" | "baseModelId" | "hyperParamsCid" | "fee" | "deadline">;
 
 export function createJobCall(request: JobRequestArgs): ContractCall {
   return { ...registry(), functionName: "createJob", args: [request], label: "Pay and create the training job" };

@@ -1,38 +1,35 @@
 /**
  * A training job's live state as the node streams it (`GET /jobs/:jobId/events`: `job` events carry the job record,
- * `progress` events the step, loss and ETA), folded into one view the page renders.
+ * `progress` events the step, loss and ETA), folded into one view the page renders. The event types are the node's
+ * own, imported as types only: nothing of the node is bundled, and a change on its side fails the dApp's typecheck.
  */
+import type { JobProgress, PIPELINE_PHASES as NODE_PIPELINE_PHASES } from "../../../nodes/src/jobs/pipeline.ts";
+import type { JobRecord } from "../../../nodes/src/state/job-store.ts";
 
-export interface JobProgressEvent {
-  step?: number;
-  totalSteps?: number;
-  loss?: number;
-  tokensPerSecond?: number;
-  etaSeconds?: number;
-  message?: string;
-}
+/** A value as the node's JSON carries it: big numbers as decimal strings. */
+type AsJson<T> = T extends bigint ? string : T;
 
-export interface NodeJobRecord {
-  jobId: string;
-  status: string;
-  phase: string | null;
-  reason?: string | null;
-  modelId?: string | null;
-  /** The phases' outputs; `train.losses` is the run's loss curve, [step, loss] (a node that keeps it). */
-  outputs?: { train?: { steps?: number; losses?: unknown } } | null;
+/** A job record as the node's API sends it (jobJson in nodes/src/jobs/routes.ts). */
+export type NodeJobRecord = { [K in keyof JobRecord]: AsJson<JobRecord[K]> };
+
+/** What the page reads of the train phase's output (EngineTrainOutput): `losses` is the run's loss curve, [step, loss] (a node that keeps it). */
+type RecordedTraining = { steps?: number; losses?: unknown };
+
+function recordedTraining(job: Partial<NodeJobRecord>): RecordedTraining | undefined {
+  return job.outputs?.train as RecordedTraining | undefined;
 }
 
 /** The loss curve a job record carries, checked point by point (anything malformed is left out). */
 function recordedLosses(job: Partial<NodeJobRecord>): { step: number; loss: number }[] {
-  const losses = job.outputs?.train?.losses;
+  const losses = recordedTraining(job)?.losses;
   if (!Array.isArray(losses)) return [];
   return losses
     .filter((p): p is [number, number] => Array.isArray(p) && p.length === 2 && Number.isFinite(p[0]) && Number.isFinite(p[1]))
     .map(([step, loss]) => ({ step, loss }));
 }
 
-/** The node's pipeline, in order (nodes/src/jobs/pipeline.ts). */
-export const PIPELINE_PHASES = ["fetch", "verify", "train", "evaluate", "sketch", "upload", "submit"] as const;
+/** The node's pipeline, in order: typed as the node's own list, so a list in another order does not compile. */
+export const PIPELINE_PHASES: typeof NODE_PIPELINE_PHASES = ["fetch", "verify", "train", "sketch", "evaluate", "upload", "submit"];
 
 /**
  * The phase a job is in: the node's record names the last phase it completed, so a running job is in the next one
@@ -66,7 +63,7 @@ export function applyJobEvent(state: LiveJob, event: string, data: unknown): Liv
     const job = data as Partial<NodeJobRecord>;
     // A trained job's record holds its whole curve: a page opened after training (or that missed steps) shows it.
     const recorded = recordedLosses(job);
-    const trained = recorded.length > state.losses.length ? { losses: recorded, step: recorded.at(-1)!.step, totalSteps: job.outputs?.train?.steps ?? state.totalSteps } : {};
+    const trained = recorded.length > state.losses.length ? { losses: recorded, step: recorded.at(-1)!.step, totalSteps: recordedTraining(job)?.steps ?? state.totalSteps } : {};
     const status = job.status ?? state.status;
     const phase = job.phase === undefined ? state.phase : currentPhase(status, job.phase);
     // A new phase: the last one's message and ETA no longer apply.
@@ -74,7 +71,7 @@ export function applyJobEvent(state: LiveJob, event: string, data: unknown): Liv
     return { ...state, ...trained, ...moved, status, phase, reason: job.reason ?? state.reason };
   }
   if (event !== "progress") return state;
-  const p = data as JobProgressEvent;
+  const p = data as JobProgress;
   let losses = state.losses;
   if (typeof p.loss === "number" && Number.isFinite(p.loss) && typeof p.step === "number") {
     losses = [...losses.filter((point) => point.step !== p.step), { step: p.step, loss: p.loss }].sort((a, b) => a.step - b.step);

@@ -3,6 +3,7 @@
  * DatanetRegistry.contribute ({ cid, digest, byteSize, metadataCid, metadata }).
  */
 import type { Hex } from "viem";
+import { NodeRejectedError, rejectionOf, requestNode } from "./node-request.ts";
 
 export interface ContributionMetadata {
   title: string;
@@ -25,24 +26,6 @@ export const CONTRIBUTION_TYPES: Record<string, string> = {
   ".jsonl": "application/jsonl",
 };
 
-export class NodeUnreachableError extends Error {
-  constructor(nodeUrl: string, cause: unknown) {
-    super(`The node at ${nodeUrl} did not answer: start one (tributary-node) or set its URL in Settings.`, { cause });
-    this.name = "NodeUnreachableError";
-  }
-}
-
-export class NodeRejectedError extends Error {
-  readonly code: string;
-  readonly field: string | undefined;
-  constructor(status: number, code: string, message: string, field?: string) {
-    super(`The node refused the upload (${status}${code ? ` ${code}` : ""}): ${message}`);
-    this.name = "NodeRejectedError";
-    this.code = code;
-    this.field = field;
-  }
-}
-
 /** The media type the node wants for `file`: its own type when it has one, else from its extension. */
 export function contributionType(file: { name: string; type: string }): string | undefined {
   if (file.type && Object.values(CONTRIBUTION_TYPES).includes(file.type)) return file.type;
@@ -53,20 +36,13 @@ export function contributionType(file: { name: string; type: string }): string |
 export async function uploadContribution(nodeUrl: string, file: Blob & { name: string }, metadata: ContributionMetadata, fetcher: typeof fetch = fetch): Promise<UploadedContribution> {
   const type = contributionType(file);
   if (!type) throw new NodeRejectedError(415, "unsupported_media_type", `${file.name}: upload a .txt, .md or .jsonl file.`, "file");
-  let response: Response;
-  try {
-    response = await fetcher(new URL("/v1/contributions", nodeUrl), {
-      method: "POST",
-      body: file,
-      headers: { "Content-Type": type, "X-Contribution-Metadata": encodeURIComponent(JSON.stringify(metadata)) },
-    });
-  } catch (error) {
-    throw new NodeUnreachableError(nodeUrl, error);
-  }
-  const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string; field?: string } } & Partial<UploadedContribution> | null;
-  if (!response.ok) {
-    throw new NodeRejectedError(response.status, body?.error?.code ?? "", body?.error?.message ?? response.statusText, body?.error?.field);
-  }
+  const response = await requestNode(nodeUrl, "/v1/contributions", {
+    method: "POST",
+    body: file,
+    headers: { "Content-Type": type, "X-Contribution-Metadata": encodeURIComponent(JSON.stringify(metadata)) },
+  }, fetcher);
+  if (!response.ok) throw await rejectionOf(response);
+  const body = (await response.json().catch(() => null)) as Partial<UploadedContribution> | null;
   if (!body || typeof body.digest !== "string" || typeof body.metadataCid !== "string" || typeof body.byteSize !== "number") {
     throw new NodeRejectedError(response.status, "bad_response", "the answer lacks digest, byteSize or metadataCid; is this a Tributary node?");
   }

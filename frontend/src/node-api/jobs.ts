@@ -5,23 +5,15 @@
  * progress as server-sent events.
  */
 import type { Hyperparameters } from "../lib/hyperparameters.ts";
-import { NodeRejectedError, NodeUnreachableError } from "./contributions.ts";
+import { cidAnswer, jsonPost, requestNode } from "./node-request.ts";
 
 export async function uploadHyperparameters(nodeUrl: string, document: Hyperparameters, fetcher: typeof fetch = fetch): Promise<string> {
-  const post = (path: string) => fetcher(new URL(path, nodeUrl), { method: "POST", body: JSON.stringify(document), headers: { "Content-Type": "application/json" } });
-  let response: Response;
-  try {
-    response = await post("/v1/hyperparameters");
-    // A node without the checked route stores it as a plain document (it carries its format); the node that takes
-    // the job checks it against the schema either way, and the form already did.
-    if (response.status === 404) response = await post("/v1/documents");
-  } catch (error) {
-    throw new NodeUnreachableError(nodeUrl, error);
-  }
-  const body = (await response.json().catch(() => null)) as { cid?: unknown; error?: { code?: string; message?: string; field?: string } } | null;
-  if (!response.ok) throw new NodeRejectedError(response.status, body?.error?.code ?? "", body?.error?.message ?? response.statusText, body?.error?.field);
-  if (typeof body?.cid !== "string") throw new NodeRejectedError(response.status, "bad_response", "the answer has no cid; is this a Tributary node?");
-  return body.cid;
+  const post = (path: string) => requestNode(nodeUrl, path, jsonPost(document), fetcher);
+  let response = await post("/v1/hyperparameters");
+  // A node without the checked route stores it as a plain document (it carries its format); the node that takes
+  // the job checks it against the schema either way, and the form already did.
+  if (response.status === 404) response = await post("/v1/documents");
+  return (await cidAnswer(response)).cid;
 }
 
 /** The subset of EventSource the stream needs, so tests can pass their own. */

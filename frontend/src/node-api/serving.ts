@@ -7,7 +7,7 @@ import type { Address, LocalAccount } from "viem";
 import { createPayingFetch } from "../../../nodes/src/serve/client/paying-fetch.ts";
 import { attributionOf, type TributaryAttribution } from "../lib/attribution.ts";
 import { readSse } from "../lib/sse.ts";
-import { NodeRejectedError, NodeUnreachableError } from "./contributions.ts";
+import { NodeRejectedError, NodeUnreachableError, rejectionOf, requestNode } from "./node-request.ts";
 
 export interface ServedModel {
   /** `tributary:<modelId>` */
@@ -21,12 +21,7 @@ export interface ServedModel {
 }
 
 export async function listServedModels(nodeUrl: string, fetcher: typeof fetch = fetch): Promise<ServedModel[]> {
-  let response: Response;
-  try {
-    response = await fetcher(new URL("/v1/models", nodeUrl));
-  } catch (error) {
-    throw new NodeUnreachableError(nodeUrl, error);
-  }
+  const response = await requestNode(nodeUrl, "/v1/models", undefined, fetcher);
   if (!response.ok) throw new NodeRejectedError(response.status, "", `GET /v1/models answered ${response.status}: this node does not serve models`);
   const body = (await response.json()) as { data?: { id: string; parent?: string; tributary?: { model_id: string; base_model?: { id: string; name: string }; price_per_1k_tokens: string; terms_version: string; node: Address; datanet?: ServedModel["datanet"] } }[] };
   return (body.data ?? [])
@@ -105,10 +100,7 @@ async function streamGeneration(
     if ((error as Error).name === "AbortError") throw error;
     throw new NodeUnreachableError(nodeUrl, error);
   }
-  if (!response.ok || !response.body) {
-    const body = (await response.json().catch(() => null)) as { error?: { code?: string; message?: string; field?: string } } | null;
-    throw new NodeRejectedError(response.status, body?.error?.code ?? "", body?.error?.message ?? response.statusText, body?.error?.field);
-  }
+  if (!response.ok || !response.body) throw await rejectionOf(response);
   let text = "";
   let attribution: TributaryAttribution | undefined;
   for await (const data of readSse(response.body)) {

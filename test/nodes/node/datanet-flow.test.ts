@@ -8,7 +8,7 @@
  * it, the built-in phases on the worker engine and the project's base model.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
@@ -27,7 +27,7 @@ import { PeerNetwork, TOPICS, type Announcement } from "../../../nodes/src/p2p/i
 import { fetchAdapterArtifact, fetchSpanIndexBytes } from "../../../nodes/src/serve/artifacts.ts";
 import { createHeliaNode, HeliaContentStore, type HeliaNode } from "../../../nodes/src/storage/index.ts";
 import { account, MIN_STAKE, privateKeyOf, startTestChain, waitUntil, type TestChain } from "./helpers/local-chain.ts";
-import { NODE_CLI, startNodeCli } from "./helpers/node-cli.ts";
+import { runNodeCli, startNodeCli } from "./helpers/node-cli.ts";
 
 const STAND_IN = fileURLToPath(new URL("./fixtures/stand-in-training.ts", import.meta.url));
 const DAPP_ORIGIN = "http://localhost:5173";
@@ -57,16 +57,7 @@ describe("Datanets and jobs through the CLI and a running node", { timeout: 900_
   const gossip: Announcement<typeof TOPICS.jobs>[] = [];
   const modelGossip: Announcement<typeof TOPICS.models>[] = [];
 
-  function runCli(args: string[], as = owner): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [NODE_CLI, ...args, "--deployment", deploymentFile, "--operator-key", privateKeyOf(as)], { stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("exit", (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const runCli = (args: string[], as = owner) => runNodeCli([...args, "--deployment", deploymentFile, "--operator-key", privateKeyOf(as)]);
 
   async function startNodeProcess(extra: string[]): Promise<void> {
     ({ child: node, url: nodeUrl, output: nodeOutput } = await startNodeCli(["--deployment", deploymentFile, "--data-dir", dataDir, "--operator-key", privateKeyOf(operator),

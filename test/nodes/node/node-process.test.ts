@@ -4,7 +4,7 @@
  * that resumes at the last completed phase and submits exactly once; SIGTERM shuts down with exit code 0.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,16 +12,9 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseEther } from "viem";
 import { account, createJob, prepareJobMarket, privateKeyOf, startTestChain, waitUntil, type TestChain } from "./helpers/local-chain.ts";
+import { runNodeCli, startNodeCli, type NodeCliProcess } from "./helpers/node-cli.ts";
 
-const CLI = fileURLToPath(new URL("../../../nodes/src/cli/main.ts", import.meta.url));
 const PHASES = fileURLToPath(new URL("./fixtures/trivial-phases.ts", import.meta.url));
-
-interface NodeProcess {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
 
 describe("tributary-node start", { timeout: 240_000 }, () => {
   let t: TestChain;
@@ -32,36 +25,17 @@ describe("tributary-node start", { timeout: 240_000 }, () => {
   let dataDir: string;
   let gate: string;
 
-  function cliArgs(extra: string[]): string[] {
-    return [CLI, ...extra, "--deployment", deploymentFile, "--data-dir", dataDir, "--operator-key", privateKeyOf(operator)];
-  }
+  const nodeArgs = () => ["--deployment", deploymentFile, "--data-dir", dataDir, "--operator-key", privateKeyOf(operator)];
 
-  function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, cliArgs(args), { stdio: ["ignore", "pipe", "pipe"] });
-      processes.push(child);
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("exit", (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  const runCli = (args: string[]) => runNodeCli([...args, ...nodeArgs()]);
 
-  async function startNodeProcess(): Promise<NodeProcess> {
-    const child = spawn(process.execPath, cliArgs([
-      "start", "--port", "0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "1", "--poll-interval", "100", "--base-model", `1=${t.dir}`, "--extension", PHASES,
-    ]), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TRIBUTARY_TEST_GATE: gate } });
-    processes.push(child);
-    let output = "";
-    child.stdout!.on("data", (d) => (output += d));
-    child.stderr!.on("data", (d) => (output += d));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    const url = await waitUntil("the node to listen", () => {
-      if (child.exitCode !== null) throw new Error(`node exited early:\n${output}`);
-      return /serving (http:\/\/\S+),/.exec(output)?.[1];
-    }, 60_000);
-    return { child, url, output: () => output, exited };
+  async function startNodeProcess(): Promise<NodeCliProcess> {
+    const node = await startNodeCli([
+      "--port", "0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--confirmations", "1", "--poll-interval", "100", "--base-model", `1=${t.dir}`, "--extension", PHASES,
+      ...nodeArgs(),
+    ], 60_000, { ...process.env, TRIBUTARY_TEST_GATE: gate });
+    processes.push(node.child);
+    return node;
   }
 
   const getJson = async (url: string) => {

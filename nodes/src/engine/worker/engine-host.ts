@@ -11,7 +11,9 @@ import { dirname, join } from "node:path";
 import { attributionQualityReport, type AttributionCanary, type AttributionQualitySection } from "../../attribution/attribution-quality-report.ts";
 import { buildGradientSketch } from "../../attribution/build-gradient-sketch.ts";
 import { decodeGradientSketch, encodeGradientSketch } from "../../attribution/gradient-sketch-file.ts";
+import type { SpanIndex } from "../../attribution/span-index.ts";
 import { decodeSpanIndex } from "../../attribution/span-index-file.ts";
+import type { GradientSketch } from "../../attribution/gradient-influence.ts";
 import { outputGradients } from "../../attribution/output-gradients.ts";
 import { calibrateAttributionThreshold, type NullCalibration } from "../../attribution/null-calibration.ts";
 import { createReferenceBackend } from "../backend/reference.ts";
@@ -21,7 +23,7 @@ import { isHalfMatrix, weightLength } from "../backend/backend.ts";
 import { loadModelFolderMetadata } from "../formats/model-folder.ts";
 import { loadModelWeights, type ServingWeights } from "../formats/weight-loader.ts";
 import { loadPeftAdapter, readPeftAdapter, savePeftAdapter } from "../formats/peft-adapter.ts";
-import { AdapterCache, adapterByteSize } from "../inference/adapter-cache.ts";
+import { AdapterCache, adapterByteSize, type AdapterLease } from "../inference/adapter-cache.ts";
 import { BatchedDecoder } from "../inference/batched-decoder.ts";
 import { createDiskAdapterLoader } from "../inference/disk-adapter-loader.ts";
 import { AdapterLoadError } from "../inference/errors.ts";
@@ -34,7 +36,7 @@ import type { LlamaWeights } from "../model/weights.ts";
 import type { TextTokenizer } from "../tokenizer/text-tokenizer.ts";
 import { evaluateAdapter, type EvaluationReport } from "../train/evaluate.ts";
 import { Trainer } from "../train/trainer.ts";
-import { contentDigest, decodeTracInCheckpoint } from "../train/tracin-checkpoint.ts";
+import { contentDigest, decodeTracInCheckpoint, type TracInCheckpoint } from "../train/tracin-checkpoint.ts";
 import type { ScaledLlamaConfig } from "../formats/llama-config.ts";
 import {
   AdapterNotRegisteredError, EngineClosedError, EngineRequestError, ModelAlreadyLoadedError, ModelNotLoadedError, TrainingCancelledError,
@@ -62,6 +64,16 @@ interface LoadedModel {
   adapters: AdapterCache;
   registered: Map<string, AdapterSource>;
   trainingJobs: number;
+}
+
+/** What the attribution requests share: the model with the adapter under test, its TracIn checkpoints, sketch and span index. */
+interface AttributionModel {
+  model: LlamaModel;
+  adapter: LoraAdapter;
+  checkpoints: TracInCheckpoint[];
+  sketch: GradientSketch;
+  index: SpanIndex;
+  backend: "reference" | "wasm-simd";
 }
 
 export class EngineHost {
@@ -257,13 +269,7 @@ export class EngineHost {
     const memorization = request.memorization
       ? { ...request.memorization, trainingSequences: this.#encodeDocuments(model, request.memorization.training, "memorization.training") }
       : undefined;
-    const lease = await model.adapters.acquire(request.adapterId);
-    // The model may have been unloaded (its weights given back) while the adapter loaded.
-    if (this.#models.get(request.modelId) !== model) {
-      lease.release();
-      model.adapters.clear();
-      throw new ModelNotLoadedError(request.modelId);
-    }
+    const lease = await this.#acquireAdapter(model, request.adapterId);
     const llama = new LlamaModel(model.config, this.#trainableWeights(model), this.backend);
     try {
       return evaluateAdapter(llama, lease.adapter, heldOut, request.batchSize, request.sequenceLength, { control, memorization });
@@ -298,35 +304,21 @@ export class EngineHost {
       return BigInt(example.contributionId);
     });
     const tokens = this.#encodeDocuments(model, request.examples.map((e) => e.document), "examples.document");
-    const decoded = [];
-    for (const path of request.tracinCheckpoints) {
-      requireString("tracinCheckpoints[]", path);
-      decoded.push(decodeTracInCheckpoint(await readFile(path), model.config));
-    }
-    decoded.sort((a, b) => a.step - b.step);
+    const decoded = await this.#readTracInCheckpoints(model, request.tracinCheckpoints);
     const baseModel = contentDigest(await readFile(join(model.dir, "model.safetensors")));
-    const llama = new LlamaModel(model.config, this.#trainableWeights(model), this.backend);
-    // In the backend's memory, where its kernels read the factors (as the adapter cache places served adapters).
-    const checkpoints = decoded.map((c) => ({ ...c, adapter: copyLoraAdapter(c.adapter, (n) => this.backend.alloc(n)) }));
-    model.trainingJobs++;
-    try {
-      const sketch = buildGradientSketch(llama, checkpoints, tokens.map((t, i) => ({ contributionId: contributionIds[i], tokens: t })), {
+    const sketch = this.#withCheckpointModel(model, this.backend, decoded, (llama, checkpoints) =>
+      buildGradientSketch(llama, checkpoints, tokens.map((t, i) => ({ contributionId: contributionIds[i], tokens: t })), {
         projection: request.projection, sequenceLength: request.sequenceLength, baseModel, batchSize: request.batchSize,
         ...(request.lastLayers !== undefined ? { lastLayers: request.lastLayers } : {}),
         ...(request.similarity !== undefined ? { similarity: request.similarity } : {}),
-      });
-      const bytes = encodeGradientSketch(sketch);
-      await mkdir(dirname(request.outputPath), { recursive: true });
-      await writeFile(request.outputPath, bytes);
-      return {
-        outputPath: request.outputPath, byteSize: bytes.byteLength, digest: contentDigest(bytes), examples: tokens.length,
-        provenance: sketch.provenance!, seconds: (performance.now() - started) / 1000,
-      };
-    } finally {
-      model.trainingJobs--;
-      llama.dispose();
-      for (const { adapter } of checkpoints) freeLoraAdapter(adapter, (buffer) => this.backend.free(buffer));
-    }
+      }));
+    const bytes = encodeGradientSketch(sketch);
+    await mkdir(dirname(request.outputPath), { recursive: true });
+    await writeFile(request.outputPath, bytes);
+    return {
+      outputPath: request.outputPath, byteSize: bytes.byteLength, digest: contentDigest(bytes), examples: tokens.length,
+      provenance: sketch.provenance!, seconds: (performance.now() - started) / 1000,
+    };
   }
 
   /**
@@ -335,14 +327,7 @@ export class EngineHost {
    * gradients at the sketch's TracIn checkpoints) on this engine's backend.
    */
   async attributionQuality(request: AttributionQualityRequest): Promise<AttributionQualitySection> {
-    const model = this.#model(request.modelId);
-    requireString("adapterId", request.adapterId);
-    if (!model.registered.has(request.adapterId)) throw new AdapterNotRegisteredError(request.modelId, request.adapterId);
-    requireString("sketchPath", request.sketchPath);
-    requireString("spanIndexPath", request.spanIndexPath);
-    if (!Array.isArray(request.tracinCheckpoints) || request.tracinCheckpoints.length === 0) {
-      throw new EngineRequestError("tracinCheckpoints", "must list the TracIn checkpoint files the gradient sketch was built at");
-    }
+    const model = this.#attributionModel(request);
     if (!Array.isArray(request.canaries) || request.canaries.length === 0) throw new EngineRequestError("canaries", "must hold at least one canary");
     const tokenIds = (field: string, ids: unknown) => this.#encodeDocuments(model, [ids as Document], field)[0];
     const canaries: AttributionCanary[] = request.canaries.map((c, i) => {
@@ -352,37 +337,12 @@ export class EngineHost {
       return { contributionId: BigInt(c.contributionId), prompt: tokenIds(`canaries[${i}].prompt`, c.prompt), reference: tokenIds(`canaries[${i}].reference`, c.reference) };
     });
     const unrelatedPrompts = (request.unrelatedPrompts ?? []).map((p, i) => tokenIds(`unrelatedPrompts[${i}]`, p));
-    const index = decodeSpanIndex(new Uint8Array(await readFile(request.spanIndexPath)));
-    const sketch = decodeGradientSketch(new Uint8Array(await readFile(request.sketchPath)));
-    const decoded = [];
-    for (const path of request.tracinCheckpoints) {
-      requireString("tracinCheckpoints[]", path);
-      decoded.push(decodeTracInCheckpoint(await readFile(path), model.config));
-    }
-    decoded.sort((a, b) => a.step - b.step);
-    const lease = await model.adapters.acquire(request.adapterId);
-    if (this.#models.get(request.modelId) !== model) {
-      lease.release();
-      model.adapters.clear();
-      throw new ModelNotLoadedError(request.modelId);
-    }
-    const llama = new LlamaModel(model.config, this.#trainableWeights(model), this.backend);
-    const checkpoints = decoded.map((c) => ({ ...c, adapter: copyLoraAdapter(c.adapter, (n) => this.backend.alloc(n)) }));
-    model.trainingJobs++;
-    try {
-      return attributionQualityReport({
-        model: llama, adapter: lease.adapter, checkpoints, sketch, index,
-        split: { mode: request.mode, training: [], canaries, tooShort: (request.tooShort ?? []).map((id) => BigInt(id)) },
-        backend: this.backend.name === "reference" ? "reference" : "wasm-simd",
-        unrelatedPrompts, referenceIndexed: request.referenceIndexed, mixPpm: request.mixPpm, threshold: request.threshold,
-        calibratedThresholds: request.calibratedThresholds,
-      });
-    } finally {
-      model.trainingJobs--;
-      llama.dispose();
-      lease.release();
-      for (const { adapter } of checkpoints) freeLoraAdapter(adapter, (buffer) => this.backend.free(buffer));
-    }
+    return this.#withAttributionModel(model, request, (attribution) => attributionQualityReport({
+      ...attribution,
+      split: { mode: request.mode, training: [], canaries, tooShort: (request.tooShort ?? []).map((id) => BigInt(id)) },
+      unrelatedPrompts, referenceIndexed: request.referenceIndexed, mixPpm: request.mixPpm, threshold: request.threshold,
+      calibratedThresholds: request.calibratedThresholds,
+    }));
   }
 
   /**
@@ -390,45 +350,13 @@ export class EngineHost {
    * attributed by span, gradient and combined with the job's span index and sketch on this engine's backend.
    */
   async calibrateAttribution(request: AttributionCalibrationRequest): Promise<NullCalibration> {
-    const model = this.#model(request.modelId);
-    requireString("adapterId", request.adapterId);
-    if (!model.registered.has(request.adapterId)) throw new AdapterNotRegisteredError(request.modelId, request.adapterId);
-    requireString("sketchPath", request.sketchPath);
-    requireString("spanIndexPath", request.spanIndexPath);
-    if (!Array.isArray(request.tracinCheckpoints) || request.tracinCheckpoints.length === 0) {
-      throw new EngineRequestError("tracinCheckpoints", "must list the TracIn checkpoint files the gradient sketch was built at");
-    }
+    const model = this.#attributionModel(request);
     if (!Array.isArray(request.prompts) || request.prompts.length === 0) throw new EngineRequestError("prompts", "must hold at least one calibration prompt");
     requirePositiveInteger("outputTokens", request.outputTokens, model.config.maxPositionEmbeddings);
     const prompts = request.prompts.map((p, i) => this.#encodeDocuments(model, [p as Document], `prompts[${i}]`)[0]);
-    const index = decodeSpanIndex(new Uint8Array(await readFile(request.spanIndexPath)));
-    const sketch = decodeGradientSketch(new Uint8Array(await readFile(request.sketchPath)));
-    const decoded = [];
-    for (const path of request.tracinCheckpoints) {
-      requireString("tracinCheckpoints[]", path);
-      decoded.push(decodeTracInCheckpoint(await readFile(path), model.config));
-    }
-    decoded.sort((a, b) => a.step - b.step);
-    const lease = await model.adapters.acquire(request.adapterId);
-    if (this.#models.get(request.modelId) !== model) {
-      lease.release();
-      model.adapters.clear();
-      throw new ModelNotLoadedError(request.modelId);
-    }
-    const llama = new LlamaModel(model.config, this.#trainableWeights(model), this.backend);
-    const checkpoints = decoded.map((c) => ({ ...c, adapter: copyLoraAdapter(c.adapter, (n) => this.backend.alloc(n)) }));
-    model.trainingJobs++;
-    try {
-      return calibrateAttributionThreshold({
-        model: llama, adapter: lease.adapter, checkpoints, sketch, index, prompts, outputTokens: request.outputTokens,
-        backend: this.backend.name === "reference" ? "reference" : "wasm-simd", mixPpm: request.mixPpm, falsePositiveRate: request.falsePositiveRate,
-      });
-    } finally {
-      model.trainingJobs--;
-      llama.dispose();
-      lease.release();
-      for (const { adapter } of checkpoints) freeLoraAdapter(adapter, (buffer) => this.backend.free(buffer));
-    }
+    return this.#withAttributionModel(model, request, (attribution) => calibrateAttributionThreshold({
+      ...attribution, prompts, outputTokens: request.outputTokens, mixPpm: request.mixPpm, falsePositiveRate: request.falsePositiveRate,
+    }));
   }
 
   /**
@@ -448,7 +376,8 @@ export class EngineHost {
     }
     const prompt = this.#encodeDocuments(model, [request.prompt as Document], "prompt")[0];
     const output = this.#encodeDocuments(model, [request.output as Document], "output")[0];
-    const weights = this.#trainableWeights(model);
+    // A half-precision model fails here, before its weights file is hashed.
+    this.#trainableWeights(model);
     let baseDigest = this.#baseDigests.get(model);
     if (baseDigest === undefined) {
       baseDigest = contentDigest(await readFile(join(model.dir, "model.safetensors")));
@@ -459,24 +388,96 @@ export class EngineHost {
     }
     const started = performance.now();
     const { backend, name } = await this.#reproducibleBackend();
-    const checkpoints = request.checkpoints.map((bytes, i) => {
+    const decoded = request.checkpoints.map((bytes, i) => {
       const digest = contentDigest(bytes);
       if (digest !== provenance.checkpoints[i].digest) {
         throw new EngineRequestError(`checkpoints[${i}]`, `has digest ${digest}; the sketch names ${provenance.checkpoints[i].digest}`);
       }
-      const decoded = decodeTracInCheckpoint(bytes, model.config);
-      return { ...decoded, adapter: copyLoraAdapter(decoded.adapter, (n) => backend.alloc(n)) };
+      return decodeTracInCheckpoint(bytes, model.config);
     });
-    const llama = new LlamaModel(model.config, weights, backend);
-    model.trainingJobs++;
-    try {
+    return this.#withCheckpointModel(model, backend, decoded, (llama, checkpoints) => {
       const gradients = outputGradients(llama, provenance, checkpoints, prompt, output);
       return { backend: name, checkpoints: gradients.map((g) => ({ learningRate: g.learningRate, gradient: g.gradient })), seconds: (performance.now() - started) / 1000 };
+    });
+  }
+
+  /** The loaded model an attribution request (quality report or null calibration) names, with the fields they share checked. */
+  #attributionModel(request: AttributionQualityRequest | AttributionCalibrationRequest): LoadedModel {
+    const model = this.#model(request.modelId);
+    requireString("adapterId", request.adapterId);
+    if (!model.registered.has(request.adapterId)) throw new AdapterNotRegisteredError(request.modelId, request.adapterId);
+    requireString("sketchPath", request.sketchPath);
+    requireString("spanIndexPath", request.spanIndexPath);
+    if (!Array.isArray(request.tracinCheckpoints) || request.tracinCheckpoints.length === 0) {
+      throw new EngineRequestError("tracinCheckpoints", "must list the TracIn checkpoint files the gradient sketch was built at");
+    }
+    return model;
+  }
+
+  /**
+   * Runs `fn` with what attributing the registered adapter's outputs needs, as a paid output is attributed: the job's
+   * span index and gradient sketch, the adapter (leased from the cache), the model and the sketch's TracIn checkpoints
+   * on this engine's backend. Everything is given back when `fn` ends, however it ends.
+   */
+  async #withAttributionModel<T>(
+    model: LoadedModel, request: AttributionQualityRequest | AttributionCalibrationRequest, fn: (attribution: AttributionModel) => T,
+  ): Promise<T> {
+    const index = decodeSpanIndex(new Uint8Array(await readFile(request.spanIndexPath)));
+    const sketch = decodeGradientSketch(new Uint8Array(await readFile(request.sketchPath)));
+    const decoded = await this.#readTracInCheckpoints(model, request.tracinCheckpoints);
+    const lease = await this.#acquireAdapter(model, request.adapterId);
+    try {
+      const backend = this.backend.name === "reference" ? "reference" : "wasm-simd";
+      return this.#withCheckpointModel(model, this.backend, decoded, (llama, checkpoints) =>
+        fn({ model: llama, adapter: lease.adapter, checkpoints, sketch, index, backend }));
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * Runs `fn` with a LlamaModel of the model's float32 weights on `backend` and the TracIn checkpoints' adapters copied
+   * into that backend's memory, where its kernels read the factors (as the adapter cache places served adapters). It
+   * counts as a training job meanwhile, so an unload or close leaves the weights it reads alone; the model and the
+   * copies are given back when `fn` returns or throws. Synchronous, like the computations it runs: nothing else runs
+   * on the backend between the copies and their release (close relies on it for the plain SIMD backend).
+   */
+  #withCheckpointModel<T>(
+    model: LoadedModel, backend: Backend, decoded: readonly TracInCheckpoint[], fn: (llama: LlamaModel, checkpoints: TracInCheckpoint[]) => T,
+  ): T {
+    const llama = new LlamaModel(model.config, this.#trainableWeights(model), backend);
+    const checkpoints: TracInCheckpoint[] = [];
+    model.trainingJobs++;
+    try {
+      for (const c of decoded) checkpoints.push({ ...c, adapter: copyLoraAdapter(c.adapter, (n) => backend.alloc(n)) });
+      return fn(llama, checkpoints);
     } finally {
       model.trainingJobs--;
       llama.dispose();
       for (const { adapter } of checkpoints) freeLoraAdapter(adapter, (buffer) => backend.free(buffer));
     }
+  }
+
+  /** The TracIn checkpoint files at `paths`, decoded against the model's config, in step order. */
+  async #readTracInCheckpoints(model: LoadedModel, paths: readonly string[]): Promise<TracInCheckpoint[]> {
+    const decoded = [];
+    for (const path of paths) {
+      requireString("tracinCheckpoints[]", path);
+      decoded.push(decodeTracInCheckpoint(await readFile(path), model.config));
+    }
+    return decoded.sort((a, b) => a.step - b.step);
+  }
+
+  /** A lease on a registered adapter of the model, which must still be loaded once the adapter is. */
+  async #acquireAdapter(model: LoadedModel, adapterId: string): Promise<AdapterLease> {
+    const lease = await model.adapters.acquire(adapterId);
+    // The model may have been unloaded (its weights given back) while the adapter loaded.
+    if (this.#models.get(model.info.modelId) !== model) {
+      lease.release();
+      model.adapters.clear();
+      throw new ModelNotLoadedError(model.info.modelId);
+    }
+    return lease;
   }
 
   async #reproducibleBackend(): Promise<{ backend: Backend; name: OutputGradientsResult["backend"] }> {
