@@ -42,7 +42,10 @@ async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, t
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    if (Date.now() > deadline) {
+      // The stack's last lines (node, watcher, seed) usually say why: a held record, a reverted transaction...
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; the stack's last output:\n${stack?.output().slice(-6000) ?? "(not started)"}`);
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 }

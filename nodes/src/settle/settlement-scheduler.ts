@@ -66,6 +66,8 @@ export const VOUCHER_SKIP_REASONS: Record<number, string> = {
   6: "insufficient-funds", 7: "terms-unavailable", 8: "terms-superseded",
 };
 const INSUFFICIENT_FUNDS = 6;
+/** How long a paid request may stay without its attribution record before redemption stops waiting for it. */
+const IN_FLIGHT_GRACE_MS = 15 * 60_000;
 
 export interface SettlementAbis {
   settlement: Abi;
@@ -193,15 +195,42 @@ export class SettlementScheduler {
 
   // ---- redeem ----
 
+  /**
+   * Per channel (payer, model), the voucher to redeem: the highest one whose request, and every earlier one's since
+   * the last redemption, is finished (its attribution record stored; a failed request's voucher is voided and gone).
+   * A voucher is accepted before its answer is generated and attributed, so redeeming past a request still in
+   * flight would book its payment with no record to credit, and the contributors' share of it would never be
+   * assigned. A voucher without a record after IN_FLIGHT_GRACE_MS is not waited for (a request lost to a crash).
+   */
   #latestVouchers(): VoucherRow[] {
+    const withRecords = this.#hasTables("serve_records");
     const rows = this.#o.database.db.prepare(`
-      SELECT v.payer, v.model_id, v.terms_version, v.cumulative_amount, v.signature FROM serve_vouchers v
-      JOIN (SELECT payer, model_id, MAX(cumulative_amount) AS top FROM serve_vouchers GROUP BY payer, model_id) t
-        ON v.payer = t.payer AND v.model_id = t.model_id AND v.cumulative_amount = t.top
-    `).all() as { payer: string; model_id: string; terms_version: string; cumulative_amount: string; signature: string }[];
-    return rows
-      .map((row) => ({ payer: row.payer as Address, modelId: BigInt(row.model_id), termsVersion: BigInt(row.terms_version), cumulativeAmount: BigInt(row.cumulative_amount), signature: row.signature as Hex }))
-      .filter((v) => v.cumulativeAmount > this.journal.redeemed(v.payer, v.modelId) && !this.journal.isDeadVoucher(v.payer, v.modelId, v.cumulativeAmount))
+      SELECT v.payer, v.model_id, v.terms_version, v.cumulative_amount, v.signature, v.accepted_at,
+        ${withRecords ? "EXISTS (SELECT 1 FROM serve_records r WHERE r.record_id = v.request_id)" : "1"} AS finished
+      FROM serve_vouchers v
+    `).all() as { payer: string; model_id: string; terms_version: string; cumulative_amount: string; signature: string; accepted_at: string; finished: number }[];
+    const channels = new Map<string, VoucherRow[]>();
+    const inFlightSince = Date.now() - IN_FLIGHT_GRACE_MS;
+    const vouchers = rows
+      .map((row) => ({
+        payer: row.payer as Address, modelId: BigInt(row.model_id), termsVersion: BigInt(row.terms_version), cumulativeAmount: BigInt(row.cumulative_amount), signature: row.signature as Hex,
+        inFlight: row.finished === 0 && Date.parse(row.accepted_at) > inFlightSince,
+      }))
+      .filter((v) => v.cumulativeAmount > this.journal.redeemed(v.payer, v.modelId))
+      .sort((a, b) => (a.cumulativeAmount < b.cumulativeAmount ? -1 : a.cumulativeAmount > b.cumulativeAmount ? 1 : 0));
+    const blocked = new Set<string>();
+    for (const { inFlight, ...voucher } of vouchers) {
+      const channel = `${voucher.payer.toLowerCase()}:${voucher.modelId}`;
+      if (blocked.has(channel)) continue;
+      if (inFlight) {
+        blocked.add(channel);
+        continue;
+      }
+      channels.set(channel, [...(channels.get(channel) ?? []), voucher]);
+    }
+    return [...channels.values()]
+      .map((finished) => finished.at(-1)!)
+      .filter((v) => !this.journal.isDeadVoucher(v.payer, v.modelId, v.cumulativeAmount))
       // One revenue split per (model, terms version): the contract splits each consecutive run once.
       .sort((a, b) => (a.modelId !== b.modelId ? (a.modelId < b.modelId ? -1 : 1) : a.termsVersion !== b.termsVersion ? (a.termsVersion < b.termsVersion ? -1 : 1) : a.payer.localeCompare(b.payer)));
   }

@@ -58,10 +58,20 @@ function record(requestId: string, weights: [number, number][]): Record<string, 
 
 /** What the serving path writes for a paid request: the voucher (VoucherStore) and the record. */
 async function served(signer: PrivateKeyAccount, from: Address, cumulativeAmount: bigint, requestId: string, weights: [number, number][]): Promise<void> {
+  await accepted(signer, from, cumulativeAmount, requestId);
+  attributed(from, cumulativeAmount, requestId, weights);
+}
+
+/** The voucher of a paid request, accepted before its answer is generated. */
+async function accepted(signer: PrivateKeyAccount, from: Address, cumulativeAmount: bigint, requestId: string): Promise<void> {
   const { voucher } = await signVoucher(signer, { chainId: t.chain.chainId, settlement: t.addresses.settlement }, operator.address, {
     payer: from, modelId: 1n, termsVersion: 2n, cumulativeAmount,
   });
   vouchers.accept({ ...voucher, signer: signer.address, requestId }, 0n, 1n, () => new Error("refused"));
+}
+
+/** The request's attribution record, stored once its answer is generated and attributed. */
+function attributed(from: Address, cumulativeAmount: bigint, requestId: string, weights: [number, number][]): void {
   database.db.prepare("INSERT INTO serve_records (record_id, model_id, payer, cumulative_amount, record_hash, record, cid, created_at) VALUES (?, '1', ?, ?, ?, ?, NULL, ?)")
     .run(requestId, from, cumulativeAmount.toString(), zeroHash, JSON.stringify(record(requestId, weights)), new Date().toISOString());
 }
@@ -320,6 +330,32 @@ describe("settlement scheduler", () => {
     assert.deepEqual([...s.journal.uncreditedPools().keys()], ["req-g1"], "its pool waits, uncredited");
     assert.deepEqual(warnings.map((w) => w.details), [{ records: ["req-g1"] }]);
     assert.match(warnings[0].message, /held out of settlement/);
+  });
+
+  it("redeems no voucher past a paid request still in flight (no record yet): its payment and its record settle together in a later round", async () => {
+    await t.rpc("evm_increaseTime", [86_400 * 2]); // the pending root becomes final
+    await t.rpc("evm_mine");
+    database.db.prepare("UPDATE serve_records SET gradient_pending = 0 WHERE record_id = 'req-g1'").run(); // credited with the others below
+    const first = nextAmount();
+    await served(sessionKey, payer, first, "req-f1", [[1, 1_000_000]]);
+    const second = first + 100_000n;
+    await accepted(sessionKey, payer, second, "req-f2"); // its answer is still being generated
+    const s = scheduler();
+    const round = await s.runOnce();
+    assert.ok(round.redeemed && round.credited);
+    assert.equal(s.journal.redeemed(payer, 1n), first, "redeemed up to the last finished request only");
+    const document = await store.getJson<SettlementDocument>(parseCid(round.credited.cid));
+    assert.deepEqual(document.records.map((r) => r.requestId).sort(), ["req-f1", "req-g1"]);
+
+    attributed(payer, second, "req-f2", [[3, 1_000_000]]);
+    await t.rpc("evm_increaseTime", [86_400 * 2]);
+    await t.rpc("evm_mine");
+    const later = await s.runOnce();
+    assert.ok(later.redeemed && later.credited);
+    assert.equal(s.journal.redeemed(payer, 1n), second);
+    const laterDocument = await store.getJson<SettlementDocument>(parseCid(later.credited.cid));
+    assert.deepEqual(laterDocument.records.map((r) => r.requestId), ["req-f2"], "its pool was booked when its voucher was redeemed, and credited");
+    assert.equal(s.journal.uncreditedPools().size, 0);
   });
 });
 
