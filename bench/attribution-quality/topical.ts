@@ -68,7 +68,7 @@ const { values } = parseArgs({
     rank: { type: "string", default: "8" },
     dims: { type: "string", default: "256" },
     mix: { type: "string", default: "500000" },
-    damping: { type: "string", default: "0.1" },
+    damping: { type: "string", default: "0.1,1" },
     subsets: { type: "string", default: "16" },
     out: { type: "string", default: join(here, "../out/attribution-quality-topical.md") },
   },
@@ -147,7 +147,9 @@ const attributed = outputs.map((x, i) => attributeOutput(index, gradients.sketch
 function gradientShares(sketch: GradientSketch, perOutput: readonly (readonly OutputGradientCheckpoint[])[], similarity: GradientSimilarity): Map<Address, number>[] {
   return perOutput.map((o) => accountShares(scoresToPpm(gradientInfluence(sketch, o, similarity)), contributorOf));
 }
-const preconditioned = preconditionGradients(gradients.sketch, gradients.outputs, num("damping"));
+const dampings = values.damping!.split(",").map(Number);
+if (dampings.some((x) => !(x > 0))) throw new BenchmarkInputError(`--damping must be a comma-separated list of numbers above 0, got "${values.damping}".`, { option: "damping" });
+const preconditioned = dampings.map((damping) => ({ damping, ...preconditionGradients(gradients.sketch, gradients.outputs, damping) }));
 // Broken method 1: every example's contribution label shuffled (seeded), so the gradients credit the wrong contributions.
 const permutedSketch: GradientSketch = { ...gradients.sketch, exampleContributionIds: seededShuffle(gradients.sketch.exampleContributionIds, seed + 11) };
 // Broken method 2: each output's gradient replaced by seeded Gaussian noise (the sketch untouched).
@@ -161,8 +163,10 @@ const methods: Method[] = [
   { name: "gradient (cosine, the node's scoring)", shares: fromRecord("gradient") },
   { name: "combined (50 % span)", shares: fromRecord("combined") },
   { name: "gradient, dot product (TracIn)", shares: gradientShares(gradients.sketch, gradients.outputs, "dot") },
-  { name: `gradient, preconditioned dot (TRAK-style, λ = ${values.damping} × mean eigenvalue)`, shares: gradientShares(preconditioned.sketch, preconditioned.outputs, "dot") },
-  { name: `gradient, preconditioned cosine (λ = ${values.damping} × mean eigenvalue)`, shares: gradientShares(preconditioned.sketch, preconditioned.outputs, "cosine") },
+  ...preconditioned.flatMap((p) => [
+    { name: `gradient, preconditioned dot (TRAK-style, λ = ${p.damping} × mean eigenvalue)`, shares: gradientShares(p.sketch, p.outputs, "dot") },
+    { name: `gradient, preconditioned cosine (λ = ${p.damping} × mean eigenvalue)`, shares: gradientShares(p.sketch, p.outputs, "cosine") },
+  ]),
   { name: "control: gradient cosine, contribution labels shuffled", control: true, shares: gradientShares(permutedSketch, gradients.outputs, "cosine") },
   { name: "control: gradient cosine, random output gradients", control: true, shares: gradientShares(gradients.sketch, randomOutputs, "cosine") },
 ];
@@ -181,7 +185,9 @@ const cfTop = effects ? effects.map((e) => counterfactualTop(e)) : null;
 
 interface Row {
   source: Source; method: string; control: boolean; outputs: number; hits: number; top1: number; top1Interval: { low: number; high: number }; pValue: number;
-  mrr: ConfidenceInterval; abstentions: number; chance: { top1: number; mrr: number }; counterfactualAgreement: number | null; lds: (ConfidenceInterval & { undefinedOutputs: number }) | null;
+  mrr: ConfidenceInterval; abstentions: number; chance: { top1: number; mrr: number };
+  /** Outputs whose first account is their counterfactual top, with the p-value against picking it by chance (1 / accounts). */
+  counterfactualAgreement: { hits: number; rate: number; pValue: number } | null; lds: (ConfidenceInterval & { undefinedOutputs: number }) | null;
 }
 const chance = { top1: 1 / N, mrr: expectedBestReciprocalRank(N, 1) };
 const rows: Row[] = [];
@@ -194,7 +200,8 @@ for (const source of SOURCES) {
     });
     const hits = rr.filter((r) => r === 1).length;
     // Agreement with the counterfactual: the method's first account (no ties: a tie for first is no single pick) is the counterfactual top.
-    const agreement = cfTop ? zs.filter((z) => cfTop[z] !== null && pessimisticRank(m.shares[z], accounts[cfTop[z]!]) === 1).length / zs.length : null;
+    const agreed = cfTop ? zs.filter((z) => cfTop[z] !== null && pessimisticRank(m.shares[z], accounts[cfTop[z]!]) === 1).length : null;
+    const agreement = agreed === null ? null : { hits: agreed, rate: agreed / zs.length, pValue: binomialUpperTail(zs.length, agreed, chance.top1) };
     let ldsInterval: Row["lds"] = null;
     if (lds) {
       const score = linearDatamodelingScore(zs.map((z) => accounts.map((a) => m.shares[z].get(a) ?? 0)), lds.subsets, zs.map((z) => lds.actual[z]));
@@ -249,7 +256,7 @@ const lines = [
   "",
   table(["output", "method", "top-1 (hits/outputs) [95 % CP]", "p vs chance", "MRR [95 % CI]", "chance top-1 / MRR", "abstentions", "top = counterfactual top", "LDS [95 % CI]"], rows.map((r) => [
     r.source, r.control ? `*${r.method}*` : r.method, `${f3(r.top1)} (${r.hits}/${r.outputs}) [${f3(r.top1Interval.low)}, ${f3(r.top1Interval.high)}]`, pv(r.pValue), ci(r.mrr),
-    `${f3(r.chance.top1)} / ${f3(r.chance.mrr)}`, String(r.abstentions), r.counterfactualAgreement === null ? "–" : f3(r.counterfactualAgreement),
+    `${f3(r.chance.top1)} / ${f3(r.chance.mrr)}`, String(r.abstentions), r.counterfactualAgreement === null ? "–" : `${f3(r.counterfactualAgreement.rate)} (${r.counterfactualAgreement.hits}/${r.outputs}), p = ${pv(r.counterfactualAgreement.pValue)}`,
     r.lds ? `${ci(r.lds)}${r.lds.undefinedOutputs ? ` (${r.lds.undefinedOutputs} without evidence)` : ""}` : "–",
   ])),
   "",
