@@ -32,3 +32,16 @@ export function counterfactualRank(effects: readonly (number | null)[], c: numbe
   if (own === null || own === undefined) return null;
   return 1 + effects.filter((e, i) => i !== c && e !== null && e >= own).length;
 }
+
+/**
+ * Output-specific effects: each account's effect minus its mean effect over all the outputs given. Some accounts' data
+ * lowers every output's loss (general language, a common genre); what is specific to an output is the excess over that.
+ */
+export function specificEffects(effects: readonly (readonly (number | null)[])[]): (number | null)[][] {
+  const accounts = effects[0]?.length ?? 0;
+  const means = Array.from({ length: accounts }, (_, c) => {
+    const known = effects.map((e) => e[c]).filter((x): x is number => x !== null);
+    return known.length ? known.reduce((a, b) => a + b, 0) / known.length : null;
+  });
+  return effects.map((e) => e.map((x, c) => (x === null || means[c] === null ? null : x - means[c]!)));
+}

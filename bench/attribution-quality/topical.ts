@@ -33,7 +33,8 @@ import { attributeOutput } from "./attribute-output.ts";
 import { loadBaseModel } from "./base-model.ts";
 import { binomialUpperTail, clopperPearson } from "./binomial.ts";
 import { corpusPassageSources } from "./corpus-passage-sources.ts";
-import { counterfactualEffects, counterfactualRank, counterfactualTop } from "./counterfactual.ts";
+import { accountCentered } from "./account-centering.ts";
+import { counterfactualEffects, counterfactualRank, counterfactualTop, specificEffects } from "./counterfactual.ts";
 import { elapsedLog } from "./elapsed-log.ts";
 import { BenchmarkInputError } from "./errors.ts";
 import { greedyContinuations } from "./greedy-continuations.ts";
@@ -171,6 +172,17 @@ const methods: Method[] = [
   { name: "control: gradient cosine, random output gradients", control: true, shares: gradientShares(gradients.sketch, randomOutputs, "cosine") },
 ];
 
+// Account-centered gradient cosine: each account's share minus its mean share over the outputs of the same source.
+{
+  const cosine = methods[1].shares;
+  const centered = new Array<Map<Address, number>>(outputs.length);
+  for (const source of SOURCES) {
+    const zs = outputs.map((x, z) => (x.source === source ? z : -1)).filter((z) => z >= 0);
+    accountCentered(zs.map((z) => cosine[z]), accounts).forEach((m, i) => (centered[zs[i]] = m));
+  }
+  methods.splice(methods.findIndex((m) => m.control), 0, { name: "gradient cosine, account-centered (minus the account's mean share over the outputs)", shares: centered });
+}
+
 const subsets = num("subsets");
 const ldsStart = performance.now();
 const lds = subsets >= 3
@@ -182,12 +194,24 @@ await backend.dispose();
 // The counterfactual check: per output, each account's estimated effect on its loss reduction, from the halves.
 const effects = lds ? outputs.map((_, z) => counterfactualEffects(N, lds.subsets, lds.actual[z])) : null;
 const cfTop = effects ? effects.map((e) => counterfactualTop(e)) : null;
+// Output-specific effects: minus each account's mean effect over the outputs of the same source.
+const specific = effects ? (() => {
+  const out = new Array<(number | null)[]>(outputs.length);
+  for (const source of SOURCES) {
+    const zs = outputs.map((x, z) => (x.source === source ? z : -1)).filter((z) => z >= 0);
+    specificEffects(zs.map((z) => effects[z])).forEach((e, i) => (out[zs[i]] = e));
+  }
+  return out;
+})() : null;
+const cfSpecificTop = specific ? specific.map((e) => counterfactualTop(e)) : null;
 
 interface Row {
   source: Source; method: string; control: boolean; outputs: number; hits: number; top1: number; top1Interval: { low: number; high: number }; pValue: number;
   mrr: ConfidenceInterval; abstentions: number; chance: { top1: number; mrr: number };
   /** Outputs whose first account is their counterfactual top, with the p-value against picking it by chance (1 / accounts). */
-  counterfactualAgreement: { hits: number; rate: number; pValue: number } | null; lds: (ConfidenceInterval & { undefinedOutputs: number }) | null;
+  counterfactualAgreement: { hits: number; rate: number; pValue: number } | null;
+  /** The same against the output-specific counterfactual top. */
+  specificAgreement: { hits: number; rate: number; pValue: number } | null; lds: (ConfidenceInterval & { undefinedOutputs: number }) | null;
 }
 const chance = { top1: 1 / N, mrr: expectedBestReciprocalRank(N, 1) };
 const rows: Row[] = [];
@@ -200,8 +224,13 @@ for (const source of SOURCES) {
     });
     const hits = rr.filter((r) => r === 1).length;
     // Agreement with the counterfactual: the method's first account (no ties: a tie for first is no single pick) is the counterfactual top.
-    const agreed = cfTop ? zs.filter((z) => cfTop[z] !== null && pessimisticRank(m.shares[z], accounts[cfTop[z]!]) === 1).length : null;
-    const agreement = agreed === null ? null : { hits: agreed, rate: agreed / zs.length, pValue: binomialUpperTail(zs.length, agreed, chance.top1) };
+    const agreementWith = (top: (number | null)[] | null) => {
+      if (!top) return null;
+      const hits = zs.filter((z) => top[z] !== null && pessimisticRank(m.shares[z], accounts[top[z]!]) === 1).length;
+      return { hits, rate: hits / zs.length, pValue: binomialUpperTail(zs.length, hits, chance.top1) };
+    };
+    const agreement = agreementWith(cfTop);
+    const specificAgreement = agreementWith(cfSpecificTop);
     let ldsInterval: Row["lds"] = null;
     if (lds) {
       const score = linearDatamodelingScore(zs.map((z) => accounts.map((a) => m.shares[z].get(a) ?? 0)), lds.subsets, zs.map((z) => lds.actual[z]));
@@ -210,20 +239,22 @@ for (const source of SOURCES) {
     rows.push({
       source, method: m.name, control: m.control ?? false, outputs: zs.length, hits, top1: hits / zs.length, top1Interval: clopperPearson(hits, zs.length),
       pValue: binomialUpperTail(zs.length, hits, chance.top1), mrr: bootstrapMeanInterval(rr, { seed }),
-      abstentions: zs.filter((z) => ![...m.shares[z].values()].some((s) => s > 0)).length, chance, counterfactualAgreement: agreement, lds: ldsInterval,
+      abstentions: zs.filter((z) => ![...m.shares[z].values()].some((s) => s > 0)).length, chance, counterfactualAgreement: agreement, specificAgreement, lds: ldsInterval,
     });
   }
 }
 // Is the document's holder the cause? Its rank among the accounts by counterfactual effect.
-const holderAsCause = effects ? SOURCES.map((source) => {
+const holderAs = (perOutput: (number | null)[][] | null) => perOutput ? SOURCES.map((source) => {
   const zs = outputs.map((x, z) => (x.source === source ? z : -1)).filter((z) => z >= 0);
-  const ranks = zs.map((z) => counterfactualRank(effects[z], accounts.indexOf(outputs[z].truth)));
+  const ranks = zs.map((z) => counterfactualRank(perOutput[z], accounts.indexOf(outputs[z].truth)));
   const hits = ranks.filter((r) => r === 1).length;
   return {
     source, outputs: zs.length, hits, interval: clopperPearson(hits, zs.length), pValue: binomialUpperTail(zs.length, hits, chance.top1),
     mrr: bootstrapMeanInterval(ranks.map((r) => (r === null ? 0 : 1 / r)), { seed }),
   };
 }) : null;
+const holderAsCause = holderAs(effects);
+const holderAsSpecificCause = holderAs(specific);
 
 const f2 = (x: number) => x.toFixed(2);
 const f3 = (x: number) => x.toFixed(3);
@@ -252,11 +283,12 @@ const lines = [
   "",
   `Outputs: generated continuations containing an 8-gram of some contribution's passage: ${gen("generated").filter((z) => copiesContent[z]).length}/${gen("generated").length}; texts: ${gen("text").filter((z) => copiesContent[z]).length}/${gen("text").length}. Median longest Datanet span (template included): generated ${median(gen("generated").map((z) => attributed[z].longestSpan))}, text ${median(gen("text").map((z) => attributed[z].longestSpan))} tokens.`,
   "",
-  holderAsCause ? `**Is the document's holder the cause?** From the ${lds!.subsets.length} adapters retrained on random halves of the accounts (${lds!.stepsPerSubset} steps each): the holder is the counterfactual top (the account whose presence in a half raised the output's loss reduction most) for ${holderAsCause.map((h) => `${h.hits}/${h.outputs} ${h.source} outputs (${f3(h.hits / h.outputs)} [${f3(h.interval.low)}, ${f3(h.interval.high)}], p = ${pv(h.pValue)}; mean reciprocal counterfactual rank ${ci(h.mrr)})`).join(" and ")}, against chance ${f3(chance.top1)} (MRR ${f3(chance.mrr)}).` : "",
+  holderAsCause && holderAsSpecificCause ? `**Is the document's holder the cause?** From the ${lds!.subsets.length} adapters retrained on random halves of the accounts (${lds!.stepsPerSubset} steps each): the holder is the counterfactual top (the account whose presence in a half raised the output's loss reduction most) for ${holderAsCause.map((h) => `${h.hits}/${h.outputs} ${h.source} outputs (${f3(h.hits / h.outputs)} [${f3(h.interval.low)}, ${f3(h.interval.high)}], p = ${pv(h.pValue)}; mean reciprocal counterfactual rank ${ci(h.mrr)})`).join(" and ")}, against chance ${f3(chance.top1)} (MRR ${f3(chance.mrr)}). Output-specific (each account's effect minus its mean effect over the outputs of the same source: some accounts' data lowers every output's loss), the holder is the top for ${holderAsSpecificCause.map((h) => `${h.hits}/${h.outputs} ${h.source} outputs (${f3(h.hits / h.outputs)} [${f3(h.interval.low)}, ${f3(h.interval.high)}], p = ${pv(h.pValue)}; mean reciprocal rank ${ci(h.mrr)})`).join(" and ")}.` : "",
   "",
-  table(["output", "method", "top-1 (hits/outputs) [95 % CP]", "p vs chance", "MRR [95 % CI]", "chance top-1 / MRR", "abstentions", "top = counterfactual top", "LDS [95 % CI]"], rows.map((r) => [
+  table(["output", "method", "top-1 (hits/outputs) [95 % CP]", "p vs chance", "MRR [95 % CI]", "chance top-1 / MRR", "abstentions", "top = counterfactual top", "top = output-specific counterfactual top", "LDS [95 % CI]"], rows.map((r) => [
     r.source, r.control ? `*${r.method}*` : r.method, `${f3(r.top1)} (${r.hits}/${r.outputs}) [${f3(r.top1Interval.low)}, ${f3(r.top1Interval.high)}]`, pv(r.pValue), ci(r.mrr),
     `${f3(r.chance.top1)} / ${f3(r.chance.mrr)}`, String(r.abstentions), r.counterfactualAgreement === null ? "–" : `${f3(r.counterfactualAgreement.rate)} (${r.counterfactualAgreement.hits}/${r.outputs}), p = ${pv(r.counterfactualAgreement.pValue)}`,
+    r.specificAgreement === null ? "–" : `${f3(r.specificAgreement.rate)} (${r.specificAgreement.hits}/${r.outputs}), p = ${pv(r.specificAgreement.pValue)}`,
     r.lds ? `${ci(r.lds)}${r.lds.undefinedOutputs ? ` (${r.lds.undefinedOutputs} without evidence)` : ""}` : "–",
   ])),
   "",
@@ -269,10 +301,12 @@ console.log(markdown);
 await mkdir(dirname(values.out!), { recursive: true });
 await writeFile(values.out!, markdown);
 await writeFile(values.out!.replace(/\.md$/, ".json"), JSON.stringify({
-  command, date: new Date().toISOString(), load, documents: datanet.documents, steps, windows, evaluation, verdict, rows, holderAsCause,
+  command, date: new Date().toISOString(), load, documents: datanet.documents, steps, windows, evaluation, verdict, rows, holderAsCause, holderAsSpecificCause, accounts,
+  lds: lds ? { subsets: lds.subsets, actual: lds.actual } : null,
+  shares: Object.fromEntries(methods.map((m) => [m.name, m.shares.map((s) => accounts.map((a) => s.get(a) ?? 0))])),
   perOutput: outputs.map((x, z) => ({
     source: x.source, truth: x.truth, copiesContent: copiesContent[z], longestSpan: attributed[z].longestSpan,
-    counterfactualTop: cfTop?.[z] ?? null, ranks: Object.fromEntries(methods.map((m) => [m.name, pessimisticRank(m.shares[z], x.truth)])),
+    counterfactualTop: cfTop?.[z] ?? null, specificCounterfactualTop: cfSpecificTop?.[z] ?? null, ranks: Object.fromEntries(methods.map((m) => [m.name, pessimisticRank(m.shares[z], x.truth)])),
   })),
   seconds,
 }, null, 2));

@@ -1,7 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { binomialUpperTail, clopperPearson } from "../../../bench/attribution-quality/binomial.ts";
-import { counterfactualEffects, counterfactualRank, counterfactualTop } from "../../../bench/attribution-quality/counterfactual.ts";
+import { counterfactualEffects, counterfactualRank, counterfactualTop, specificEffects } from "../../../bench/attribution-quality/counterfactual.ts";
+import { accountCentered } from "../../../bench/attribution-quality/account-centering.ts";
+import { contributorAddress } from "../../../bench/attribution-quality/planted-datanet.ts";
 import { cholesky, dampedCovarianceFactor, forwardSubstitute, preconditionGradients } from "../../../bench/attribution-quality/preconditioned-gradients.ts";
 import { gradientInfluence, type GradientSketch } from "../../../nodes/src/attribution/gradient-influence.ts";
 import { BenchmarkInputError } from "../../../bench/attribution-quality/errors.ts";
@@ -55,6 +57,29 @@ describe("counterfactual effects from random halves", () => {
     assert.equal(counterfactualTop([null, null]), null);
     assert.equal(counterfactualRank(effects, 0), null);
     assert.throws(() => counterfactualEffects(2, [[0]], [1, 2]), BenchmarkInputError);
+  });
+});
+
+describe("output-specific effects and account-centered scores", () => {
+  it("takes each account's mean effect over the outputs away, so a hub helping every output no longer tops them all", () => {
+    // Account 0 helps every output by 1; account 1 helps only output 0 (by 0.6), account 2 only output 1 (by 0.6).
+    const effects = [[1, 0.6, 0], [1, 0, 0.6], [1, null, 0]];
+    assert.equal(counterfactualTop(effects[0]), 0);
+    const specific = specificEffects(effects);
+    assert.deepEqual(specific.map((e) => counterfactualTop(e)), [1, 2, 0]);
+    close(specific[0][1]!, 0.6 - 0.3);
+    assert.equal(specific[2][1], null);
+    close(specific[2][0]!, 0);
+  });
+
+  it("centers each account's share on its mean over the outputs, shifted to stay positive", () => {
+    const [a, b] = [contributorAddress(0), contributorAddress(1)];
+    const shares = [new Map([[a, 0.8], [b, 0.2]]), new Map([[a, 0.6], [b, 0.4]])];
+    const centered = accountCentered(shares, [a, b]);
+    close(centered[0].get(a)!, 1 + 0.1);
+    close(centered[0].get(b)!, 1 - 0.1);
+    close(centered[1].get(b)!, 1 + 0.1, 1e-9);
+    assert.ok([...centered[1].values()].every((x) => x > 0));
   });
 });
 
