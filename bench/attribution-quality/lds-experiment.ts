@@ -45,8 +45,11 @@ export interface SubsetLossReductions {
   stepsPerSubset: number;
 }
 
+/** What the retrainings need of a Datanet: its accounts and which tokens each contribution of theirs holds. */
+export type SubsetDatanet = Pick<TemplatedDatanet, "contributors"> & { contributions: readonly { contributor: Address; tokens: Int32Array }[] };
+
 export async function subsetLossReductions(
-  backend: Backend, base: BaseModel, datanet: TemplatedDatanet, outputs: readonly { prompt: Int32Array; tokens: Int32Array }[], regime: RegimeOptions, o: LdsOptions,
+  backend: Backend, base: BaseModel, datanet: SubsetDatanet, outputs: readonly { prompt: Int32Array; tokens: Int32Array }[], regime: RegimeOptions, o: LdsOptions,
 ): Promise<SubsetLossReductions> {
   const T = regime.sequenceLength;
   const contributors: Address[] = datanet.contributors;
