@@ -34,6 +34,7 @@ import { loadBaseModel } from "./base-model.ts";
 import { binomialUpperTail, clopperPearson } from "./binomial.ts";
 import { corpusPassageSources } from "./corpus-passage-sources.ts";
 import { accountCentered } from "./account-centering.ts";
+import { boilerplateMaskedGradients, sharedNgrams as sharedAcrossAccounts } from "./boilerplate-mask.ts";
 import { counterfactualEffects, counterfactualRank, counterfactualTop, specificEffects } from "./counterfactual.ts";
 import { elapsedLog } from "./elapsed-log.ts";
 import { BenchmarkInputError } from "./errors.ts";
@@ -157,6 +158,13 @@ const permutedSketch: GradientSketch = { ...gradients.sketch, exampleContributio
 const noise = new Rng(seed + 13);
 const randomOutputs = gradients.outputs.map((o) => o.map((c) => ({ learningRate: c.learningRate, gradient: Float32Array.from(c.gradient, () => noise.normal()) })));
 
+// The gradient with shared text (8-grams held by two accounts or more: the template) left out of both sides' losses.
+const shared = sharedAcrossAccounts(examples.map((e) => ({ account: contributorOf.get(e.contributionId)!, tokens: e.tokens })), 8);
+const maskedStart = performance.now();
+const masked = boilerplateMaskedGradients(model, training.checkpoints, gradients.sketch, examples, outputs.map((x) => ({ prompt: x.prompt, output: x.tokens })), shared, 8, T,
+  { dimensions: regime.dims, seed, kind: "kronecker-rademacher" });
+log(`gradients with shared text left out (${shared.size} shared 8-grams) in ${((performance.now() - maskedStart) / 1000).toFixed(1)} s`);
+
 interface Method { name: string; control?: boolean; shares: Map<Address, number>[] }
 const fromRecord = (m: "span" | "gradient" | "combined") => attributed.map((a) => accountShares(a.weights[m], contributorOf));
 const methods: Method[] = [
@@ -164,6 +172,7 @@ const methods: Method[] = [
   { name: "gradient (cosine, the node's scoring)", shares: fromRecord("gradient") },
   { name: "combined (50 % span)", shares: fromRecord("combined") },
   { name: "gradient, dot product (TracIn)", shares: gradientShares(gradients.sketch, gradients.outputs, "dot") },
+  { name: "gradient cosine, shared text left out of both losses (8-grams held by ≥ 2 accounts)", shares: gradientShares(masked.sketch, masked.outputs, "cosine") },
   ...preconditioned.flatMap((p) => [
     { name: `gradient, preconditioned dot (TRAK-style, λ = ${p.damping} × mean eigenvalue)`, shares: gradientShares(p.sketch, p.outputs, "dot") },
     { name: `gradient, preconditioned cosine (λ = ${p.damping} × mean eigenvalue)`, shares: gradientShares(p.sketch, p.outputs, "cosine") },

@@ -161,7 +161,7 @@ export function projectAdapterGradient(model: LlamaModel, projection: GradientPr
  * buffers. Each window runs alone (B = 1) padded to T; its backward is weighted by its share of
  * the scored tokens so the sum is the gradient of the token-weighted mean.
  */
-function adapterGradientOf(
+export function adapterGradientOf(
   model: LlamaModel, batches: { tokens: Int32Array; targets: Int32Array; count: number }[], T: number, layers: GradientLayers,
 ): void {
   const total = batches.reduce((s, b) => s + b.count, 0);
