@@ -17,6 +17,7 @@ import { IGNORE_INDEX } from "../../nodes/src/engine/ops/cross-entropy.ts";
 import { makeBatch, windowSequences } from "../../nodes/src/engine/train/data.ts";
 import { adapterGradientOf, projectAdapterGradient, type GradientProjection } from "../../nodes/src/engine/train/projected-gradients.ts";
 import type { TracInCheckpoint } from "../../nodes/src/engine/train/tracin-checkpoint.ts";
+import { concat } from "./templated-datanet.ts";
 
 const key = (tokens: Int32Array, start: number, n: number): string => tokens.subarray(start, start + n).join(",");
 
@@ -80,9 +81,7 @@ export function boilerplateMaskedGradients(
       exampleRows.forEach((row, e) => all.set(row, e * projection.dimensions));
       rows.push(all);
       outputs.forEach(({ prompt, output }, z) => {
-        const sequence = new Int32Array(prompt.length + output.length);
-        sequence.set(prompt);
-        sequence.set(output, prompt.length);
+        const sequence = concat(prompt, output);
         const window = sequence.subarray(Math.max(0, sequence.length - (T + 1)));
         const firstScored = window.length - output.length - 1;
         perOutput[z].push({ learningRate: checkpoint.learningRate, gradient: projected(model, [maskedBatch(window, boilerplateMask(window, shared, n), T, firstScored)], T, projection) });

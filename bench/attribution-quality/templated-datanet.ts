@@ -87,7 +87,8 @@ export interface TemplatedDatanet {
   footer: Int32Array;
 }
 
-const concat = (...parts: ArrayLike<number>[]): Int32Array => {
+/** The token runs one after another, as one sequence. */
+export const concat = (...parts: ArrayLike<number>[]): Int32Array => {
   const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -20,7 +20,7 @@ import { BenchmarkInputError } from "./errors.ts";
 import { extractPassages, NgramRegistry, type PassageSource, type PassageTokenizer } from "./passages.ts";
 import { contributorAddress, tokenDigest } from "./planted-datanet.ts";
 import { seededShuffle } from "./seeded-shuffle.ts";
-import { FOOTER, HEADERS } from "./templated-datanet.ts";
+import { FOOTER, HEADERS, concat } from "./templated-datanet.ts";
 
 export interface TopicalDatanetOptions {
   contributors: number;
@@ -75,16 +75,6 @@ export interface TopicalDatanet {
   header: Int32Array[];
   footer: Int32Array;
 }
-
-const concat = (...parts: ArrayLike<number>[]): Int32Array => {
-  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p as ArrayLike<number>, at);
-    at += p.length;
-  }
-  return out;
-};
 
 /** A document's own n-grams on top of those already taken: a document that falls short leaves the shared registry untouched. */
 class LayeredNgramRegistry extends NgramRegistry {
