@@ -209,7 +209,8 @@ export class SettlementScheduler {
         ${withRecords ? "EXISTS (SELECT 1 FROM serve_records r WHERE r.record_id = v.request_id)" : "1"} AS finished
       FROM serve_vouchers v
     `).all() as { payer: string; model_id: string; terms_version: string; cumulative_amount: string; signature: string; accepted_at: string; finished: number }[];
-    const channels = new Map<string, VoucherRow[]>();
+    // Per channel, the last finished voucher below the first one in flight (the vouchers are in ascending order).
+    const latest = new Map<string, VoucherRow>();
     const inFlightSince = Date.now() - IN_FLIGHT_GRACE_MS;
     const vouchers = rows
       .map((row) => ({
@@ -226,10 +227,9 @@ export class SettlementScheduler {
         blocked.add(channel);
         continue;
       }
-      channels.set(channel, [...(channels.get(channel) ?? []), voucher]);
+      latest.set(channel, voucher);
     }
-    return [...channels.values()]
-      .map((finished) => finished.at(-1)!)
+    return [...latest.values()]
       .filter((v) => !this.journal.isDeadVoucher(v.payer, v.modelId, v.cumulativeAmount))
       // One revenue split per (model, terms version): the contract splits each consecutive run once.
       .sort((a, b) => (a.modelId !== b.modelId ? (a.modelId < b.modelId ? -1 : 1) : a.termsVersion !== b.termsVersion ? (a.termsVersion < b.termsVersion ? -1 : 1) : a.payer.localeCompare(b.payer)));
