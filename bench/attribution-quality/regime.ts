@@ -8,6 +8,7 @@
 import type { Address } from "viem";
 import { contributorsById } from "../../nodes/src/attribution/datanet-manifest.ts";
 import { buildSpanIndex, type SpanIndex } from "../../nodes/src/attribution/span-index.ts";
+import type { SharedTextOptions } from "../../nodes/src/attribution/shared-text.ts";
 import type { GradientSimilarity, GradientSketch } from "../../nodes/src/attribution/gradient-influence.ts";
 import { calibrateMethod, type MethodCalibration } from "../../nodes/src/attribution/null-calibration.ts";
 import { outputGradients } from "../../nodes/src/attribution/output-gradients.ts";
@@ -45,6 +46,8 @@ export interface RegimeOptions {
   seed: number;
   /** How outputs are compared with the sketch's examples (recorded in the sketch's provenance). */
   similarity: GradientSimilarity;
+  /** Leave text several accounts share out of the gradients' losses (the node's default, shared-text.ts); undefined: score every token. */
+  sharedText?: SharedTextOptions;
   /** Prompts of general text from outside the Datanet and the benchmark's unrelated outputs: the null the thresholds are calibrated on. */
   calibrationPrompts: readonly Int32Array[];
   /** Tokens generated per calibration prompt. */
@@ -137,7 +140,7 @@ export async function runRegime(backend: Backend, base: BaseModel, datanet: Temp
   const index = buildSpanIndex(datanet.root, datanet.indexDocuments);
   const contributorOf = contributorsById(datanet.manifest);
   const model = new LlamaModel(base.config, base.weights, backend);
-  const examples = datanet.contributions.map((c) => ({ contributionId: c.contributionId, tokens: c.tokens }));
+  const examples = datanet.contributions.map((c) => ({ contributionId: c.contributionId, contributor: contributorOf.get(c.contributionId)!, tokens: c.tokens }));
   const training = await trainAdapter(model, examples.map((e) => e.tokens), {
     lora: loraConfig(o.rank), batchSize: o.batchSize, sequenceLength: T, steps: o.steps, learningRate: o.learningRate,
     ...adapterSchedule(o.steps, o.learningRate),
@@ -164,7 +167,7 @@ export async function runRegime(backend: Backend, base: BaseModel, datanet: Temp
     ...datanet.probes.map((p) => ({ probe: p, source: "text" as const, tokens: p.reference })),
   ];
   const gradients = tracinGradients(model, training.checkpoints, examples, outputs.map((x) => ({ prompt: x.probe.prompt, output: x.tokens })), T,
-    { dimensions: o.dims, seed: o.seed, kind: "kronecker-rademacher" }, base.digest, o.similarity);
+    { dimensions: o.dims, seed: o.seed, kind: "kronecker-rademacher" }, base.digest, o.similarity, o.sharedText);
   o.log(`${o.name}: gradients of ${examples.length} examples + ${outputs.length} outputs in ${gradients.seconds.toFixed(1)} s`);
   const copiesContent = contentNgrams(datanet);
   const attributionStart = performance.now();

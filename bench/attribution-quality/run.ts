@@ -57,6 +57,8 @@ const { values } = parseArgs({
     threshold: { type: "string", default: "0.5" },
     subsets: { type: "string", default: "16" },
     similarity: { type: "string", default: "cosine" },
+    // The node's sketches leave text two accounts or more share (8-grams) out of the gradients' losses; "off" scores every token.
+    "shared-text": { type: "string", default: "on" },
     "calibration-prompts": { type: "string", default: "39" },
     "false-positive-rate": { type: "string", default: "0.05" },
     "scale-contributors": { type: "string", default: "500" },
@@ -101,10 +103,13 @@ const calibrationPromptList = calibrationPrompts(calibrationTexts, { promptToken
 const calibrationOutputTokens = Math.max(...datanet.probes.filter((p) => p.kind === "unrelated").map((p) => p.reference.length));
 if (!GRADIENT_SIMILARITIES.includes(values.similarity as GradientSimilarity)) throw new BenchmarkInputError(`--similarity must be one of ${GRADIENT_SIMILARITIES.join(", ")}.`, { option: "similarity" });
 
+if (values["shared-text"] !== "on" && values["shared-text"] !== "off") throw new BenchmarkInputError(`--shared-text must be on or off, got "${values["shared-text"]}".`, { option: "shared-text" });
+
 const backend = await createBackend({ fusedMultiplyAdd: false });
 const base = await loadBaseModel(values.base!, backend, tokenizer.vocabSize);
 const common = { batchSize: num("batch-size"), sequenceLength: num("sequence-length"), rank: num("rank"), dims: num("dims"), mixPpm: num("mix"), threshold: num("threshold"), seed, log,
-  similarity: values.similarity as GradientSimilarity, calibrationPrompts: calibrationPromptList, calibrationOutputTokens, falsePositiveRate: num("false-positive-rate") };
+  similarity: values.similarity as GradientSimilarity, calibrationPrompts: calibrationPromptList, calibrationOutputTokens, falsePositiveRate: num("false-positive-rate"),
+  ...(values["shared-text"] === "on" ? { sharedText: { n: 8, minAccounts: 2 } } : {}) };
 const memorizing: RegimeOptions = { ...common, name: "memorizing", steps: num("memorize-steps"), learningRate: num("memorize-learning-rate") };
 const specialized: RegimeOptions = { ...common, name: "specialized", steps: num("specialize-steps"), learningRate: num("specialize-learning-rate") };
 const regimes: RegimeResult[] = [];
@@ -115,7 +120,7 @@ const ldsOutputs = spec.outputs.filter((x) => (x.source === "generated" && (x.ki
 const lds = num("subsets") >= 3 ? { regime: spec.name, result: await runLds(backend, base, datanet, ldsOutputs, specialized, { subsets: num("subsets"), epochs: spec.epochs, seed }) } : null;
 await backend.dispose();
 
-const setup = `**Setup.** Templated Datanet (\`templated-datanet.ts\`, seed ${seed}): ${datanetOptions.contributors} contributors with ${datanetOptions.uniquePerContributor} contents each, ${datanetOptions.nearDuplicates} of them also held by a second contributor with every 10th token changed (${datanet.contributions.length} contributions). Every contribution is one of 3 shared headers (≈ 16 tokens) + ${datanetOptions.contentTokens} tokens of real English from the corpus held-out split (no 8-gram shared between contents) + a footer shared by all (≈ 15 tokens). Prompts as a user would write them: the template header + the first ${datanetOptions.promptContentTokens} content tokens; outputs are the adapter's greedy continuations ("generated") and the texts' own continuations ("text", the rest of the content + footer). ${datanetOptions.mixed} mixed outputs: half of one contributor's continuation then the end of another's. ${datanetOptions.unrelated} unrelated outputs: a header + text from the control split, ending in the shared footer. Base: the committed pretrained \`tributary-base-v0\` (3.95M parameters). Adapter: LoRA rank ${common.rank} on all 7 projections, AdamW, batch ${common.batchSize} × ${common.sequenceLength} tokens, TracIn checkpoints at 1/3, 2/3 and the end, Kronecker projection to ${common.dims} dims, similarity ${common.similarity}; combined = 50 % span. Calibrated thresholds: ${calibrationPromptList.length} prompts of ${promptTokens} tokens from ${calibrationTexts.length} documents of the base model's training split (neither in the Datanet nor in the unrelated outputs), ${calibrationOutputTokens} tokens generated each.`;
+const setup = `**Setup.** Templated Datanet (\`templated-datanet.ts\`, seed ${seed}): ${datanetOptions.contributors} contributors with ${datanetOptions.uniquePerContributor} contents each, ${datanetOptions.nearDuplicates} of them also held by a second contributor with every 10th token changed (${datanet.contributions.length} contributions). Every contribution is one of 3 shared headers (≈ 16 tokens) + ${datanetOptions.contentTokens} tokens of real English from the corpus held-out split (no 8-gram shared between contents) + a footer shared by all (≈ 15 tokens). Prompts as a user would write them: the template header + the first ${datanetOptions.promptContentTokens} content tokens; outputs are the adapter's greedy continuations ("generated") and the texts' own continuations ("text", the rest of the content + footer). ${datanetOptions.mixed} mixed outputs: half of one contributor's continuation then the end of another's. ${datanetOptions.unrelated} unrelated outputs: a header + text from the control split, ending in the shared footer. Base: the committed pretrained \`tributary-base-v0\` (3.95M parameters). Adapter: LoRA rank ${common.rank} on all 7 projections, AdamW, batch ${common.batchSize} × ${common.sequenceLength} tokens, TracIn checkpoints at 1/3, 2/3 and the end, Kronecker projection to ${common.dims} dims, similarity ${common.similarity}, ${common.sharedText ? "text held by two accounts or more (8-grams: the template, near-duplicates) left out of the gradients' losses" : "every token scored (--shared-text off)"}; combined = 50 % span. Calibrated thresholds: ${calibrationPromptList.length} prompts of ${promptTokens} tokens from ${calibrationTexts.length} documents of the base model's training split (neither in the Datanet nor in the unrelated outputs), ${calibrationOutputTokens} tokens generated each.`;
 const report: BenchmarkReport = {
   command: `node bench/attribution-quality/run.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}`,
   date: new Date().toISOString(),

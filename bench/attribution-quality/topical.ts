@@ -34,7 +34,6 @@ import { loadBaseModel } from "./base-model.ts";
 import { binomialUpperTail, clopperPearson } from "./binomial.ts";
 import { corpusPassageSources } from "./corpus-passage-sources.ts";
 import { accountCentered } from "./account-centering.ts";
-import { boilerplateMaskedGradients, sharedNgrams as sharedAcrossAccounts } from "./boilerplate-mask.ts";
 import { counterfactualEffects, counterfactualRank, counterfactualTop, specificEffects } from "./counterfactual.ts";
 import { elapsedLog } from "./elapsed-log.ts";
 import { BenchmarkInputError } from "./errors.ts";
@@ -51,6 +50,7 @@ import { tracinGradients } from "./tracin-gradients.ts";
 import { trainAdapter } from "./train-adapter.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
+const SHARED_TEXT = { n: 8, minAccounts: 2 };
 const { values } = parseArgs({
   options: {
     seed: { type: "string", default: "1" },
@@ -72,6 +72,8 @@ const { values } = parseArgs({
     mix: { type: "string", default: "500000" },
     damping: { type: "string", default: "0.1,1" },
     subsets: { type: "string", default: "16" },
+    // The node's sketches leave text two accounts or more share (8-grams) out of the gradients' losses; "off" scores every token.
+    "shared-text": { type: "string", default: "on" },
     out: { type: "string", default: join(here, "../out/attribution-quality-topical.md") },
   },
 });
@@ -80,6 +82,8 @@ function num(name: keyof typeof values): number {
   if (values[name] === undefined || !Number.isFinite(value)) throw new BenchmarkInputError(`--${name} must be a number, got "${values[name]}".`, { option: name });
   return value;
 }
+if (values["shared-text"] !== "on" && values["shared-text"] !== "off") throw new BenchmarkInputError(`--shared-text must be on or off, got "${values["shared-text"]}".`, { option: "shared-text" });
+const sharedTextOn = values["shared-text"] === "on";
 if (values.template !== "on" && values.template !== "off") throw new BenchmarkInputError(`--template must be on or off, got "${values.template}".`, { option: "template" });
 
 const started = performance.now();
@@ -100,7 +104,8 @@ log(`Datanet: ${datanet.contributions.length} contributions of ${N} contributors
 
 const T = num("sequence-length");
 const B = num("batch-size");
-const examples = datanet.contributions.map((c) => ({ contributionId: c.contributionId, tokens: c.tokens }));
+const contributorOf = contributorsById(datanet.manifest);
+const examples = datanet.contributions.map((c) => ({ contributionId: c.contributionId, contributor: contributorOf.get(c.contributionId)!, tokens: c.tokens }));
 const windows = windowSequences(examples.map((e) => e.tokens), T).length;
 const steps = Math.max(1, Math.round((num("epochs") * windows) / B));
 const regime: RegimeOptions = {
@@ -139,10 +144,9 @@ const contents = datanet.contributions.map((c) => c.content);
 const copiesContent = outputs.map((x) => sharedNgrams([x.tokens], contents, 8) > 0);
 
 const gradients = tracinGradients(model, training.checkpoints, examples, outputs.map((x) => ({ prompt: x.prompt, output: x.tokens })), T,
-  { dimensions: regime.dims, seed, kind: "kronecker-rademacher" }, base.digest, "cosine");
+  { dimensions: regime.dims, seed, kind: "kronecker-rademacher" }, base.digest, "cosine", sharedTextOn ? SHARED_TEXT : undefined);
 log(`gradients of ${examples.length} examples + ${outputs.length} outputs in ${gradients.seconds.toFixed(1)} s`);
 const index = buildSpanIndex(datanet.root, datanet.indexDocuments);
-const contributorOf = contributorsById(datanet.manifest);
 const attributed = outputs.map((x, i) => attributeOutput(index, gradients.sketch, { requestId: `topical-${i}`, prompt: x.prompt, tokens: x.tokens, gradients: gradients.outputs[i] }, regime.mixPpm, "wasm-simd"));
 
 /** Per output, each account's share under a gradient scoring of (sketch, output gradients). */
@@ -158,21 +162,20 @@ const permutedSketch: GradientSketch = { ...gradients.sketch, exampleContributio
 const noise = new Rng(seed + 13);
 const randomOutputs = gradients.outputs.map((o) => o.map((c) => ({ learningRate: c.learningRate, gradient: Float32Array.from(c.gradient, () => noise.normal()) })));
 
-// The gradient with shared text (8-grams held by two accounts or more: the template) left out of both sides' losses.
-const shared = sharedAcrossAccounts(examples.map((e) => ({ account: contributorOf.get(e.contributionId)!, tokens: e.tokens })), 8);
-const maskedStart = performance.now();
-const masked = boilerplateMaskedGradients(model, training.checkpoints, gradients.sketch, examples, outputs.map((x) => ({ prompt: x.prompt, output: x.tokens })), shared, 8, T,
-  { dimensions: regime.dims, seed, kind: "kronecker-rademacher" });
-log(`gradients with shared text left out (${shared.size} shared 8-grams) in ${((performance.now() - maskedStart) / 1000).toFixed(1)} s`);
+// The other setting of shared text, side by side: every token scored when the node's default leaves shared text out, and back.
+const other = tracinGradients(model, training.checkpoints, examples, outputs.map((x) => ({ prompt: x.prompt, output: x.tokens })), T,
+  { dimensions: regime.dims, seed, kind: "kronecker-rademacher" }, base.digest, "cosine", sharedTextOn ? undefined : SHARED_TEXT);
+const sharedRuns = (sharedTextOn ? gradients : other).sketch.provenance!.sharedText!.runs;
+log(`gradients with the other shared-text setting in ${other.seconds.toFixed(1)} s (${sharedRuns.length} shared runs, ${sharedRuns.reduce((n, r) => n + r.length - 7, 0)} 8-grams)`);
 
 interface Method { name: string; control?: boolean; shares: Map<Address, number>[] }
 const fromRecord = (m: "span" | "gradient" | "combined") => attributed.map((a) => accountShares(a.weights[m], contributorOf));
 const methods: Method[] = [
   { name: "span", shares: fromRecord("span") },
-  { name: "gradient (cosine, the node's scoring)", shares: fromRecord("gradient") },
+  { name: `gradient (cosine, the node's scoring${sharedTextOn ? "" : ", --shared-text off: every token scored"})`, shares: fromRecord("gradient") },
   { name: "combined (50 % span)", shares: fromRecord("combined") },
   { name: "gradient, dot product (TracIn)", shares: gradientShares(gradients.sketch, gradients.outputs, "dot") },
-  { name: "gradient cosine, shared text left out of both losses (8-grams held by ≥ 2 accounts)", shares: gradientShares(masked.sketch, masked.outputs, "cosine") },
+  { name: sharedTextOn ? "gradient cosine, every token scored (before shared text was left out)" : "gradient cosine, shared text left out of both losses (the node's default)", shares: gradientShares(other.sketch, other.outputs, "cosine") },
   ...preconditioned.flatMap((p) => [
     { name: `gradient, preconditioned dot (TRAK-style, λ = ${p.damping} × mean eigenvalue)`, shares: gradientShares(p.sketch, p.outputs, "dot") },
     { name: `gradient, preconditioned cosine (λ = ${p.damping} × mean eigenvalue)`, shares: gradientShares(p.sketch, p.outputs, "cosine") },
@@ -281,7 +284,7 @@ const lines = [
   "",
   `\`${command}\`, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, Node ${process.version}, backend ${backend.name}, load average ${f2(load)} at the start.`,
   "",
-  `**Setup.** Topical Datanet (\`topical-datanet.ts\`, seed ${seed}): ${N} contributors, each holding ${datanetOptions.passagesPerContributor} passages of ${datanetOptions.contentTokens} tokens from ONE document of the corpus held-out split (${datanet.documents.map((d) => `\`${d}\``).join(", ")}; contributor → document seeded). ${datanetOptions.template ? "Each passage is wrapped in the quality benchmark's template (one of 3 shared headers + passage + the footer shared by all), the header chosen by the passage's position (j mod 3), so every contributor has the same mix of headers and a header says nothing about its contributor." : "No template: contributions are the passages alone."} Prompts: ${datanetOptions.promptsPerContributor} per contributor, each ${datanetOptions.template ? "a header + " : ""}the first ${datanetOptions.promptContentTokens} tokens of ANOTHER passage of the same document, one not in the Datanet; no passage shares an 8-gram with any other, checked and asserted (held-out continuations vs contributions' contents: ${heldOutShared} shared 8-grams). Truth: the document's holder. Outputs: the adapter's greedy continuations ("generated", ${newTokens} tokens) and the passages' own continuations ("text": rest of the passage${datanetOptions.template ? " + footer" : ""}), ${datanet.probes.length} each. Base: the committed pretrained \`tributary-base-v0\`. Adapter: the quality benchmark's specialized recipe (LoRA rank ${regime.rank} on all 7 projections, AdamW, lr ${regime.learningRate}, 5 % warm-up, cosine to a tenth, batch ${B} × ${T} tokens, ${num("epochs")} epoch), TracIn checkpoints at steps ${training.checkpoints.map((c) => c.step).join(", ")}, Kronecker projection to ${regime.dims} dims; combined = 50 % span. Ranked over ${N} accounts (chance top-1 ${f3(chance.top1)}, MRR ${f3(chance.mrr)}). Top-1: hits / outputs with the exact 95 % Clopper-Pearson interval and the one-sided exact binomial p-value against chance; MRR: 95 % percentile bootstrap over outputs (2000 resamples); ties ranked against the truth, an output with no evidence scores 0.`,
+  `**Setup.** Topical Datanet (\`topical-datanet.ts\`, seed ${seed}): ${N} contributors, each holding ${datanetOptions.passagesPerContributor} passages of ${datanetOptions.contentTokens} tokens from ONE document of the corpus held-out split (${datanet.documents.map((d) => `\`${d}\``).join(", ")}; contributor → document seeded). ${datanetOptions.template ? "Each passage is wrapped in the quality benchmark's template (one of 3 shared headers + passage + the footer shared by all), the header chosen by the passage's position (j mod 3), so every contributor has the same mix of headers and a header says nothing about its contributor." : "No template: contributions are the passages alone."} Prompts: ${datanetOptions.promptsPerContributor} per contributor, each ${datanetOptions.template ? "a header + " : ""}the first ${datanetOptions.promptContentTokens} tokens of ANOTHER passage of the same document, one not in the Datanet; no passage shares an 8-gram with any other, checked and asserted (held-out continuations vs contributions' contents: ${heldOutShared} shared 8-grams). Truth: the document's holder. Outputs: the adapter's greedy continuations ("generated", ${newTokens} tokens) and the passages' own continuations ("text": rest of the passage${datanetOptions.template ? " + footer" : ""}), ${datanet.probes.length} each. Base: the committed pretrained \`tributary-base-v0\`. Adapter: the quality benchmark's specialized recipe (LoRA rank ${regime.rank} on all 7 projections, AdamW, lr ${regime.learningRate}, 5 % warm-up, cosine to a tenth, batch ${B} × ${T} tokens, ${num("epochs")} epoch), TracIn checkpoints at steps ${training.checkpoints.map((c) => c.step).join(", ")}, Kronecker projection to ${regime.dims} dims, ${sharedTextOn ? `text held by two accounts or more (8-grams: ${sharedRuns.length} runs, the template) left out of the gradients' losses (the node's default)` : "every token scored (--shared-text off)"}; combined = 50 % span. Ranked over ${N} accounts (chance top-1 ${f3(chance.top1)}, MRR ${f3(chance.mrr)}). Top-1: hits / outputs with the exact 95 % Clopper-Pearson interval and the one-sided exact binomial p-value against chance; MRR: 95 % percentile bootstrap over outputs (2000 resamples); ties ranked against the truth, an output with no evidence scores 0.`,
   "",
   "**Adapter** (the training job's `evaluateAdapter`: held-out = the prompts' passages, templated; control = " + `${datanet.control.length} control-split passages; memorization = a training prefix of ${promptLength} tokens continued verbatim for 16):`,
   "",

@@ -1,12 +1,14 @@
 /**
  * The gradient half of the evidence, as a node produces it: the adapter's gradient sketch
  * (buildGradientSketch, at the Trainer's TracIn checkpoints) and every output's projected gradient
- * at the same checkpoints (outputGradients, what goes into its attribution record).
+ * at the same checkpoints (outputGradients, what goes into its attribution record). With `sharedText`, the
+ * examples must carry their contributor (the sketch leaves text several accounts share out of every loss).
  */
 import { buildGradientSketch, type TaggedTrainingExample } from "../../nodes/src/attribution/build-gradient-sketch.ts";
 import type { GradientSimilarity, GradientSketch, OutputGradientCheckpoint } from "../../nodes/src/attribution/gradient-influence.ts";
 import { outputGradients } from "../../nodes/src/attribution/output-gradients.ts";
 import type { LlamaModel } from "../../nodes/src/engine/model/llama.ts";
+import type { SharedTextOptions } from "../../nodes/src/attribution/shared-text.ts";
 import type { GradientProjection } from "../../nodes/src/engine/train/projected-gradients.ts";
 import type { TracInCheckpoint } from "../../nodes/src/engine/train/tracin-checkpoint.ts";
 import { BenchmarkInputError } from "./errors.ts";
@@ -28,11 +30,13 @@ export interface TracInGradients {
 /** The model is the base the checkpoints were trained on; its attached adapter is left in place. */
 export function tracinGradients(
   model: LlamaModel, checkpoints: readonly TracInCheckpoint[], examples: readonly TrainingExample[], outputs: readonly GeneratedOutput[],
-  sequenceLength: number, projection: GradientProjection, baseModel: `0x${string}`, similarity?: GradientSimilarity,
+  sequenceLength: number, projection: GradientProjection, baseModel: `0x${string}`, similarity?: GradientSimilarity, sharedText?: SharedTextOptions,
 ): TracInGradients {
   if (checkpoints.length === 0) throw new BenchmarkInputError("TracIn needs at least one checkpoint.");
   const started = performance.now();
-  const sketch = buildGradientSketch(model, checkpoints, examples, { projection, sequenceLength, baseModel, ...(similarity ? { similarity } : {}) });
+  const sketch = buildGradientSketch(model, checkpoints, examples, {
+    projection, sequenceLength, baseModel, ...(similarity ? { similarity } : {}), ...(sharedText ? { sharedText } : {}),
+  });
   const perOutput = outputs.map(({ prompt, output }) => outputGradients(model, sketch.provenance!, checkpoints, prompt, output));
   return { sketch, outputs: perOutput, seconds: (performance.now() - started) / 1000 };
 }

@@ -91,6 +91,7 @@ function gradientEvidence(gradients: NonNullable<AttributionInput["gradients"]>)
     sequenceLength: provenance.sequenceLength,
     ...(provenance.lastLayers !== undefined ? { lastLayers: provenance.lastLayers } : {}),
     ...(provenance.similarity !== undefined ? { similarity: provenance.similarity } : {}),
+    ...(provenance.sharedText !== undefined ? { sharedText: { n: provenance.sharedText.n, minAccounts: provenance.sharedText.minAccounts } } : {}),
     backend: gradients.backend,
     prompt: { hash: outputHash(gradients.prompt), tokenCount: gradients.prompt.length },
     checkpoints: gradients.output.map((c, i) => ({

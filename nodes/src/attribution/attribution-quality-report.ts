@@ -111,7 +111,7 @@ export function holdOutAttributionCanaries(examples: readonly TaggedTrainingExam
   const training = examples.flatMap((e, i) => {
     const cut = canaryAt.get(i);
     if (mode === "planted" || !cut) return [e];
-    return [e.tokens.slice(0, cut.start), e.tokens.slice(cut.start + length)].filter((t) => t.length >= 2).map((tokens) => ({ contributionId: e.contributionId, tokens }));
+    return [e.tokens.slice(0, cut.start), e.tokens.slice(cut.start + length)].filter((t) => t.length >= 2).map((tokens) => ({ ...e, tokens }));
   });
   const canaries = [...canaryAt.entries()].sort(([a], [b]) => a - b).map(([, c]) => c.canary);
   return { mode, training, canaries, tooShort };

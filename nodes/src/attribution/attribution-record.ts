@@ -53,6 +53,11 @@ export interface RecordGradientEvidence {
   lastLayers?: number;
   /** How the output's gradient is compared with the examples' (the sketch's provenance); absent: "dot". */
   similarity?: "dot" | "cosine";
+  /**
+   * Present when text that contributions of several accounts share (n-grams of n tokens held by ≥ minAccounts
+   * accounts; the runs are in the sketch's provenance) is left out of the gradients' losses (shared-text.ts).
+   */
+  sharedText?: { n: number; minAccounts: number };
   /** The reproducible backend the output gradients were computed on ("reference" or "wasm-simd", the non-FMA build). */
   backend: "reference" | "wasm-simd";
   /** The prompt conditions the output's gradient: keccak256 of its token ids (like output.hash) and its length. */

@@ -8,13 +8,17 @@ import type { LlamaModel } from "../engine/model/llama.ts";
 import { firstGradientLayer, projectedExampleGradients, type GradientProjection } from "../engine/train/projected-gradients.ts";
 import { batchedProjectedExampleGradients } from "../engine/train/batched-example-gradients.ts";
 import type { TracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
+import type { Address } from "viem";
 import { InvalidGradientSketchError } from "./errors.ts";
+import { findSharedText, SharedTextMask, type SharedTextOptions, type SharedTextProvenance } from "./shared-text.ts";
 import { GRADIENT_SIMILARITIES, type GradientSimilarity, type GradientSketch } from "./gradient-influence.ts";
 
 /** One training example: the tokens the adapter was trained on, and the contribution they came from. */
 export interface TaggedTrainingExample {
   contributionId: bigint;
   tokens: Int32Array;
+  /** The account that contributed it (the Datanet manifest's): what shared text is counted by. */
+  contributor?: Address;
 }
 
 export interface GradientSketchOptions {
@@ -37,6 +41,12 @@ export interface GradientSketchOptions {
   lastLayers?: number;
   /** How outputs will be compared with the examples (recorded in the provenance); default "dot" (TracIn's). */
   similarity?: GradientSimilarity;
+  /**
+   * Leave text that contributions of several accounts share out of every gradient's loss (shared-text.ts): n-grams
+   * of n tokens (default 8) held by at least minAccounts accounts (default 2). Needs every example's contributor.
+   * Recorded in the provenance with the shared runs, so output gradients leave out the same text.
+   */
+  sharedText?: SharedTextOptions;
   /** Called after each example of each checkpoint: (done, total) over checkpoints × examples. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -59,6 +69,15 @@ export function buildGradientSketch(
   if (options.similarity !== undefined && !GRADIENT_SIMILARITIES.includes(options.similarity)) {
     throw new InvalidGradientSketchError(`similarity must be one of ${GRADIENT_SIMILARITIES.join(", ")}, got ${String(options.similarity)}.`, { similarity: options.similarity });
   }
+  let shared: SharedTextProvenance | undefined;
+  let unscored: (Uint8Array | undefined)[] = [];
+  if (options.sharedText !== undefined) {
+    const missing = examples.findIndex((e) => e.contributor === undefined);
+    if (missing >= 0) throw new InvalidGradientSketchError(`sharedText needs every example's contributor; example ${missing} (contribution ${examples[missing].contributionId}) has none.`, { example: missing });
+    shared = findSharedText(examples.map((e) => ({ contributor: e.contributor!, tokens: e.tokens })), options.sharedText);
+    const mask = new SharedTextMask(shared);
+    unscored = examples.map((e) => mask.unscored(e.tokens));
+  }
   const k = projection.dimensions;
   const previous = model.getAdapter();
   const tokens = examples.map((e) => e.tokens);
@@ -72,14 +91,14 @@ export function buildGradientSketch(
       if (projection.kind === "kronecker-rademacher") {
         for (let start = 0; start < tokens.length; start += batchSize) {
           const chunk = tokens.slice(start, start + batchSize);
-          const rows = batchedProjectedExampleGradients(model, chunk, options.sequenceLength, projection, batchSize, layers);
+          const rows = batchedProjectedExampleGradients(model, chunk, options.sequenceLength, projection, batchSize, layers, unscored.slice(start, start + batchSize));
           rows.forEach((row, i) => exampleGradients.set(row, (start + i) * k));
           done += chunk.length;
           options.onProgress?.(done, total);
         }
       } else {
         tokens.forEach((example, e) => {
-          const [row] = projectedExampleGradients(model, [example], options.sequenceLength, projection, layers);
+          const [row] = projectedExampleGradients(model, [example], options.sequenceLength, projection, layers, [unscored[e]]);
           exampleGradients.set(row, e * k);
           options.onProgress?.(++done, total);
         });
@@ -94,6 +113,7 @@ export function buildGradientSketch(
         projection: { kind: projection.kind!, seed: projection.seed, dims: k },
         ...(options.lastLayers !== undefined ? { lastLayers: options.lastLayers } : {}),
         ...(options.similarity !== undefined ? { similarity: options.similarity } : {}),
+        ...(shared !== undefined ? { sharedText: shared } : {}),
         sequenceLength: options.sequenceLength,
         baseModel: options.baseModel,
         checkpoints: checkpoints.map((c) => ({ step: c.step, learningRate: c.learningRate, digest: c.digest })),

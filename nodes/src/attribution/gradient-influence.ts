@@ -17,6 +17,7 @@
  * the same on every machine.
  */
 import { InvalidGradientSketchError } from "./errors.ts";
+import { checkSharedTextProvenance, type SharedTextProvenance } from "./shared-text.ts";
 
 export interface GradientCheckpoint {
   learningRate: number;
@@ -38,6 +39,11 @@ export interface GradientSketchProvenance {
   lastLayers?: number;
   /** How an output's gradient is compared with an example's (GRADIENT_SIMILARITIES); absent: "dot". */
   similarity?: GradientSimilarity;
+  /**
+   * Text that contributions of several accounts share, left out of every gradient's loss (shared-text.ts); absent:
+   * every token is scored. Output gradients leave out the same text, so outputGradients reads it from here.
+   */
+  sharedText?: SharedTextProvenance;
   /** T: training examples (and outputs) are cut into windows of T + 1 tokens. */
   sequenceLength: number;
   /** sha2-256 of the base model's weights file (model.safetensors). */
@@ -90,6 +96,7 @@ export function checkGradientSketch(sketch: GradientSketch): void {
     if (provenance.similarity !== undefined && !GRADIENT_SIMILARITIES.includes(provenance.similarity)) {
       throw new InvalidGradientSketchError(`The sketch's provenance names similarity ${String(provenance.similarity)}; it must be one of ${GRADIENT_SIMILARITIES.join(", ")}.`, {});
     }
+    if (provenance.sharedText !== undefined) checkSharedTextProvenance(provenance.sharedText);
     provenance.checkpoints.forEach((c, i) => {
       if (c.learningRate !== sketch.checkpoints[i].learningRate) {
         throw new InvalidGradientSketchError(`Checkpoint ${i}: provenance learning rate ${c.learningRate} differs from the sketch's ${sketch.checkpoints[i].learningRate}.`, { checkpoint: i });

@@ -8,13 +8,14 @@ import type { LlamaModel } from "../engine/model/llama.ts";
 import { projectedOutputGradient, type GradientLayers } from "../engine/train/projected-gradients.ts";
 import type { TracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
 import { InvalidGradientSketchError } from "./errors.ts";
+import { SharedTextMask } from "./shared-text.ts";
 import type { GradientSketchProvenance, OutputGradientCheckpoint } from "./gradient-influence.ts";
 
 /**
  * `prompt` conditions the output and is not scored; `output` is scored. The checkpoints must be the
  * ones the provenance names, in its order (checked by digest, step and learning rate). The gradients
  * cover the parameters the provenance names (its `lastLayers`, or every layer), exactly as the sketch's
- * rows do; `layers`, when given, must say the same (a caller's expectation, checked, never an override).
+ * rows do, and leave out the shared text it names (its `sharedText`); `layers`, when given, must say the same (a caller's expectation, checked, never an override).
  */
 export function outputGradients(
   model: LlamaModel, provenance: GradientSketchProvenance, checkpoints: readonly TracInCheckpoint[],
@@ -38,12 +39,14 @@ export function outputGradients(
   const sequence = new Int32Array(prompt.length + output.length);
   for (let i = 0; i < prompt.length; i++) sequence[i] = prompt[i];
   for (let i = 0; i < output.length; i++) sequence[prompt.length + i] = output[i];
+  // Shared text of the Datanet (prompt included: an n-gram may straddle it) is not scored, as in the sketch's rows.
+  const unscored = provenance.sharedText !== undefined ? new SharedTextMask(provenance.sharedText).unscored(sequence) : undefined;
   const projection = { kind: provenance.projection.kind, seed: provenance.projection.seed, dimensions: provenance.projection.dims };
   const previous = model.getAdapter();
   try {
     return checkpoints.map((checkpoint) => {
       model.setAdapter(checkpoint.adapter);
-      return { learningRate: checkpoint.learningRate, gradient: projectedOutputGradient(model, sequence, prompt.length, provenance.sequenceLength, projection, covered) };
+      return { learningRate: checkpoint.learningRate, gradient: projectedOutputGradient(model, sequence, prompt.length, provenance.sequenceLength, projection, covered, unscored) };
     });
   } finally {
     model.setAdapter(previous);

@@ -210,6 +210,8 @@ function checkProvenance(gradient: RecordGradientEvidence, sketch: GradientSketc
   // The parameter set and the similarity decide the output gradients and the influence: absent means every layer, "dot".
   differ("lastLayers", gradient.lastLayers ?? null, provenance.lastLayers ?? null);
   differ("similarity", gradient.similarity ?? null, provenance.similarity ?? null);
+  const shared = provenance.sharedText;
+  differ("sharedText", gradient.sharedText ?? null, shared !== undefined ? { n: shared.n, minAccounts: shared.minAccounts } : null);
   if (gradient.checkpoints.length !== provenance.checkpoints.length) {
     differ("checkpoints.length", gradient.checkpoints.length, provenance.checkpoints.length);
   } else {

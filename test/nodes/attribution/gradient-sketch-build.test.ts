@@ -9,10 +9,11 @@ import { initLlamaWeights } from "../../../nodes/src/engine/model/weights.ts";
 import { createLoraAdapter } from "../../../nodes/src/engine/lora/adapter.ts";
 import { Trainer } from "../../../nodes/src/engine/train/trainer.ts";
 import { contentDigest, decodeTracInCheckpoint, type TracInCheckpoint } from "../../../nodes/src/engine/train/tracin-checkpoint.ts";
-import { projectedExampleGradients } from "../../../nodes/src/engine/train/projected-gradients.ts";
+import { projectedExampleGradients, projectedOutputGradient } from "../../../nodes/src/engine/train/projected-gradients.ts";
+import { SharedTextMask } from "../../../nodes/src/attribution/shared-text.ts";
 import { loadTokenizer } from "../../../nodes/src/engine/tokenizer/text-tokenizer.ts";
 import {
-  buildGradientSketch, decodeGradientSketch, encodeGradientSketch, gradientSketchDigest, trainingExamplesFromManifest,
+  buildGradientSketch, decodeGradientSketch, encodeGradientSketch, gradientSketchDigest, outputGradients, trainingExamplesFromManifest,
   MissingDataError, InvalidParameterError, type DatanetManifest,
 } from "../../../nodes/src/attribution/index.ts";
 import { TINY, TINY_LORA } from "../engine/model/tiny.ts";
@@ -112,6 +113,53 @@ describe("gradient sketches built in the training job", () => {
       });
       model.setAdapter(attached);
       assert.throws(() => buildGradientSketch(model, checkpoints, examples, { projection, sequenceLength: 16, baseModel: BASE_DIGEST, lastLayers: TINY.numLayers + 1 }), /lastLayers/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("with sharedText, leaves text two accounts share out of every row and every output gradient, and names it in the provenance", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tracin-"));
+    try {
+      const { model, checkpoints } = await trainWithCheckpoints(dir);
+      const header = Int32Array.from({ length: 10 }, (_, i) => (i * 5 + 3) % TINY.vocabSize);
+      const bodies = markovCorpus(TINY.vocabSize, 3, 14, 21, 2);
+      // Three contributions of two accounts, each opening with the same header.
+      const examples = bodies.map((body, i) => ({ contributionId: BigInt(200 + i), contributor: ACCOUNTS[i % 2], tokens: Int32Array.from([...header, ...body]) }));
+      const projection = { dimensions: 64, seed: 11, kind: "kronecker-rademacher" as const };
+      const options = { projection, sequenceLength: 16, baseModel: BASE_DIGEST, batchSize: 2, sharedText: { n: 4, minAccounts: 2 } };
+      const sketch = buildGradientSketch(model, checkpoints, examples, options);
+      const shared = sketch.provenance!.sharedText!;
+      assert.deepEqual({ n: shared.n, minAccounts: shared.minAccounts }, { n: 4, minAccounts: 2 });
+      assert.ok(shared.runs.some((run) => header.every((t, i) => run[i] === t)), "the header is shared text");
+      assert.deepEqual(decodeGradientSketch(encodeGradientSketch(sketch)).provenance, sketch.provenance, "the file keeps it");
+
+      // Each row is the example's gradient with the shared tokens unscored.
+      const mask = new SharedTextMask(shared);
+      checkpoints.forEach((checkpoint, c) => {
+        model.setAdapter(checkpoint.adapter);
+        const rows = projectedExampleGradients(model, examples.map((e) => e.tokens), 16, projection, {}, examples.map((e) => mask.unscored(e.tokens)));
+        const plain = projectedExampleGradients(model, examples.map((e) => e.tokens), 16, projection);
+        rows.forEach((row, e) => {
+          const norm = Math.sqrt(row.reduce((s, x) => s + x * x, 0));
+          row.forEach((x, j) => assert.ok(Math.abs(sketch.checkpoints[c].exampleGradients[e * 64 + j] - x) < 1e-4 * norm));
+          assert.ok(plain[e].some((x, j) => Math.abs(x - row[j]) > 1e-3 * norm), "scoring the header would give another row");
+        });
+      });
+
+      // An output that repeats the header: its gradient leaves the header out, as the rows do.
+      const prompt = [1, 2, 3];
+      const output = [...header, ...Array.from(bodies[0].subarray(0, 4))];
+      const gradients = outputGradients(model, sketch.provenance!, checkpoints, prompt, output);
+      const sequence = Int32Array.from([...prompt, ...output]);
+      model.setAdapter(checkpoints[0].adapter);
+      assert.deepEqual(gradients[0].gradient, projectedOutputGradient(model, sequence, prompt.length, 16, projection, {}, mask.unscored(sequence)));
+      const plain = buildGradientSketch(model, checkpoints, examples, { ...options, sharedText: undefined });
+      assert.equal(plain.provenance!.sharedText, undefined);
+      assert.notDeepEqual(outputGradients(model, plain.provenance!, checkpoints, prompt, output)[0].gradient, gradients[0].gradient);
+
+      const anonymous = examples.map(({ contributionId, tokens }) => ({ contributionId, tokens }));
+      assert.throws(() => buildGradientSketch(model, checkpoints, anonymous, options), /needs every example's contributor/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

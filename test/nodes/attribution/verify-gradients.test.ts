@@ -34,6 +34,8 @@ let sketch: GradientSketch;
 let record: AttributionRecord;
 /** The same output against a sketch over the last layer only, compared by cosine (its own model CID). */
 let restricted: AttributionRecord;
+/** The same output against a sketch that leaves the passage all contributors share out of its losses (its own model CID). */
+let sharedTextRecord: AttributionRecord;
 let prompt: number[];
 let output: number[];
 let source: AttributionDataSource;
@@ -95,7 +97,17 @@ before(async () => {
     gradients: { sketch: lastLayerSketch, output: outputGradients(model, lastLayerSketch.provenance!, checkpoints, prompt, output), prompt, backend: "reference" },
   });
 
+  const contributorOf = new Map(manifest.contributions.map((c) => [c.contributionId, c.contributor]));
+  const sharedTextSketch = buildGradientSketch(model, checkpoints, documents.map((d) => ({ ...d, contributor: contributorOf.get(d.contributionId)! })), {
+    projection: { kind: "kronecker-rademacher", dimensions: 64, seed: 9 }, sequenceLength: T, baseModel: baseDigest, batchSize: 3, sharedText: {},
+  });
+  sharedTextRecord = attribute({
+    requestId: "req-g", model: { id: 7n, cid: "bafysharedtext" }, datanet: { id: 1n, version: 1 }, outputTokens: output, index,
+    gradients: { sketch: sharedTextSketch, output: outputGradients(model, sharedTextSketch.provenance!, checkpoints, prompt, output), prompt, backend: "reference" },
+  });
+
   await writeFile(join(dir, spanIndexFileName(root)), encodeSpanIndex(index));
+  await writeFile(join(dir, gradientSketchFileName("bafysharedtext")), encodeGradientSketch(sharedTextSketch));
   await writeFile(join(dir, gradientSketchFileName("bafyadapter")), encodeGradientSketch(sketch));
   await writeFile(join(dir, gradientSketchFileName("bafylastlayer")), encodeGradientSketch(lastLayerSketch));
   await mkdir(join(dir, "outputs"));
@@ -245,6 +257,31 @@ describe("verifier with a sketch over the last layers, compared by cosine", () =
     }
     // And the restriction cannot be added to a record whose sketch covers every layer.
     assert.ok((await verifyRecord(forged(["evidence", "gradient", "lastLayers"], 1), source, options)).discrepancies.some((d) => d.code === "gradient-provenance"));
+  });
+});
+
+describe("verifier with a sketch that leaves shared text out", () => {
+  it("recomputes the output gradients without the shared passage and accepts the honest record", async () => {
+    const g = sharedTextRecord.evidence.gradient!;
+    assert.deepEqual(g.sharedText, { n: 8, minAccounts: 2 });
+    assert.notEqual(g.checkpoints[0].outputGradient, record.evidence.gradient!.checkpoints[0].outputGradient, "the shared passage is not scored");
+    assert.deepEqual((await verifyRecord(sharedTextRecord, source, options)).discrepancies, []);
+  });
+
+  it("catches a forged or dropped shared-text setting, and an output gradient that scores the shared passage", async () => {
+    const cases: [string, (string | number)[], unknown][] = [
+      ["gradient.sharedText", ["evidence", "gradient", "sharedText"], { n: 8, minAccounts: 3 }],
+      ["gradient.sharedText (dropped)", ["evidence", "gradient", "sharedText"], undefined],
+      ["gradient.checkpoints[0].outputGradient (every token scored)", ["evidence", "gradient", "checkpoints", 0, "outputGradient"], record.evidence.gradient!.checkpoints[0].outputGradient],
+    ];
+    for (const [name, path, value] of cases) {
+      const tampered = forged(path, value, sharedTextRecord) as { evidence: { gradient: Record<string, unknown> } };
+      if (value === undefined) delete tampered.evidence.gradient[path.at(-1) as string];
+      const result = await verifyRecord(tampered, source, options);
+      assert.ok(result.discrepancies.length > 0, `forged ${name} went unnoticed`);
+    }
+    // And the setting cannot be added to a record whose sketch scores every token.
+    assert.ok((await verifyRecord(forged(["evidence", "gradient", "sharedText"], { n: 8, minAccounts: 2 }), source, options)).discrepancies.some((d) => d.code === "gradient-provenance"));
   });
 });
 

@@ -26,6 +26,8 @@ import type { PhaseContext, PhaseHandler } from "../../../nodes/src/jobs/pipelin
 import type { JobRecord } from "../../../nodes/src/state/job-store.ts";
 
 const BASE_MODEL = fileURLToPath(new URL("../../../models/tributary-base-v0/", import.meta.url));
+/** Three accounts the contributions alternate between (the fetch phase saves each contribution's contributor). */
+const CONTRIBUTORS = ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x90F79bf6EB2c4f870365E785982E1f101E93b906"];
 const ROOT = `0x${"5a".repeat(32)}`;
 
 let engine: Engine;
@@ -46,7 +48,7 @@ async function runJob(name: string, texts: readonly string[]) {
   const workDir = join(scratch, name);
   await mkdir(workDir, { recursive: true });
   await writeFile(join(workDir, "hyperparameters.json"), JSON.stringify(HYPERPARAMETER_PRESETS.tiny));
-  await writeFile(join(workDir, "training-set.jsonl"), texts.map((text, i) => JSON.stringify({ contributionId: String(i + 1), text })).join("\n") + "\n");
+  await writeFile(join(workDir, "training-set.jsonl"), texts.map((text, i) => JSON.stringify({ contributionId: String(i + 1), contributor: CONTRIBUTORS[i % CONTRIBUTORS.length], text })).join("\n") + "\n");
   const outputs: Record<string, unknown> = {
     fetch: { manifestCid: "test", root: ROOT, contributions: texts.length, bytes: 0, hyperparameters: "hyperparameters.json", manifest: "manifest.json", trainingSet: "training-set.jsonl" },
   };
@@ -159,6 +161,8 @@ describe("training job phases: the evaluation report's attribution section", { t
     assert.equal(trainedIds.size, 11);
     assert.ok(!trainedIds.has(train.heldOutContributionIds[0]));
     assert.ok(sketch.exampleContributionIds.length > 11 && sketch.exampleContributionIds.length <= 22, String(sketch.exampleContributionIds.length));
+    // Text several accounts share is left out of its losses, named in the provenance (distinct chapters: little or none of it).
+    assert.deepEqual({ n: sketch.provenance!.sharedText!.n, minAccounts: sketch.provenance!.sharedText!.minAccounts }, { n: 8, minAccounts: 2 });
     const index = decodeSpanIndex(new Uint8Array(await readFile(join(workDir, "span-index.bin"))));
     assert.equal(index.contributionIds.length, 12, "serving's index holds the whole version");
   });

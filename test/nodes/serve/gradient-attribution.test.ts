@@ -90,7 +90,7 @@ async function trainAndPublish(texts: readonly string[]) {
   const workDir = join(scratch, "job");
   await mkdir(workDir, { recursive: true });
   await writeFile(join(workDir, "hyperparameters.json"), JSON.stringify(HYPERPARAMETER_PRESETS.tiny));
-  await writeFile(join(workDir, "training-set.jsonl"), texts.map((text, i) => JSON.stringify({ contributionId: String(i + 1), text })).join("\n") + "\n");
+  await writeFile(join(workDir, "training-set.jsonl"), texts.map((text, i) => JSON.stringify({ contributionId: String(i + 1), contributor: CONTRIBUTORS[i % 3], text })).join("\n") + "\n");
   const outputs: Record<string, unknown> = {
     fetch: { manifestCid: "test", root: ROOT, contributions: texts.length, bytes: 0, hyperparameters: "hyperparameters.json", manifest: "manifest.json", trainingSet: "training-set.jsonl" },
   };

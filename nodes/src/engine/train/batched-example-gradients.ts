@@ -17,9 +17,9 @@ import { LlamaModel } from "../model/llama.ts";
 import { ModelInputError } from "../model/errors.ts";
 import { LORA_TARGETS } from "../model/config.ts";
 import { loraKey, loraTargetDims } from "../lora/adapter.ts";
-import { makeBatch, windowSequences } from "./data.ts";
+import { IGNORE_INDEX } from "../ops/cross-entropy.ts";
 import { TrainingConfigError } from "./errors.ts";
-import { firstGradientLayer, type GradientLayers } from "./projected-gradients.ts";
+import { firstGradientLayer, scoredWindowBatches, type GradientLayers, type UnscoredTokens } from "./projected-gradients.ts";
 import { accumulateKronecker, finishKronecker, type GradientBlock, type KroneckerProjectionSpec } from "./kronecker-projection.ts";
 
 interface BlockShape {
@@ -134,36 +134,48 @@ function splittingModel(model: LlamaModel, layers: GradientLayers): { model: Lla
  * For each example, the Kronecker projection of the gradient of its mean next-token loss w.r.t. the
  * attached adapter's factors: the same quantity as projectedExampleGradients with kind
  * "kronecker-rademacher" (equal up to float rounding), computed `batchSize` windows at a time.
- * `layers` restricts it to the last K layers' factors, as for projectedExampleGradients.
+ * `layers` restricts it to the last K layers' factors, and `unscored[e]` leaves tokens of example e out
+ * of its loss (a zero row when nothing is left), as for projectedExampleGradients.
  */
 export function batchedProjectedExampleGradients(
   model: LlamaModel, examples: readonly Int32Array[], sequenceLength: number, projection: KroneckerProjectionSpec, batchSize: number,
-  layers: GradientLayers = {},
+  layers: GradientLayers = {}, unscored: readonly UnscoredTokens[] = [],
 ): Float32Array[] {
   if (!Number.isInteger(batchSize) || batchSize <= 0) throw new TrainingConfigError("batchSize", batchSize, "must be a positive integer");
   const T = sequenceLength;
   const { model: splitting, backend } = splittingModel(model, layers);
   const accumulators = examples.map(() => new Float64Array(projection.dimensions));
-  const windows: { example: number; window: Int32Array }[] = [];
+  const windows: { example: number; tokens: Int32Array; targets: Int32Array; count: number }[] = [];
   const scored = new Float64Array(examples.length);
   examples.forEach((example, e) => {
-    for (const window of windowSequences([example], T)) {
-      windows.push({ example: e, window });
-      scored[e] += window.length - 1;
+    const batches = scoredWindowBatches(example, T, unscored[e]);
+    for (const batch of batches) scored[e] += batch.count;
+    if (scored[e] === 0) {
+      if (unscored[e] !== undefined && batches.length > 0) return; // all of it shared: a zero row
+      throw new ModelInputError(`Example ${e} has no token to score (it needs at least 2 tokens).`, { example: e });
     }
-    if (scored[e] === 0) throw new ModelInputError(`Example ${e} has no token to score (it needs at least 2 tokens).`, { example: e });
+    for (const batch of batches) if (batch.count > 0) windows.push({ example: e, ...batch });
   });
   backend.spec = projection;
   const padding: SlotTarget = { accumulator: new Float64Array(projection.dimensions), weight: 0 };
+  // Always batchSize rows (the last batch padded): the model keeps one set of activation buffers
+  // instead of allocating new ones for every batch size it meets.
+  const tokens = new Int32Array(batchSize * T);
+  const targets = new Int32Array(batchSize * T);
   for (let start = 0; start < windows.length; start += batchSize) {
     const chunk = windows.slice(start, start + batchSize);
-    // Always batchSize rows (the last batch padded): the model keeps one set of activation buffers
-    // instead of allocating new ones for every batch size it meets.
-    const batch = makeBatch(chunk.map((w) => w.window), batchSize, T);
-    // backward(1) scales every token's gradient by 1 / batch.count; an example's mean loss wants 1 / its own count.
-    backend.slots = Array.from({ length: batchSize }, (_, j) => (j < chunk.length ? { accumulator: accumulators[chunk[j].example], weight: batch.count / scored[chunk[j].example] } : padding));
+    tokens.fill(0);
+    targets.fill(IGNORE_INDEX);
+    let count = 0;
+    chunk.forEach((w, j) => {
+      tokens.set(w.tokens, j * T);
+      targets.set(w.targets, j * T);
+      count += w.count;
+    });
+    // backward(1) scales every token's gradient by 1 / the batch's count; an example's mean loss wants 1 / its own count.
+    backend.slots = Array.from({ length: batchSize }, (_, j) => (j < chunk.length ? { accumulator: accumulators[chunk[j].example], weight: count / scored[chunk[j].example] } : padding));
     backend.rowsPerSlot = T;
-    splitting.forward(batch.tokens, batchSize, T, batch.targets, layers);
+    splitting.forward(tokens, batchSize, T, targets, layers);
     splitting.backward(1);
   }
   backend.slots = [];

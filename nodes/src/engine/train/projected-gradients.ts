@@ -3,7 +3,7 @@ import { ModelInputError } from "../model/errors.ts";
 import { LORA_TARGETS } from "../model/config.ts";
 import { loraKey, loraTargetDims } from "../lora/adapter.ts";
 import { IGNORE_INDEX } from "../ops/cross-entropy.ts";
-import { makeBatch, windowSequences } from "./data.ts";
+import { makeBatch } from "./data.ts";
 import { TrainingConfigError } from "./errors.ts";
 import { projectGradientKronecker, type GradientBlock } from "./kronecker-projection.ts";
 
@@ -175,31 +175,67 @@ export function adapterGradientOf(
 }
 
 /**
+ * Token positions of a sequence left out of a gradient's loss: `mask[i] = 1` means token i is not scored as a
+ * target (it still conditions what follows). Gradient sketches built with shared text use it
+ * (attribution/shared-text.ts); undefined scores every token.
+ */
+export type UnscoredTokens = Uint8Array | undefined;
+
+/**
+ * The windows of `sequence` (windowSequences) as one-row batches, their targets before `firstScored` (a sequence
+ * index) and at the positions `unscored` marks not scored; `count` is what is left.
+ */
+export function scoredWindowBatches(
+  sequence: Int32Array, T: number, unscored: UnscoredTokens = undefined, firstScored = 0,
+): { tokens: Int32Array; targets: Int32Array; count: number }[] {
+  if (unscored !== undefined && unscored.length !== sequence.length) {
+    throw new ModelInputError(`The unscored-token mask has ${unscored.length} entries for a sequence of ${sequence.length} tokens.`, { mask: unscored.length, tokens: sequence.length });
+  }
+  const batches: { tokens: Int32Array; targets: Int32Array; count: number }[] = [];
+  for (let start = 0; start + 1 < sequence.length; start += T) {
+    const batch = makeBatch([sequence.subarray(start, Math.min(sequence.length, start + T + 1))], 1, T);
+    let count = 0;
+    for (let t = 0; t < T; t++) {
+      if (batch.targets[t] === IGNORE_INDEX) continue;
+      // Target t of this window is token start + t + 1 of the sequence.
+      if (start + t + 1 < firstScored || unscored?.[start + t + 1] === 1) batch.targets[t] = IGNORE_INDEX;
+      else count++;
+    }
+    batches.push({ ...batch, count });
+  }
+  return batches;
+}
+
+/**
  * For each training example (a token sequence; longer ones are cut into T+1 windows), the
  * projected gradient of its mean next-token loss w.r.t. the attached adapter's LoRA factors, at the
  * model's current parameters (call it at each TracIn checkpoint); with `layers.lastLayers` K, w.r.t.
- * the factors of the last K layers only (see GradientLayers). Uses and zeroes the model's gradient
- * buffers: call it between optimizer steps, not inside one.
+ * the factors of the last K layers only (see GradientLayers). `unscored[e]` leaves tokens of example e
+ * out of its loss; an example with nothing left to score gets a zero row. Uses and zeroes the model's
+ * gradient buffers: call it between optimizer steps, not inside one.
  */
 export function projectedExampleGradients(
   model: LlamaModel, examples: readonly Int32Array[], sequenceLength: number, projection: GradientProjection, layers: GradientLayers = {},
+  unscored: readonly UnscoredTokens[] = [],
 ): Float32Array[] {
-  return examples.map((example) => {
-    const windows = windowSequences([example], sequenceLength);
-    adapterGradientOf(model, windows.map((w) => makeBatch([w], 1, sequenceLength)), sequenceLength, layers);
+  return examples.map((example, e) => {
+    const batches = scoredWindowBatches(example, sequenceLength, unscored[e]);
+    if (unscored[e] !== undefined && batches.every((b) => b.count === 0)) return new Float32Array(projection.dimensions);
+    adapterGradientOf(model, batches, sequenceLength, layers);
     return projectAdapterGradient(model, projection, layers);
   });
 }
 
 /**
  * The projected gradient of an inference's output: `tokens` is prompt + generated output, and only
- * the output tokens (from index promptLength on) are scored, as they are what attribution explains.
- * When the whole does not fit in sequenceLength+1 tokens, the prompt is cut from the left.
+ * the output tokens (from index promptLength on) are scored, as they are what attribution explains;
+ * of those, the ones `unscored` marks (indices into `tokens`) are not. Nothing left to score: a zero
+ * gradient. When the whole does not fit in sequenceLength+1 tokens, the prompt is cut from the left.
  * `layers` restricts the gradient to the last K layers' factors (see GradientLayers).
  */
 export function projectedOutputGradient(
   model: LlamaModel, tokens: Int32Array, promptLength: number, sequenceLength: number, projection: GradientProjection,
-  layers: GradientLayers = {},
+  layers: GradientLayers = {}, unscored: UnscoredTokens = undefined,
 ): Float32Array {
   if (!(promptLength >= 1 && promptLength < tokens.length)) {
     throw new ModelInputError(`promptLength must be in [1, ${tokens.length - 1}] so at least one output token is scored, got ${promptLength}.`, { promptLength, tokens: tokens.length });
@@ -208,15 +244,13 @@ export function projectedOutputGradient(
   if (outputLength > sequenceLength) {
     throw new ModelInputError(`The output (${outputLength} tokens) is longer than sequenceLength ${sequenceLength}.`, { outputLength, sequenceLength });
   }
-  const window = tokens.subarray(Math.max(0, tokens.length - (sequenceLength + 1)));
-  const batch = makeBatch([window], 1, sequenceLength);
-  // Targets before the output belong to the prompt: not scored.
-  const firstScored = window.length - outputLength - 1;
-  let count = 0;
-  for (let t = 0; t < sequenceLength; t++) {
-    if (t < firstScored) batch.targets[t] = IGNORE_INDEX;
-    else if (batch.targets[t] !== IGNORE_INDEX) count++;
+  if (unscored !== undefined && unscored.length !== tokens.length) {
+    throw new ModelInputError(`The unscored-token mask has ${unscored.length} entries for ${tokens.length} tokens.`, { mask: unscored.length, tokens: tokens.length });
   }
-  adapterGradientOf(model, [{ ...batch, count }], sequenceLength, layers);
+  const cut = Math.max(0, tokens.length - (sequenceLength + 1));
+  // One window; targets before the output belong to the prompt: not scored.
+  const [batch] = scoredWindowBatches(tokens.subarray(cut), sequenceLength, unscored?.subarray(cut), promptLength - cut);
+  if (batch.count === 0) return new Float32Array(projection.dimensions);
+  adapterGradientOf(model, [batch], sequenceLength, layers);
   return projectAdapterGradient(model, projection, layers);
 }

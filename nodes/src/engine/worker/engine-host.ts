@@ -8,6 +8,7 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { getAddress, isAddress } from "viem";
 import { attributionQualityReport, type AttributionCanary, type AttributionQualitySection } from "../../attribution/attribution-quality-report.ts";
 import { buildGradientSketch } from "../../attribution/build-gradient-sketch.ts";
 import { decodeGradientSketch, encodeGradientSketch } from "../../attribution/gradient-sketch-file.ts";
@@ -303,14 +304,25 @@ export class EngineHost {
       }
       return BigInt(example.contributionId);
     });
+    const contributors = request.examples.map((example, i) => {
+      if (example.contributor === undefined) return undefined;
+      if (typeof example.contributor !== "string" || !isAddress(example.contributor, { strict: false })) {
+        throw new EngineRequestError(`examples[${i}].contributor`, "must be an account address (0x + 40 hex)", example.contributor);
+      }
+      return getAddress(example.contributor);
+    });
+    if (request.sharedText !== undefined && (typeof request.sharedText !== "object" || request.sharedText === null)) {
+      throw new EngineRequestError("sharedText", "must be an object { n?, minAccounts? }", request.sharedText);
+    }
     const tokens = this.#encodeDocuments(model, request.examples.map((e) => e.document), "examples.document");
     const decoded = await this.#readTracInCheckpoints(model, request.tracinCheckpoints);
     const baseModel = contentDigest(await readFile(join(model.dir, "model.safetensors")));
     const sketch = this.#withCheckpointModel(model, this.backend, decoded, (llama, checkpoints) =>
-      buildGradientSketch(llama, checkpoints, tokens.map((t, i) => ({ contributionId: contributionIds[i], tokens: t })), {
+      buildGradientSketch(llama, checkpoints, tokens.map((t, i) => ({ contributionId: contributionIds[i], tokens: t, ...(contributors[i] !== undefined ? { contributor: contributors[i] } : {}) })), {
         projection: request.projection, sequenceLength: request.sequenceLength, baseModel, batchSize: request.batchSize,
         ...(request.lastLayers !== undefined ? { lastLayers: request.lastLayers } : {}),
         ...(request.similarity !== undefined ? { similarity: request.similarity } : {}),
+        ...(request.sharedText !== undefined ? { sharedText: request.sharedText } : {}),
       }));
     const bytes = encodeGradientSketch(sketch);
     await mkdir(dirname(request.outputPath), { recursive: true });

@@ -166,6 +166,8 @@ export interface SketchExample {
   contributionId: string;
   /** The same document the training job got (text is encoded the same way). */
   document: Document;
+  /** The contributing account (the Datanet manifest's), 0x-hex: needed when the sketch leaves shared text out. */
+  contributor?: string;
 }
 
 /**
@@ -188,6 +190,11 @@ export interface GradientSketchRequest {
   lastLayers?: number;
   /** How outputs will be compared with the examples, recorded in the provenance; default "dot" (TracIn's raw inner product). */
   similarity?: GradientSimilarity;
+  /**
+   * Leave text held by contributions of at least minAccounts accounts (n-grams of n tokens; defaults 2 and 8) out of
+   * every gradient's loss (attribution/shared-text.ts); needs every example's contributor. Recorded in the provenance.
+   */
+  sharedText?: { n?: number; minAccounts?: number };
   /** The sketch file (attribution/gradient-sketch-file.ts format) is written here. */
   outputPath: string;
 }

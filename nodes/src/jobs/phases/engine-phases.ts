@@ -22,7 +22,7 @@
  */
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import {
   holdOutAttributionCanaries, unmeasuredAttributionQuality, type AttributionQualityOutcome, type CanarySplit,
 } from "../../attribution/attribution-quality-report.ts";
@@ -43,6 +43,7 @@ import { SPAN_INDEX_FILE } from "./upload.ts";
 
 interface SavedContribution {
   contributionId: string;
+  contributor: Address;
   text: string;
 }
 
@@ -92,7 +93,12 @@ async function readJobData(context: PhaseContext): Promise<{ fetched: FetchOutpu
   if (!fetched?.trainingSet) throw new JobDataError("the fetch phase left no training set");
   const hyperparameters = JSON.parse(await readFile(join(context.workDir, fetched.hyperparameters), "utf8")) as Hyperparameters;
   const contributions = (await readFile(join(context.workDir, fetched.trainingSet), "utf8")).split("\n").filter((l) => l !== "")
-    .map((line) => JSON.parse(line) as SavedContribution);
+    .map((line, i) => {
+      const saved = JSON.parse(line) as SavedContribution;
+      // The gradient sketch counts shared text by account (the fetch phase writes each contribution's contributor).
+      if (typeof saved.contributor !== "string") throw new JobDataError(`${fetched.trainingSet} line ${i + 1} names no contributor; fetch the job's data again`);
+      return saved;
+    });
   return { fetched, hyperparameters, contributions };
 }
 
@@ -122,7 +128,7 @@ export const UNRELATED_PROBES = 16;
 
 async function encodeContributions(engine: Engine, modelId: string, contributions: readonly SavedContribution[]): Promise<TaggedTrainingExample[]> {
   const examples: TaggedTrainingExample[] = [];
-  for (const c of contributions) examples.push({ contributionId: BigInt(c.contributionId), tokens: Int32Array.from(await engine.encode(modelId, c.text)) });
+  for (const c of contributions) examples.push({ contributionId: BigInt(c.contributionId), contributor: c.contributor, tokens: Int32Array.from(await engine.encode(modelId, c.text)) });
   return examples;
 }
 
@@ -384,6 +390,12 @@ export const GRADIENT_SKETCH_FILE_NAME = "gradient-sketch";
  * "Gradient attribution variants"). Every layer's factors: restricting to the last layers cost LDS there.
  */
 export const GRADIENT_SKETCH_SIMILARITY = "cosine" as const;
+/**
+ * Text that contributions of two accounts or more share (8-grams: the span minimum) is left out of every gradient's
+ * loss: a template or boilerplate every contributor carries otherwise swamps what is distinctive (docs/benchmarks.md,
+ * "Shared text left out of the gradient's loss").
+ */
+export const GRADIENT_SKETCH_SHARED_TEXT = { n: 8, minAccounts: 2 } as const;
 
 export function sketchPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler {
   return async (context) => {
@@ -405,12 +417,12 @@ export function sketchPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandle
     }
     // The examples the adapter was trained on: the same split as the train phase's, canaries cut out.
     const split = canarySplit(documents, new Set(trained?.heldOutContributionIds ?? []), hp.seed);
-    const examples = split.training.map((e) => ({ contributionId: e.contributionId.toString(), document: Array.from(e.tokens) }));
+    const examples = split.training.map((e) => ({ contributionId: e.contributionId.toString(), contributor: e.contributor, document: Array.from(e.tokens) }));
     context.logger.info({ examples: examples.length, checkpoints: checkpointPaths.length }, "building the gradient sketch");
     const sketch = await engine.buildGradientSketch({
       modelId, tracinCheckpoints: checkpointPaths, examples, sequenceLength: hp.sequenceLength, batchSize: hp.batchSize,
       projection: { dimensions: GRADIENT_SKETCH_DIMS, seed: hp.seed, kind: "kronecker-rademacher" }, similarity: GRADIENT_SKETCH_SIMILARITY,
-      outputPath: join(context.workDir, "gradient-sketch.bin"),
+      sharedText: GRADIENT_SKETCH_SHARED_TEXT, outputPath: join(context.workDir, "gradient-sketch.bin"),
     });
     context.logger.info({ examples: sketch.examples, checkpoints: sketch.provenance.checkpoints.length, bytes: sketch.byteSize, seconds: sketch.seconds }, "gradient sketch built");
     output.files[GRADIENT_SKETCH_FILE_NAME] = "gradient-sketch.bin";

@@ -7,7 +7,7 @@
  *   evaluationCid        the evaluation report file
  *   attributionIndexCid  { schema: "tributary.attribution-index/1", spanIndex: <cid>, spanIndexDigest,
  *                        files: { name: { cid, byteSize, digest } }, gradientSketch?: { file, cid, digest, projection,
- *                        sequenceLength, lastLayers?, similarity?, baseModel, checkpoints: [{ step, learningRate, digest, file, cid }] },
+ *                        sequenceLength, lastLayers?, similarity?, sharedText?: { n, minAccounts, runs }, baseModel, checkpoints: [{ step, learningRate, digest, file, cid }] },
  *                        calibration?: the evaluate phase's null calibration (per-method thresholds) }:
  *                        the span index, and every other attribution file (gradient sketch, TracIn checkpoints
  *                        when training kept them), each with its sha2-256 digest (what attribution records name
@@ -46,6 +46,8 @@ export interface GradientSketchEntry {
   lastLayers?: number;
   /** How outputs are compared with the examples ("dot" when absent). */
   similarity?: "dot" | "cosine";
+  /** Text several accounts share left out of the gradients' losses: its n, threshold and how many runs (the runs are in the sketch file). */
+  sharedText?: { n: number; minAccounts: number; runs: number };
   /** sha2-256 of the base model's model.safetensors. */
   baseModel: Hex;
   checkpoints: { step: number; learningRate: number; digest: Hex; file: string; cid: string }[];
@@ -116,6 +118,9 @@ export function uploadPhase({ store }: { store: ContentStore }): PhaseHandler {
         sequenceLength: built.provenance.sequenceLength, baseModel: built.provenance.baseModel,
         ...(built.provenance.lastLayers !== undefined ? { lastLayers: built.provenance.lastLayers } : {}),
         ...(built.provenance.similarity !== undefined ? { similarity: built.provenance.similarity } : {}),
+        ...(built.provenance.sharedText !== undefined
+          ? { sharedText: { n: built.provenance.sharedText.n, minAccounts: built.provenance.sharedText.minAccounts, runs: built.provenance.sharedText.runs.length } }
+          : {}),
         checkpoints: built.provenance.checkpoints.map((c) => {
           const stored = byDigest.get(c.digest);
           if (!stored) throw new JobDataError(`the gradient sketch was built at TracIn checkpoint ${c.digest} (step ${c.step}), which the train phase did not keep`);

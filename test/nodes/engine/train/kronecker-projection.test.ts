@@ -78,5 +78,19 @@ describe("per-example gradients from batched passes", () => {
         for (let j = 0; j < 64; j++) assert.ok(Math.abs(row[j] - single[e][j]) < 1e-4 * norm, `batch ${batchSize}, example ${e}, dim ${j}: ${row[j]} vs ${single[e][j]}`);
       });
     }
+
+    // With tokens left out of the loss (shared text): still the per-example figure, each example weighted by what it
+    // has left to score; an example with nothing left is a zero row, and the others do not change for it.
+    const masks = examples.map((x, e) => Uint8Array.from(x, (_, i) => (e === 3 ? 1 : (i * 3 + e) % 4 === 0 ? 1 : 0)));
+    const maskedSingle = projectedExampleGradients(model, examples, 8, projection, {}, masks);
+    assert.ok(maskedSingle.every((row, e) => e === 3 || row.some((x, j) => x !== single[e][j])), "the masks change every example that has a masked target");
+    for (const batchSize of [1, 3, 8]) {
+      const batched = batchedProjectedExampleGradients(model, examples, 8, projection, batchSize, {}, masks);
+      batched.forEach((row, e) => {
+        const norm = Math.sqrt(dot(maskedSingle[e], maskedSingle[e]));
+        for (let j = 0; j < 64; j++) assert.ok(Math.abs(row[j] - maskedSingle[e][j]) <= 1e-4 * norm, `masked, batch ${batchSize}, example ${e}, dim ${j}: ${row[j]} vs ${maskedSingle[e][j]}`);
+      });
+      assert.deepEqual(Array.from(batched[3]), new Array(64).fill(0));
+    }
   });
 });

@@ -93,6 +93,42 @@ describe("projected per-example LoRA gradients (TracIn-CP)", () => {
     assert.deepEqual(projectedExampleGradients(model, [example], T, projection)[0], before);
   });
 
+  it("leaves the tokens a mask marks out of the loss: the example's and the output's gradient over the rest, zero when nothing is left", () => {
+    const model = modelWithAdapter();
+    const example = Int32Array.from({ length: 12 }, (_, i) => (i * 11 + 2) % TINY.vocabSize);
+    // Tokens 3–5 (window 1's targets 2–4) and 10 (window 2's target 1) not scored: 8 + 3 − 4 = 7 targets left.
+    const mask = new Uint8Array(12);
+    mask.fill(1, 3, 6);
+    mask[10] = 1;
+    const [masked] = projectedExampleGradients(model, [example], T, projection, {}, [mask]);
+    const w1 = makeBatch([example.subarray(0, 9)], 1, T);
+    const w2 = makeBatch([example.subarray(8, 12)], 1, T);
+    for (const t of [2, 3, 4]) w1.targets[t] = IGNORE_INDEX;
+    w2.targets[1] = IGNORE_INDEX;
+    const g1 = directGradient(model, w1.tokens, w1.targets);
+    const g2 = directGradient(model, w2.tokens, w2.targets);
+    const expected = projectGradient(g1.map((g, i) => Float32Array.from(g, (x, j) => (5 * x + 2 * g2[i][j]) / 7)), projection);
+    for (let j = 0; j < projection.dimensions; j++) assert.ok(Math.abs(masked[j] - expected[j]) < 1e-5 * (1 + Math.abs(expected[j])));
+
+    // An all-zero mask is no mask, bit for bit; an all-ones mask leaves nothing: a zero row.
+    assert.deepEqual(projectedExampleGradients(model, [example], T, projection, {}, [new Uint8Array(12)]), projectedExampleGradients(model, [example], T, projection));
+    assert.deepEqual(Array.from(projectedExampleGradients(model, [example], T, projection, {}, [new Uint8Array(12).fill(1)])[0]), new Array(256).fill(0));
+
+    // An output whose last two tokens are masked has the gradient of the output without them (causal: they condition nothing scored).
+    const sequence = Int32Array.from({ length: 9 }, (_, i) => (i * 7 + 3) % TINY.vocabSize);
+    const outputMask = new Uint8Array(9);
+    outputMask.fill(1, 7);
+    const cut = projectedOutputGradient(model, sequence, 4, T, projection, {}, outputMask);
+    const shorter = projectedOutputGradient(model, sequence.subarray(0, 7), 4, T, projection);
+    for (let j = 0; j < projection.dimensions; j++) assert.ok(Math.abs(cut[j] - shorter[j]) < 1e-5 * (1 + Math.abs(shorter[j])));
+    // Masking prompt tokens changes nothing (they are not scored anyway); masking every output token leaves a zero gradient.
+    const promptMask = new Uint8Array(9);
+    promptMask.fill(1, 0, 4);
+    assert.deepEqual(projectedOutputGradient(model, sequence, 4, T, projection, {}, promptMask), projectedOutputGradient(model, sequence, 4, T, projection));
+    assert.deepEqual(Array.from(projectedOutputGradient(model, sequence, 4, T, projection, {}, new Uint8Array(9).fill(1))), new Array(256).fill(0));
+    assert.throws(() => projectedOutputGradient(model, sequence, 4, T, projection, {}, new Uint8Array(8)), /mask has 8 entries/);
+  });
+
   it("needs an adapter and at least one output token", () => {
     const bare = new LlamaModel(TINY, initLlamaWeights(TINY, 1), backend);
     assert.throws(() => projectedExampleGradients(bare, [Int32Array.of(1, 2, 3)], T, projection), ModelInputError);
