@@ -250,8 +250,8 @@ export class AttributionService {
 
   /**
    * The gradient evidence of one output when the model has a sketch: its projected gradients at the sketch's
-   * checkpoints, on the engine's worker. A failure (a base model loaded in half precision, an output past the
-   * sketch's window...) leaves the record span-only and is reported in the response; it is never half-done.
+   * checkpoints, on the engine's worker (an output longer than the sketch's window takes several windows). A failure
+   * (a base model loaded in half precision, a sketch or checkpoint not in the store...) leaves the record span-only and is reported in the response; it is never half-done.
    */
   async #outputGradients(input: { model: DeployedModel; outputTokens: readonly number[]; promptTokens?: readonly number[] }): Promise<GradientOutcome> {
     const started = performance.now();

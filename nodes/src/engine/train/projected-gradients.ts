@@ -230,8 +230,11 @@ export function projectedExampleGradients(
  * The projected gradient of an inference's output: `tokens` is prompt + generated output, and only
  * the output tokens (from index promptLength on) are scored, as they are what attribution explains;
  * of those, the ones `unscored` marks (indices into `tokens`) are not. Nothing left to score: a zero
- * gradient. When the whole does not fit in sequenceLength+1 tokens, the prompt is cut from the left.
- * `layers` restricts the gradient to the last K layers' factors (see GradientLayers).
+ * gradient. The sequence is cut into windows of sequenceLength + 1 tokens (as training examples are)
+ * aligned to its end: an output that fits is one window whose prompt is cut from the left; a longer
+ * one takes as many windows as it needs, the first reaching back into the prompt, and its gradient is
+ * that of the mean loss over all its scored tokens. `layers` restricts the gradient to the last K
+ * layers' factors (see GradientLayers).
  */
 export function projectedOutputGradient(
   model: LlamaModel, tokens: Int32Array, promptLength: number, sequenceLength: number, projection: GradientProjection,
@@ -240,17 +243,24 @@ export function projectedOutputGradient(
   if (!(promptLength >= 1 && promptLength < tokens.length)) {
     throw new ModelInputError(`promptLength must be in [1, ${tokens.length - 1}] so at least one output token is scored, got ${promptLength}.`, { promptLength, tokens: tokens.length });
   }
-  const outputLength = tokens.length - promptLength;
-  if (outputLength > sequenceLength) {
-    throw new ModelInputError(`The output (${outputLength} tokens) is longer than sequenceLength ${sequenceLength}.`, { outputLength, sequenceLength });
-  }
   if (unscored !== undefined && unscored.length !== tokens.length) {
     throw new ModelInputError(`The unscored-token mask has ${unscored.length} entries for ${tokens.length} tokens.`, { mask: unscored.length, tokens: tokens.length });
   }
-  const cut = Math.max(0, tokens.length - (sequenceLength + 1));
-  // One window; targets before the output belong to the prompt: not scored.
-  const [batch] = scoredWindowBatches(tokens.subarray(cut), sequenceLength, unscored?.subarray(cut), promptLength - cut);
-  if (batch.count === 0) return new Float32Array(projection.dimensions);
-  adapterGradientOf(model, [batch], sequenceLength, layers);
+  const T = sequenceLength;
+  if (!Number.isInteger(T) || T < 1) throw new ModelInputError(`sequenceLength must be a positive integer, got ${T}.`, { sequenceLength: T });
+  // Window starts from the end back, T apart, until a window predicts the first output token (target promptLength).
+  const starts: number[] = [];
+  for (let start = tokens.length - 1 - T; ; start -= T) {
+    starts.unshift(start);
+    if (start <= promptLength - 1) break;
+  }
+  const batches = starts.map((start) => {
+    // A window starting before the sequence is cut at 0, so no target is scored twice.
+    const from = Math.max(0, start);
+    const [batch] = scoredWindowBatches(tokens.subarray(from, start + T + 1), T, unscored?.subarray(from, start + T + 1), promptLength - from);
+    return batch;
+  });
+  if (batches.every((b) => b.count === 0)) return new Float32Array(projection.dimensions);
+  adapterGradientOf(model, batches, T, layers);
   return projectAdapterGradient(model, projection, layers);
 }

@@ -129,6 +129,18 @@ describe("projected per-example LoRA gradients (TracIn-CP)", () => {
     assert.throws(() => projectedOutputGradient(model, sequence, 4, T, projection, {}, new Uint8Array(8)), /mask has 8 entries/);
   });
 
+  it("an output longer than the window is cut into windows from its end, the first reaching into the prompt: the mean loss over every output token", () => {
+    const model = modelWithAdapter();
+    const sequence = Int32Array.from({ length: 20 }, (_, i) => (i * 9 + 5) % TINY.vocabSize);
+    // Prompt 3 tokens, output 17 at T = 8: windows [0, 4), [3, 12), [11, 20), scoring 1 + 8 + 8 output tokens.
+    const long = projectedOutputGradient(model, sequence, 3, T, projection);
+    const windows = [[0, 4], [3, 12], [11, 20]].map(([from, to]) => makeBatch([sequence.subarray(from, to)], 1, T));
+    for (let t = 0; t < 2; t++) windows[0].targets[t] = IGNORE_INDEX; // targets 1 and 2 are prompt tokens
+    const [g1, g2, g3] = windows.map((w) => directGradient(model, w.tokens, w.targets));
+    const expected = projectGradient(g1.map((g, i) => Float32Array.from(g, (x, j) => (x + 8 * g2[i][j] + 8 * g3[i][j]) / 17)), projection);
+    for (let j = 0; j < projection.dimensions; j++) assert.ok(Math.abs(long[j] - expected[j]) < 1e-5 * (1 + Math.abs(expected[j])));
+  });
+
   it("needs an adapter and at least one output token", () => {
     const bare = new LlamaModel(TINY, initLlamaWeights(TINY, 1), backend);
     assert.throws(() => projectedExampleGradients(bare, [Int32Array.of(1, 2, 3)], T, projection), ModelInputError);
