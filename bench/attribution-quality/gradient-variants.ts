@@ -34,6 +34,7 @@ import { loadProjectTokenizer } from "./project-tokenizer.ts";
 import { accountShares, expectedBestReciprocalRank, pessimisticRank } from "./ranking-metrics.ts";
 import { adapterSchedule, loraConfig, verdictOf, type RegimeOptions } from "./regime.ts";
 import { buildTemplatedDatanet } from "./templated-datanet.ts";
+import { atLastCheckpoints } from "./tracin-gradients.ts";
 import { trainAdapter } from "./train-adapter.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -124,13 +125,7 @@ function centered(g: { sketch: GradientSketch; outputs: OutputGradientCheckpoint
 
 /** The sketch and output gradients restricted to some of the checkpoints. */
 function atCheckpoints(g: Gradients, which: "all" | "last"): { sketch: GradientSketch; outputs: OutputGradientCheckpoint[][] } {
-  if (which === "all") return g;
-  const last = g.sketch.checkpoints.length - 1;
-  const provenance = g.sketch.provenance!;
-  return {
-    sketch: { ...g.sketch, checkpoints: [g.sketch.checkpoints[last]], provenance: { ...provenance, checkpoints: [provenance.checkpoints[last]] } },
-    outputs: g.outputs.map((o) => [o[last]]),
-  };
+  return which === "all" ? g : atLastCheckpoints(g, 1);
 }
 
 const ldsOutputs = outputs;

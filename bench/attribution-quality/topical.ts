@@ -46,7 +46,7 @@ import { accountShares, expectedBestReciprocalRank, pessimisticRank } from "./ra
 import { adapterSchedule, loraConfig, verdictOf, type RegimeOptions } from "./regime.ts";
 import { seededShuffle } from "./seeded-shuffle.ts";
 import { buildTopicalDatanet, sharedNgrams, type TopicalDatanetOptions } from "./topical-datanet.ts";
-import { tracinGradients } from "./tracin-gradients.ts";
+import { atLastCheckpoints, tracinGradients } from "./tracin-gradients.ts";
 import { trainAdapter } from "./train-adapter.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -175,6 +175,11 @@ const methods: Method[] = [
   { name: `gradient (cosine, the node's scoring${sharedTextOn ? "" : ", --shared-text off: every token scored"})`, shares: fromRecord("gradient") },
   { name: "combined (50 % span)", shares: fromRecord("combined") },
   { name: "gradient, dot product (TracIn)", shares: gradientShares(gradients.sketch, gradients.outputs, "dot") },
+  // What a job that kept fewer TracIn checkpoints would score (each checkpoint costs an output one forward and backward).
+  ...[2, 1].filter((n) => n < gradients.sketch.checkpoints.length).map((n) => {
+    const fewer = atLastCheckpoints(gradients, n);
+    return { name: `gradient cosine, the last ${n === 1 ? "checkpoint only" : `${n} checkpoints only`}`, shares: gradientShares(fewer.sketch, fewer.outputs, "cosine") };
+  }),
   { name: sharedTextOn ? "gradient cosine, every token scored (before shared text was left out)" : "gradient cosine, shared text left out of both losses (the node's default)", shares: gradientShares(other.sketch, other.outputs, "cosine") },
   ...preconditioned.flatMap((p) => [
     { name: `gradient, preconditioned dot (TRAK-style, λ = ${p.damping} × mean eigenvalue)`, shares: gradientShares(p.sketch, p.outputs, "dot") },

@@ -40,3 +40,17 @@ export function tracinGradients(
   const perOutput = outputs.map(({ prompt, output }) => outputGradients(model, sketch.provenance!, checkpoints, prompt, output));
   return { sketch, outputs: perOutput, seconds: (performance.now() - started) / 1000 };
 }
+
+/**
+ * The sketch and output gradients at the last `count` checkpoints only: what a job that kept fewer TracIn checkpoints
+ * would score with (its sketch's rows and its outputs' gradients at those checkpoints are exactly these).
+ */
+export function atLastCheckpoints(g: { sketch: GradientSketch; outputs: readonly (readonly OutputGradientCheckpoint[])[] }, count: number): { sketch: GradientSketch; outputs: OutputGradientCheckpoint[][] } {
+  const all = g.sketch.checkpoints.length;
+  if (!Number.isInteger(count) || count < 1 || count > all) throw new BenchmarkInputError(`count must be an integer in [1, ${all}], got ${count}.`);
+  const provenance = g.sketch.provenance!;
+  return {
+    sketch: { ...g.sketch, checkpoints: g.sketch.checkpoints.slice(all - count), provenance: { ...provenance, checkpoints: provenance.checkpoints.slice(all - count) } },
+    outputs: g.outputs.map((o) => o.slice(all - count)),
+  };
+}
