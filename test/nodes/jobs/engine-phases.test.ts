@@ -20,7 +20,8 @@ import {
 import { AdapterNotRegisteredError, Engine, EngineRequestError } from "../../../nodes/src/engine/worker/index.ts";
 import { HYPERPARAMETER_PRESETS } from "../../../nodes/src/jobs/hyperparameters.ts";
 import {
-  ATTRIBUTION_CANARIES, CALIBRATION_PROMPTS, evaluatePhase, EVALUATION_REPORT_FORMAT, sketchPhase, trainPhase, UNRELATED_PROBES, type EngineEvaluateOutput,
+  ATTRIBUTION_CANARIES, CALIBRATION_PROMPTS, evaluatePhase, EVALUATION_REPORT_FORMAT, MAX_TRACIN_CHECKPOINTS, sketchPhase, trainPhase, tracinStepsAtEpochs,
+  UNRELATED_PROBES, type EngineEvaluateOutput,
 } from "../../../nodes/src/jobs/phases/engine-phases.ts";
 import type { PhaseContext, PhaseHandler } from "../../../nodes/src/jobs/pipeline.ts";
 import type { JobRecord } from "../../../nodes/src/state/job-store.ts";
@@ -202,5 +203,27 @@ describe("training job phases: the evaluation report's attribution section", { t
     await assert.rejects(engine.attributionQuality({ ...request, canaries: [{ contributionId: "1", prompt: [1], reference: [1e9] }] }),
       (e: Error) => e instanceof EngineRequestError && /canaries\[0\]\.reference/.test(e.message));
     await engine.unregisterAdapter("base-1", "job-1");
+  });
+
+  it("Engine.buildGradientSketch refuses shared text without contributors, or a contributor that is not an address, naming the field", async () => {
+    const request = {
+      modelId: "base-1", tracinCheckpoints: ["x.safetensors"], sequenceLength: 16, projection: { dimensions: 32, seed: 1 }, outputPath: join(scratch, "never.bin"),
+      examples: [{ contributionId: "1", contributor: CONTRIBUTORS[0], document: [1, 2, 3] }, { contributionId: "2", document: [4, 5, 6] }], sharedText: {},
+    };
+    await assert.rejects(engine.buildGradientSketch(request), (e: Error) => e instanceof EngineRequestError && /examples\[1\]\.contributor/.test(e.message));
+    await assert.rejects(engine.buildGradientSketch({ ...request, examples: [{ contributionId: "1", contributor: "alice", document: [1, 2, 3] }] }),
+      (e: Error) => e instanceof EngineRequestError && /examples\[0\]\.contributor/.test(e.message));
+  });
+});
+
+describe("the TracIn checkpoints a job keeps", () => {
+  it("one at an epoch end per checkpoint, at most two (each costs every paid output a forward and backward), the last step always", () => {
+    assert.equal(MAX_TRACIN_CHECKPOINTS, 2);
+    assert.deepEqual(tracinStepsAtEpochs(1, 30), [30]);
+    assert.deepEqual(tracinStepsAtEpochs(2, 30), [15, 30]);
+    assert.deepEqual(tracinStepsAtEpochs(3, 30), [20, 30]);
+    assert.deepEqual(tracinStepsAtEpochs(5, 50), [30, 50]);
+    assert.deepEqual(tracinStepsAtEpochs(0.5, 7), [7], "under one epoch: the end only");
+    assert.deepEqual(tracinStepsAtEpochs(3, 1), [1], "fewer steps than checkpoints: never a step twice");
   });
 });

@@ -305,7 +305,10 @@ export class EngineHost {
       return BigInt(example.contributionId);
     });
     const contributors = request.examples.map((example, i) => {
-      if (example.contributor === undefined) return undefined;
+      if (example.contributor === undefined) {
+        if (request.sharedText !== undefined) throw new EngineRequestError(`examples[${i}].contributor`, "is needed when sharedText is set (shared text is counted by account)");
+        return undefined;
+      }
       if (typeof example.contributor !== "string" || !isAddress(example.contributor, { strict: false })) {
         throw new EngineRequestError(`examples[${i}].contributor`, "must be an account address (0x + 40 hex)", example.contributor);
       }

@@ -12,7 +12,7 @@
  * `train` fine-tunes a LoRA adapter of the job's base model on those examples with the job's hyper-parameters
  * (progress after every optimizer step goes to the job's SSE stream and gossip; trainer checkpoints under the
  * workDir let a restarted node resume), writes the PEFT folder, and keeps TracIn checkpoints (adapter snapshots at
- * epoch ends, at most four: tracinStepsAtEpochs) for gradient attribution; `upload` publishes them. `sketch` builds the span index of the
+ * epoch ends, at most two: tracinStepsAtEpochs) for gradient attribution; `upload` publishes them. `sketch` builds the span index of the
  * version's contributions (whole, as serving matches outputs against them) with the base model's tokenizer and, on
  * the worker, the adapter's gradient sketch (every training example's projected gradient at each TracIn
  * checkpoint), naming its provenance for `upload`'s index document. `evaluate` compares the adapter with the bare
@@ -138,8 +138,14 @@ function canarySplit(documents: readonly TaggedTrainingExample[], heldOut: Reado
   return holdOutAttributionCanaries(trained, { ...ATTRIBUTION_CANARIES, mode: "held-out", seed });
 }
 
-/** At most this many TracIn checkpoints: the sketch costs one pass over the training windows per checkpoint. */
-export const MAX_TRACIN_CHECKPOINTS = 4;
+/**
+ * At most this many TracIn checkpoints. Every paid output costs a forward and backward per checkpoint (0.46× its
+ * generation each on tributary-base-v0, 0.47× on SmolLM2-135M's shape), so two keep attribution under the
+ * generation's time for every job (docs/benchmarks.md, "Gradient attribution of one output vs generating it"); the
+ * last two of three checkpoints lost 0.01–0.02 of LDS in the topical benchmark ("Fewer TracIn checkpoints"). The sketch
+ * also costs one pass over the training windows per checkpoint.
+ */
+export const MAX_TRACIN_CHECKPOINTS = 2;
 
 /**
  * The TracIn checkpoints a job keeps: one at the end of each epoch (TracIn-CP's usual choice, Pruthi et al. 2020:
