@@ -10,6 +10,7 @@ export * from "./gradient-sketch-file.ts";
 export { buildGradientSketch, type GradientSketchOptions, type TaggedTrainingExample } from "./build-gradient-sketch.ts";
 export { outputGradients } from "./output-gradients.ts";
 export * from "./shared-text.ts";
+export { SKETCH_ROW_TOLERANCE, verifyGradientSketch, type SketchVerification } from "./verify-sketch.ts";
 export { trainingExamplesFromManifest, type ContributionContentSource, type ExampleTokenizer, type TrainingExampleOptions } from "./training-examples.ts";
 export * from "./weights.ts";
 export { canonicalHash, canonicalJson } from "./canonical-json.ts";

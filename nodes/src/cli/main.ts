@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * tributary-node: the compute node's command line (commander). `generate` and `verify-batch` parse their own
+ * tributary-node: the compute node's command line (commander). `generate`, `verify-batch` and `verify-sketch` parse their own
  * arguments and are handed them untouched; the node and operator commands share the node's settings (flags,
  * TRIBUTARY_* environment, a JSON config file; see `tributary-node start --help`).
  * Exit codes: 0 done, 1 the command failed (chain, revert), 2 it could not run (bad arguments or settings).
@@ -26,6 +26,7 @@ import { operatorFaucet, operatorRegister, operatorStake } from "./operator.ts";
 import { startCommand } from "./start.ts";
 import { jobsListCommand, statusCommand } from "./status.ts";
 import { verifyBatchCommand } from "./verify-batch.ts";
+import { verifySketchCommand } from "./verify-sketch.ts";
 import { claimCommand } from "./claim.ts";
 import { CreditError } from "../settle/credits.ts";
 import { watchCommand } from "./watch.ts";
@@ -35,6 +36,7 @@ const PASSTHROUGH: Record<string, { run: (args: string[]) => Promise<number>; su
   generate: { run: generateCommand, summary: "generate text with a local model folder and an optional LoRA adapter" },
   "export-gguf": { run: exportGgufCommand, summary: "write a model folder or a PEFT adapter as GGUF (llama.cpp, Ollama)" },
   "verify-batch": { run: verifyBatchCommand, summary: "recompute a settlement batch from public data and report discrepancies" },
+  "verify-sketch": { run: verifySketchCommand, summary: "rebuild a model's gradient sketch from public data and report discrepancies" },
 };
 
 function buildProgram(setExit: (code: number) => void): Command {

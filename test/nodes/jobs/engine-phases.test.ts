@@ -6,13 +6,15 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
-import { decodeGradientSketch } from "../../../nodes/src/attribution/gradient-sketch-file.ts";
+import { decodeGradientSketch, encodeGradientSketch } from "../../../nodes/src/attribution/gradient-sketch-file.ts";
+import { verifySketchCommand } from "../../../nodes/src/cli/verify-sketch.ts";
+import { contentDigest } from "../../../nodes/src/engine/train/tracin-checkpoint.ts";
 import { decodeSpanIndex } from "../../../nodes/src/attribution/span-index-file.ts";
 import {
   validateAttributionQuality, ATTRIBUTION_QUALITY_SCHEMA, type AttributionQualitySection, type UnmeasuredAttributionQuality,
@@ -166,6 +168,49 @@ describe("training job phases: the evaluation report's attribution section", { t
     assert.deepEqual({ n: sketch.provenance!.sharedText!.n, minAccounts: sketch.provenance!.sharedText!.minAccounts }, { n: 8, minAccounts: 2 });
     const index = decodeSpanIndex(new Uint8Array(await readFile(join(workDir, "span-index.bin"))));
     assert.equal(index.contributionIds.length, 12, "serving's index holds the whole version");
+  });
+
+  it("tributary-node verify-sketch rebuilds the job's sketch from its public inputs, and fails a forged one (exit 1)", async () => {
+    // The "measured" job above: its training set, hyper-parameters, TracIn checkpoints and sketch, as anyone can fetch them.
+    const workDir = join(scratch, "measured");
+    const sketchPath = join(workDir, "gradient-sketch.bin");
+    const sketch = decodeGradientSketch(new Uint8Array(await readFile(sketchPath)));
+    const models = join(scratch, "verify-models");
+    const checkpoints = join(scratch, "verify-checkpoints");
+    await mkdir(models, { recursive: true });
+    await mkdir(checkpoints, { recursive: true });
+    await symlink(BASE_MODEL, join(models, sketch.provenance!.baseModel));
+    for (const file of await readdir(join(workDir, "tracin"))) {
+      const bytes = await readFile(join(workDir, "tracin", file));
+      await writeFile(join(checkpoints, `${contentDigest(bytes)}.safetensors`), bytes);
+    }
+    const args = (path: string) => [path, "--training-set", join(workDir, "training-set.jsonl"), "--hyperparameters", join(workDir, "hyperparameters.json"), "--models", models, "--checkpoints", checkpoints, "--json"];
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => printed.push(line);
+    try {
+      assert.equal(await verifySketchCommand(args(sketchPath)), 0, printed.join("\n"));
+      const honest = JSON.parse(printed.pop()!);
+      assert.equal(honest.rowsChecked, sketch.exampleContributionIds.length * sketch.checkpoints.length);
+      // The training node zeroes one contribution's rows: that contributor would never be credited by gradient.
+      const forged = { ...sketch, checkpoints: sketch.checkpoints.map((c) => ({ ...c, exampleGradients: Float32Array.from(c.exampleGradients, (x, i) => (i < sketch.dims ? 0 : x)) })) };
+      await writeFile(join(scratch, "forged-sketch.bin"), encodeGradientSketch(forged));
+      assert.equal(await verifySketchCommand(args(join(scratch, "forged-sketch.bin"))), 1);
+      const report = JSON.parse(printed.pop()!);
+      assert.ok(report.discrepancies.length > 0 && report.discrepancies.every((d: { code: string }) => d.code === "sketch-row"), JSON.stringify(report.discrepancies));
+      assert.match(report.discrepancies[0].message, new RegExp(`contribution ${sketch.exampleContributionIds[0]}\\b`));
+    } finally {
+      console.log = log;
+    }
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (line: string) => errors.push(line);
+    try {
+      assert.equal(await verifySketchCommand([sketchPath]), 2, "missing options");
+      assert.match(errors.join("\n"), /missing --training-set/);
+    } finally {
+      console.error = error;
+    }
   });
 
   it("a Datanet too small to measure: the section says why, with no figure", async () => {

@@ -133,7 +133,7 @@ async function encodeContributions(engine: Engine, modelId: string, contribution
 }
 
 /** The trained contributions' examples with the attribution canaries cut out: what train, sketch and evaluate all use. */
-function canarySplit(documents: readonly TaggedTrainingExample[], heldOut: ReadonlySet<string>, seed: number): CanarySplit {
+export function canarySplit(documents: readonly TaggedTrainingExample[], heldOut: ReadonlySet<string>, seed: number): CanarySplit {
   const trained = documents.filter((d) => !heldOut.has(d.contributionId.toString()));
   return holdOutAttributionCanaries(trained, { ...ATTRIBUTION_CANARIES, mode: "held-out", seed });
 }
