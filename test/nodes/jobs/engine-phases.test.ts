@@ -170,7 +170,7 @@ describe("training job phases: the evaluation report's attribution section", { t
     assert.equal(index.contributionIds.length, 12, "serving's index holds the whole version");
   });
 
-  it("tributary-node verify-sketch rebuilds the job's sketch from its public inputs, and fails a forged one (exit 1)", async () => {
+  it("tributary-node verify-sketch rebuilds the job's sketch from its public inputs, and fails a forged one (exit 1)", async (t) => {
     // The "measured" job above: its training set, hyper-parameters, TracIn checkpoints and sketch, as anyone can fetch them.
     const workDir = join(scratch, "measured");
     const sketchPath = join(workDir, "gradient-sketch.bin");
@@ -192,6 +192,9 @@ describe("training job phases: the evaluation report's attribution section", { t
       assert.equal(await verifySketchCommand(args(sketchPath)), 0, printed.join("\n"));
       const honest = JSON.parse(printed.pop()!);
       assert.equal(honest.rowsChecked, sketch.exampleContributionIds.length * sketch.checkpoints.length);
+      // Built on the job engine's backend, rebuilt on the plain (non-FMA) one: equal to rounding.
+      assert.ok(honest.maxRelativeError < 1e-4, String(honest.maxRelativeError));
+      t.diagnostic(`largest relative row error, job's engine vs verifier: ${honest.maxRelativeError}`);
       // The training node zeroes one contribution's rows: that contributor would never be credited by gradient.
       const forged = { ...sketch, checkpoints: sketch.checkpoints.map((c) => ({ ...c, exampleGradients: Float32Array.from(c.exampleGradients, (x, i) => (i < sketch.dims ? 0 : x)) })) };
       await writeFile(join(scratch, "forged-sketch.bin"), encodeGradientSketch(forged));
