@@ -104,6 +104,11 @@ export function decodeGradientSketch(bytes: Uint8Array): GradientSketch {
     learningRate,
     exampleGradients: new Float32Array(aligned.buffer, aligned.byteOffset + at + 4 * i * e * k, e * k),
   }));
+  // A NaN or infinite gradient would silently void its contribution's influence (a comparison with NaN is false).
+  checkpoints.forEach(({ exampleGradients }, i) => {
+    const bad = exampleGradients.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) fail(`checkpoint ${i}, example ${Math.floor(bad / k)} holds a non-finite gradient`);
+  });
   const sketch: GradientSketch = provenance ? { dims: k, exampleContributionIds, checkpoints, provenance } : { dims: k, exampleContributionIds, checkpoints };
   checkGradientSketch(sketch);
   return sketch;

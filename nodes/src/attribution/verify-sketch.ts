@@ -30,6 +30,21 @@ export interface SketchVerification {
   maxRelativeError: number;
 }
 
+/**
+ * The settings the sketch must have been built with (the job's rules: its seed, window, the node's constants, the
+ * TracIn steps its epochs give). Without them a training node could pick the projection seed, window, similarity or
+ * shared-text rule that favours one account, build the sketch honestly with it, and every row would rebuild.
+ * `null` means the field must be absent.
+ */
+export interface ExpectedSketchSettings {
+  projection?: { kind: "dense-rademacher" | "kronecker-rademacher"; seed: number; dims: number };
+  sequenceLength?: number;
+  similarity?: "dot" | "cosine" | null;
+  lastLayers?: number | null;
+  sharedText?: { n: number; minAccounts: number } | null;
+  checkpointSteps?: readonly number[];
+}
+
 /** Default tolerance on a row's relative L2 error: rounding between backends is about 1e-6 here, a forged row ≥ 0.1. */
 export const SKETCH_ROW_TOLERANCE = 1e-3;
 
@@ -40,7 +55,7 @@ export const SKETCH_ROW_TOLERANCE = 1e-3;
  */
 export function verifyGradientSketch(
   model: LlamaModel, checkpoints: readonly TracInCheckpoint[], examples: readonly TaggedTrainingExample[], sketch: GradientSketch,
-  options: { tolerance?: number; batchSize?: number } = {},
+  options: { tolerance?: number; batchSize?: number; expected?: ExpectedSketchSettings } = {},
 ): SketchVerification {
   const discrepancies: Discrepancy[] = [];
   const report = (code: string, message: string, account?: string): void => {
@@ -74,6 +89,20 @@ export function verifyGradientSketch(
   if (checkpoints.length !== provenance.checkpoints.length) {
     report("sketch-checkpoints", `${checkpoints.length} checkpoints given; the provenance names ${provenance.checkpoints.length}`);
   }
+  const expected = options.expected ?? {};
+  const settings: [string, unknown, unknown][] = [
+    ["projection", expected.projection, provenance.projection],
+    ["sequenceLength", expected.sequenceLength, provenance.sequenceLength],
+    ["similarity", expected.similarity, provenance.similarity ?? null],
+    ["lastLayers", expected.lastLayers, provenance.lastLayers ?? null],
+    ["sharedText", expected.sharedText, provenance.sharedText ? { n: provenance.sharedText.n, minAccounts: provenance.sharedText.minAccounts } : null],
+    ["checkpoint steps", expected.checkpointSteps, provenance.checkpoints.map((c) => c.step)],
+  ];
+  for (const [field, want, got] of settings) {
+    if (want !== undefined && canonicalJson(want) !== canonicalJson(got)) {
+      report("sketch-settings", `the sketch's ${field} is ${canonicalJson(got)}; the job's rules give ${canonicalJson(want)}`);
+    }
+  }
   if (discrepancies.length > 0) return result();
 
   const shared = provenance.sharedText;
@@ -88,13 +117,19 @@ export function verifyGradientSketch(
     }
   }
 
-  const rebuilt = buildGradientSketch(model, checkpoints, examples, {
+  let rebuilt: GradientSketch;
+  try {
+    rebuilt = buildGradientSketch(model, checkpoints, examples, {
     projection: { kind: provenance.projection.kind, seed: provenance.projection.seed, dimensions: provenance.projection.dims },
     sequenceLength: provenance.sequenceLength, baseModel: provenance.baseModel, ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
     ...(provenance.lastLayers !== undefined ? { lastLayers: provenance.lastLayers } : {}),
     ...(provenance.similarity !== undefined ? { similarity: provenance.similarity } : {}),
     ...(shared !== undefined ? { sharedText: { n: shared.n, minAccounts: shared.minAccounts } } : {}),
-  });
+    });
+  } catch (error) {
+    report("sketch-rebuild", `the sketch cannot be rebuilt from its provenance: ${(error as Error).message}`);
+    return result();
+  }
   const tolerance = options.tolerance ?? SKETCH_ROW_TOLERANCE;
   const k = sketch.dims;
   let rows = 0;
@@ -109,10 +144,10 @@ export function verifyGradientSketch(
         diff += d * d;
         norm += checkpoint.exampleGradients[j] * checkpoint.exampleGradients[j];
       }
-      // A row that should be zero (all of the example shared) must be zero.
-      const error = norm > 0 ? Math.sqrt(diff / norm) : diff > 0 ? Infinity : 0;
+      // A row that should be zero (all of the example shared) must be zero; a NaN anywhere is never within tolerance.
+      const error = norm > 0 ? Math.sqrt(diff / norm) : diff === 0 ? 0 : Infinity;
       rows++;
-      worst = Math.max(worst, error);
+      worst = Number.isNaN(error) ? Infinity : Math.max(worst, error);
       if (!(error <= tolerance)) {
         report("sketch-row", `example ${e} (contribution ${examples[e].contributionId}) at checkpoint ${c} (step ${provenance.checkpoints[c].step}): relative error ${error.toPrecision(3)} over the tolerance ${tolerance}`,
           examples[e].contributor);

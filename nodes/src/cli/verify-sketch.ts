@@ -22,8 +22,10 @@ import { LlamaModel } from "../engine/model/llama.ts";
 import type { LlamaWeights } from "../engine/model/weights.ts";
 import { loadModelFolder } from "../engine/formats/model-folder.ts";
 import { decodeTracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
-import { InvalidHyperparametersError, validateHyperparameters } from "../jobs/hyperparameters.ts";
-import { canarySplit, heldOutIds } from "../jobs/phases/engine-phases.ts";
+import { validateHyperparameters } from "../jobs/hyperparameters.ts";
+import {
+  canarySplit, GRADIENT_SKETCH_DIMS, GRADIENT_SKETCH_SHARED_TEXT, GRADIENT_SKETCH_SIMILARITY, heldOutIds, tracinStepsAtEpochs, trainingSteps,
+} from "../jobs/phases/engine-phases.ts";
 
 const HELP = `Usage: tributary-node verify-sketch <gradient-sketch> --training-set <file> --hyperparameters <file> --models <dir> --checkpoints <dir> [options]
 
@@ -73,8 +75,8 @@ export async function verifySketchCommand(args: string[]): Promise<number> {
     return 2;
   }
   const tolerance = values.tolerance === undefined ? SKETCH_ROW_TOLERANCE : Number(values.tolerance);
-  if (!(tolerance > 0)) {
-    console.error(`verify-sketch: --tolerance must be a number above 0, got "${values.tolerance}".`);
+  if (!(tolerance > 0 && Number.isFinite(tolerance))) {
+    console.error(`verify-sketch: --tolerance must be a finite number above 0, got "${values.tolerance}".`);
     return 2;
   }
   const backend = await createWasmBackend({ fusedMultiplyAdd: false });
@@ -102,6 +104,13 @@ export async function verifySketchCommand(args: string[]): Promise<number> {
     const heldOut = heldOutIds(contributions.map((c) => c.contributionId.toString()), hp.seed);
     const encoded: TaggedTrainingExample[] = contributions.map((c) => ({ contributionId: c.contributionId, contributor: c.contributor, tokens: Int32Array.from(tokenizer.encode(c.text)) }));
     const examples = canarySplit(encoded, heldOut, hp.seed).training;
+    // The settings the job's rules give (engine-phases.ts): a sketch built honestly with other ones (a projection seed
+    // or shared-text rule picked to favour an account) is reported, not rebuilt as it claims.
+    const expected = {
+      projection: { kind: "kronecker-rademacher" as const, seed: hp.seed, dims: GRADIENT_SKETCH_DIMS }, sequenceLength: hp.sequenceLength,
+      similarity: GRADIENT_SKETCH_SIMILARITY, lastLayers: null, sharedText: { ...GRADIENT_SKETCH_SHARED_TEXT },
+      checkpointSteps: tracinStepsAtEpochs(hp.epochs, trainingSteps(examples.map((e) => e.tokens), hp)),
+    };
 
     const weights: LlamaWeights = new Map();
     for (const [name, tensor] of base.tensors) {
@@ -110,7 +119,7 @@ export async function verifySketchCommand(args: string[]): Promise<number> {
       weights.set(name, data);
     }
     const model = new LlamaModel(base.config, weights, backend);
-    const result = verifyGradientSketch(model, checkpoints, examples, sketch, { tolerance });
+    const result = verifyGradientSketch(model, checkpoints, examples, sketch, { tolerance, expected });
     const ok = result.discrepancies.length === 0;
     if (values.json) {
       console.log(JSON.stringify({ ok, ...result }, null, 2));
@@ -122,11 +131,9 @@ export async function verifySketchCommand(args: string[]): Promise<number> {
     }
     return ok ? 0 : 1;
   } catch (error) {
-    if (error instanceof AttributionError || error instanceof SyntaxError || (error as NodeJS.ErrnoException).code === "ENOENT" || error instanceof InvalidHyperparametersError) {
-      console.error(`verify-sketch: ${(error as Error).message}`);
-      return 2;
-    }
-    throw error;
+    // Whatever stops the check (unreadable or malformed files, a checkpoint that does not decode) is exit 2, never 1.
+    console.error(`verify-sketch: ${(error as Error).message}`);
+    return 2;
   } finally {
     await backend.dispose();
   }
@@ -141,7 +148,8 @@ function parseTrainingSet(text: string, path: string): { contributionId: bigint;
       throw new SyntaxError(`${path} line ${i + 1} is not JSON: ${(error as Error).message}`);
     }
     const { contributionId, contributor, text: content } = entry;
-    if (typeof contributionId !== "string" || !/^\d+$/.test(contributionId)) throw new AttributionError(`${path} line ${i + 1}: contributionId must be a decimal string.`, { line: i + 1 });
+    // Canonical decimal (no leading zeros): the job picks its held-out contributions from these strings.
+    if (typeof contributionId !== "string" || !/^(0|[1-9]\d*)$/.test(contributionId)) throw new AttributionError(`${path} line ${i + 1}: contributionId must be a decimal string without leading zeros.`, { line: i + 1 });
     if (typeof contributor !== "string" || !isAddress(contributor, { strict: false })) throw new AttributionError(`${path} line ${i + 1}: contributor must be an address.`, { line: i + 1 });
     if (typeof content !== "string") throw new AttributionError(`${path} line ${i + 1}: text must be a string.`, { line: i + 1 });
     return { contributionId: BigInt(contributionId), contributor: getAddress(contributor), text: content };

@@ -34,16 +34,16 @@ before(async () => {
   const header = Int32Array.from({ length: 10 }, (_, i) => (i * 5 + 3) % TINY.vocabSize);
   const bodies = markovCorpus(TINY.vocabSize, 4, 20, 31, 2);
   examples = bodies.map((body, i) => ({ contributionId: BigInt(300 + i), contributor: ACCOUNTS[i % 3], tokens: Int32Array.from([...header, ...body]) }));
+  // And one contribution that is nothing but the shared header: its row is zero.
+  examples.push({ contributionId: 310n, contributor: ACCOUNTS[1], tokens: Int32Array.from(header) });
   const trainer = new Trainer({
     model, trainSequences: examples.map((e) => e.tokens), batchSize: 2, sequenceLength: T, totalSteps: 4,
     learningRate: 2e-2, minLearningRate: 2e-3, seed: 5, tracinSteps: [2, 4], tracinDir: dir,
   });
   for await (const _ of trainer.run());
   checkpoints = await Promise.all(trainer.tracinCheckpoints.map(async (c) => decodeTracInCheckpoint(await readFile(c.path!), TINY)));
-  sketch = buildGradientSketch(model, checkpoints, examples, {
-    projection: { dimensions: 64, seed: 7, kind: "kronecker-rademacher" }, sequenceLength: T, baseModel: `0x${"cd".repeat(32)}`, batchSize: 2,
-    similarity: "cosine", sharedText: { n: 4 },
-  });
+  sketch = build({});
+  assert.ok(sketch.checkpoints[0].exampleGradients.subarray(4 * 64, 5 * 64).every((x) => x === 0), "the header-only contribution's row is zero");
   assert.ok(sketch.provenance!.sharedText!.runs.length > 0, "the header is shared");
 });
 after(() => rm(dir, { recursive: true, force: true }));
@@ -54,6 +54,11 @@ const withRows = (edit: (rows: Float32Array[]) => void): GradientSketch => {
   return { ...sketch, checkpoints: sketch.checkpoints.map((c, i) => ({ ...c, exampleGradients: rows[i] })) };
 };
 const codes = (v: { discrepancies: { code: string }[] }) => v.discrepancies.map((d) => d.code);
+
+const build = (options: { seed?: number; sharedText?: boolean }) => buildGradientSketch(model, checkpoints, examples, {
+  projection: { dimensions: 64, seed: options.seed ?? 7, kind: "kronecker-rademacher" }, sequenceLength: T, baseModel: `0x${"cd".repeat(32)}`, batchSize: 2,
+  similarity: "cosine", ...(options.sharedText === false ? {} : { sharedText: { n: 4 } }),
+});
 
 describe("verifying a published gradient sketch", () => {
   it("accepts the honest sketch, rebuilt with another batch size (rows agree to rounding, not bits)", () => {
@@ -70,6 +75,25 @@ describe("verifying a published gradient sketch", () => {
     assert.equal(zeroed.discrepancies[0].account, examples[1].contributor);
     const copied = verifyGradientSketch(model, checkpoints, examples, withRows((rows) => rows[1].copyWithin(1 * k, 2 * k, 3 * k)));
     assert.deepEqual(codes(copied), ["sketch-row"]);
+  });
+
+  it("catches a NaN row, also where the honest row is zero", () => {
+    for (const e of [0, 4]) {
+      const v = verifyGradientSketch(model, checkpoints, examples, withRows((rows) => { rows[1][e * sketch.dims + 3] = Number.NaN; }));
+      assert.deepEqual(codes(v), ["sketch-row"], `example ${e}`);
+    }
+  });
+
+  it("with the job's rules, catches a sketch built honestly with a projection seed or shared-text rule the node picked", () => {
+    const expected = {
+      projection: { kind: "kronecker-rademacher" as const, seed: 7, dims: 64 }, sequenceLength: T, similarity: "cosine" as const, lastLayers: null,
+      sharedText: { n: 4, minAccounts: 2 }, checkpointSteps: [2, 4],
+    };
+    assert.deepEqual(verifyGradientSketch(model, checkpoints, examples, sketch, { expected }).discrepancies, []);
+    for (const forged of [build({ seed: 8 }), build({ sharedText: false })]) {
+      assert.deepEqual(verifyGradientSketch(model, checkpoints, examples, forged).discrepancies, [], "self-consistent: every row rebuilds");
+      assert.deepEqual(codes(verifyGradientSketch(model, checkpoints, examples, forged, { expected })), ["sketch-settings"]);
+    }
   });
 
   it("catches examples relabelled to other contributions, and a missing example", () => {

@@ -151,7 +151,7 @@ export function batchedProjectedExampleGradients(
     const batches = scoredWindowBatches(example, T, unscored[e]);
     for (const batch of batches) scored[e] += batch.count;
     if (scored[e] === 0) {
-      if (unscored[e] !== undefined && batches.length > 0) return; // all of it shared: a zero row
+      if (unscored[e] !== undefined) return; // nothing left to score (all of it shared): a zero row, as projectedExampleGradients gives
       throw new ModelInputError(`Example ${e} has no token to score (it needs at least 2 tokens).`, { example: e });
     }
     for (const batch of batches) if (batch.count > 0) windows.push({ example: e, ...batch });

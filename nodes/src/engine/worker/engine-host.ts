@@ -304,6 +304,9 @@ export class EngineHost {
       }
       return BigInt(example.contributionId);
     });
+    if (request.sharedText !== undefined && (typeof request.sharedText !== "object" || request.sharedText === null || Array.isArray(request.sharedText))) {
+      throw new EngineRequestError("sharedText", "must be an object { n?, minAccounts? }", request.sharedText);
+    }
     const contributors = request.examples.map((example, i) => {
       if (example.contributor === undefined) {
         if (request.sharedText !== undefined) throw new EngineRequestError(`examples[${i}].contributor`, "is needed when sharedText is set (shared text is counted by account)");
@@ -314,9 +317,6 @@ export class EngineHost {
       }
       return getAddress(example.contributor);
     });
-    if (request.sharedText !== undefined && (typeof request.sharedText !== "object" || request.sharedText === null)) {
-      throw new EngineRequestError("sharedText", "must be an object { n?, minAccounts? }", request.sharedText);
-    }
     const tokens = this.#encodeDocuments(model, request.examples.map((e) => e.document), "examples.document");
     const decoded = await this.#readTracInCheckpoints(model, request.tracinCheckpoints);
     const baseModel = contentDigest(await readFile(join(model.dir, "model.safetensors")));

@@ -169,6 +169,13 @@ async function loadBaseModel(engine: Engine, context: PhaseContext): Promise<str
   return modelId;
 }
 
+/** A job's optimizer steps: every window of sequenceLength tokens of the training examples seen `epochs` times, batchSize windows a step. */
+export function trainingSteps(train: readonly ArrayLike<number>[], hp: Pick<Hyperparameters, "epochs" | "batchSize" | "sequenceLength">): number {
+  let windows = 0;
+  for (const tokens of train) windows += Math.max(1, Math.ceil(tokens.length / hp.sequenceLength));
+  return Math.max(1, hp.epochs * Math.ceil(windows / hp.batchSize));
+}
+
 export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler {
   return async (context) => {
     const { job, workDir, signal, progress, logger } = context;
@@ -178,10 +185,7 @@ export function trainPhase({ engine: getEngine }: EnginePhaseDeps): PhaseHandler
     const heldOut = heldOutIds(contributions.map((c) => c.contributionId), hp.seed);
     const split = canarySplit(await encodeContributions(engine, modelId, contributions.filter((c) => !heldOut.has(c.contributionId))), heldOut, hp.seed);
     const train = split.training.map((e) => Array.from(e.tokens));
-    // Steps: every window of sequenceLength tokens seen `epochs` times, batchSize windows a step.
-    let windows = 0;
-    for (const tokens of train) windows += Math.max(1, Math.ceil(tokens.length / hp.sequenceLength));
-    const totalSteps = Math.max(1, hp.epochs * Math.ceil(windows / hp.batchSize));
+    const totalSteps = trainingSteps(train, hp);
     const adapterDir = join(workDir, "adapter");
     await mkdir(adapterDir, { recursive: true });
     logger.info({ modelId, train: train.length, heldOut: heldOut.size, attributionCanaries: split.canaries.length, totalSteps }, "training started");
