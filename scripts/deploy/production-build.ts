@@ -28,6 +28,23 @@ export async function withoutParentHardhatOptions<T>(create: () => Promise<T>): 
 export async function productionBuild(): Promise<HardhatRuntimeEnvironment> {
   const configPath = resolve(root, "hardhat.config.ts");
   const hre = await withoutParentHardhatOptions(() => createHardhatRuntimeEnvironment(config, { config: configPath }, root));
-  await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
-  return hre;
+  // Every build, even one with nothing to compile, rewrites cache/compile-cache.json through a fixed temporary name;
+  // two processes building at once (test files that each start a chain, in parallel) can rename each other's
+  // temporary file away (ENOENT). The artifacts are current by then: building again is safe.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
+      return hre;
+    } catch (error) {
+      if (attempt >= 5 || !isCompileCacheRace(error)) throw error;
+      await new Promise((done) => setTimeout(done, 100 + Math.random() * 400 * attempt));
+    }
+  }
+}
+
+function isCompileCacheRace(error: unknown): boolean {
+  for (let e = error as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.message === "string" && e.message.includes("compile-cache.json")) return true;
+  }
+  return false;
 }

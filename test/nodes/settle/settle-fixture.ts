@@ -65,52 +65,66 @@ export interface SettleFixture {
 
 export async function startSettleFixture(): Promise<SettleFixture> {
   const t = await startTestChain();
+  try {
+    return await settleFixtureOn(t);
+  } catch (error) {
+    await t.close(); // never leave the chain running when setup fails: the test file would never exit
+    throw error;
+  }
+}
+
+async function settleFixtureOn(t: Awaited<ReturnType<typeof startTestChain>>): Promise<SettleFixture> {
   const dir = await mkdtemp(join(tmpdir(), "tributary-settle-"));
   const { store } = await openContentStore("helia:", { dataDir: join(dir, "ipfs"), fetchTimeoutMs: 10_000 });
 
-  const index = buildSpanIndex(DATANET_ROOT, DOCS.map((tokens, i) => ({ contributionId: BigInt(i + 1), tokens })));
-  const indexCid = await publishAttributionIndex(store, encodeSpanIndex(index));
-  const manifestCid = await store.addJson({ contributions: MANIFEST.contributions.map((c) => ({ contributionId: c.contributionId.toString(), contributor: c.contributor, digest: c.digest })) });
+  try {
+    const index = buildSpanIndex(DATANET_ROOT, DOCS.map((tokens, i) => ({ contributionId: BigInt(i + 1), tokens })));
+    const indexCid = await publishAttributionIndex(store, encodeSpanIndex(index));
+    const manifestCid = await store.addJson({ contributions: MANIFEST.contributions.map((c) => ({ contributionId: c.contributionId.toString(), contributor: c.contributor, digest: c.digest })) });
 
-  const { requester } = await prepareJobMarket(t);
-  await publishSecondDatanet(t, DATANET_ROOT, manifestCid.toString());
-  const op = account(2);
-  const operator = localAccount(2);
-  await registerNode(t, op, "peer-settle");
-  const now = (await t.client.getBlock()).timestamp;
-  await t.send(requester, "models", "createJob", [{ datanetId: DATANET_ID, datanetVersion: 1, baseModelId: 1n, hyperParamsCid: "bafy-hparams", fee: parseEther("1"), deadline: now + 7_200n }]);
-  await t.send(op, "models", "claimJob", [1n]);
-  await t.send(op, "models", "submitResult", [1n, { adapterCid: "bafy-adapter", evaluationCid: "bafy-eval", attributionIndexCid: indexCid.toString() }]);
-  await t.send(requester, "models", "setModelPrice", [MODEL_ID, PRICE]);
+    const { requester } = await prepareJobMarket(t);
+    await publishSecondDatanet(t, DATANET_ROOT, manifestCid.toString());
+    const op = account(2);
+    const operator = localAccount(2);
+    await registerNode(t, op, "peer-settle");
+    const now = (await t.client.getBlock()).timestamp;
+    await t.send(requester, "models", "createJob", [{ datanetId: DATANET_ID, datanetVersion: 1, baseModelId: 1n, hyperParamsCid: "bafy-hparams", fee: parseEther("1"), deadline: now + 7_200n }]);
+    await t.send(op, "models", "claimJob", [1n]);
+    await t.send(op, "models", "submitResult", [1n, { adapterCid: "bafy-adapter", evaluationCid: "bafy-eval", attributionIndexCid: indexCid.toString() }]);
+    await t.send(requester, "models", "setModelPrice", [MODEL_ID, PRICE]);
 
-  const rich = account(3);
-  const sessionKey = privateKeyToAccount(generatePrivateKey());
-  await fundPayer(t, rich, sessionKey.address, parseEther("1"), now + 86_400n * 30n);
+    const rich = account(3);
+    const sessionKey = privateKeyToAccount(generatePrivateKey());
+    await fundPayer(t, rich, sessionKey.address, parseEther("1"), now + 86_400n * 30n);
 
-  const chain = defineChain({ id: t.chain.chainId, name: "test", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [t.chain.rpcUrl] } } });
-  let cumulative = 0n;
-  return {
-    t, dir, store, index, operator, payer: rich.address, sessionKey, chain,
-    wallet: (who) => createWalletClient({ account: who, chain, transport: http(t.chain.rpcUrl) }),
-    sender: (client = t.client) => txSender(client, operator, t.chain.chainId, t.abis, t.addresses),
-    async served(database, requestId, doc) {
-      new AttributionService({ database }); // creates serve_records as the serving node does
-      cumulative += 100_000n;
-      const { voucher } = await signVoucher(sessionKey, { chainId: t.chain.chainId, settlement: t.addresses.settlement }, operator.address, {
-        payer: rich.address, modelId: MODEL_ID, termsVersion: 2n, cumulativeAmount: cumulative,
-      });
-      new VoucherStore(database).accept({ ...voucher, signer: sessionKey.address, requestId }, 0n, 1n, () => new Error("refused"));
-      const record = attribute({
-        requestId, model: { id: MODEL_ID, cid: "bafy-adapter" }, datanet: { id: DATANET_ID, version: 1 }, outputTokens: [7, ...DOCS[doc].slice(0, 10), 8], index,
-      });
-      database.db.prepare("INSERT INTO serve_records (record_id, model_id, payer, cumulative_amount, record_hash, record, cid, created_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)")
-        .run(requestId, MODEL_ID.toString(), rich.address, cumulative.toString(), zeroHash, serializeRecord(record), new Date().toISOString());
-    },
-    balanceOf: async (who) => (await t.client.readContract({ address: t.addresses.token, abi: t.abis.token, functionName: "balanceOf", args: [who] })) as bigint,
-    async close() {
-      await store.close();
-      await t.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+    const chain = defineChain({ id: t.chain.chainId, name: "test", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [t.chain.rpcUrl] } } });
+    let cumulative = 0n;
+    return {
+      t, dir, store, index, operator, payer: rich.address, sessionKey, chain,
+      wallet: (who) => createWalletClient({ account: who, chain, transport: http(t.chain.rpcUrl) }),
+      sender: (client = t.client) => txSender(client, operator, t.chain.chainId, t.abis, t.addresses),
+      async served(database, requestId, doc) {
+        new AttributionService({ database }); // creates serve_records as the serving node does
+        cumulative += 100_000n;
+        const { voucher } = await signVoucher(sessionKey, { chainId: t.chain.chainId, settlement: t.addresses.settlement }, operator.address, {
+          payer: rich.address, modelId: MODEL_ID, termsVersion: 2n, cumulativeAmount: cumulative,
+        });
+        new VoucherStore(database).accept({ ...voucher, signer: sessionKey.address, requestId }, 0n, 1n, () => new Error("refused"));
+        const record = attribute({
+          requestId, model: { id: MODEL_ID, cid: "bafy-adapter" }, datanet: { id: DATANET_ID, version: 1 }, outputTokens: [7, ...DOCS[doc].slice(0, 10), 8], index,
+        });
+        database.db.prepare("INSERT INTO serve_records (record_id, model_id, payer, cumulative_amount, record_hash, record, cid, created_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)")
+          .run(requestId, MODEL_ID.toString(), rich.address, cumulative.toString(), zeroHash, serializeRecord(record), new Date().toISOString());
+      },
+      balanceOf: async (who) => (await t.client.readContract({ address: t.addresses.token, abi: t.abis.token, functionName: "balanceOf", args: [who] })) as bigint,
+      async close() {
+        await store.close();
+        await t.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await store.close(); // its listeners would keep the test file's process alive
+    throw error;
+  }
 }

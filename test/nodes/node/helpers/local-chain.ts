@@ -41,7 +41,14 @@ export async function startTestChain(): Promise<TestChain> {
   const port = await findFreePort();
   const deploymentId = `test-${port}-${process.pid}`;
   let chain = await startHardhatNode({ port, logFile: join(dir, "hardhat-node.log") });
-  const deployment = await deployProtocol(chain.rpcUrl, chain.chainId, { deploymentId });
+  let deployment: Awaited<ReturnType<typeof deployProtocol>>;
+  try {
+    deployment = await deployProtocol(chain.rpcUrl, chain.chainId, { deploymentId });
+  } catch (error) {
+    // A chain left running would keep the test file's process, and the whole run, waiting forever.
+    await chain.stop();
+    throw error;
+  }
   const abis = await loadProtocolAbis();
   const viemChain = defineChain({
     id: chain.chainId, name: "test", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [chain.rpcUrl] } },
