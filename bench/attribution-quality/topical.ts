@@ -166,7 +166,7 @@ const randomOutputs = gradients.outputs.map((o) => o.map((c) => ({ learningRate:
 const other = tracinGradients(model, training.checkpoints, examples, outputs.map((x) => ({ prompt: x.prompt, output: x.tokens })), T,
   { dimensions: regime.dims, seed, kind: "kronecker-rademacher" }, base.digest, "cosine", sharedTextOn ? undefined : SHARED_TEXT);
 const sharedRuns = (sharedTextOn ? gradients : other).sketch.provenance!.sharedText!.runs;
-log(`gradients with the other shared-text setting in ${other.seconds.toFixed(1)} s (${sharedRuns.length} shared runs, ${sharedRuns.reduce((n, r) => n + r.length - 7, 0)} 8-grams)`);
+log(`gradients with the other shared-text setting in ${other.seconds.toFixed(1)} s (${sharedRuns.length} shared runs of ${sharedRuns.reduce((n, r) => n + r.length, 0)} tokens in all)`);
 
 interface Method { name: string; control?: boolean; shares: Map<Address, number>[] }
 const fromRecord = (m: "span" | "gradient" | "combined") => attributed.map((a) => accountShares(a.weights[m], contributorOf));
