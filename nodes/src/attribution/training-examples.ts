@@ -1,8 +1,8 @@
 /**
  * The training data of a Datanet version, as the node's training job needs it: every accepted
  * contribution of the manifest fetched by its content digest, decoded as UTF-8 text, tokenized, and
- * tagged with its contribution id. The same list feeds the trainer (the tokens), the gradient
- * sketch (tokens + ids) and the span index (buildSpanIndex takes { contributionId, tokens }), so the
+ * tagged with its contribution id and contributor (shared text is counted by account). The same list feeds the trainer (the tokens), the gradient
+ * sketch (tokens, ids and contributors) and the span index (buildSpanIndex takes { contributionId, tokens }), so the
  * three agree on what each contribution is.
  */
 import type { Hex } from "viem";
@@ -45,7 +45,7 @@ export async function trainingExamplesFromManifest(
   const bos = options.addBos === false ? undefined : options.tokenizer.bosTokenId;
   const eos = options.addEos === false ? undefined : options.tokenizer.eosTokenId;
   const examples: TaggedTrainingExample[] = [];
-  for (const { contributionId, digest } of manifest.contributions) {
+  for (const { contributionId, contributor, digest } of manifest.contributions) {
     const bytes = await source.content(digest);
     if (!bytes) throw new MissingDataError(`Contribution ${contributionId}: no content found for digest ${digest}.`, { contributionId: contributionId.toString(), digest });
     if (bytes.length > maxBytes) {
@@ -67,7 +67,7 @@ export async function trainingExamplesFromManifest(
     if (tokens.length < 2) {
       throw new InvalidParameterError(`Contribution ${contributionId} (${digest}) tokenizes to ${tokens.length} token(s); training needs at least 2.`, { contributionId: contributionId.toString() });
     }
-    examples.push({ contributionId, tokens });
+    examples.push({ contributionId, contributor, tokens });
   }
   return examples;
 }

@@ -177,6 +177,7 @@ describe("gradient sketches built in the training job", () => {
       const manifest: DatanetManifest = { contributions: [7n, 3n].map((contributionId, i) => ({ contributionId, contributor: ACCOUNTS[i], digest: digests[i] })) };
       const examples = await trainingExamplesFromManifest(manifest, source, { tokenizer });
       assert.deepEqual(examples.map((e) => e.contributionId), [7n, 3n]);
+      assert.deepEqual(examples.map((e) => e.contributor), [ACCOUNTS[0], ACCOUNTS[1]], "tagged with the contributor: shared text is counted by account");
       examples.forEach((example, i) => {
         const ids = tokenizer.encode(texts[i], { addSpecialTokens: false });
         const expected = [tokenizer.bosTokenId, ...ids, tokenizer.eosTokenId].filter((id) => id !== undefined);
