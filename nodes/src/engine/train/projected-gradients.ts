@@ -3,7 +3,7 @@ import { ModelInputError } from "../model/errors.ts";
 import { LORA_TARGETS } from "../model/config.ts";
 import { loraKey, loraTargetDims } from "../lora/adapter.ts";
 import { IGNORE_INDEX } from "../ops/cross-entropy.ts";
-import { makeBatch } from "./data.ts";
+import { makeBatch, windowSequences } from "./data.ts";
 import { TrainingConfigError } from "./errors.ts";
 import { projectGradientKronecker, type GradientBlock } from "./kronecker-projection.ts";
 
@@ -191,9 +191,10 @@ export function scoredWindowBatches(
   if (unscored !== undefined && unscored.length !== sequence.length) {
     throw new ModelInputError(`The unscored-token mask has ${unscored.length} entries for a sequence of ${sequence.length} tokens.`, { mask: unscored.length, tokens: sequence.length });
   }
-  const batches: { tokens: Int32Array; targets: Int32Array; count: number }[] = [];
-  for (let start = 0; start + 1 < sequence.length; start += T) {
-    const batch = makeBatch([sequence.subarray(start, Math.min(sequence.length, start + T + 1))], 1, T);
+  // windowSequences cuts window k at token k·T.
+  return windowSequences([sequence], T).map((window, k) => {
+    const start = k * T;
+    const batch = makeBatch([window], 1, T);
     let count = 0;
     for (let t = 0; t < T; t++) {
       if (batch.targets[t] === IGNORE_INDEX) continue;
@@ -201,9 +202,8 @@ export function scoredWindowBatches(
       if (start + t + 1 < firstScored || unscored?.[start + t + 1] === 1) batch.targets[t] = IGNORE_INDEX;
       else count++;
     }
-    batches.push({ ...batch, count });
-  }
-  return batches;
+    return { ...batch, count };
+  });
 }
 
 /**
