@@ -12,6 +12,24 @@ import { SharedTextMask } from "./shared-text.ts";
 import type { GradientSketchProvenance, OutputGradientCheckpoint } from "./gradient-influence.ts";
 
 /**
+ * How the checkpoints given differ from the ones the provenance names (count, then each one's digest, step and
+ * learning rate, in order), a sentence each; empty when they are the same.
+ */
+export function checkpointMismatches(provenance: GradientSketchProvenance, checkpoints: readonly TracInCheckpoint[]): string[] {
+  const problems: string[] = [];
+  if (checkpoints.length !== provenance.checkpoints.length) {
+    problems.push(`${checkpoints.length} checkpoints given; the sketch was built at ${provenance.checkpoints.length}`);
+  }
+  checkpoints.forEach((c, i) => {
+    const named = provenance.checkpoints[i];
+    if (!named || c.digest !== named.digest || c.step !== named.step || c.learningRate !== named.learningRate) {
+      problems.push(`Checkpoint ${i} (step ${c.step}, ${c.digest}) is not the sketch's${named ? ` (step ${named.step}, ${named.digest})` : ""}`);
+    }
+  });
+  return problems;
+}
+
+/**
  * `prompt` conditions the output and is not scored; `output` is scored. The checkpoints must be the
  * ones the provenance names, in its order (checked by digest, step and learning rate). The gradients
  * cover the parameters the provenance names (its `lastLayers`, or every layer), exactly as the sketch's
@@ -21,15 +39,8 @@ export function outputGradients(
   model: LlamaModel, provenance: GradientSketchProvenance, checkpoints: readonly TracInCheckpoint[],
   prompt: ArrayLike<number>, output: ArrayLike<number>, layers: GradientLayers = {},
 ): OutputGradientCheckpoint[] {
-  if (checkpoints.length !== provenance.checkpoints.length) {
-    throw new InvalidGradientSketchError(`${checkpoints.length} checkpoints given; the sketch was built at ${provenance.checkpoints.length}.`, {});
-  }
-  checkpoints.forEach((c, i) => {
-    const named = provenance.checkpoints[i];
-    if (c.digest !== named.digest || c.step !== named.step || c.learningRate !== named.learningRate) {
-      throw new InvalidGradientSketchError(`Checkpoint ${i} (step ${c.step}, ${c.digest}) is not the sketch's (step ${named.step}, ${named.digest}).`, { checkpoint: i });
-    }
-  });
+  const [mismatch] = checkpointMismatches(provenance, checkpoints);
+  if (mismatch !== undefined) throw new InvalidGradientSketchError(`${mismatch}.`, {});
   const named = provenance.lastLayers;
   if (layers.lastLayers !== undefined && layers.lastLayers !== named) {
     throw new InvalidGradientSketchError(`lastLayers ${layers.lastLayers} asked for; the sketch was built over ${named === undefined ? "every layer" : `the last ${named} layers`}.`, { lastLayers: layers.lastLayers });

@@ -19,6 +19,7 @@ import type { TracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
 import { buildGradientSketch, type TaggedTrainingExample } from "./build-gradient-sketch.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import { checkGradientSketch, type GradientSketch } from "./gradient-influence.ts";
+import { checkpointMismatches } from "./output-gradients.ts";
 import { findSharedText } from "./shared-text.ts";
 import type { Discrepancy } from "./verify-record.ts";
 
@@ -80,15 +81,7 @@ export function verifyGradientSketch(
       (first >= 0 ? `, and example ${first} is contribution ${ids[first]} in the sketch, ${examples[first]?.contributionId ?? "none"} in the training set` : ""));
     return result();
   }
-  checkpoints.forEach((c, i) => {
-    const named = provenance.checkpoints[i];
-    if (!named || c.digest !== named.digest || c.step !== named.step || c.learningRate !== named.learningRate) {
-      report("sketch-checkpoints", `checkpoint ${i} given (step ${c.step}, ${c.digest}) is not the one the provenance names`);
-    }
-  });
-  if (checkpoints.length !== provenance.checkpoints.length) {
-    report("sketch-checkpoints", `${checkpoints.length} checkpoints given; the provenance names ${provenance.checkpoints.length}`);
-  }
+  for (const mismatch of checkpointMismatches(provenance, checkpoints)) report("sketch-checkpoints", mismatch);
   const expected = options.expected ?? {};
   const settings: [string, unknown, unknown][] = [
     ["projection", expected.projection, provenance.projection],
