@@ -6,7 +6,7 @@
 import type { Backend } from "../../nodes/src/engine/backend/backend.ts";
 import type { ScaledLlamaConfig } from "../../nodes/src/engine/formats/llama-config.ts";
 import { loadModelFolder } from "../../nodes/src/engine/formats/model-folder.ts";
-import { initLlamaWeights, LM_HEAD, type LlamaWeights } from "../../nodes/src/engine/model/weights.ts";
+import { initLlamaWeights, LM_HEAD, weightsOnBackend, type LlamaWeights } from "../../nodes/src/engine/model/weights.ts";
 import { Rng } from "../../nodes/src/engine/train/rng.ts";
 import { BenchmarkInputError } from "./errors.ts";
 import { writeSafetensors } from "../../nodes/src/engine/formats/safetensors.ts";
@@ -60,11 +60,6 @@ export async function loadBaseModel(dir: string, backend: Backend, tokenizerVoca
       dir, modelVocab: folder.config.vocabSize, tokenizerVocab,
     });
   }
-  const weights: LlamaWeights = new Map();
-  for (const [name, tensor] of folder.tensors) {
-    const data = backend.alloc(tensor.data.length);
-    data.set(tensor.data);
-    weights.set(name, data);
-  }
+  const weights = weightsOnBackend(backend, [...folder.tensors].map(([name, t]) => [name, t.data]));
   return { config: folder.config, weights, digest: await baseModelDigest(dir), description: `checkpoint ${dir}` };
 }

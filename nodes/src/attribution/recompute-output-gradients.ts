@@ -10,9 +10,9 @@ import { join } from "node:path";
 import type { Hex } from "viem";
 import type { Backend } from "../engine/backend/backend.ts";
 import type { ScaledLlamaConfig } from "../engine/formats/llama-config.ts";
-import { loadModelFolder } from "../engine/formats/model-folder.ts";
+import { loadModelFolder, type ModelFolder } from "../engine/formats/model-folder.ts";
 import { LlamaModel } from "../engine/model/llama.ts";
-import type { LlamaWeights } from "../engine/model/weights.ts";
+import { weightsOnBackend, type LlamaWeights } from "../engine/model/weights.ts";
 import { contentDigest, decodeTracInCheckpoint, type TracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
 import type { RecordGradientEvidence } from "./attribution-record.ts";
 import { InvalidGradientSketchError, MissingDataError } from "./errors.ts";
@@ -61,14 +61,7 @@ export function createOutputGradientRecomputer(
       }
       model = source.baseModel(digest).then((base) => {
         if (!base) throw new MissingDataError(`No base model with weights digest ${digest}.`, { baseModel: digest });
-        // Copied into the backend's memory so its kernels use them in place.
-        const weights: LlamaWeights = new Map();
-        for (const [name, tensor] of base.weights) {
-          const data = backend.alloc(tensor.length);
-          data.set(tensor);
-          weights.set(name, data);
-        }
-        return new LlamaModel(base.config, weights, backend);
+        return new LlamaModel(base.config, weightsOnBackend(backend, base.weights), backend);
       });
       model.catch(() => models.delete(key));
       models.set(key, model);
@@ -108,23 +101,31 @@ export async function baseModelDigest(modelDir: string): Promise<Hex> {
 }
 
 /**
+ * The Hugging Face model folder <modelsDir>/<digest>/ whose weights file has that sha2-256 digest (checked: a folder
+ * under the name with other weights throws); undefined when there is none.
+ */
+export async function baseModelFolder(modelsDir: string, digest: Hex): Promise<ModelFolder | undefined> {
+  const dir = join(modelsDir, digest.toLowerCase());
+  let actual: Hex;
+  try {
+    actual = await baseModelDigest(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  if (actual !== digest.toLowerCase()) throw new InvalidGradientSketchError(`${dir}/${WEIGHTS_FILE} has digest ${actual}, not ${digest}.`, { baseModel: digest, actual });
+  return loadModelFolder(dir);
+}
+
+/**
  * Folders: <modelsDir>/<digest>/ is a Hugging Face model folder (single model.safetensors) whose
  * weights file has that digest; <checkpointsDir>/<digest>.safetensors is a TracIn checkpoint.
  */
 export function createFileGradientRecomputeSource(folders: { modelsDir: string; checkpointsDir: string }): GradientRecomputeSource {
   return {
     async baseModel(digest) {
-      const dir = join(folders.modelsDir, digest.toLowerCase());
-      let actual: Hex;
-      try {
-        actual = await baseModelDigest(dir);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-        throw error;
-      }
-      if (actual !== digest.toLowerCase()) throw new InvalidGradientSketchError(`${dir}/${WEIGHTS_FILE} has digest ${actual}, not ${digest}.`, { baseModel: digest, actual });
-      const folder = await loadModelFolder(dir);
-      return { config: folder.config, weights: new Map([...folder.tensors].map(([name, t]) => [name, t.data])) };
+      const folder = await baseModelFolder(folders.modelsDir, digest);
+      return folder && { config: folder.config, weights: new Map([...folder.tensors].map(([name, t]) => [name, t.data])) };
     },
     async tracinCheckpoint(digest) {
       try {

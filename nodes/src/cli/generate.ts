@@ -9,11 +9,11 @@ import { parseArgs } from "node:util";
 import { createBackend } from "../engine/backend/create-backend.ts";
 import type { Backend } from "../engine/backend/backend.ts";
 import { FormatError } from "../engine/formats/errors.ts";
-import { loadModelFolder, type ModelFolder } from "../engine/formats/model-folder.ts";
+import { loadModelFolder } from "../engine/formats/model-folder.ts";
 import { loadPeftAdapter } from "../engine/formats/peft-adapter.ts";
 import { AdapterCache, BatchedDecoder, GenerationScheduler, InferenceError, type GenerationRequest } from "../engine/inference/index.ts";
 import { fromPeftLayers } from "../engine/lora/peft-layers.ts";
-import type { LlamaWeights } from "../engine/model/weights.ts";
+import { weightsOnBackend } from "../engine/model/weights.ts";
 import { renderChatTemplate } from "../engine/tokenizer/chat-template.ts";
 import { TokenizerError } from "../engine/tokenizer/errors.ts";
 
@@ -50,17 +50,6 @@ function numberOption(value: string | undefined, option: string, fallback: numbe
   const n = Number(value);
   if (!Number.isFinite(n) || !check(n)) throw new ArgumentError(option, `must be ${rule} (got "${value}")`);
   return n;
-}
-
-/** Copies the weights into the backend's own memory, so its kernels read them in place on every step. */
-function weightsOnBackend(folder: ModelFolder, backend: Backend): LlamaWeights {
-  const weights: LlamaWeights = new Map();
-  for (const [name, tensor] of folder.tensors) {
-    const buffer = backend.alloc(tensor.data.length);
-    buffer.set(tensor.data);
-    weights.set(name, buffer);
-  }
-  return weights;
 }
 
 export async function generateCommand(args: string[]): Promise<number> {
@@ -114,7 +103,7 @@ export async function generateCommand(args: string[]): Promise<number> {
 
     backend = await createBackend(threads === undefined ? {} : { threads });
     const contextLength = Math.min(config.maxPositionEmbeddings, tokenizer.encode(prompt).length + maxTokens);
-    const decoder = new BatchedDecoder(config, weightsOnBackend(folder, backend), backend, contextLength);
+    const decoder = new BatchedDecoder(config, weightsOnBackend(backend, [...folder.tensors].map(([name, t]) => [name, t.data])), backend, contextLength);
     let adapters: AdapterCache | undefined;
     if (values.adapter !== undefined) {
       const adapter = fromPeftLayers(await loadPeftAdapter(values.adapter, config));

@@ -5,7 +5,6 @@
  * run (bad arguments, unreadable or malformed files).
  */
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { AttributionError } from "../attribution/errors.ts";
 import { createFileDataSource } from "../attribution/file-data-source.ts";
 import { parseBatch } from "../attribution/parse-batch.ts";
@@ -18,6 +17,7 @@ import type { Backend } from "../engine/backend/backend.ts";
 import { createReferenceBackend } from "../engine/backend/reference.ts";
 import { createWasmBackend } from "../engine/backend/wasm/wasm-backend.ts";
 import { createPublicClient, http, isAddress, type Address } from "viem";
+import { parseCommandArgs, reportMissing } from "./parse-command.ts";
 
 const HELP = `Usage: tributary-node verify-batch <batch.json> --records <records.json> --index <dir> [options]
 
@@ -41,46 +41,30 @@ Options:
   -h, --help           show this help`;
 
 export async function verifyBatchCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        records: { type: "string" },
-        index: { type: "string" },
-        manifests: { type: "string" },
-        sketches: { type: "string" },
-        outputs: { type: "string" },
-        models: { type: "string" },
-        checkpoints: { type: "string" },
-        rpc: { type: "string" },
-        registry: { type: "string" },
-        "model-registry": { type: "string" },
-        previous: { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    console.error(`verify-batch: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
+  const parsed = parseCommandArgs("verify-batch", args, {
+    records: { type: "string" },
+    index: { type: "string" },
+    manifests: { type: "string" },
+    sketches: { type: "string" },
+    outputs: { type: "string" },
+    models: { type: "string" },
+    checkpoints: { type: "string" },
+    rpc: { type: "string" },
+    registry: { type: "string" },
+    "model-registry": { type: "string" },
+    previous: { type: "string" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  }, HELP);
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const missing = [
+  const missing = reportMissing("verify-batch", [
     positionals.length !== 1 && "<batch.json>", !values.records && "--records", !values.index && "--index",
     values.models && !values.checkpoints && "--checkpoints (with --models)", values.checkpoints && !values.models && "--models (with --checkpoints)",
     values.rpc && !values.registry && "--registry (with --rpc)", values.registry && !values.rpc && "--rpc (with --registry)",
     values["model-registry"] && !values.rpc && "--rpc (with --model-registry)",
-  ].filter(Boolean);
-  if (missing.length > 0) {
-    console.error(`verify-batch: missing ${missing.join(", ")}.\n\n${HELP}`);
-    return 2;
-  }
+  ], HELP);
+  if (missing !== undefined) return missing;
 
   for (const flag of ["registry", "model-registry"] as const) {
     const value = values[flag];

@@ -9,18 +9,16 @@
  * Exit codes: 0 the sketch rebuilds within tolerance, 1 discrepancies were found, 2 the command could not run.
  */
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandArgs, reportMissing } from "./parse-command.ts";
 import { getAddress, isAddress } from "viem";
 import { AttributionError } from "../attribution/errors.ts";
 import { decodeGradientSketch } from "../attribution/gradient-sketch-file.ts";
-import { createFileGradientRecomputeSource } from "../attribution/recompute-output-gradients.ts";
+import { baseModelFolder, createFileGradientRecomputeSource } from "../attribution/recompute-output-gradients.ts";
 import { SKETCH_ROW_TOLERANCE, verifyGradientSketch } from "../attribution/verify-sketch.ts";
 import type { TaggedTrainingExample } from "../attribution/build-gradient-sketch.ts";
 import { createWasmBackend } from "../engine/backend/wasm/wasm-backend.ts";
 import { LlamaModel } from "../engine/model/llama.ts";
-import type { LlamaWeights } from "../engine/model/weights.ts";
-import { loadModelFolder } from "../engine/formats/model-folder.ts";
+import { weightsOnBackend } from "../engine/model/weights.ts";
 import { decodeTracInCheckpoint } from "../engine/train/tracin-checkpoint.ts";
 import { validateHyperparameters } from "../jobs/hyperparameters.ts";
 import {
@@ -42,38 +40,22 @@ Options:
   -h, --help                show this help`;
 
 export async function verifySketchCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        "training-set": { type: "string" },
-        hyperparameters: { type: "string" },
-        models: { type: "string" },
-        checkpoints: { type: "string" },
-        tolerance: { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    console.error(`verify-sketch: ${(error as Error).message}\n\n${HELP}`);
-    return 2;
-  }
+  const parsed = parseCommandArgs("verify-sketch", args, {
+    "training-set": { type: "string" },
+    hyperparameters: { type: "string" },
+    models: { type: "string" },
+    checkpoints: { type: "string" },
+    tolerance: { type: "string" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  }, HELP);
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const missing = [
+  const missing = reportMissing("verify-sketch", [
     positionals.length !== 1 && "<gradient-sketch>", !values["training-set"] && "--training-set", !values.hyperparameters && "--hyperparameters",
     !values.models && "--models", !values.checkpoints && "--checkpoints",
-  ].filter(Boolean);
-  if (missing.length > 0) {
-    console.error(`verify-sketch: missing ${missing.join(", ")}.\n\n${HELP}`);
-    return 2;
-  }
+  ], HELP);
+  if (missing !== undefined) return missing;
   const tolerance = values.tolerance === undefined ? SKETCH_ROW_TOLERANCE : Number(values.tolerance);
   if (!(tolerance > 0 && Number.isFinite(tolerance))) {
     console.error(`verify-sketch: --tolerance must be a finite number above 0, got "${values.tolerance}".`);
@@ -88,10 +70,8 @@ export async function verifySketchCommand(args: string[]): Promise<number> {
 
     const source = createFileGradientRecomputeSource({ modelsDir: values.models!, checkpointsDir: values.checkpoints! });
     // The base model's folder, checked against the digest the sketch names (its tokenizer is the job's).
-    if (!(await source.baseModel(sketch.provenance.baseModel))) {
-      throw new AttributionError(`No base model with weights digest ${sketch.provenance.baseModel} in ${values.models}.`, { baseModel: sketch.provenance.baseModel });
-    }
-    const base = await loadModelFolder(join(values.models!, sketch.provenance.baseModel.toLowerCase()));
+    const base = await baseModelFolder(values.models!, sketch.provenance.baseModel);
+    if (!base) throw new AttributionError(`No base model with weights digest ${sketch.provenance.baseModel} in ${values.models}.`, { baseModel: sketch.provenance.baseModel });
     const tokenizer = base.tokenizer;
     const checkpoints = await Promise.all(sketch.provenance.checkpoints.map(async ({ digest }) => {
       const bytes = await source.tracinCheckpoint(digest);
@@ -112,13 +92,7 @@ export async function verifySketchCommand(args: string[]): Promise<number> {
       checkpointSteps: tracinStepsAtEpochs(hp.epochs, trainingSteps(examples.map((e) => e.tokens), hp)),
     };
 
-    const weights: LlamaWeights = new Map();
-    for (const [name, tensor] of base.tensors) {
-      const data = backend.alloc(tensor.data.length);
-      data.set(tensor.data);
-      weights.set(name, data);
-    }
-    const model = new LlamaModel(base.config, weights, backend);
+    const model = new LlamaModel(base.config, weightsOnBackend(backend, [...base.tensors].map(([name, t]) => [name, t.data])), backend);
     const result = verifyGradientSketch(model, checkpoints, examples, sketch, { tolerance, expected });
     const ok = result.discrepancies.length === 0;
     if (values.json) {

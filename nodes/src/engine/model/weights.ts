@@ -1,3 +1,4 @@
+import type { Backend } from "../backend/backend.ts";
 import type { LlamaConfig } from "./config.ts";
 import { Rng } from "../train/rng.ts";
 
@@ -7,6 +8,17 @@ import { Rng } from "../train/rng.ts";
  * formats module, or created by `initLlamaWeights` to pretrain a base model from scratch.
  */
 export type LlamaWeights = Map<string, Float32Array>;
+
+/** Copies weights into the backend's own memory, so its kernels read them in place on every step. */
+export function weightsOnBackend(backend: Pick<Backend, "alloc">, tensors: Iterable<[string, Float32Array]>): LlamaWeights {
+  const weights: LlamaWeights = new Map();
+  for (const [name, tensor] of tensors) {
+    const data = backend.alloc(tensor.length);
+    data.set(tensor);
+    weights.set(name, data);
+  }
+  return weights;
+}
 
 export const EMBED_TOKENS = "model.embed_tokens.weight";
 export const FINAL_NORM = "model.norm.weight";
