@@ -72,10 +72,9 @@ export interface ProbeOutput {
   truths: Address[];
 }
 
-export interface TemplatedDatanet {
+/** What every benchmark Datanet has, besides its contributions and probes. */
+export interface BenchmarkDatanet {
   contributors: Address[];
-  contributions: TemplatedContribution[];
-  probes: ProbeOutput[];
   /** Held-out sequences with the same templates, for the evaluation report. */
   heldOut: Int32Array[];
   /** Unrelated text (no template) for the evaluation's control split. */
@@ -85,6 +84,11 @@ export interface TemplatedDatanet {
   indexDocuments: IndexDocument[];
   header: Int32Array[];
   footer: Int32Array;
+}
+
+export interface TemplatedDatanet extends BenchmarkDatanet {
+  contributions: TemplatedContribution[];
+  probes: ProbeOutput[];
 }
 
 /** The token runs one after another, as one sequence. */

@@ -20,7 +20,7 @@ import { BenchmarkInputError } from "./errors.ts";
 import { extractPassages, NgramRegistry, type PassageSource, type PassageTokenizer } from "./passages.ts";
 import { contributorAddress, tokenDigest } from "./planted-datanet.ts";
 import { seededShuffle } from "./seeded-shuffle.ts";
-import { FOOTER, HEADERS, concat } from "./templated-datanet.ts";
+import { FOOTER, HEADERS, concat, type BenchmarkDatanet } from "./templated-datanet.ts";
 
 export interface TopicalDatanetOptions {
   contributors: number;
@@ -59,21 +59,12 @@ export interface TopicalProbe {
   document: string;
 }
 
-export interface TopicalDatanet {
-  contributors: Address[];
+/** heldOut: the held-out passages of each contributor's document, templated like contributions. */
+export interface TopicalDatanet extends BenchmarkDatanet {
   /** Contributor i's document (corpus id). */
   documents: string[];
   contributions: TopicalContribution[];
   probes: TopicalProbe[];
-  /** The held-out passages, templated like contributions: the evaluation's held-out split. */
-  heldOut: Int32Array[];
-  /** Unrelated text for the evaluation's control split. */
-  control: Int32Array[];
-  manifest: DatanetManifest;
-  root: Hex;
-  indexDocuments: IndexDocument[];
-  header: Int32Array[];
-  footer: Int32Array;
 }
 
 /** A document's own n-grams on top of those already taken: a document that falls short leaves the shared registry untouched. */
