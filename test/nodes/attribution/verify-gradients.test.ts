@@ -232,6 +232,16 @@ describe("verifier recomputes gradient evidence", () => {
   });
 });
 
+/** Each case's field of `of` set to its value (undefined: dropped) must be reported by the verifier. */
+async function assertEachForgeryCaught(cases: readonly [string, (string | number)[], unknown][], of: AttributionRecord): Promise<void> {
+  for (const [name, path, value] of cases) {
+    const tampered = forged(path, value, of) as { evidence: { gradient: Record<string, unknown> } };
+    if (value === undefined) delete tampered.evidence.gradient[path.at(-1) as string];
+    const result = await verifyRecord(tampered, source, options);
+    assert.ok(result.discrepancies.length > 0, `forged ${name} went unnoticed`);
+  }
+}
+
 describe("verifier with a sketch over the last layers, compared by cosine", () => {
   it("recomputes the output gradients over the same last layers and accepts the honest record", async () => {
     const g = restricted.evidence.gradient!;
@@ -249,12 +259,7 @@ describe("verifier with a sketch over the last layers, compared by cosine", () =
       ["gradient.similarity (dropped)", ["evidence", "gradient", "similarity"], undefined],
       ["gradient.checkpoints[0].outputGradient (every layer's)", ["evidence", "gradient", "checkpoints", 0, "outputGradient"], record.evidence.gradient!.checkpoints[0].outputGradient],
     ];
-    for (const [name, path, value] of cases) {
-      const tampered = forged(path, value, restricted) as { evidence: { gradient: Record<string, unknown> } };
-      if (value === undefined) delete tampered.evidence.gradient[path.at(-1) as string];
-      const result = await verifyRecord(tampered, source, options);
-      assert.ok(result.discrepancies.length > 0, `forged ${name} went unnoticed`);
-    }
+    await assertEachForgeryCaught(cases, restricted);
     // And the restriction cannot be added to a record whose sketch covers every layer.
     assert.ok((await verifyRecord(forged(["evidence", "gradient", "lastLayers"], 1), source, options)).discrepancies.some((d) => d.code === "gradient-provenance"));
   });
@@ -274,12 +279,7 @@ describe("verifier with a sketch that leaves shared text out", () => {
       ["gradient.sharedText (dropped)", ["evidence", "gradient", "sharedText"], undefined],
       ["gradient.checkpoints[0].outputGradient (every token scored)", ["evidence", "gradient", "checkpoints", 0, "outputGradient"], record.evidence.gradient!.checkpoints[0].outputGradient],
     ];
-    for (const [name, path, value] of cases) {
-      const tampered = forged(path, value, sharedTextRecord) as { evidence: { gradient: Record<string, unknown> } };
-      if (value === undefined) delete tampered.evidence.gradient[path.at(-1) as string];
-      const result = await verifyRecord(tampered, source, options);
-      assert.ok(result.discrepancies.length > 0, `forged ${name} went unnoticed`);
-    }
+    await assertEachForgeryCaught(cases, sharedTextRecord);
     // And the setting cannot be added to a record whose sketch scores every token.
     assert.ok((await verifyRecord(forged(["evidence", "gradient", "sharedText"], { n: 8, minAccounts: 2 }), source, options)).discrepancies.some((d) => d.code === "gradient-provenance"));
   });
