@@ -61,5 +61,10 @@ describe("gradient influence (TracIn-CP)", () => {
     assert.deepEqual(loaded.checkpoints.map((c) => c.learningRate), original.checkpoints.map((c) => c.learningRate));
     loaded.checkpoints.forEach((c, i) => assert.deepEqual(c.exampleGradients, original.checkpoints[i].exampleGradients));
     assert.throws(() => decodeGradientSketch(encodeGradientSketch(original).subarray(0, 40)), /size 40 does not match/);
+    // A NaN or infinite gradient would silently void its contribution's influence: the file is refused.
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const poisoned = { ...original, checkpoints: original.checkpoints.map((c, i) => ({ ...c, exampleGradients: Float32Array.from(c.exampleGradients, (x, j) => (i === 1 && j === original.dims ? bad : x)) })) };
+      assert.throws(() => decodeGradientSketch(encodeGradientSketch(poisoned)), /checkpoint 1, example 1 holds a non-finite gradient/);
+    }
   });
 });

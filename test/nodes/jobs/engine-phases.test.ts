@@ -211,6 +211,15 @@ describe("training job phases: the evaluation report's attribution section", { t
     try {
       assert.equal(await verifySketchCommand([sketchPath]), 2, "missing options");
       assert.match(errors.join("\n"), /missing --training-set/);
+      assert.equal(await verifySketchCommand([...args(sketchPath), "--tolerance", "Infinity"]), 2, "a tolerance that passes everything");
+      assert.match(errors.join("\n"), /--tolerance must be a finite number above 0/);
+      // A training set whose ids are not canonical decimals would pick other held-out contributions: refused, exit 2.
+      const lines = (await readFile(join(workDir, "training-set.jsonl"), "utf8")).replace(/"contributionId":"(\d+)"/, '"contributionId":"0$1"');
+      await writeFile(join(scratch, "bad-training-set.jsonl"), lines);
+      const badArgs = args(sketchPath);
+      badArgs[badArgs.indexOf("--training-set") + 1] = join(scratch, "bad-training-set.jsonl");
+      assert.equal(await verifySketchCommand(badArgs), 2);
+      assert.match(errors.join("\n"), /line 1: contributionId must be a decimal string without leading zeros/);
     } finally {
       console.error = error;
     }
